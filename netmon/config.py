@@ -1,0 +1,310 @@
+"""Typed configuration, loaded once: YAML file, then NETMON_<SECTION>__<KEY> overrides.
+
+Every default lives here and is documented in config/netmon.example.yaml. Unknown keys
+and wrong types raise ConfigError naming the file, the line and the key (or the
+environment variable). Secrets are `Secret` values and never print.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import zoneinfo
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from netmon.errors import ConfigError, Issue
+from netmon.secrets import Secret, SecretUrl
+from netmon.yamlsrc import DocPath, Located, YamlSyntaxError, dotted, load_yaml
+
+__all__ = [
+    "ENV_PREFIX",
+    "Config",
+    "DatabaseConfig",
+    "HttpConfig",
+    "LoggingConfig",
+    "MqttConfig",
+    "PingClass",
+    "PollClass",
+    "PollingConfig",
+    "SnmpProfile",
+    "load_config",
+]
+
+ENV_PREFIX = "NETMON_"
+_ENV_SOURCE = "environment"
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+Seconds = Annotated[float, Field(gt=0, le=86400)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(_Section):
+    """Where the inventory and history live."""
+
+    url: SecretUrl = SecretUrl("sqlite:///var/netmon.db")
+
+
+class SnmpProfile(_Section):
+    """Named SNMP credentials; devices refer to the name, never to the secret."""
+
+    version: Literal["1", "2c", "3"]
+    community: Secret | None = None
+    user: str | None = None
+    auth_protocol: Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"] | None = None
+    auth_key: Secret | None = None
+    priv_protocol: Literal["des", "aes128", "aes192", "aes256"] | None = None
+    priv_key: Secret | None = None
+    context: str = ""
+    port: Port = 161
+    timeout: Seconds | None = None
+    retries: Annotated[int, Field(ge=0, le=10)] | None = None
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _credentials_match_version(self) -> Self:
+        if self.version in ("1", "2c"):
+            if self.community is None:
+                raise ValueError(f"SNMP v{self.version} needs a community")
+            v3_only = [k for k in ("user", "auth_protocol", "auth_key", "priv_protocol", "priv_key") if getattr(self, k)]
+            if v3_only:
+                raise ValueError(f"{', '.join(v3_only)} only apply to SNMP v3")
+            return self
+        if self.community is not None:
+            raise ValueError("community does not apply to SNMP v3 (use user and keys)")
+        if not self.user:
+            raise ValueError("SNMP v3 needs a user")
+        if (self.auth_protocol is None) != (self.auth_key is None):
+            raise ValueError("auth_protocol and auth_key go together")
+        if (self.priv_protocol is None) != (self.priv_key is None):
+            raise ValueError("priv_protocol and priv_key go together")
+        if self.priv_protocol is not None and self.auth_protocol is None:
+            raise ValueError("privacy needs authentication (authPriv): set auth_protocol and auth_key")
+        for key in (self.auth_key, self.priv_key):
+            if key is not None and len(key.reveal()) < 8:
+                raise ValueError("SNMP v3 keys are at least 8 characters (RFC 3414)")
+        return self
+
+    @property
+    def security_level(self) -> str:
+        """Return the v3 security level name (noAuthNoPriv, authNoPriv, authPriv), or '' for v1/v2c."""
+        if self.version != "3":
+            return ""
+        if self.priv_protocol:
+            return "authPriv"
+        return "authNoPriv" if self.auth_protocol else "noAuthNoPriv"
+
+
+class PollClass(_Section):
+    """How often one class of poll runs and how long each request may take."""
+
+    interval: Seconds
+    timeout: Seconds
+    retries: Annotated[int, Field(ge=0, le=10)]
+
+
+class PingClass(PollClass):
+    """The ping poll class: also how many echo requests a round sends per target."""
+
+    count: Annotated[int, Field(ge=1, le=100)] = 3
+
+
+_POLL_DEFAULTS: dict[str, dict[str, float]] = {
+    "ping": {"interval": 60, "timeout": 1.0, "retries": 0, "count": 3},
+    "snmp": {"interval": 300, "timeout": 2.0, "retries": 1},
+    "host_resources": {"interval": 300, "timeout": 3.0, "retries": 1},
+}
+
+
+class PollingConfig(_Section):
+    """Intervals, timeouts and retries per poll class; a class may set only some keys."""
+
+    ping: PingClass = PingClass.model_validate(_POLL_DEFAULTS["ping"])
+    snmp: PollClass = PollClass.model_validate(_POLL_DEFAULTS["snmp"])
+    host_resources: PollClass = PollClass.model_validate(_POLL_DEFAULTS["host_resources"])
+    concurrency: Annotated[int, Field(ge=1, le=10000)] = 256
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_class_defaults(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for name, defaults in _POLL_DEFAULTS.items():
+            if isinstance(data.get(name), dict):
+                merged[name] = {**defaults, **data[name]}
+        return merged
+
+
+class HttpConfig(_Section):
+    """The HTTP server for /metrics, health and the API."""
+
+    listen: str = "127.0.0.1:9105"
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9105 or [::1]:9105")
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            if not host:
+                raise ValueError("expected HOST:PORT with a host, e.g. 0.0.0.0:9105") from None
+        return value
+
+    @property
+    def host(self) -> str:
+        """Return the host part, without IPv6 brackets."""
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        """Return the port part."""
+        return int(self.listen.rpartition(":")[2])
+
+
+class MqttConfig(_Section):
+    """The MQTT broker that receives events and retained state."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Port = 1883
+    username: str | None = None
+    password: Secret | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+    topic_prefix: Annotated[str, Field(pattern=r"^[^#+]+$")] = "netmon"
+    client_id: str | None = None
+    keepalive: Annotated[int, Field(ge=5, le=3600)] = 30
+
+
+class LoggingConfig(_Section):
+    """Log level and format (auto: JSON when stdout is not a terminal)."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class Config(_Section):
+    """The whole netmon configuration."""
+
+    database: DatabaseConfig = DatabaseConfig()
+    snmp_profiles: dict[str, SnmpProfile] = {}
+    polling: PollingConfig = PollingConfig()
+    http: HttpConfig = HttpConfig()
+    mqtt: MqttConfig = MqttConfig()
+    logging: LoggingConfig = LoggingConfig()
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    @field_validator("snmp_profiles")
+    @classmethod
+    def _profile_names(cls, value: dict[str, SnmpProfile]) -> dict[str, SnmpProfile]:
+        for name in value:
+            if not _PROFILE_NAME.match(name):
+                raise ValueError(f"profile name {name!r} must be letters, digits, '_', '.' or '-'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (expected e.g. Asia/Ho_Chi_Minh)") from None
+        return value
+
+    def redacted(self) -> dict[str, Any]:
+        """Return the config as JSON-ready data with every secret shown as ***."""
+        return self.model_dump(mode="json")
+
+
+def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> Config:
+    """Load the config file (or the defaults when *path* is None) and apply NETMON_* overrides."""
+    environ = os.environ if environ is None else environ
+    located = _read(path) if path is not None else Located("<defaults>", {}, {})
+    if located.data is None:
+        located = Located(located.source, {}, {})
+    if not isinstance(located.data, dict):
+        raise ConfigError([Issue(source=located.source, line=1, where="", message="the config must be a mapping")])
+    data: dict[str, Any] = located.data
+    origins = _apply_env(data, environ)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([_issue(err, located, origins) for err in exc.errors()]) from None
+
+
+def _read(path: Path) -> Located:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([Issue(source=str(path), line=None, where="", message="no such file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Issue(source=str(path), line=None, where="", message=f"cannot read: {exc}")]) from None
+    try:
+        return load_yaml(text, path)
+    except YamlSyntaxError as exc:
+        raise ConfigError([exc.issue]) from None
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[DocPath, str]:
+    """Apply NETMON_SECTION__KEY=value overrides in place; return path -> variable name."""
+    origins: dict[DocPath, str] = {}
+    sections = set(Config.model_fields)
+    for var in sorted(environ):
+        if not var.startswith(ENV_PREFIX):
+            continue
+        parts = [p.lower() for p in var[len(ENV_PREFIX) :].split("__")]
+        if parts[0] not in sections and len(parts) == 1:
+            continue  # NETMON_CONFIG and friends are not overrides
+        node = data
+        path: DocPath = ()
+        for part in parts[:-1]:
+            key = _match_key(node, part)
+            child = node.get(key)
+            if child is None:
+                child = node[key] = {}
+            elif not isinstance(child, dict):
+                issue = Issue(source=_ENV_SOURCE, line=None, where=var, message=f"{dotted((*path, key))} is not a section")
+                raise ConfigError([issue])
+            node, path = child, (*path, key)
+        key = _match_key(node, parts[-1])
+        node[key] = environ[var]
+        origins[(*path, key)] = var
+    return origins
+
+
+def _match_key(node: Mapping[str, Any], part: str) -> str:
+    """Map an env segment to an existing key: `lab_v2c` matches a profile named `lab-v2c`."""
+    for key in node:
+        if isinstance(key, str) and key.lower().replace("-", "_") == part:
+            return key
+    return part
+
+
+def _issue(err: Mapping[str, Any], located: Located, origins: Mapping[DocPath, str]) -> Issue:
+    loc: DocPath = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "lax-"))))
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif err["type"] == "missing":
+        message = "required key is missing"
+    for end in range(len(loc), 0, -1):
+        var = origins.get(loc[:end])
+        if var is not None:
+            return Issue(source=_ENV_SOURCE, line=None, where=f"{var} ({dotted(loc)})", message=message)
+    return Issue(source=located.source, line=located.line(loc), where=dotted(loc), message=message)

@@ -1,0 +1,82 @@
+"""The netmon error tree; third-party errors are translated into it at the edge.
+
+    NetmonError                  root: the CLI maps it to exit code 1
+    ├── InputError               bad input from the user: exit code 2
+    │   ├── ConfigError          config file or NETMON_* override (file, line, key)
+    │   ├── InventoryError       inventory files: every issue found, each with file:line:field
+    │   └── NotFoundError        a named unit, device or link does not exist
+    └── StoreError               the database failed or is not migrated
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "ConfigError",
+    "InputError",
+    "InventoryError",
+    "Issue",
+    "NetmonError",
+    "NotFoundError",
+    "StoreError",
+]
+
+
+class NetmonError(Exception):
+    """Root of every error netmon raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(NetmonError):
+    """The user's input (config, files, arguments) is wrong."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class Issue:
+    """One problem in an input file, located as precisely as the source allows."""
+
+    source: str
+    line: int | None
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        place = f"{self.source}:{self.line}" if self.line is not None else self.source
+        return f"{place}: {self.where}: {self.message}" if self.where else f"{place}: {self.message}"
+
+
+class _IssuesError(InputError):
+    """An input error that carries every issue found, not only the first."""
+
+    what = "input"
+
+    def __init__(self, issues: Sequence[Issue]) -> None:
+        self.issues = tuple(issues)
+        count = len(self.issues)
+        head = f"{count} {self.what} error{'s' if count != 1 else ''}"
+        super().__init__(head + ":\n" + "\n".join(f"  {issue}" for issue in self.issues))
+
+
+class ConfigError(_IssuesError):
+    """The configuration is invalid: unknown key, wrong type, bad YAML."""
+
+    what = "config"
+
+
+class InventoryError(_IssuesError):
+    """The inventory files are invalid; nothing was written."""
+
+    what = "inventory"
+
+
+class StoreError(NetmonError):
+    """The inventory database could not be read or written."""
+
+
+class NotFoundError(InputError):
+    """A unit, device or link named by the user does not exist."""

@@ -1,0 +1,1 @@
+"""The inventory: units, devices and links, their files and their store."""

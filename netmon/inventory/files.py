@@ -1,0 +1,234 @@
+"""Inventory files: one YAML file, or one CSV file per list; read with lines, written atomically."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from netmon.errors import Issue
+from netmon.inventory.spec import KINDS, Inventory, Origin, Record, Spec
+from netmon.yamlsrc import YamlSyntaxError, load_yaml
+
+__all__ = ["Parsed", "read_files", "render_yaml", "write_csv", "write_yaml"]
+
+_BY_PLURAL: dict[str, type[Spec]] = {kind.plural: kind for kind in KINDS}
+_YAML_HEADER = "# netmon inventory: units, devices, links (netmon inventory import FILE)\n"
+
+
+@dataclass
+class Parsed:
+    """Records read from files, the lists the files provide, and every issue found."""
+
+    records: dict[type[Spec], list[Record]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
+    provided: set[type[Spec]] = field(default_factory=set)
+    issues: list[Issue] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return sum(len(rows) for rows in self.records.values())
+
+
+def read_files(paths: Iterable[Path]) -> Parsed:
+    """Read YAML files, CSV files and folders of CSV files; collect issues instead of stopping."""
+    parsed = Parsed()
+    for path in paths:
+        if path.is_dir():
+            found = [path / f"{kind.plural}.csv" for kind in KINDS if (path / f"{kind.plural}.csv").is_file()]
+            if not found:
+                parsed.issues.append(_file_issue(path, "folder holds none of units.csv, devices.csv, links.csv"))
+            for csv_path in found:
+                _read_csv(csv_path, parsed)
+        elif path.suffix.lower() == ".csv":
+            _read_csv(path, parsed)
+        elif path.suffix.lower() in (".yaml", ".yml"):
+            _read_yaml(path, parsed)
+        else:
+            parsed.issues.append(_file_issue(path, "expected a .yaml/.yml file, a .csv file or a folder of CSV files"))
+    return parsed
+
+
+def _file_issue(path: Path, message: str, line: int | None = None) -> Issue:
+    return Issue(source=str(path), line=line, where="", message=message)
+
+
+def _read_text(path: Path, parsed: Parsed) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        parsed.issues.append(_file_issue(path, "no such file"))
+    except UnicodeDecodeError as exc:
+        parsed.issues.append(_file_issue(path, f"not UTF-8 (byte {exc.start}); save the file as UTF-8"))
+    except OSError as exc:
+        parsed.issues.append(_file_issue(path, f"cannot read: {exc.strerror}"))
+    return None
+
+
+def _read_yaml(path: Path, parsed: Parsed) -> None:
+    text = _read_text(path, parsed)
+    if text is None:
+        return
+    try:
+        doc = load_yaml(text, path)
+    except YamlSyntaxError as exc:
+        parsed.issues.append(exc.issue)
+        return
+    if doc.data is None:
+        return
+    if not isinstance(doc.data, dict):
+        parsed.issues.append(_file_issue(path, "expected a mapping with units, devices and links", 1))
+        return
+    for key, rows in doc.data.items():
+        kind = _BY_PLURAL.get(key) if isinstance(key, str) else None
+        if kind is None:
+            parsed.issues.append(
+                Issue(source=str(path), line=doc.line((key,)), where=str(key), message="unknown list (expected units, devices, links)")
+            )
+            continue
+        parsed.provided.add(kind)
+        if rows is None:
+            continue
+        if not isinstance(rows, list):
+            parsed.issues.append(Issue(source=str(path), line=doc.line((key,)), where=key, message="must be a list"))
+            continue
+        for index, row in enumerate(rows):
+            base = (key, index)
+            line = doc.line(base)
+            if not isinstance(row, dict):
+                parsed.issues.append(Issue(source=str(path), line=line, where=f"{kind.noun} #{index + 1}", message="must be a mapping"))
+                continue
+            fields = {str(name): doc.lines[(*base, name)] for name in row if (*base, name) in doc.lines}
+            _add(parsed, kind, row, Origin(source=str(path), line=line, fields=fields), index)
+
+
+def _kind_of_csv(path: Path) -> type[Spec] | None:
+    stem = path.stem.lower()
+    for kind in KINDS:
+        if stem == kind.plural or stem.endswith(("-" + kind.plural, "_" + kind.plural, "." + kind.plural)):
+            return kind
+    return None
+
+
+def _read_csv(path: Path, parsed: Parsed) -> None:
+    kind = _kind_of_csv(path)
+    if kind is None:
+        parsed.issues.append(_file_issue(path, "cannot tell the list from the name: call it units.csv, devices.csv or links.csv"))
+        return
+    text = _read_text(path, parsed)
+    if text is None:
+        return
+    parsed.provided.add(kind)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            return
+        header = [name.strip() for name in header]
+        columns = set(kind.model_fields)
+        for name in header:
+            if name not in columns:
+                parsed.issues.append(Issue(source=str(path), line=1, where=f"column {name!r}", message=f"unknown column for {kind.plural}"))
+        if len(set(header)) != len(header):
+            parsed.issues.append(Issue(source=str(path), line=1, where="header", message="a column is named twice"))
+        index = 0
+        line = reader.line_num + 1
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                if len(cells) != len(header):
+                    parsed.issues.append(
+                        Issue(source=str(path), line=line, where=f"{kind.noun} #{index + 1}", message=f"has {len(cells)} cells, the header has {len(header)}")
+                    )
+                else:
+                    row = {name: cell for name, cell in zip(header, cells, strict=True) if name in columns and cell.strip()}
+                    _add(parsed, kind, row, Origin(source=str(path), line=line), index)
+                index += 1
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        parsed.issues.append(_file_issue(path, f"CSV: {exc}", reader.line_num))
+
+
+def _add(parsed: Parsed, kind: type[Spec], row: Mapping[str, Any], origin: Origin, index: int) -> None:
+    try:
+        spec = kind.model_validate(row)
+    except ValidationError as exc:
+        key = row.get(kind.key_field)
+        label = f"{kind.noun} {key!r}" if isinstance(key, str) and key.strip() else f"{kind.noun} #{index + 1}"
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else ""
+            parsed.issues.append(
+                Issue(source=origin.source, line=origin.at(name), where=f"{label}: {name}" if name else label, message=_message(err))
+            )
+        return
+    parsed.records[kind].append(Record(spec, origin))
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "string_pattern_mismatch":
+        return "must start with a letter or digit and hold only letters, digits and _ . : -"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write *text* to *path* through a temporary file and rename: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_yaml(inventory: Inventory) -> str:
+    """Render an inventory as the YAML import format."""
+    data = {kind.plural: [spec.to_row() for spec in inventory.of(kind).values()] for kind in KINDS}
+    return _YAML_HEADER + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120)
+
+
+def write_yaml(inventory: Inventory, path: Path) -> None:
+    """Write the inventory as one YAML file, atomically."""
+    _atomic_write(path, render_yaml(inventory))
+
+
+def _csv_text(kind: type[Spec], specs: Iterable[Spec]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    columns = list(kind.model_fields)
+    writer.writerow(columns)
+    for spec in specs:
+        row = spec.to_row()
+        writer.writerow([_cell(row.get(name)) for name in columns])
+    return out.getvalue()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return " ".join(value)
+    return str(value)
+
+
+def write_csv(inventory: Inventory, folder: Path) -> list[Path]:
+    """Write units.csv, devices.csv and links.csv into *folder*; each file atomically."""
+    texts = {folder / f"{kind.plural}.csv": _csv_text(kind, inventory.of(kind).values()) for kind in KINDS}
+    for path, text in texts.items():
+        _atomic_write(path, text)
+    return list(texts)
+

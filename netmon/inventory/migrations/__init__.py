@@ -1,0 +1,1 @@
+"""Alembic migrations of the netmon database, run by `netmon db upgrade`."""

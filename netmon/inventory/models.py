@@ -1,0 +1,112 @@
+"""Inventory tables: units (province → department/district → ward), devices and links."""
+
+from __future__ import annotations
+
+import enum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+__all__ = ["Device", "Level", "Link", "LinkKind", "Role", "Unit", "metadata"]
+
+#: Constraint names are fixed so that migrations can address them on SQLite and PostgreSQL.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = SQLModel.metadata
+
+
+class Level(enum.StrEnum):
+    """Administrative level of a unit."""
+
+    PROVINCE = "province"
+    DEPARTMENT = "department"
+    DISTRICT = "district"
+    WARD = "ward"
+
+
+class Role(enum.StrEnum):
+    """What a device does in the unit's network."""
+
+    ROUTER = "router"
+    SWITCH = "switch"
+    FIREWALL = "firewall"
+    SERVER = "server"
+    VC_ENDPOINT = "vc_endpoint"
+    WORKSTATION = "workstation"
+    ACCESS_POINT = "access_point"
+    UPS = "ups"
+    OTHER = "other"
+
+
+class LinkKind(enum.StrEnum):
+    """How a unit is connected: LAN, Internet, city WAN/MAN or the specialised network TSLCD."""
+
+    LAN = "lan"
+    INTERNET = "internet"
+    WAN = "wan"
+    MAN = "man"
+    TSLCD = "tslcd"
+
+
+def _enum(kind: type[enum.StrEnum], name: str) -> sa.Enum:
+    """Store an enum as VARCHAR with a CHECK constraint, the same on SQLite and PostgreSQL."""
+    return sa.Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Unit(SQLModel, table=True):
+    """An organisational unit with its staff and declared asset counts."""
+
+    __tablename__ = "units"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=255)
+    level: Level = Field(sa_type=_enum(Level, "unit_level"))  # type: ignore[call-overload]
+    parent_id: int | None = Field(default=None, foreign_key="units.id", index=True)
+    staff: int | None = Field(default=None, ge=0)
+    computers: int | None = Field(default=None, ge=0)
+    servers: int | None = Field(default=None, ge=0)
+    vc_endpoints: int | None = Field(default=None, ge=0)
+
+
+class Device(SQLModel, table=True):
+    """A monitored device; `snmp` names a credential profile, never a secret."""
+
+    __tablename__ = "devices"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=255, unique=True)
+    unit_id: int = Field(foreign_key="units.id", index=True)
+    role: Role = Field(sa_type=_enum(Role, "device_role"))  # type: ignore[call-overload]
+    address: str = Field(max_length=64, unique=True)
+    snmp: str | None = Field(default=None, max_length=64)
+    parent_id: int | None = Field(default=None, foreign_key="devices.id", index=True)
+    tags: str = Field(default="", max_length=1024)
+    enabled: bool = True
+
+
+class Link(SQLModel, table=True):
+    """A unit's connection of one kind, optionally terminated on a device interface."""
+
+    __tablename__ = "links"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=255, unique=True)
+    kind: LinkKind = Field(sa_type=_enum(LinkKind, "link_kind"))  # type: ignore[call-overload]
+    unit_id: int = Field(foreign_key="units.id", index=True)
+    device_id: int | None = Field(default=None, foreign_key="devices.id", index=True)
+    interface: str | None = Field(default=None, max_length=255)
+    capacity_mbps: int | None = Field(default=None, ge=0)
+    provider: str | None = Field(default=None, max_length=128)

@@ -1,0 +1,237 @@
+"""Import planning: merge files over the database, validate the result whole, and diff it.
+
+Validation runs on the merged inventory (what the database would hold after the import),
+so a file may refer to units already stored, and `--prune` cannot orphan a stored record.
+Every issue is collected; nothing is written unless there is none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from netmon.errors import InventoryError, Issue
+from netmon.inventory.files import Parsed
+from netmon.inventory.models import Level
+from netmon.inventory.spec import KINDS, DeviceSpec, Inventory, LinkSpec, Origin, Record, Spec, UnitSpec
+
+__all__ = ["DATABASE", "Change", "Plan", "make_plan"]
+
+DATABASE = Origin(source="database")
+
+#: The level a unit's parent must have, by the unit's level.
+_PARENT_LEVEL: dict[Level, Level | None] = {
+    Level.PROVINCE: None,
+    Level.DEPARTMENT: Level.PROVINCE,
+    Level.DISTRICT: Level.PROVINCE,
+    Level.WARD: Level.DISTRICT,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Change:
+    """One record to create, update (with the fields that change) or delete."""
+
+    action: Literal["create", "update", "delete"]
+    noun: str
+    key: str
+    fields: tuple[tuple[str, Any, Any], ...] = ()
+
+    def __str__(self) -> str:
+        sign = {"create": "+", "update": "~", "delete": "-"}[self.action]
+        text = f"{sign} {self.noun} {self.key}"
+        if self.fields:
+            text += ": " + "; ".join(f"{name} {_show(old)} → {_show(new)}" for name, old, new in self.fields)
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the change as JSON-ready data."""
+        return {
+            "action": self.action,
+            "kind": self.noun,
+            "key": self.key,
+            "fields": {name: {"old": _plain(old), "new": _plain(new)} for name, old, new in self.fields},
+        }
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, tuple):
+        return list(value)
+    return str(value) if hasattr(value, "value") else value
+
+
+def _show(value: object) -> str:
+    if value is None or value == ():
+        return "—"
+    if isinstance(value, tuple):
+        return " ".join(value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an import would change, and the inventory it would leave."""
+
+    current: Inventory
+    desired: Inventory
+    changes: tuple[Change, ...]
+    rows: int
+
+    def count(self, action: str) -> int:
+        """Return how many changes have this action."""
+        return sum(1 for change in self.changes if change.action == action)
+
+    def summary(self) -> str:
+        """Return a one-line summary of the plan."""
+        unchanged = len(self.desired) - self.count("create") - self.count("update")
+        return (
+            f"{self.count('create')} to create, {self.count('update')} to update, "
+            f"{self.count('delete')} to delete, {unchanged} unchanged"
+        )
+
+
+@dataclass
+class _Merged:
+    """The inventory after the import, each record with its origin."""
+
+    by_kind: dict[type[Spec], dict[str, Record]] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+
+    def get(self, kind: type[Spec], key: str | None) -> Spec | None:
+        record = self.by_kind[kind].get(key) if key is not None else None
+        return record.spec if record is not None else None
+
+    def issue(self, record: Record, name: str, message: str) -> None:
+        spec = record.spec
+        self.issues.append(
+            Issue(source=record.origin.source, line=record.origin.at(name), where=f"{spec.noun} {spec.key!r}: {name}", message=message)
+        )
+
+
+def make_plan(current: Inventory, parsed: Parsed, *, profiles: Collection[str], prune: bool) -> Plan:
+    """Validate *parsed* over *current*; return the plan or raise InventoryError with every issue."""
+    merged = _merge(current, parsed, prune)
+    _check_units(merged, current)
+    _check_devices(merged, current, profiles)
+    _check_links(merged, current)
+    issues = parsed.issues + merged.issues
+    if issues:
+        raise InventoryError(issues)
+    desired = Inventory(
+        units={k: r.spec for k, r in merged.by_kind[UnitSpec].items()},  # type: ignore[misc]
+        devices={k: r.spec for k, r in merged.by_kind[DeviceSpec].items()},  # type: ignore[misc]
+        links={k: r.spec for k, r in merged.by_kind[LinkSpec].items()},  # type: ignore[misc]
+    )
+    return Plan(current=current, desired=desired, changes=tuple(_diff(current, desired)), rows=len(parsed))
+
+
+def _merge(current: Inventory, parsed: Parsed, prune: bool) -> _Merged:
+    merged = _Merged()
+    for kind in KINDS:
+        keep_stored = not (prune and kind in parsed.provided)
+        records = {key: Record(spec, DATABASE) for key, spec in current.of(kind).items()} if keep_stored else {}
+        first: dict[str, Record] = {}
+        for record in parsed.records[kind]:
+            key = record.spec.key
+            if key in first:
+                where = first[key].origin
+                merged.issue(record, kind.key_field, f"duplicate {kind.noun} {kind.key_field} (first at {where.source}:{where.at(kind.key_field)})")
+                continue
+            first[key] = record
+            records[key] = record
+        merged.by_kind[kind] = records
+    return merged
+
+
+def _missing(kind: type[Spec], key: str, current: Inventory, what: str) -> str:
+    if key in current.of(kind):
+        return f"{what} {key!r} is not in the files, so --prune would delete it, but this record refers to it"
+    return f"unknown {what} {key!r}"
+
+
+def _check_units(merged: _Merged, current: Inventory) -> None:
+    for record in merged.by_kind[UnitSpec].values():
+        unit: UnitSpec = record.spec  # type: ignore[assignment]
+        wanted = _PARENT_LEVEL[unit.level]
+        parent = merged.get(UnitSpec, unit.parent)
+        if unit.parent is not None and parent is None:
+            merged.issue(record, "parent", _missing(UnitSpec, unit.parent, current, "parent unit"))
+        elif wanted is None and unit.parent is not None:
+            merged.issue(record, "parent", "a province has no parent unit")
+        elif wanted is not None and unit.parent is None:
+            merged.issue(record, "parent", f"a {unit.level} needs a parent unit: {_a(wanted)}")
+        elif isinstance(parent, UnitSpec) and wanted is not None and parent.level != wanted:
+            merged.issue(record, "parent", f"a {unit.level}'s parent must be {_a(wanted)}, not {parent.level} {parent.code!r}")
+    _check_cycles(merged, UnitSpec, lambda spec: spec.parent)  # type: ignore[attr-defined]
+
+
+def _a(level: Level) -> str:
+    return "the province" if level is Level.PROVINCE else f"a {level}"
+
+
+def _check_devices(merged: _Merged, current: Inventory, profiles: Collection[str]) -> None:
+    addresses: dict[str, Record] = {}
+    known = ", ".join(sorted(profiles)) or "none"
+    for record in merged.by_kind[DeviceSpec].values():
+        device: DeviceSpec = record.spec  # type: ignore[assignment]
+        if merged.get(UnitSpec, device.unit) is None:
+            merged.issue(record, "unit", _missing(UnitSpec, device.unit, current, "unit"))
+        if device.parent is not None and merged.get(DeviceSpec, device.parent) is None:
+            merged.issue(record, "parent", _missing(DeviceSpec, device.parent, current, "parent device"))
+        if device.snmp is not None and device.snmp not in profiles:
+            merged.issue(record, "snmp", f"unknown SNMP profile {device.snmp!r} (the config defines: {known})")
+        other = addresses.setdefault(device.address, record)
+        if other is not record:
+            place = f"{other.origin.source}:{other.origin.at('address')}" if other.origin.line else other.origin.source
+            merged.issue(record, "address", f"address {device.address} is already used by device {other.spec.key!r} ({place})")
+    _check_cycles(merged, DeviceSpec, lambda spec: spec.parent)  # type: ignore[attr-defined]
+
+
+def _check_links(merged: _Merged, current: Inventory) -> None:
+    for record in merged.by_kind[LinkSpec].values():
+        link: LinkSpec = record.spec  # type: ignore[assignment]
+        if merged.get(UnitSpec, link.unit) is None:
+            merged.issue(record, "unit", _missing(UnitSpec, link.unit, current, "unit"))
+        if link.device is not None and merged.get(DeviceSpec, link.device) is None:
+            merged.issue(record, "device", _missing(DeviceSpec, link.device, current, "device"))
+        if link.interface is not None and link.device is None:
+            merged.issue(record, "interface", "an interface needs a device: name the device that has it")
+
+
+def _check_cycles(merged: _Merged, kind: type[Spec], parent_of: Callable[[Spec], str | None]) -> None:
+    """Report each parent cycle once, at its first record in file order."""
+    records = merged.by_kind[kind]
+    settled: set[str] = set()
+    for start in records:
+        chain: list[str] = []
+        key: str | None = start
+        while key is not None and key in records and key not in settled and key not in chain:
+            chain.append(key)
+            key = parent_of(records[key].spec)
+        if key is not None and key in chain:
+            cycle = chain[chain.index(key) :]
+            first = min(cycle, key=lambda k: (records[k].origin is DATABASE, list(records).index(k)))
+            loop = cycle[cycle.index(first) :] + cycle[: cycle.index(first)] + [first]
+            merged.issue(records[first], "parent", "parent chain is a cycle: " + " → ".join(loop))
+        settled.update(chain)
+
+
+def _diff(current: Inventory, desired: Inventory) -> list[Change]:
+    changes: list[Change] = []
+    for kind in KINDS:
+        old_all: Mapping[str, Spec] = current.of(kind)
+        new_all: Mapping[str, Spec] = desired.of(kind)
+        for key, new in new_all.items():
+            old = old_all.get(key)
+            if old is None:
+                changes.append(Change(action="create", noun=kind.noun, key=key))
+            elif old != new:
+                fields = tuple(
+                    (name, getattr(old, name), getattr(new, name))
+                    for name in kind.model_fields
+                    if getattr(old, name) != getattr(new, name)
+                )
+                changes.append(Change(action="update", noun=kind.noun, key=key, fields=fields))
+        changes.extend(Change(action="delete", noun=kind.noun, key=key) for key in old_all if key not in new_all)
+    return changes

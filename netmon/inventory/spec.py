@@ -1,0 +1,190 @@
+"""Inventory records as validated values: what a file says and what the database holds."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from netmon.inventory.models import Level, LinkKind, Role
+
+__all__ = [
+    "KINDS",
+    "DeviceSpec",
+    "Inventory",
+    "LinkSpec",
+    "Origin",
+    "Record",
+    "Spec",
+    "UnitSpec",
+]
+
+_CODE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+_TAG = re.compile(r"^[A-Za-z0-9_.:/-]+$")
+
+
+def _blank_to_none(value: object) -> object:
+    """Treat an empty or all-blank text as absent (CSV cells, `provider: ""`)."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+Key = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=64, pattern=_CODE)]
+Name = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=255)]
+OptKey = Annotated[Key | None, BeforeValidator(_blank_to_none)]
+OptText = Annotated[Annotated[str, Field(max_length=255)] | None, BeforeValidator(_blank_to_none), BeforeValidator(_strip)]
+Count = Annotated[int | None, BeforeValidator(_blank_to_none), Field(ge=0, le=10_000_000)]
+
+
+class Spec(BaseModel):
+    """Base of the three record kinds: frozen, unknown fields rejected, compared by value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    noun: ClassVar[str]
+    plural: ClassVar[str]
+    key_field: ClassVar[str]
+
+    @property
+    def key(self) -> str:
+        """Return the natural key (unit code, device or link name)."""
+        return str(getattr(self, self.key_field))
+
+    def to_row(self) -> dict[str, Any]:
+        """Return the record as plain data, leaving out absent and default values."""
+        row: dict[str, Any] = {}
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            if value is None or value == info.default and name != self.key_field:
+                continue
+            row[name] = list(value) if isinstance(value, tuple) else str(value) if isinstance(value, Level | Role | LinkKind) else value
+        return row
+
+
+class UnitSpec(Spec):
+    """An organisational unit: province, department, district or ward."""
+
+    noun: ClassVar[str] = "unit"
+    plural: ClassVar[str] = "units"
+    key_field: ClassVar[str] = "code"
+
+    code: Key
+    name: Name
+    level: Level
+    parent: OptKey = None
+    staff: Count = None
+    computers: Count = None
+    servers: Count = None
+    vc_endpoints: Count = None
+
+
+class DeviceSpec(Spec):
+    """A device to monitor, in a unit, behind an optional parent device."""
+
+    noun: ClassVar[str] = "device"
+    plural: ClassVar[str] = "devices"
+    key_field: ClassVar[str] = "name"
+
+    name: Key
+    unit: Key
+    role: Role
+    address: str
+    snmp: OptKey = None
+    parent: OptKey = None
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+
+    @field_validator("address", mode="before")
+    @classmethod
+    def _ip(cls, value: object) -> str:
+        text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else None
+        if text is None:
+            raise ValueError("must be an IPv4 or IPv6 address")
+        try:
+            return str(ipaddress.ip_address(text))
+        except ValueError:
+            raise ValueError(f"{text!r} is not an IPv4 or IPv6 address") from None
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: object) -> object:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = value.split()
+        if not isinstance(value, list | tuple):
+            raise ValueError("must be a list of tags")
+        tags: list[str] = []
+        for tag in value:
+            if not isinstance(tag, str) or not _TAG.match(tag):
+                raise ValueError(f"tag {tag!r} must be letters, digits or _ . : / -")
+            if tag not in tags:
+                tags.append(tag)
+        return tuple(tags)
+
+
+class LinkSpec(Spec):
+    """A unit's connection (LAN, Internet, WAN, MAN, TSLCD), optionally on a device interface."""
+
+    noun: ClassVar[str] = "link"
+    plural: ClassVar[str] = "links"
+    key_field: ClassVar[str] = "name"
+
+    name: Key
+    kind: LinkKind
+    unit: Key
+    device: OptKey = None
+    interface: OptText = None
+    capacity_mbps: Count = None
+    provider: OptText = None
+
+
+KINDS: tuple[type[Spec], ...] = (UnitSpec, DeviceSpec, LinkSpec)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Origin:
+    """Where a record came from: a file and line (per field where known), or the database."""
+
+    source: str
+    line: int | None = None
+    fields: Mapping[str, int] = field(default_factory=dict)
+
+    def at(self, name: str) -> int | None:
+        """Return the line of field *name*, else the record's line."""
+        return self.fields.get(name, self.line)
+
+
+@dataclass(frozen=True)
+class Record:
+    """A spec with its origin."""
+
+    spec: Spec
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """A whole inventory by natural key, in a stable order."""
+
+    units: Mapping[str, UnitSpec]
+    devices: Mapping[str, DeviceSpec]
+    links: Mapping[str, LinkSpec]
+
+    def of(self, kind: type[Spec]) -> Mapping[str, Spec]:
+        """Return the records of one kind."""
+        by_kind: dict[type[Spec], Mapping[str, Spec]] = {
+            UnitSpec: self.units,
+            DeviceSpec: self.devices,
+            LinkSpec: self.links,
+        }
+        return by_kind[kind]
+
+    def __len__(self) -> int:
+        return len(self.units) + len(self.devices) + len(self.links)

@@ -1,0 +1,325 @@
+"""Every inventory read and write goes through here: no SQL elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from netmon.errors import NotFoundError, StoreError
+from netmon.inventory import schema
+from netmon.inventory.files import Parsed
+from netmon.inventory.models import Device, Level, Link, LinkKind, Role, Unit
+from netmon.inventory.plan import Plan, make_plan
+from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, UnitSpec
+
+__all__ = ["DeviceRow", "Store"]
+
+_UNITS = cast(sa.Table, Unit.__table__)
+_DEVICES = cast(sa.Table, Device.__table__)
+_LINKS = cast(sa.Table, Link.__table__)
+
+#: Rows per executemany batch; also the progress step.
+_BATCH = 1000
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceRow:
+    """A device with its unit's code, name and level, for listings."""
+
+    device: DeviceSpec
+    unit_name: str
+    level: Level
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return JSON-ready data."""
+        return {**self.device.to_row(), "enabled": self.device.enabled, "unit_name": self.unit_name, "level": str(self.level)}
+
+
+class Store:
+    """The inventory database: snapshot, import plans, listings."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Open the database at *url* and check that it is migrated to this netmon's schema."""
+        store = cls(schema.create_engine(url))
+        current = schema.current_revision(store.engine)
+        head = schema.head_revision()
+        if current != head:
+            store.close()
+            found = "no netmon schema" if current is None else f"schema {current}"
+            raise StoreError(f"the database has {found}, this netmon needs {head}: run `netmon db upgrade`")
+        return store
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+    @contextmanager
+    def _begin(self, *, lock: bool = False) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                if lock:
+                    _lock_for_write(conn)
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {schema.describe(exc)}") from exc
+
+    # ---- reads -----------------------------------------------------------------------------
+
+    def snapshot(self) -> Inventory:
+        """Return the whole inventory as specs, in insertion order."""
+        with self._begin() as conn:
+            return _snapshot(conn)
+
+    def devices(
+        self,
+        *,
+        unit: str | None = None,
+        level: Level | None = None,
+        role: Role | None = None,
+    ) -> list[DeviceRow]:
+        """List devices, optionally of one unit and the units below it, one level, one role."""
+        with self._begin() as conn:
+            inventory = _snapshot(conn)
+        scope = _subtree(inventory, unit) if unit is not None else None
+        rows: list[DeviceRow] = []
+        for device in inventory.devices.values():
+            owner = inventory.units[device.unit]
+            if scope is not None and device.unit not in scope:
+                continue
+            if (level is not None and owner.level != level) or (role is not None and device.role != role):
+                continue
+            rows.append(DeviceRow(device=device, unit_name=owner.name, level=owner.level))
+        return rows
+
+    # ---- writes ----------------------------------------------------------------------------
+
+    def import_parsed(
+        self,
+        parsed: Parsed,
+        *,
+        profiles: Collection[str],
+        prune: bool = False,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> Plan:
+        """Validate and apply an import in one transaction; all or nothing. Raises InventoryError."""
+        with self._begin(lock=not dry_run) as conn:
+            plan = make_plan(_snapshot(conn), parsed, profiles=profiles, prune=prune)
+            if not dry_run and plan.changes:
+                _apply(conn, plan, progress or (lambda _n: None))
+        return plan
+
+
+def _lock_for_write(conn: Connection) -> None:
+    """Serialise concurrent imports: a table lock on PostgreSQL, a write lock on SQLite."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("LOCK TABLE units, devices, links IN SHARE ROW EXCLUSIVE MODE"))
+    elif conn.dialect.name == "sqlite":
+        conn.execute(sa.text("UPDATE units SET id = id WHERE 0"))
+
+
+def _snapshot(conn: Connection) -> Inventory:
+    unit_code: dict[int, str] = {}
+    units: dict[str, UnitSpec] = {}
+    raw_units = conn.execute(sa.select(_UNITS).order_by(_UNITS.c.id)).mappings().all()
+    for row in raw_units:
+        unit_code[row["id"]] = row["code"]
+    for row in raw_units:
+        units[row["code"]] = UnitSpec.model_construct(
+            code=row["code"],
+            name=row["name"],
+            level=Level(row["level"]),
+            parent=unit_code.get(row["parent_id"]) if row["parent_id"] is not None else None,
+            staff=row["staff"],
+            computers=row["computers"],
+            servers=row["servers"],
+            vc_endpoints=row["vc_endpoints"],
+        )
+    raw_devices = conn.execute(sa.select(_DEVICES).order_by(_DEVICES.c.id)).mappings().all()
+    device_name = {row["id"]: row["name"] for row in raw_devices}
+    devices = {
+        row["name"]: DeviceSpec.model_construct(
+            name=row["name"],
+            unit=unit_code[row["unit_id"]],
+            role=Role(row["role"]),
+            address=row["address"],
+            snmp=row["snmp"],
+            parent=device_name.get(row["parent_id"]) if row["parent_id"] is not None else None,
+            tags=tuple(row["tags"].split()),
+            enabled=bool(row["enabled"]),
+        )
+        for row in raw_devices
+    }
+    links = {
+        row["name"]: LinkSpec.model_construct(
+            name=row["name"],
+            kind=LinkKind(row["kind"]),
+            unit=unit_code[row["unit_id"]],
+            device=device_name.get(row["device_id"]) if row["device_id"] is not None else None,
+            interface=row["interface"],
+            capacity_mbps=row["capacity_mbps"],
+            provider=row["provider"],
+        )
+        for row in conn.execute(sa.select(_LINKS).order_by(_LINKS.c.id)).mappings()
+    }
+    return Inventory(units=units, devices=devices, links=links)
+
+
+def _subtree(inventory: Inventory, code: str) -> set[str]:
+    if code not in inventory.units:
+        raise NotFoundError(f"no unit with code {code!r}")
+    children: dict[str | None, list[str]] = {}
+    for unit in inventory.units.values():
+        children.setdefault(unit.parent, []).append(unit.code)
+    scope, todo = set(), [code]
+    while todo:
+        current = todo.pop()
+        if current not in scope:
+            scope.add(current)
+            todo.extend(children.get(current, ()))
+    return scope
+
+
+def _ids(conn: Connection, table: sa.Table, key: str) -> dict[str, int]:
+    return {row[0]: row[1] for row in conn.execute(sa.select(table.c[key], table.c.id))}
+
+
+def _batched(conn: Connection, statement: Any, rows: Sequence[dict[str, Any]], progress: Progress) -> None:
+    for start in range(0, len(rows), _BATCH):
+        chunk = rows[start : start + _BATCH]
+        conn.execute(statement, list(chunk))
+        progress(len(chunk))
+
+
+def _apply(conn: Connection, plan: Plan, progress: Progress) -> None:
+    """Write the plan; the order keeps every foreign key and unique constraint valid throughout."""
+    current, desired = plan.current, plan.desired
+    units = _ids(conn, _UNITS, "code")
+    devices = _ids(conn, _DEVICES, "name")
+    links = _ids(conn, _LINKS, "name")
+    gone_devices = [devices[k] for k in current.devices if k not in desired.devices]
+    _delete(conn, _LINKS, [links[k] for k in current.links if k not in desired.links])
+    # Free the addresses that move or go away, so that no unique check trips mid-import.
+    moving = [devices[k] for k, s in desired.devices.items() if k in current.devices and current.devices[k].address != s.address]
+    _free_addresses(conn, moving + gone_devices)
+
+    for batch in _parents_first(desired.units, units):
+        _batched(conn, sa.insert(_UNITS), [_unit_row(s, units) for s in batch], progress)
+        units = _ids(conn, _UNITS, "code")
+    _batched(conn, _update(_UNITS), [{"_id": units[s.code], **_unit_row(s, units)} for s in _updated(current.units, desired.units)], progress)
+
+    for batch in _parents_first(desired.devices, devices):
+        _batched(conn, sa.insert(_DEVICES), [_device_row(s, units, devices) for s in batch], progress)
+        devices = _ids(conn, _DEVICES, "name")
+    updated_devices = _updated(current.devices, desired.devices)
+    _batched(conn, _update(_DEVICES), [{"_id": devices[s.name], **_device_row(s, units, devices)} for s in updated_devices], progress)
+
+    new_links = [s for k, s in desired.links.items() if k not in links]
+    _batched(conn, sa.insert(_LINKS), [_link_row(s, units, devices) for s in new_links], progress)
+    updated_links = _updated(current.links, desired.links)
+    _batched(conn, _update(_LINKS), [{"_id": links[s.name], **_link_row(s, units, devices)} for s in updated_links], progress)
+
+    _detach_and_delete(conn, _DEVICES, gone_devices)
+    _detach_and_delete(conn, _UNITS, [units[k] for k in current.units if k not in desired.units])
+
+
+_S = TypeVar("_S", UnitSpec, DeviceSpec, LinkSpec)
+_H = TypeVar("_H", UnitSpec, DeviceSpec)
+
+
+def _updated(current: Mapping[str, _S], desired: Mapping[str, _S]) -> list[_S]:
+    return [spec for key, spec in desired.items() if key in current and current[key] != spec]
+
+
+def _parents_first(desired: Mapping[str, _H], stored: Mapping[str, int]) -> list[list[_H]]:
+    """Group new records by depth so that each batch's parents are already stored."""
+    depth: dict[str, int] = {}
+
+    def level(key: str) -> int:
+        if key in stored:
+            return -1
+        if key not in depth:
+            parent = desired[key].parent
+            depth[key] = 0 if parent is None else level(parent) + 1
+        return depth[key]
+
+    batches: list[list[_H]] = []
+    for key, spec in desired.items():
+        at = level(key)
+        if at >= 0:
+            batches.extend([] for _ in range(at + 1 - len(batches)))
+            batches[at].append(spec)
+    return batches
+
+
+def _update(table: sa.Table) -> Any:
+    return sa.update(table).where(table.c.id == sa.bindparam("_id"))
+
+
+def _delete(conn: Connection, table: sa.Table, ids: list[int]) -> None:
+    for start in range(0, len(ids), _BATCH):
+        conn.execute(sa.delete(table).where(table.c.id.in_(ids[start : start + _BATCH])))
+
+
+def _free_addresses(conn: Connection, ids: list[int]) -> None:
+    if ids:
+        stmt = sa.update(_DEVICES).where(_DEVICES.c.id == sa.bindparam("_id"))
+        conn.execute(stmt, [{"_id": i, "address": f"~{i}"} for i in ids])
+
+
+def _detach_and_delete(conn: Connection, table: sa.Table, ids: list[int]) -> None:
+    """Delete rows of a self-referencing table, first cutting parent links among them."""
+    for start in range(0, len(ids), _BATCH):
+        chunk = ids[start : start + _BATCH]
+        conn.execute(sa.update(table).where(table.c.parent_id.in_(chunk)).values(parent_id=None))
+    _delete(conn, table, ids)
+
+
+def _unit_row(spec: UnitSpec, units: Mapping[str, int]) -> dict[str, Any]:
+    return {
+        "code": spec.code,
+        "name": spec.name,
+        "level": spec.level.value,
+        "parent_id": units[spec.parent] if spec.parent is not None else None,
+        "staff": spec.staff,
+        "computers": spec.computers,
+        "servers": spec.servers,
+        "vc_endpoints": spec.vc_endpoints,
+    }
+
+
+def _device_row(spec: DeviceSpec, units: Mapping[str, int], devices: Mapping[str, int]) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "unit_id": units[spec.unit],
+        "role": spec.role.value,
+        "address": spec.address,
+        "snmp": spec.snmp,
+        "parent_id": devices[spec.parent] if spec.parent is not None else None,
+        "tags": " ".join(spec.tags),
+        "enabled": spec.enabled,
+    }
+
+
+def _link_row(spec: LinkSpec, units: Mapping[str, int], devices: Mapping[str, int]) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "kind": spec.kind.value,
+        "unit_id": units[spec.unit],
+        "device_id": devices[spec.device] if spec.device is not None else None,
+        "interface": spec.interface,
+        "capacity_mbps": spec.capacity_mbps,
+        "provider": spec.provider,
+    }

@@ -1,0 +1,77 @@
+"""Secret values that never print: `***` in repr, str, logs and JSON dumps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import core_schema
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+__all__ = ["REDACTED", "Secret", "SecretUrl"]
+
+REDACTED = "***"
+
+
+class Secret:
+    """A string that only `reveal()` gives back; every other rendering is redacted."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret itself, for the one call that needs it."""
+        return self._value
+
+    def display(self) -> str:
+        """Return the form that is safe to print."""
+        return REDACTED
+
+    def __str__(self) -> str:
+        return self.display()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.display()!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._value == self._value  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._value))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise TypeError(f"{type(self).__name__} refuses to be pickled")
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        """Validate from a non-empty string; serialize to the redacted form."""
+        return core_schema.no_info_after_validator_function(
+            cls._validate,
+            core_schema.str_schema(min_length=1),
+            serialization=core_schema.plain_serializer_function_ser_schema(lambda v: v.display()),
+        )
+
+    @classmethod
+    def _validate(cls, value: str) -> Secret:
+        return cls(value)
+
+
+class SecretUrl(Secret):
+    """A database URL whose password is redacted when displayed."""
+
+    __slots__ = ()
+
+    def display(self) -> str:
+        """Return the URL with the password replaced by `***`."""
+        return make_url(self._value).render_as_string(hide_password=True)
+
+    @classmethod
+    def _validate(cls, value: str) -> Secret:
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError("not a database URL (expected e.g. sqlite:///var/netmon.db)") from None
+        return cls(value)

@@ -1,0 +1,95 @@
+"""YAML loading that remembers where every value came from, for file:line errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from netmon.errors import Issue
+
+__all__ = ["DocPath", "Located", "YamlSyntaxError", "dotted", "load_yaml"]
+
+#: A position inside a document: mapping keys and list indexes from the root.
+DocPath = tuple[str | int, ...]
+
+
+class YamlSyntaxError(Exception):
+    """The text is not YAML netmon accepts; carries the located issue."""
+
+    def __init__(self, issue: Issue) -> None:
+        super().__init__(str(issue))
+        self.issue = issue
+
+
+@dataclass(frozen=True)
+class Located:
+    """A parsed YAML document plus the 1-based line of every value and mapping key."""
+
+    source: str
+    data: Any
+    lines: dict[DocPath, int] = field(default_factory=dict)
+
+    def line(self, path: DocPath) -> int | None:
+        """Return the line of *path*, or of its nearest located ancestor."""
+        for end in range(len(path), -1, -1):
+            found = self.lines.get(path[:end])
+            if found is not None:
+                return found
+        return None
+
+
+def load_yaml(text: str, source: str | Path) -> Located:
+    """Parse one YAML document safely; duplicate keys and syntax errors raise YamlSyntaxError."""
+    name = str(source)
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return Located(name, None, {})
+        lines: dict[DocPath, int] = {}
+        _walk(node, (), lines, name)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlSyntaxError(Issue(source=name, line=line, where="", message=f"YAML: {problem}")) from exc
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(Issue(source=name, line=None, where="", message=f"YAML: {exc}")) from exc
+    finally:
+        loader.dispose()
+    return Located(name, data, lines)
+
+
+def _walk(node: yaml.Node, path: DocPath, lines: dict[DocPath, int], source: str) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[object, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                issue = Issue(
+                    source=source,
+                    line=line,
+                    where=dotted(path + (key,)),
+                    message=f"duplicate key (first at line {seen[key]})",
+                )
+                raise YamlSyntaxError(issue)
+            seen[key] = line
+            _walk(value_node, path + (key,), lines, source)
+            lines[path + (key,)] = line
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, path + (index,), lines, source)
+
+
+def dotted(path: DocPath) -> str:
+    """Render a document path as `devices[3].address`."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
