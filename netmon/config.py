@@ -78,7 +78,9 @@ class SnmpProfile(_Section):
         if self.version in ("1", "2c"):
             if self.community is None:
                 raise ValueError(f"SNMP v{self.version} needs a community")
-            v3_only = [k for k in ("user", "auth_protocol", "auth_key", "priv_protocol", "priv_key") if getattr(self, k)]
+            v3_only = [
+                k for k in ("user", "auth_protocol", "auth_key", "priv_protocol", "priv_key") if getattr(self, k)
+            ]
             if v3_only:
                 raise ValueError(f"{', '.join(v3_only)} only apply to SNMP v3")
             return self
@@ -279,7 +281,9 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[DocPath
             if child is None:
                 child = node[key] = {}
             elif not isinstance(child, dict):
-                issue = Issue(source=_ENV_SOURCE, line=None, where=var, message=f"{dotted((*path, key))} is not a section")
+                issue = Issue(
+                    source=_ENV_SOURCE, line=None, where=var, message=f"{dotted((*path, key))} is not a section"
+                )
                 raise ConfigError([issue])
             node, path = child, (*path, key)
         key = _match_key(node, parts[-1])

@@ -1,11 +1,11 @@
 """The netmon error tree; third-party errors are translated into it at the edge.
 
-    NetmonError                  root: the CLI maps it to exit code 1
-    ├── InputError               bad input from the user: exit code 2
-    │   ├── ConfigError          config file or NETMON_* override (file, line, key)
-    │   ├── InventoryError       inventory files: every issue found, each with file:line:field
-    │   └── NotFoundError        a named unit, device or link does not exist
-    └── StoreError               the database failed or is not migrated
+NetmonError                  root: the CLI maps it to exit code 1
+├── InputError               bad input from the user: exit code 2
+│   ├── ConfigError          config file or NETMON_* override (file, line, key)
+│   ├── InventoryError       inventory files: every issue found, each with file:line:field
+│   └── NotFoundError        a named unit, device or link does not exist
+└── StoreError               the database failed or is not migrated
 """
 
 from __future__ import annotations

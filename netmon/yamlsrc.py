@@ -75,16 +75,16 @@ def _walk(node: yaml.Node, path: DocPath, lines: dict[DocPath, int], source: str
                 issue = Issue(
                     source=source,
                     line=line,
-                    where=dotted(path + (key,)),
+                    where=dotted((*path, key)),
                     message=f"duplicate key (first at line {seen[key]})",
                 )
                 raise YamlSyntaxError(issue)
             seen[key] = line
-            _walk(value_node, path + (key,), lines, source)
-            lines[path + (key,)] = line
+            _walk(value_node, (*path, key), lines, source)
+            lines[(*path, key)] = line
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, path + (index,), lines, source)
+            _walk(item, (*path, index), lines, source)
 
 
 def dotted(path: DocPath) -> str:

@@ -89,7 +89,12 @@ def _read_yaml(path: Path, parsed: Parsed) -> None:
         kind = _BY_PLURAL.get(key) if isinstance(key, str) else None
         if kind is None:
             parsed.issues.append(
-                Issue(source=str(path), line=doc.line((key,)), where=str(key), message="unknown list (expected units, devices, links)")
+                Issue(
+                    source=str(path),
+                    line=doc.line((key,)),
+                    where=str(key),
+                    message="unknown list (expected units, devices, links)",
+                )
             )
             continue
         parsed.provided.add(kind)
@@ -102,7 +107,9 @@ def _read_yaml(path: Path, parsed: Parsed) -> None:
             base = (key, index)
             line = doc.line(base)
             if not isinstance(row, dict):
-                parsed.issues.append(Issue(source=str(path), line=line, where=f"{kind.noun} #{index + 1}", message="must be a mapping"))
+                parsed.issues.append(
+                    Issue(source=str(path), line=line, where=f"{kind.noun} #{index + 1}", message="must be a mapping")
+                )
                 continue
             fields = {str(name): doc.lines[(*base, name)] for name in row if (*base, name) in doc.lines}
             _add(parsed, kind, row, Origin(source=str(path), line=line, fields=fields), index)
@@ -119,7 +126,9 @@ def _kind_of_csv(path: Path) -> type[Spec] | None:
 def _read_csv(path: Path, parsed: Parsed) -> None:
     kind = _kind_of_csv(path)
     if kind is None:
-        parsed.issues.append(_file_issue(path, "cannot tell the list from the name: call it units.csv, devices.csv or links.csv"))
+        parsed.issues.append(
+            _file_issue(path, "cannot tell the list from the name: call it units.csv, devices.csv or links.csv")
+        )
         return
     text = _read_text(path, parsed)
     if text is None:
@@ -134,7 +143,11 @@ def _read_csv(path: Path, parsed: Parsed) -> None:
         columns = set(kind.model_fields)
         for name in header:
             if name not in columns:
-                parsed.issues.append(Issue(source=str(path), line=1, where=f"column {name!r}", message=f"unknown column for {kind.plural}"))
+                parsed.issues.append(
+                    Issue(
+                        source=str(path), line=1, where=f"column {name!r}", message=f"unknown column for {kind.plural}"
+                    )
+                )
         if len(set(header)) != len(header):
             parsed.issues.append(Issue(source=str(path), line=1, where="header", message="a column is named twice"))
         index = 0
@@ -143,10 +156,17 @@ def _read_csv(path: Path, parsed: Parsed) -> None:
             if any(cell.strip() for cell in cells):
                 if len(cells) != len(header):
                     parsed.issues.append(
-                        Issue(source=str(path), line=line, where=f"{kind.noun} #{index + 1}", message=f"has {len(cells)} cells, the header has {len(header)}")
+                        Issue(
+                            source=str(path),
+                            line=line,
+                            where=f"{kind.noun} #{index + 1}",
+                            message=f"has {len(cells)} cells, the header has {len(header)}",
+                        )
                     )
                 else:
-                    row = {name: cell for name, cell in zip(header, cells, strict=True) if name in columns and cell.strip()}
+                    row = {
+                        name: cell for name, cell in zip(header, cells, strict=True) if name in columns and cell.strip()
+                    }
                     _add(parsed, kind, row, Origin(source=str(path), line=line), index)
                 index += 1
             line = reader.line_num + 1
@@ -163,7 +183,12 @@ def _add(parsed: Parsed, kind: type[Spec], row: Mapping[str, Any], origin: Origi
         for err in exc.errors():
             name = str(err["loc"][0]) if err["loc"] else ""
             parsed.issues.append(
-                Issue(source=origin.source, line=origin.at(name), where=f"{label}: {name}" if name else label, message=_message(err))
+                Issue(
+                    source=origin.source,
+                    line=origin.at(name),
+                    where=f"{label}: {name}" if name else label,
+                    message=_message(err),
+                )
             )
         return
     parsed.records[kind].append(Record(spec, origin))
@@ -187,7 +212,7 @@ def _atomic_write(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
-        os.replace(tmp, path)
+        Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -231,4 +256,3 @@ def write_csv(inventory: Inventory, folder: Path) -> list[Path]:
     for path, text in texts.items():
         _atomic_write(path, text)
     return list(texts)
-

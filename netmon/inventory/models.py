@@ -73,7 +73,7 @@ class Unit(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=255)
-    level: Level = Field(sa_type=_enum(Level, "unit_level"))  # type: ignore[call-overload]
+    level: Level = Field(sa_type=_enum(Level, "unit_level"))
     parent_id: int | None = Field(default=None, foreign_key="units.id", index=True)
     staff: int | None = Field(default=None, ge=0)
     computers: int | None = Field(default=None, ge=0)
@@ -89,7 +89,7 @@ class Device(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=255, unique=True)
     unit_id: int = Field(foreign_key="units.id", index=True)
-    role: Role = Field(sa_type=_enum(Role, "device_role"))  # type: ignore[call-overload]
+    role: Role = Field(sa_type=_enum(Role, "device_role"))
     address: str = Field(max_length=64, unique=True)
     snmp: str | None = Field(default=None, max_length=64)
     parent_id: int | None = Field(default=None, foreign_key="devices.id", index=True)
@@ -104,7 +104,7 @@ class Link(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=255, unique=True)
-    kind: LinkKind = Field(sa_type=_enum(LinkKind, "link_kind"))  # type: ignore[call-overload]
+    kind: LinkKind = Field(sa_type=_enum(LinkKind, "link_kind"))
     unit_id: int = Field(foreign_key="units.id", index=True)
     device_id: int | None = Field(default=None, foreign_key="devices.id", index=True)
     interface: str | None = Field(default=None, max_length=255)

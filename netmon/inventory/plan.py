@@ -105,7 +105,12 @@ class _Merged:
     def issue(self, record: Record, name: str, message: str) -> None:
         spec = record.spec
         self.issues.append(
-            Issue(source=record.origin.source, line=record.origin.at(name), where=f"{spec.noun} {spec.key!r}: {name}", message=message)
+            Issue(
+                source=record.origin.source,
+                line=record.origin.at(name),
+                where=f"{spec.noun} {spec.key!r}: {name}",
+                message=message,
+            )
         )
 
 
@@ -136,7 +141,11 @@ def _merge(current: Inventory, parsed: Parsed, prune: bool) -> _Merged:
             key = record.spec.key
             if key in first:
                 where = first[key].origin
-                merged.issue(record, kind.key_field, f"duplicate {kind.noun} {kind.key_field} (first at {where.source}:{where.at(kind.key_field)})")
+                merged.issue(
+                    record,
+                    kind.key_field,
+                    f"duplicate {kind.noun} {kind.key_field} (first at {where.source}:{where.at(kind.key_field)})",
+                )
                 continue
             first[key] = record
             records[key] = record
@@ -162,7 +171,9 @@ def _check_units(merged: _Merged, current: Inventory) -> None:
         elif wanted is not None and unit.parent is None:
             merged.issue(record, "parent", f"a {unit.level} needs a parent unit: {_a(wanted)}")
         elif isinstance(parent, UnitSpec) and wanted is not None and parent.level != wanted:
-            merged.issue(record, "parent", f"a {unit.level}'s parent must be {_a(wanted)}, not {parent.level} {parent.code!r}")
+            merged.issue(
+                record, "parent", f"a {unit.level}'s parent must be {_a(wanted)}, not {parent.level} {parent.code!r}"
+            )
     _check_cycles(merged, UnitSpec, lambda spec: spec.parent)  # type: ignore[attr-defined]
 
 
@@ -184,7 +195,9 @@ def _check_devices(merged: _Merged, current: Inventory, profiles: Collection[str
         other = addresses.setdefault(device.address, record)
         if other is not record:
             place = f"{other.origin.source}:{other.origin.at('address')}" if other.origin.line else other.origin.source
-            merged.issue(record, "address", f"address {device.address} is already used by device {other.spec.key!r} ({place})")
+            merged.issue(
+                record, "address", f"address {device.address} is already used by device {other.spec.key!r} ({place})"
+            )
     _check_cycles(merged, DeviceSpec, lambda spec: spec.parent)  # type: ignore[attr-defined]
 
 

@@ -55,7 +55,8 @@ def _alembic(connection: sa.Connection | None = None) -> AlembicConfig:
 def head_revision() -> str:
     """Return the newest migration revision shipped with this netmon."""
     head = ScriptDirectory.from_config(_alembic()).get_current_head()
-    assert head is not None
+    if head is None:
+        raise StoreError("this netmon ships no migrations (broken install)")
     return head
 
 
@@ -77,7 +78,8 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     except SQLAlchemyError as exc:
         raise StoreError(f"migration failed: {describe(exc)}") from exc
     after = current_revision(engine)
-    assert after is not None
+    if after is None:
+        raise StoreError("migration left no schema version")
     return before, after
 
 

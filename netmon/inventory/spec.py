@@ -39,7 +39,9 @@ def _strip(value: object) -> object:
 Key = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=64, pattern=_CODE)]
 Name = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=255)]
 OptKey = Annotated[Key | None, BeforeValidator(_blank_to_none)]
-OptText = Annotated[Annotated[str, Field(max_length=255)] | None, BeforeValidator(_blank_to_none), BeforeValidator(_strip)]
+OptText = Annotated[
+    Annotated[str, Field(max_length=255)] | None, BeforeValidator(_blank_to_none), BeforeValidator(_strip)
+]
 Count = Annotated[int | None, BeforeValidator(_blank_to_none), Field(ge=0, le=10_000_000)]
 
 
@@ -61,9 +63,15 @@ class Spec(BaseModel):
         row: dict[str, Any] = {}
         for name, info in type(self).model_fields.items():
             value = getattr(self, name)
-            if value is None or value == info.default and name != self.key_field:
+            if value is None or (value == info.default and name != self.key_field):
                 continue
-            row[name] = list(value) if isinstance(value, tuple) else str(value) if isinstance(value, Level | Role | LinkKind) else value
+            row[name] = (
+                list(value)
+                if isinstance(value, tuple)
+                else str(value)
+                if isinstance(value, Level | Role | LinkKind)
+                else value
+            )
         return row
 
 
@@ -119,7 +127,7 @@ class DeviceSpec(Spec):
         if isinstance(value, str):
             value = value.split()
         if not isinstance(value, list | tuple):
-            raise ValueError("must be a list of tags")
+            raise ValueError("must be a list of tags")  # noqa: TRY004 (pydantic reports ValueError only)
         tags: list[str] = []
         for tag in value:
             if not isinstance(tag, str) or not _TAG.match(tag):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -14,15 +14,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from netmon.errors import NotFoundError, StoreError
 from netmon.inventory import schema
 from netmon.inventory.files import Parsed
-from netmon.inventory.models import Device, Level, Link, LinkKind, Role, Unit
+from netmon.inventory.models import Device, Level, Link, LinkKind, Role, Unit, metadata
 from netmon.inventory.plan import Plan, make_plan
 from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, UnitSpec
 
 __all__ = ["DeviceRow", "Store"]
 
-_UNITS = cast(sa.Table, Unit.__table__)
-_DEVICES = cast(sa.Table, Device.__table__)
-_LINKS = cast(sa.Table, Link.__table__)
+_UNITS = metadata.tables[Unit.__tablename__]
+_DEVICES = metadata.tables[Device.__tablename__]
+_LINKS = metadata.tables[Link.__tablename__]
 
 #: Rows per executemany batch; also the progress step.
 _BATCH = 1000
@@ -40,7 +40,12 @@ class DeviceRow:
 
     def to_dict(self) -> dict[str, Any]:
         """Return JSON-ready data."""
-        return {**self.device.to_row(), "enabled": self.device.enabled, "unit_name": self.unit_name, "level": str(self.level)}
+        return {
+            **self.device.to_row(),
+            "enabled": self.device.enabled,
+            "unit_name": self.unit_name,
+            "level": str(self.level),
+        }
 
 
 class Store:
@@ -212,24 +217,40 @@ def _apply(conn: Connection, plan: Plan, progress: Progress) -> None:
     gone_devices = [devices[k] for k in current.devices if k not in desired.devices]
     _delete(conn, _LINKS, [links[k] for k in current.links if k not in desired.links])
     # Free the addresses that move or go away, so that no unique check trips mid-import.
-    moving = [devices[k] for k, s in desired.devices.items() if k in current.devices and current.devices[k].address != s.address]
+    moving = [
+        devices[k]
+        for k, s in desired.devices.items()
+        if k in current.devices and current.devices[k].address != s.address
+    ]
     _free_addresses(conn, moving + gone_devices)
 
-    for batch in _parents_first(desired.units, units):
-        _batched(conn, sa.insert(_UNITS), [_unit_row(s, units) for s in batch], progress)
+    for unit_batch in _parents_first(desired.units, units):
+        _batched(conn, sa.insert(_UNITS), [_unit_row(s, units) for s in unit_batch], progress)
         units = _ids(conn, _UNITS, "code")
-    _batched(conn, _update(_UNITS), [{"_id": units[s.code], **_unit_row(s, units)} for s in _updated(current.units, desired.units)], progress)
+    _batched(
+        conn,
+        _update(_UNITS),
+        [{"_id": units[s.code], **_unit_row(s, units)} for s in _updated(current.units, desired.units)],
+        progress,
+    )
 
-    for batch in _parents_first(desired.devices, devices):
-        _batched(conn, sa.insert(_DEVICES), [_device_row(s, units, devices) for s in batch], progress)
+    for device_batch in _parents_first(desired.devices, devices):
+        _batched(conn, sa.insert(_DEVICES), [_device_row(s, units, devices) for s in device_batch], progress)
         devices = _ids(conn, _DEVICES, "name")
     updated_devices = _updated(current.devices, desired.devices)
-    _batched(conn, _update(_DEVICES), [{"_id": devices[s.name], **_device_row(s, units, devices)} for s in updated_devices], progress)
+    _batched(
+        conn,
+        _update(_DEVICES),
+        [{"_id": devices[s.name], **_device_row(s, units, devices)} for s in updated_devices],
+        progress,
+    )
 
     new_links = [s for k, s in desired.links.items() if k not in links]
     _batched(conn, sa.insert(_LINKS), [_link_row(s, units, devices) for s in new_links], progress)
     updated_links = _updated(current.links, desired.links)
-    _batched(conn, _update(_LINKS), [{"_id": links[s.name], **_link_row(s, units, devices)} for s in updated_links], progress)
+    _batched(
+        conn, _update(_LINKS), [{"_id": links[s.name], **_link_row(s, units, devices)} for s in updated_links], progress
+    )
 
     _detach_and_delete(conn, _DEVICES, gone_devices)
     _detach_and_delete(conn, _UNITS, [units[k] for k in current.units if k not in desired.units])

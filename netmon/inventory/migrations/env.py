@@ -7,7 +7,7 @@ from netmon.inventory.models import metadata
 
 connection = context.config.attributes.get("connection")
 if not isinstance(connection, Connection):
-    raise RuntimeError("run migrations through `netmon db upgrade`, not the alembic command")
+    raise TypeError("run migrations through `netmon db upgrade`, not the alembic command")
 
 context.configure(
     connection=connection,

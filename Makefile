@@ -1,0 +1,25 @@
+# Developers and CI run the same scripts. `make help` lists the targets.
+.PHONY: help demo test lint bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+demo:  ## set up and run netmon on SQLite under ./var with the example province
+	scripts/demo.sh
+
+test:  ## set up and run the whole suite: ruff, mypy --strict, pytest (SQLite and PostgreSQL)
+	scripts/test.sh
+
+lint:  ## ruff and mypy only
+	scripts/bootstrap.sh dev
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+bench:  ## benchmarks (timings are reported, never asserted)
+	scripts/ensure-services.sh
+	scripts/bootstrap.sh dev
+	.venv/bin/python -m tests.bench.import_10k
+
+clean:  ## remove the venv and the demo database
+	rm -rf .venv var

@@ -1,0 +1,317 @@
+"""The `netmon` command line (typer). Exit codes: 0 ok, 1 runtime failure, 2 bad input or config."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from netmon import __version__
+from netmon.config import Config, load_config
+from netmon.errors import NetmonError
+from netmon.inventory import schema
+from netmon.inventory.files import read_files, render_yaml, write_csv, write_yaml
+from netmon.inventory.models import Level, Role
+from netmon.inventory.store import Store
+from netmon.inventory.views import describe
+from netmon.logs import setup_logging
+
+__all__ = ["app", "main"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+#: Imports with more rows than this show a progress bar (on a terminal).
+_PROGRESS_ROWS = 300
+
+app = typer.Typer(
+    name="netmon",
+    help="Network and infrastructure inventory monitor for a province's IT department.\n\n"
+    "Example: netmon --config config/netmon.example.yaml inventory list --level ward",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+inventory_app = typer.Typer(help="Units, devices and links: import, export, list, show.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(inventory_app, name="inventory")
+
+#: Piped output is not cut to 80 columns: tables stay whole for grep and less.
+out = Console(soft_wrap=True, highlight=False, width=None if sys.stdout.isatty() else 250)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="NETMON_CONFIG",
+        help="Config file (YAML). Falls back to $NETMON_CONFIG, then to built-in defaults.",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+class ExportFormat(StrEnum):
+    """Inventory export formats."""
+
+    YAML = "yaml"
+    CSV = "csv"
+
+
+def _handled(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Turn NetmonError into a message on stderr and its exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return func(*args, **kwargs)
+        except NetmonError as exc:
+            err.print(f"netmon: {exc}", markup=False)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("netmon: interrupted", markup=False)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _config(path: Path | None) -> Config:
+    config = load_config(path)
+    setup_logging(config.logging)
+    return config
+
+
+@contextmanager
+def _store(config: Config) -> Iterator[Store]:
+    store = Store.open(config.database.url.reveal())
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _print_json(data: Any) -> None:
+    out.out(json.dumps(data, ensure_ascii=False, indent=2), highlight=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"netmon {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Network and infrastructure inventory monitor for a province's IT department."""
+
+
+@app.command("check-config")
+@_handled
+def check_config(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Validate the config and print it with every secret shown as ***.
+
+    Example: netmon check-config --config /etc/netmon/netmon.yaml --json
+    """
+    cfg = _config(config)
+    source = str(config) if config else "<built-in defaults>"
+    if as_json:
+        _print_json({"source": source, "config": cfg.redacted()})
+        return
+    out.print(f"config OK: {source}")
+    out.print(f"  database:  {cfg.database.url}")
+    for name, profile in cfg.snmp_profiles.items():
+        level = f" {profile.security_level}" if profile.security_level else ""
+        out.print(f"  snmp:      {name} (v{profile.version}{level}, port {profile.port})")
+    for name in ("ping", "snmp", "host_resources"):
+        poll = getattr(cfg.polling, name)
+        out.print(f"  poll:      {name} every {poll.interval:g}s, timeout {poll.timeout:g}s, retries {poll.retries}")
+    out.print(f"  http:      {cfg.http.listen}")
+    out.print(f"  mqtt:      {cfg.mqtt.host}:{cfg.mqtt.port}{'' if cfg.mqtt.enabled else ' (disabled)'}")
+
+
+@db_app.command("upgrade")
+@_handled
+def db_upgrade(config: ConfigOpt = None) -> None:
+    """Create or migrate the database schema to this netmon's version.
+
+    Example: netmon db upgrade --config config/netmon.example.yaml
+    """
+    cfg = _config(config)
+    engine = schema.create_engine(cfg.database.url.reveal())
+    try:
+        before, after = schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    where = cfg.database.url.display()
+    if before == after:
+        out.print(f"{where}: schema already at {after}")
+    else:
+        out.print(f"{where}: schema {before or 'empty'} → {after}")
+
+
+@inventory_app.command("import")
+@_handled
+def inventory_import(
+    files: Annotated[
+        list[Path], typer.Argument(help="YAML files, CSV files (units.csv, devices.csv, links.csv) or folders of them.")
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Delete stored records of the lists the files give but no longer name.")
+    ] = False,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import inventory files: all or nothing, upserting by unit code and device/link name.
+
+    Every error is reported (file:line: record: field: message) and nothing is written.
+
+    Example: netmon inventory import config/inventory.example.yaml --dry-run
+    """
+    cfg = _config(config)
+    parsed = read_files(files)
+    with _store(cfg) as store, _progress(len(parsed)) as progress:
+        plan = store.import_parsed(
+            parsed, profiles=set(cfg.snmp_profiles), prune=prune, dry_run=dry_run, progress=progress
+        )
+    if as_json:
+        _print_json({"dry_run": dry_run, "rows": plan.rows, "changes": [c.to_dict() for c in plan.changes]})
+        return
+    shown = plan.changes if dry_run else plan.changes[:20]
+    for change in shown:
+        out.print(str(change), markup=False)
+    if len(shown) < len(plan.changes):
+        out.print(f"… and {len(plan.changes) - len(shown)} more (see them with --dry-run)")
+    verb = "would change" if dry_run else "imported"
+    out.print(f"{verb}: {plan.summary()} ({plan.rows} rows read)")
+
+
+@contextmanager
+def _progress(rows: int) -> Iterator[Callable[[int], None] | None]:
+    if rows <= _PROGRESS_ROWS or not err.is_terminal:
+        yield None
+        return
+    columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("import", total=rows)
+        yield lambda n: bar.advance(task, n)
+
+
+@inventory_app.command("export")
+@_handled
+def inventory_export(
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="YAML: a file, or - for stdout. CSV: a folder for units/devices/links.csv."
+        ),
+    ],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="yaml (one file) or csv (one file per list).")] = (
+        ExportFormat.YAML
+    ),
+    config: ConfigOpt = None,
+) -> None:
+    """Export the stored inventory in the import format; re-importing it changes nothing.
+
+    Example: netmon inventory export --format csv -o backup/
+    """
+    cfg = _config(config)
+    with _store(cfg) as store:
+        inventory = store.snapshot()
+    if fmt is ExportFormat.YAML and str(output) == "-":
+        sys.stdout.write(render_yaml(inventory))
+        return
+    if fmt is ExportFormat.YAML:
+        write_yaml(inventory, output)
+        written = [output]
+    else:
+        written = write_csv(inventory, output)
+    counts = f"{len(inventory.units)} units, {len(inventory.devices)} devices, {len(inventory.links)} links"
+    err.print(f"exported {counts} to {', '.join(map(str, written))}", markup=False)
+
+
+@inventory_app.command("list")
+@_handled
+def inventory_list(
+    unit: Annotated[str | None, typer.Option(help="Only this unit (code) and the units below it.")] = None,
+    level: Annotated[Level | None, typer.Option(help="Only devices of units at this level.")] = None,
+    role: Annotated[Role | None, typer.Option(help="Only devices with this role.")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List devices with their unit, level, role and address.
+
+    Example: netmon inventory list --unit SL-H01 --role router
+    """
+    cfg = _config(config)
+    with _store(cfg) as store:
+        rows = store.devices(unit=unit, level=level, role=role)
+    if as_json:
+        _print_json([row.to_dict() for row in rows])
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("NAME", "UNIT", "LEVEL", "ROLE", "ADDRESS", "SNMP", "PARENT", "TAGS"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        d = row.device
+        name = d.name if d.enabled else f"{d.name} (disabled)"
+        table.add_row(
+            name, d.unit, str(row.level), str(d.role), d.address, d.snmp or "-", d.parent or "-", " ".join(d.tags)
+        )
+    out.print(table)
+    out.print(f"{len(rows)} devices")
+
+
+@inventory_app.command("show")
+@_handled
+def inventory_show(
+    name: Annotated[str, typer.Argument(help="A device name, a link name or a unit code.")],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one device, link or unit, with its units above, parents, children and links.
+
+    Example: netmon inventory show sl-h01-core-r1
+    """
+    cfg = _config(config)
+    with _store(cfg) as store:
+        view = describe(store.snapshot(), name)
+    if as_json:
+        _print_json(view)
+        return
+    for key, value in view.items():
+        out.print(f"{key + ':':<16}{_render(key, value)}", markup=False)
+
+
+def _render(key: str, value: Any) -> str:
+    if key == "unit_path":
+        return " › ".join(f"{u['name']} ({u['code']})" for u in value)
+    if key == "links":
+        return ", ".join(f"{link['name']} [{link['kind']}]" for link in value) or "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "-"
+    return str(value)
+
+
+def main() -> None:
+    """Run the CLI (the `netmon` console script)."""
+    app()

@@ -1,0 +1,64 @@
+"""Read-only views of an inventory snapshot: one record with its neighbourhood."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from netmon.errors import NotFoundError
+from netmon.inventory.spec import Inventory, UnitSpec
+
+__all__ = ["describe"]
+
+
+def describe(inventory: Inventory, name: str) -> dict[str, Any]:
+    """Describe the device, link or unit (by code) called *name*, with what surrounds it."""
+    if name in inventory.devices:
+        return _device(inventory, name)
+    if name in inventory.links:
+        link = inventory.links[name]
+        return {"type": "link", **link.to_row(), "unit_path": _unit_path(inventory, link.unit)}
+    if name in inventory.units:
+        return _unit(inventory, name)
+    raise NotFoundError(f"no device, link or unit called {name!r}")
+
+
+def _unit_path(inventory: Inventory, code: str) -> list[dict[str, str]]:
+    path: list[dict[str, str]] = []
+    current: UnitSpec | None = inventory.units.get(code)
+    while current is not None and len(path) <= len(inventory.units):
+        path.insert(0, {"code": current.code, "name": current.name, "level": str(current.level)})
+        current = inventory.units.get(current.parent) if current.parent else None
+    return path
+
+
+def _device(inventory: Inventory, name: str) -> dict[str, Any]:
+    device = inventory.devices[name]
+    upstream: list[str] = []
+    parent = device.parent
+    while parent is not None and parent not in upstream and len(upstream) <= len(inventory.devices):
+        upstream.append(parent)
+        parent = inventory.devices[parent].parent if parent in inventory.devices else None
+    return {
+        "type": "device",
+        **device.to_row(),
+        "enabled": device.enabled,
+        "unit_path": _unit_path(inventory, device.unit),
+        "upstream": upstream,
+        "children": [d.name for d in inventory.devices.values() if d.parent == name],
+        "links": [link.to_row() for link in inventory.links.values() if link.device == name],
+    }
+
+
+def _unit(inventory: Inventory, code: str) -> dict[str, Any]:
+    unit = inventory.units[code]
+    devices = [d for d in inventory.devices.values() if d.unit == code]
+    return {
+        "type": "unit",
+        **unit.to_row(),
+        "unit_path": _unit_path(inventory, code),
+        "children": [u.code for u in inventory.units.values() if u.parent == code],
+        "devices_by_role": dict(sorted(Counter(str(d.role) for d in devices).items())),
+        "devices": [d.name for d in devices],
+        "links": [link.to_row() for link in inventory.links.values() if link.unit == code],
+    }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the Debian packages netmon's demo and tests need, only those that are missing.
+# Usage: scripts/ensure-system.sh [PACKAGE...]   (default: the test set below)
+set -euo pipefail
+
+# package -> a file that shows it is installed
+declare -A marker=(
+  [postgresql]=/usr/bin/pg_ctlcluster
+  [mosquitto]=/usr/sbin/mosquitto
+)
+wanted=("$@")
+[ ${#wanted[@]} -eq 0 ] && wanted=(postgresql mosquitto)
+
+missing=()
+for pkg in "${wanted[@]}"; do
+  if [ -n "${marker[$pkg]:-}" ] && [ -e "${marker[$pkg]}" ]; then continue; fi
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "ensure-system: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

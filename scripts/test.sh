@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite, as developers and CI run it: lint, types, then pytest against
+# the real PostgreSQL and Mosquitto on this machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/ensure-system.sh
+scripts/ensure-services.sh
+scripts/bootstrap.sh dev
+
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+exec .venv/bin/pytest "$@"
