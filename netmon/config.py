@@ -280,6 +280,7 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[DocPath
             child = node.get(key)
             if child is None:
                 child = node[key] = {}
+                origins.setdefault((*path, key), var)
             elif not isinstance(child, dict):
                 issue = Issue(
                     source=_ENV_SOURCE, line=None, where=var, message=f"{dotted((*path, key))} is not a section"

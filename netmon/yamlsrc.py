@@ -44,7 +44,12 @@ class Located:
 def load_yaml(text: str, source: str | Path) -> Located:
     """Parse one YAML document safely; duplicate keys and syntax errors raise YamlSyntaxError."""
     name = str(source)
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        message = f"YAML: character #x{exc.character:04x} is not allowed"
+        raise YamlSyntaxError(Issue(source=name, line=line, where="", message=message)) from exc
     try:
         node = loader.get_single_node()
         if node is None:

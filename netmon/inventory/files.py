@@ -26,9 +26,14 @@ _YAML_HEADER = "# netmon inventory: units, devices, links (netmon inventory impo
 
 @dataclass
 class Parsed:
-    """Records read from files, the lists the files provide, and every issue found."""
+    """Records read from files, the lists the files provide, and every issue found.
+
+    `invalid` holds the keys of records that failed to parse: they exist, so references
+    to them are not reported again as unknown.
+    """
 
     records: dict[type[Spec], list[Record]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
+    invalid: dict[type[Spec], set[str]] = field(default_factory=lambda: {kind: set() for kind in KINDS})
     provided: set[type[Spec]] = field(default_factory=set)
     issues: list[Issue] = field(default_factory=list)
 
@@ -179,7 +184,10 @@ def _add(parsed: Parsed, kind: type[Spec], row: Mapping[str, Any], origin: Origi
         spec = kind.model_validate(row)
     except ValidationError as exc:
         key = row.get(kind.key_field)
-        label = f"{kind.noun} {key!r}" if isinstance(key, str) and key.strip() else f"{kind.noun} #{index + 1}"
+        label = f"{kind.noun} #{index + 1}"
+        if isinstance(key, str) and key.strip():
+            label = f"{kind.noun} {key!r}"
+            parsed.invalid[kind].add(key.strip())
         for err in exc.errors():
             name = str(err["loc"][0]) if err["loc"] else ""
             parsed.issues.append(

@@ -96,11 +96,16 @@ class _Merged:
     """The inventory after the import, each record with its origin."""
 
     by_kind: dict[type[Spec], dict[str, Record]] = field(default_factory=dict)
+    invalid: dict[type[Spec], set[str]] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
 
     def get(self, kind: type[Spec], key: str | None) -> Spec | None:
         record = self.by_kind[kind].get(key) if key is not None else None
         return record.spec if record is not None else None
+
+    def lacks(self, kind: type[Spec], key: str) -> bool:
+        """Tell whether *key* is unknown: neither merged nor a record that failed to parse."""
+        return key not in self.by_kind[kind] and key not in self.invalid[kind]
 
     def issue(self, record: Record, name: str, message: str) -> None:
         spec = record.spec
@@ -132,7 +137,7 @@ def make_plan(current: Inventory, parsed: Parsed, *, profiles: Collection[str], 
 
 
 def _merge(current: Inventory, parsed: Parsed, prune: bool) -> _Merged:
-    merged = _Merged()
+    merged = _Merged(invalid=parsed.invalid)
     for kind in KINDS:
         keep_stored = not (prune and kind in parsed.provided)
         records = {key: Record(spec, DATABASE) for key, spec in current.of(kind).items()} if keep_stored else {}
@@ -164,7 +169,7 @@ def _check_units(merged: _Merged, current: Inventory) -> None:
         unit: UnitSpec = record.spec  # type: ignore[assignment]
         wanted = _PARENT_LEVEL[unit.level]
         parent = merged.get(UnitSpec, unit.parent)
-        if unit.parent is not None and parent is None:
+        if unit.parent is not None and merged.lacks(UnitSpec, unit.parent):
             merged.issue(record, "parent", _missing(UnitSpec, unit.parent, current, "parent unit"))
         elif wanted is None and unit.parent is not None:
             merged.issue(record, "parent", "a province has no parent unit")
@@ -186,9 +191,9 @@ def _check_devices(merged: _Merged, current: Inventory, profiles: Collection[str
     known = ", ".join(sorted(profiles)) or "none"
     for record in merged.by_kind[DeviceSpec].values():
         device: DeviceSpec = record.spec  # type: ignore[assignment]
-        if merged.get(UnitSpec, device.unit) is None:
+        if merged.lacks(UnitSpec, device.unit):
             merged.issue(record, "unit", _missing(UnitSpec, device.unit, current, "unit"))
-        if device.parent is not None and merged.get(DeviceSpec, device.parent) is None:
+        if device.parent is not None and merged.lacks(DeviceSpec, device.parent):
             merged.issue(record, "parent", _missing(DeviceSpec, device.parent, current, "parent device"))
         if device.snmp is not None and device.snmp not in profiles:
             merged.issue(record, "snmp", f"unknown SNMP profile {device.snmp!r} (the config defines: {known})")
@@ -204,9 +209,9 @@ def _check_devices(merged: _Merged, current: Inventory, profiles: Collection[str
 def _check_links(merged: _Merged, current: Inventory) -> None:
     for record in merged.by_kind[LinkSpec].values():
         link: LinkSpec = record.spec  # type: ignore[assignment]
-        if merged.get(UnitSpec, link.unit) is None:
+        if merged.lacks(UnitSpec, link.unit):
             merged.issue(record, "unit", _missing(UnitSpec, link.unit, current, "unit"))
-        if link.device is not None and merged.get(DeviceSpec, link.device) is None:
+        if link.device is not None and merged.lacks(DeviceSpec, link.device):
             merged.issue(record, "device", _missing(DeviceSpec, link.device, current, "device"))
         if link.interface is not None and link.device is None:
             merged.issue(record, "interface", "an interface needs a device: name the device that has it")

@@ -1,0 +1,249 @@
+"""Config: defaults, overrides, located errors and secret redaction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from netmon.config import Config, load_config
+from netmon.errors import ConfigError
+from tests.conftest import EXAMPLE_CONFIG
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "netmon.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_config_loads(example_config: Config) -> None:
+    assert set(example_config.snmp_profiles) == {"lab-v2c", "lab-v3"}
+    assert example_config.snmp_profiles["lab-v3"].security_level == "authPriv"
+    assert example_config.database.url.reveal() == "sqlite:///var/netmon.db"
+
+
+def test_no_file_gives_the_defaults() -> None:
+    config = load_config(None, environ={})
+    assert config == Config()
+    assert config.polling.ping.interval == 60
+    assert config.http.port == 9105
+    assert config.timezone == "Asia/Ho_Chi_Minh"
+
+
+def test_a_poll_class_may_set_only_some_keys(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, "polling:\n  snmp:\n    interval: 120\n"), environ={})
+    assert (config.polling.snmp.interval, config.polling.snmp.timeout, config.polling.snmp.retries) == (120, 2.0, 1)
+
+
+def test_environment_overrides_apply_and_coerce(tmp_path: Path) -> None:
+    environ = {
+        "NETMON_POLLING__PING__INTERVAL": "15",
+        "NETMON_SNMP_PROFILES__LAB_V2C__COMMUNITY": "from-env",
+        "NETMON_HTTP__LISTEN": "[::1]:9200",
+        "NETMON_CONFIG": "ignored.yaml",
+        "NETMON_TEST_PG_URL": "not a config key",
+    }
+    config = load_config(EXAMPLE_CONFIG, environ=environ)
+    assert config.polling.ping.interval == 15
+    community = config.snmp_profiles["lab-v2c"].community
+    assert community is not None
+    assert community.reveal() == "from-env"
+    assert (config.http.host, config.http.port) == ("::1", 9200)
+
+
+CONFIG_ERRORS = [
+    pytest.param("databse:\n  url: sqlite:///x.db\n", ["{f}:1: databse: unknown key"], id="unknown-top-key"),
+    pytest.param(
+        "polling:\n  ping:\n    interval: 10\n    intervall: 20\n",
+        ["{f}:4: polling.ping.intervall: unknown key"],
+        id="unknown-nested-key",
+    ),
+    pytest.param(
+        "polling:\n  snmp:\n    interval: often\n",
+        ["{f}:3: polling.snmp.interval: Input should be a valid number, unable to parse string as a number"],
+        id="wrong-type",
+    ),
+    pytest.param(
+        "polling:\n  snmp:\n    interval: -5\n",
+        ["{f}:3: polling.snmp.interval: Input should be greater than 0"],
+        id="out-of-range",
+    ),
+    pytest.param(
+        "http:\n  listen: [1, 2\n", ["{f}:3: YAML: expected ',' or ']', but got '<stream end>'"], id="yaml-syntax"
+    ),
+    pytest.param(
+        "mqtt:\n  port: 1883\n  port: 1884\n", ["{f}:3: mqtt.port: duplicate key (first at line 2)"], id="duplicate-key"
+    ),
+    pytest.param("- a\n- b\n", ["{f}:1: the config must be a mapping"], id="not-a-mapping"),
+    pytest.param(
+        "snmp_profiles:\n  p:\n    version: 2c\n",
+        ["{f}:2: snmp_profiles.p: SNMP v2c needs a community"],
+        id="v2c-without-community",
+    ),
+    pytest.param(
+        "snmp_profiles:\n  p:\n    version: 3\n    user: u\n    priv_protocol: aes128\n    priv_key: 12345678\n",
+        ["{f}:6: snmp_profiles.p.priv_key: Input should be a valid string"],
+        id="v3-key-wrong-type",
+    ),
+    pytest.param(
+        "snmp_profiles:\n  p:\n    version: 3\n    user: u\n    priv_protocol: aes128\n    priv_key: 'abcdefgh'\n",
+        ["{f}:2: snmp_profiles.p: privacy needs authentication (authPriv): set auth_protocol and auth_key"],
+        id="v3-priv-without-auth",
+    ),
+    pytest.param(
+        "snmp_profiles:\n  p:\n    version: 3\n    user: u\n    auth_protocol: sha\n    auth_key: 'shortie'\n",
+        ["{f}:2: snmp_profiles.p: SNMP v3 keys are at least 8 characters (RFC 3414)"],
+        id="v3-short-key",
+    ),
+    pytest.param(
+        "snmp_profiles:\n  p:\n    version: 4\n    community: c\n",
+        ["{f}:3: snmp_profiles.p.version: Input should be '1', '2c' or '3'"],
+        id="bad-version",
+    ),
+    pytest.param(
+        "timezone: Asia/Hanoi_City\n",
+        ["{f}:1: timezone: unknown time zone 'Asia/Hanoi_City' (expected e.g. Asia/Ho_Chi_Minh)"],
+        id="bad-timezone",
+    ),
+    pytest.param(
+        "http:\n  listen: localhost\n",
+        ["{f}:2: http.listen: expected HOST:PORT, e.g. 127.0.0.1:9105 or [::1]:9105"],
+        id="bad-listen",
+    ),
+    pytest.param(
+        "database:\n  url: not a url\n",
+        ["{f}:2: database.url: not a database URL (expected e.g. sqlite:///var/netmon.db)"],
+        id="bad-db-url",
+    ),
+    pytest.param(
+        "mqtt:\n  port: 0\n  keepalive: x\n",
+        [
+            "{f}:2: mqtt.port: Input should be greater than or equal to 1",
+            "{f}:3: mqtt.keepalive: Input should be a valid integer, unable to parse string as an integer",
+        ],
+        id="all-errors-at-once",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CONFIG_ERRORS)
+def test_config_errors_name_file_line_and_key(tmp_path: Path, text: str, expected: list[str]) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert [str(issue) for issue in caught.value.issues] == [line.format(f=path) for line in expected]
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope\.yaml: no such file"):
+        load_config(tmp_path / "nope.yaml", environ={})
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        pytest.param(
+            {"NETMON_POLLING__PING__TIMEOUT": "soon"},
+            "environment: NETMON_POLLING__PING__TIMEOUT (polling.ping.timeout): "
+            "Input should be a valid number, unable to parse string as a number",
+            id="wrong-type",
+        ),
+        pytest.param(
+            {"NETMON_DATABSE__URL": "sqlite:///x.db"},
+            "environment: NETMON_DATABSE__URL (databse): unknown key",
+            id="unknown-section",
+        ),
+        pytest.param(
+            {"NETMON_HTTP__PORT": "80"},
+            "environment: NETMON_HTTP__PORT (http.port): unknown key",
+            id="unknown-key",
+        ),
+        pytest.param(
+            {"NETMON_HTTP__LISTEN__PORT": "80"},
+            "environment: NETMON_HTTP__LISTEN__PORT: http.listen is not a section",
+            id="not-a-section",
+        ),
+    ],
+)
+def test_environment_errors_name_the_variable(environ: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(EXAMPLE_CONFIG, environ=environ)
+    assert [str(issue) for issue in caught.value.issues] == [expected]
+
+
+SECRETS = ("netmon-lab", "netmon-lab-auth", "netmon-lab-priv", "s3cr3t-pw", "dbpass-42")
+
+
+def test_secrets_never_print(tmp_path: Path) -> None:
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    text = text.replace("url: sqlite:///var/netmon.db", "url: postgresql://netmon:dbpass-42@127.0.0.1/test")
+    text = text.replace("  # password: ...               # secret", "  password: s3cr3t-pw")
+    config = load_config(_write(tmp_path, text), environ={})
+    renderings = [repr(config), str(config), json.dumps(config.redacted()), str(config.database.url)]
+    for rendering in renderings:
+        for secret in SECRETS:
+            assert secret not in rendering
+    assert config.redacted()["snmp_profiles"]["lab-v3"]["auth_key"] == "***"
+    assert config.redacted()["database"]["url"] == "postgresql://netmon:***@127.0.0.1/test"
+    assert config.mqtt.password is not None
+    assert config.mqtt.password.reveal() == "s3cr3t-pw"
+
+
+def test_a_rejected_secret_is_not_echoed(tmp_path: Path) -> None:
+    text = "snmp_profiles:\n  p:\n    version: 3\n    user: u\n    auth_protocol: sha\n    auth_key: 'hunter2'\n"
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, text), environ={})
+    assert "hunter2" not in str(caught.value)
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 70000), st.floats(allow_nan=False), st.text(max_size=12))
+_keys = st.sampled_from(
+    [
+        "database",
+        "url",
+        "snmp_profiles",
+        "p",
+        "version",
+        "community",
+        "polling",
+        "ping",
+        "interval",
+        "http",
+        "listen",
+        "mqtt",
+        "port",
+        "timezone",
+        "logging",
+        "level",
+        "x",
+    ]
+)
+_docs = st.recursive(
+    _scalars, lambda inner: st.dictionaries(_keys, inner, max_size=4) | st.lists(inner, max_size=3), max_leaves=12
+)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=_docs)
+def test_any_document_gives_a_config_or_a_config_error(tmp_path: Path, doc: object) -> None:
+    path = _write(tmp_path, yaml.safe_dump(doc))
+    try:
+        load_config(path, environ={})
+    except ConfigError as exc:
+        assert exc.issues
+        assert all(str(path) in str(issue) for issue in exc.issues)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=80))
+def test_any_text_gives_a_config_or_a_config_error(tmp_path: Path, text: str) -> None:
+    path = _write(tmp_path, text)
+    try:
+        load_config(path, environ={})
+    except ConfigError as exc:
+        assert exc.issues

@@ -1,0 +1,325 @@
+"""Inventory files: parsing, every validation error with its exact message, file-level round trips."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from netmon.errors import InventoryError
+from netmon.inventory.files import read_files, render_yaml, write_csv, write_yaml
+from netmon.inventory.plan import Plan, make_plan
+from netmon.inventory.spec import Inventory
+from tests.conftest import EXAMPLE_INVENTORY
+
+EMPTY = Inventory(units={}, devices={}, links={})
+PROFILES = {"lab-v2c", "lab-v3"}
+
+BASE = """\
+units:
+  - code: P
+    name: Tỉnh Sông Lam
+    level: province
+  - code: D1
+    name: Huyện Lâm Sơn
+    level: district
+    parent: P
+  - code: W1
+    name: Xã Hòa Sơn
+    level: ward
+    parent: D1
+devices:
+  - name: p-r1
+    unit: P
+    role: router
+    address: 127.30.0.1
+    snmp: lab-v2c
+  - name: d1-r1
+    unit: D1
+    role: router
+    address: 127.30.1.1
+    parent: p-r1
+links:
+  - name: d1-tslcd
+    kind: tslcd
+    unit: D1
+    device: d1-r1
+    interface: ge-0/0/1
+"""
+
+
+def _plan(tmp_path: Path, text: str, name: str = "inv.yaml") -> Plan:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return make_plan(EMPTY, read_files([path]), profiles=PROFILES, prune=False)
+
+
+def _errors(tmp_path: Path, text: str, name: str = "inv.yaml") -> list[str]:
+    with pytest.raises(InventoryError) as caught:
+        _plan(tmp_path, text, name)
+    return [str(issue).replace(str(tmp_path) + "/", "") for issue in caught.value.issues]
+
+
+def test_base_inventory_is_valid(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, BASE)
+    assert plan.summary() == "6 to create, 0 to update, 0 to delete, 0 unchanged"
+
+
+def test_example_inventory_is_valid() -> None:
+    plan = make_plan(EMPTY, read_files([EXAMPLE_INVENTORY]), profiles=PROFILES, prune=False)
+    units = plan.desired.units
+    assert {u.level for u in units.values()} == {"province", "department", "district", "ward"}
+    assert any("ư" in u.name or "ơ" in u.name for u in units.values()), "Vietnamese diacritics intact"
+    assert all(d.address.startswith("127.") for d in plan.desired.devices.values())
+
+
+VALIDATION_ERRORS = [
+    pytest.param(
+        BASE.replace("    unit: D1\n    role: router", "    unit: D9\n    role: router"),
+        ["inv.yaml:20: device 'd1-r1': unit: unknown unit 'D9'"],
+        id="unknown-unit",
+    ),
+    pytest.param(
+        BASE.replace("    parent: D1\n", "    parent: D7\n"),
+        ["inv.yaml:12: unit 'W1': parent: unknown parent unit 'D7'"],
+        id="unknown-parent-unit",
+    ),
+    pytest.param(
+        BASE.replace("    parent: p-r1\n", "    parent: p-r9\n"),
+        ["inv.yaml:23: device 'd1-r1': parent: unknown parent device 'p-r9'"],
+        id="unknown-parent-device",
+    ),
+    pytest.param(
+        BASE.replace("    device: d1-r1\n", "    device: d1-r7\n"),
+        ["inv.yaml:28: link 'd1-tslcd': device: unknown device 'd1-r7'"],
+        id="unknown-link-device",
+    ),
+    pytest.param(
+        BASE.replace("    parent: D1\n", "    parent: P\n"),
+        ["inv.yaml:12: unit 'W1': parent: a ward's parent must be a district, not province 'P'"],
+        id="ward-under-province",
+    ),
+    pytest.param(
+        BASE.replace("    level: province\n", "    level: province\n    parent: D1\n"),
+        [
+            "inv.yaml:5: unit 'P': parent: a province has no parent unit",
+            "inv.yaml:5: unit 'P': parent: parent chain is a cycle: P → D1 → P",
+        ],
+        id="province-with-parent",
+    ),
+    pytest.param(
+        BASE.replace("    level: district\n    parent: P\n", "    level: district\n"),
+        ["inv.yaml:5: unit 'D1': parent: a district needs a parent unit: the province"],
+        id="district-without-parent",
+    ),
+    pytest.param(
+        BASE.replace("    level: district\n    parent: P\n", "    level: district\n    parent: W1\n"),
+        [
+            "inv.yaml:8: unit 'D1': parent: a district's parent must be the province, not ward 'W1'",
+            "inv.yaml:8: unit 'D1': parent: parent chain is a cycle: D1 → W1 → D1",
+        ],
+        id="unit-cycle",
+    ),
+    pytest.param(
+        BASE.replace(
+            "    address: 127.30.0.1\n    snmp: lab-v2c\n",
+            "    address: 127.30.0.1\n    snmp: lab-v2c\n    parent: d1-r1\n",
+        ),
+        ["inv.yaml:19: device 'p-r1': parent: parent chain is a cycle: p-r1 → d1-r1 → p-r1"],
+        id="device-cycle",
+    ),
+    pytest.param(
+        BASE.replace("    parent: p-r1\n", "    parent: d1-r1\n"),
+        ["inv.yaml:23: device 'd1-r1': parent: parent chain is a cycle: d1-r1 → d1-r1"],
+        id="device-own-parent",
+    ),
+    pytest.param(
+        BASE.replace("  - code: W1\n", "  - code: D1\n"),
+        ["inv.yaml:9: unit 'D1': code: duplicate unit code (first at inv.yaml:5)"],
+        id="duplicate-unit-code",
+    ),
+    pytest.param(
+        BASE.replace("  - name: d1-r1\n", "  - name: p-r1\n"),
+        [
+            "inv.yaml:19: device 'p-r1': name: duplicate device name (first at inv.yaml:14)",
+            "inv.yaml:28: link 'd1-tslcd': device: unknown device 'd1-r1'",
+        ],
+        id="duplicate-device-name",
+    ),
+    pytest.param(
+        BASE.replace("127.30.1.1", "127.30.0.1"),
+        ["inv.yaml:22: device 'd1-r1': address: address 127.30.0.1 is already used by device 'p-r1' (inv.yaml:17)"],
+        id="duplicate-address",
+    ),
+    pytest.param(
+        BASE.replace("127.30.0.1", "'0:0:0:0:0:0:0:1'").replace("127.30.1.1", "'::01'"),
+        ["inv.yaml:22: device 'd1-r1': address: address ::1 is already used by device 'p-r1' (inv.yaml:17)"],
+        id="duplicate-address-canonical",
+    ),
+    pytest.param(
+        BASE.replace("127.30.1.1", "127.30.1.300"),
+        ["inv.yaml:22: device 'd1-r1': address: '127.30.1.300' is not an IPv4 or IPv6 address"],
+        id="bad-address",
+    ),
+    pytest.param(
+        BASE.replace("snmp: lab-v2c", "snmp: public"),
+        ["inv.yaml:18: device 'p-r1': snmp: unknown SNMP profile 'public' (the config defines: lab-v2c, lab-v3)"],
+        id="unknown-profile",
+    ),
+    pytest.param(
+        BASE.replace("    device: d1-r1\n", ""),
+        ["inv.yaml:28: link 'd1-tslcd': interface: an interface needs a device: name the device that has it"],
+        id="interface-without-device",
+    ),
+    pytest.param(
+        BASE.replace("    level: ward\n", "    level: commune\n"),
+        ["inv.yaml:11: unit 'W1': level: Input should be 'province', 'department', 'district' or 'ward'"],
+        id="bad-level",
+    ),
+    pytest.param(
+        BASE.replace("    role: router\n    address: 127.30.1.1", "    role: modem\n    address: 127.30.1.1"),
+        [
+            "inv.yaml:21: device 'd1-r1': role: Input should be 'router', 'switch', 'firewall', 'server', "
+            "'vc_endpoint', 'workstation', 'access_point', 'ups' or 'other'"
+        ],
+        id="bad-role",
+    ),
+    pytest.param(
+        BASE.replace("    kind: tslcd\n", "    kind: vpn\n"),
+        ["inv.yaml:26: link 'd1-tslcd': kind: Input should be 'lan', 'internet', 'wan', 'man' or 'tslcd'"],
+        id="bad-kind",
+    ),
+    pytest.param(
+        BASE.replace("    level: ward\n", "    level: ward\n    staff: many\n    color: red\n"),
+        [
+            "inv.yaml:12: unit 'W1': staff: Input should be a valid integer, unable to parse string as an integer",
+            "inv.yaml:13: unit 'W1': color: unknown field",
+        ],
+        id="wrong-type-and-unknown-field",
+    ),
+    pytest.param(
+        BASE.replace("  - name: d1-r1\n    unit: D1\n", "  - unit: D1\n"),
+        [
+            "inv.yaml:19: device #2: name: required field is missing",
+            "inv.yaml:27: link 'd1-tslcd': device: unknown device 'd1-r1'",
+        ],
+        id="missing-field",
+    ),
+    pytest.param(
+        BASE.replace("  - code: W1\n", "  - code: W 1\n"),
+        ["inv.yaml:9: unit 'W 1': code: must start with a letter or digit and hold only letters, digits and _ . : -"],
+        id="bad-code",
+    ),
+    pytest.param(
+        BASE + "switches: []\n",
+        ["inv.yaml:30: switches: unknown list (expected units, devices, links)"],
+        id="unknown-list",
+    ),
+    pytest.param(
+        BASE.replace("    parent: D1\n", "    parent: D1\n    parent: P\n"),
+        ["inv.yaml:13: units[2].parent: duplicate key (first at line 12)"],
+        id="duplicate-yaml-key",
+    ),
+    pytest.param(
+        "units: [\n",
+        ["inv.yaml:2: YAML: expected the node content, but found '<stream end>'"],
+        id="yaml-syntax",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), VALIDATION_ERRORS)
+def test_validation_error_messages(tmp_path: Path, text: str, expected: list[str]) -> None:
+    assert _errors(tmp_path, text) == expected
+
+
+def test_every_error_is_reported_in_one_run(tmp_path: Path) -> None:
+    text = (
+        BASE.replace("    unit: D1\n    role: router", "    unit: D9\n    role: router")
+        .replace("snmp: lab-v2c", "snmp: public")
+        .replace("    parent: D1\n", "    parent: P\n")
+        .replace("    device: d1-r1\n", "    device: nope\n")
+    )
+    errors = _errors(tmp_path, text)
+    assert len(errors) == 4
+    assert [e.split(":")[1] for e in errors] == ["12", "18", "20", "28"]
+
+
+CSV_UNITS = 'code,name,level,parent,staff\nP,Tỉnh Sông Lam,province,,90\nD1,"Huyện\nLâm Sơn",district,P,40\n'
+
+
+def test_csv_errors_name_the_line(tmp_path: Path) -> None:
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    (folder / "units.csv").write_text(CSV_UNITS + "W1,Xã Hòa Sơn,ward,D1,abc\n", encoding="utf-8")
+    (folder / "devices.csv").write_text(
+        "name,unit,role,address,colour\nr1,P,router,127.30.0.1,red\nr2,P,router\n", encoding="utf-8"
+    )
+    parsed = read_files([folder])
+    errors = [str(issue).replace(str(folder) + "/", "") for issue in parsed.issues]
+    assert errors == [
+        "units.csv:5: unit 'W1': staff: Input should be a valid integer, unable to parse string as an integer",
+        "devices.csv:1: column 'colour': unknown column for devices",
+        "devices.csv:3: device #2: has 3 cells, the header has 5",
+    ]
+
+
+def test_csv_file_needs_a_list_name(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.csv"
+    path.write_text(CSV_UNITS, encoding="utf-8")
+    assert [i.message for i in read_files([path]).issues] == [
+        "cannot tell the list from the name: call it units.csv, devices.csv or links.csv"
+    ]
+
+
+def test_non_utf8_file_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "units.csv"
+    path.write_bytes("code,name,level\nP,Tỉnh,province\n".encode("cp1258", errors="replace").replace(b"T", b"\xff"))
+    assert [i.message for i in read_files([path]).issues] == ["not UTF-8 (byte 18); save the file as UTF-8"]
+
+
+def _load_example() -> Inventory:
+    return make_plan(EMPTY, read_files([EXAMPLE_INVENTORY]), profiles=PROFILES, prune=False).desired
+
+
+def test_yaml_round_trip_is_lossless(tmp_path: Path) -> None:
+    inventory = _load_example()
+    write_yaml(inventory, tmp_path / "out.yaml")
+    again = make_plan(EMPTY, read_files([tmp_path / "out.yaml"]), profiles=PROFILES, prune=False).desired
+    assert again == inventory
+    assert list(again.devices) == list(inventory.devices)
+    assert render_yaml(again) == render_yaml(inventory)
+
+
+def test_csv_round_trip_is_lossless(tmp_path: Path) -> None:
+    inventory = _load_example()
+    written = write_csv(inventory, tmp_path / "csv")
+    assert sorted(p.name for p in written) == ["devices.csv", "links.csv", "units.csv"]
+    again = make_plan(EMPTY, read_files([tmp_path / "csv"]), profiles=PROFILES, prune=False).desired
+    assert again == inventory
+
+
+_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 300), st.text(max_size=10), st.lists(st.text(max_size=5), max_size=3)
+)
+_fields = st.sampled_from(
+    ["code", "name", "level", "parent", "unit", "role", "address", "kind", "device", "tags", "staff", "x"]
+)
+_rows = st.lists(st.dictionaries(_fields, _values, max_size=6) | _values, max_size=4)
+_docs = st.dictionaries(st.sampled_from(["units", "devices", "links", "other"]), _rows | _values, max_size=3) | _values
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=_docs)
+def test_any_document_gives_a_plan_or_an_inventory_error(tmp_path: Path, doc: object) -> None:
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    try:
+        make_plan(EMPTY, read_files([path]), profiles=PROFILES, prune=False)
+    except InventoryError as exc:
+        assert exc.issues
+        assert all(issue.source == str(path) for issue in exc.issues)
