@@ -47,9 +47,10 @@ def load_yaml(text: str, source: str | Path) -> Located:
     try:
         loader = yaml.SafeLoader(text)
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
         message = f"YAML: character #x{exc.character:04x} is not allowed"
-        raise YamlSyntaxError(Issue(source=name, line=line, where="", message=message)) from exc
+        raise YamlSyntaxError(
+            Issue(source=name, line=text.count("\n", 0, exc.position) + 1, where="", message=message)
+        ) from exc
     try:
         node = loader.get_single_node()
         if node is None:
@@ -59,9 +60,9 @@ def load_yaml(text: str, source: str | Path) -> Located:
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
+        at = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlSyntaxError(Issue(source=name, line=line, where="", message=f"YAML: {problem}")) from exc
+        raise YamlSyntaxError(Issue(source=name, line=at, where="", message=f"YAML: {problem}")) from exc
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(Issue(source=name, line=None, where="", message=f"YAML: {exc}")) from exc
     finally:

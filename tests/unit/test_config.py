@@ -80,6 +80,7 @@ CONFIG_ERRORS = [
         "mqtt:\n  port: 1883\n  port: 1884\n", ["{f}:3: mqtt.port: duplicate key (first at line 2)"], id="duplicate-key"
     ),
     pytest.param("- a\n- b\n", ["{f}:1: the config must be a mapping"], id="not-a-mapping"),
+    pytest.param("timezone: UTC\nhttp: \x01\n", ["{f}:2: YAML: character #x0001 is not allowed"], id="control-char"),
     pytest.param(
         "snmp_profiles:\n  p:\n    version: 2c\n",
         ["{f}:2: snmp_profiles.p: SNMP v2c needs a community"],

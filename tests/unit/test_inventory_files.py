@@ -183,8 +183,10 @@ VALIDATION_ERRORS = [
     pytest.param(
         BASE.replace("    role: router\n    address: 127.30.1.1", "    role: modem\n    address: 127.30.1.1"),
         [
-            "inv.yaml:21: device 'd1-r1': role: Input should be 'router', 'switch', 'firewall', 'server', "
-            "'vc_endpoint', 'workstation', 'access_point', 'ups' or 'other'"
+            (
+                "inv.yaml:21: device 'd1-r1': role: Input should be 'router', 'switch', 'firewall', 'server', "
+                "'vc_endpoint', 'workstation', 'access_point', 'ups' or 'other'"
+            )
         ],
         id="bad-role",
     ),
