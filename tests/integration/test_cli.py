@@ -1,0 +1,163 @@
+"""The netmon CLI: exit codes, help, JSON output and messages, against a real database."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from netmon import __version__
+from netmon.cli import app
+from tests.conftest import EXAMPLE_CONFIG, EXAMPLE_INVENTORY
+
+COMMANDS = [
+    ["check-config"],
+    ["db", "upgrade"],
+    ["inventory", "import"],
+    ["inventory", "export"],
+    ["inventory", "list"],
+    ["inventory", "show"],
+]
+
+
+@pytest.fixture
+def config(tmp_path: Path, db_url: str) -> Path:
+    """The example config pointed at this test's database."""
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8").replace("url: sqlite:///var/netmon.db", f"url: {db_url}")
+    path = tmp_path / "netmon.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(app, [str(a) for a in args], env={"NETMON_CONFIG": None})
+
+
+@pytest.fixture
+def loaded(config: Path) -> Path:
+    assert run("db", "upgrade", "--config", config).exit_code == 0
+    assert run("inventory", "import", EXAMPLE_INVENTORY, "--config", config).exit_code == 0
+    return config
+
+
+def test_console_script_version() -> None:
+    netmon = shutil.which("netmon", path=str(Path(sys.executable).parent))
+    assert netmon is not None
+    done = subprocess.run([netmon, "--version"], capture_output=True, text=True, check=False, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, f"netmon {__version__}")
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+def test_every_command_explains_itself_with_an_example(command: list[str]) -> None:
+    result = run(*command, "--help")
+    assert result.exit_code == 0
+    assert "Example: netmon " in result.stdout
+    assert "--config" in result.stdout
+
+
+def test_check_config_json_is_redacted() -> None:
+    result = run("check-config", "--config", EXAMPLE_CONFIG, "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["config"]["snmp_profiles"]["lab-v2c"]["community"] == "***"
+    assert "netmon-lab" not in result.stdout
+
+
+def test_bad_config_exits_2_with_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("http:\n  listne: 1\n", encoding="utf-8")
+    result = run("check-config", "--config", path)
+    assert result.exit_code == 2
+    assert f"{path}:2: http.listne: unknown key" in result.stderr
+
+
+def test_config_comes_from_the_environment_too(config: Path) -> None:
+    result = CliRunner().invoke(app, ["db", "upgrade"], env={"NETMON_CONFIG": str(config)})
+    assert result.exit_code == 0, result.stderr
+    assert "schema empty → 0001" in result.stdout
+
+
+def test_commands_need_a_migrated_database(config: Path) -> None:
+    result = run("inventory", "list", "--config", config)
+    assert result.exit_code == 1
+    assert "run `netmon db upgrade`" in result.stderr
+
+
+def test_unreachable_database_exits_1_without_the_password(tmp_path: Path) -> None:
+    path = tmp_path / "netmon.yaml"
+    path.write_text("database:\n  url: postgresql://netmon:pw-9137@127.0.0.1:1/test\n", encoding="utf-8")
+    result = run("db", "upgrade", "--config", path)
+    assert result.exit_code == 1
+    assert "cannot read the schema version" in result.stderr
+    assert "pw-9137" not in result.stderr + result.stdout
+
+
+def test_dry_run_then_import(config: Path) -> None:
+    run("db", "upgrade", "--config", config)
+    dry = run("inventory", "import", EXAMPLE_INVENTORY, "--dry-run", "--config", config)
+    assert dry.exit_code == 0
+    assert "+ unit SL" in dry.stdout
+    assert "would change: 136 to create" in dry.stdout
+    assert json.loads(run("inventory", "list", "--json", "--config", config).stdout) == []
+    real = run("inventory", "import", EXAMPLE_INVENTORY, "--config", config, "--json")
+    assert len(json.loads(real.stdout)["changes"]) == 136
+    again = run("inventory", "import", EXAMPLE_INVENTORY, "--config", config)
+    assert "imported: 0 to create, 0 to update, 0 to delete, 136 unchanged" in again.stdout
+
+
+def test_bad_inventory_exits_2_with_every_error(loaded: Path, tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "devices:\n  - {name: x1, unit: NOPE, role: router, address: 127.32.0.1}\n"
+        "  - {name: x2, unit: SL, role: router, address: 127.32.0.300}\n",
+        encoding="utf-8",
+    )
+    result = run("inventory", "import", path, "--config", loaded)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "netmon: 2 inventory errors:",
+        f"  {path}:3: device 'x2': address: '127.32.0.300' is not an IPv4 or IPv6 address",
+        f"  {path}:2: device 'x1': unit: unknown unit 'NOPE'",
+    ]
+
+
+def test_list_filters_and_json(loaded: Path) -> None:
+    result = run("inventory", "list", "--level", "ward", "--role", "router", "--json", "--config", loaded)
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert len(rows) == 9
+    assert {(r["level"], r["role"]) for r in rows} == {("ward", "router")}
+    table = run("inventory", "list", "--unit", "SL-H01", "--config", loaded)
+    assert "sl-h01-core-r1" in table.stdout
+    assert "sl-h02-core-r1" not in table.stdout
+    assert run("inventory", "list", "--level", "village", "--config", loaded).exit_code == 2
+    assert run("inventory", "list", "--unit", "NOPE", "--config", loaded).exit_code == 2
+
+
+def test_show_device_unit_link_and_unknown(loaded: Path) -> None:
+    device = json.loads(run("inventory", "show", "sl-h01-x01-r1", "--json", "--config", loaded).stdout)
+    assert device["type"] == "device"
+    assert device["upstream"] == ["sl-h01-core-r1", "sl-ubnd-core-r1"]
+    assert [u["level"] for u in device["unit_path"]] == ["province", "district", "ward"]
+    unit = json.loads(run("inventory", "show", "SL-H01", "--json", "--config", loaded).stdout)
+    assert unit["type"] == "unit"
+    assert len(unit["children"]) == 3
+    text = run("inventory", "show", "SL-H01", "--config", loaded).stdout
+    assert "Thành phố Lam Giang" in text
+    missing = run("inventory", "show", "nope", "--config", loaded)
+    assert (missing.exit_code, missing.stderr.strip()) == (2, "netmon: no device, link or unit called 'nope'")
+
+
+def test_export_yaml_and_csv_reimport_cleanly(loaded: Path, tmp_path: Path) -> None:
+    assert run("inventory", "export", "-o", tmp_path / "inv.yaml", "--config", loaded).exit_code == 0
+    assert run("inventory", "export", "--format", "csv", "-o", tmp_path / "csv", "--config", loaded).exit_code == 0
+    stdout = run("inventory", "export", "-o", "-", "--config", loaded).stdout
+    assert stdout == (tmp_path / "inv.yaml").read_text(encoding="utf-8")
+    for source in (tmp_path / "inv.yaml", tmp_path / "csv"):
+        result = run("inventory", "import", source, "--prune", "--config", loaded)
+        assert "0 to create, 0 to update, 0 to delete" in result.stdout
