@@ -6,18 +6,18 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from netmon.errors import StoreError
 
-__all__ = ["create_engine", "current_revision", "describe", "head_revision", "upgrade"]
+__all__ = ["HEAD", "create_engine", "current_revision", "describe", "upgrade"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+
+#: The newest migration revision; a test checks it against Alembic's script directory.
+#: Kept as a constant so that commands other than `db upgrade` need not import Alembic.
+HEAD = "0001"
 
 
 def create_engine(url: str) -> Engine:
@@ -45,36 +45,29 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
     cursor.close()
 
 
-def _alembic(connection: sa.Connection | None = None) -> AlembicConfig:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(_MIGRATIONS))
-    cfg.attributes["connection"] = connection
-    return cfg
-
-
-def head_revision() -> str:
-    """Return the newest migration revision shipped with this netmon."""
-    head = ScriptDirectory.from_config(_alembic()).get_current_head()
-    if head is None:
-        raise StoreError("this netmon ships no migrations (broken install)")
-    return head
-
-
 def current_revision(engine: Engine) -> str | None:
     """Return the database's migration revision, or None when it was never migrated."""
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot read the schema version: {describe(exc)}") from exc
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Migrate the database to *revision*; return (revision before, revision after)."""
+    from alembic import command  # noqa: PLC0415 (only this command needs Alembic)
+    from alembic.config import Config as AlembicConfig  # noqa: PLC0415
+
     before = current_revision(engine)
     try:
         with engine.begin() as conn:
-            command.upgrade(_alembic(conn), revision)
+            cfg = AlembicConfig()
+            cfg.set_main_option("script_location", str(_MIGRATIONS))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
     except SQLAlchemyError as exc:
         raise StoreError(f"migration failed: {describe(exc)}") from exc
     after = current_revision(engine)

@@ -42,7 +42,7 @@ OptKey = Annotated[Key | None, BeforeValidator(_blank_to_none)]
 OptText = Annotated[
     Annotated[str, Field(max_length=255)] | None, BeforeValidator(_blank_to_none), BeforeValidator(_strip)
 ]
-Count = Annotated[int | None, BeforeValidator(_blank_to_none), Field(ge=0, le=10_000_000)]
+Count = Annotated[Annotated[int, Field(ge=0, le=10_000_000)] | None, BeforeValidator(_blank_to_none)]
 
 
 class Spec(BaseModel):

@@ -59,7 +59,7 @@ class Store:
         """Open the database at *url* and check that it is migrated to this netmon's schema."""
         store = cls(schema.create_engine(url))
         current = schema.current_revision(store.engine)
-        head = schema.head_revision()
+        head = schema.HEAD
         if current != head:
             store.close()
             found = "no netmon schema" if current is None else f"schema {current}"

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from netmon.errors import InventoryError, NotFoundError, StoreError
 from netmon.inventory import schema
@@ -44,13 +46,19 @@ def _dump(store: Store) -> dict[str, list[dict[str, Any]]]:
 def test_migrations_match_the_models(db_url: str) -> None:
     engine = schema.create_engine(db_url)
     try:
-        assert schema.upgrade(engine) == (None, schema.head_revision())
-        assert schema.upgrade(engine) == (schema.head_revision(), schema.head_revision())
+        assert schema.upgrade(engine) == (None, schema.HEAD)
+        assert schema.upgrade(engine) == (schema.HEAD, schema.HEAD)
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
         assert diff == []
     finally:
         engine.dispose()
+
+
+def test_head_constant_is_alembics_head() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(Path(schema.__file__).with_name("migrations")))
+    assert ScriptDirectory.from_config(config).get_current_head() == schema.HEAD
 
 
 def test_unmigrated_database_is_refused(db_url: str) -> None:

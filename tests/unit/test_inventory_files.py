@@ -228,7 +228,7 @@ VALIDATION_ERRORS = [
     ),
     pytest.param(
         "units: [\n",
-        ["inv.yaml:2: YAML: expected the node content, but found '<stream end>'"],
+        ["inv.yaml:2: YAML: did not find expected node content"],
         id="yaml-syntax",
     ),
 ]

@@ -1,0 +1,1 @@
+"""The lab: simulated provinces for the demo, the tests and the benchmarks."""
