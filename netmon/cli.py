@@ -297,7 +297,7 @@ def inventory_show(
         _print_json(view)
         return
     for key, value in view.items():
-        out.print(f"{key + ':':<16}{_render(key, value)}", markup=False)
+        out.print(f"{key + ':':<18}{_render(key, value)}", markup=False)
 
 
 def _render(key: str, value: Any) -> str:
