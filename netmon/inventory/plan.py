@@ -95,8 +95,9 @@ class Plan:
 class _Merged:
     """The inventory after the import, each record with its origin."""
 
+    current: Inventory
+    invalid: dict[type[Spec], set[str]]
     by_kind: dict[type[Spec], dict[str, Record]] = field(default_factory=dict)
-    invalid: dict[type[Spec], set[str]] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
 
     def get(self, kind: type[Spec], key: str | None) -> Spec | None:
@@ -106,6 +107,21 @@ class _Merged:
     def lacks(self, kind: type[Spec], key: str) -> bool:
         """Tell whether *key* is unknown: neither merged nor a record that failed to parse."""
         return key not in self.by_kind[kind] and key not in self.invalid[kind]
+
+    def check_ref(self, record: Record, name: str, kind: type[Spec], what: str) -> bool:
+        """Report field *name* if it names a *kind* record that will not exist; tell whether it was fine."""
+        key = getattr(record.spec, name)
+        if key is None or not self.lacks(kind, key):
+            return True
+        if key in self.current.of(kind):
+            self.issue(
+                record,
+                name,
+                f"{what} {key!r} is not in the files, so --prune would delete it, but this record refers to it",
+            )
+        else:
+            self.issue(record, name, f"unknown {what} {key!r}")
+        return False
 
     def issue(self, record: Record, name: str, message: str) -> None:
         spec = record.spec
@@ -122,9 +138,9 @@ class _Merged:
 def make_plan(current: Inventory, parsed: Parsed, *, profiles: Collection[str], prune: bool) -> Plan:
     """Validate *parsed* over *current*; return the plan or raise InventoryError with every issue."""
     merged = _merge(current, parsed, prune)
-    _check_units(merged, current)
-    _check_devices(merged, current, profiles)
-    _check_links(merged, current)
+    _check_units(merged)
+    _check_devices(merged, profiles)
+    _check_links(merged)
     issues = parsed.issues + merged.issues
     if issues:
         raise InventoryError(issues)
@@ -137,7 +153,7 @@ def make_plan(current: Inventory, parsed: Parsed, *, profiles: Collection[str], 
 
 
 def _merge(current: Inventory, parsed: Parsed, prune: bool) -> _Merged:
-    merged = _Merged(invalid=parsed.invalid)
+    merged = _Merged(current=current, invalid=parsed.invalid)
     for kind in KINDS:
         keep_stored = not (prune and kind in parsed.provided)
         records = {key: Record(spec, DATABASE) for key, spec in current.of(kind).items()} if keep_stored else {}
@@ -158,20 +174,14 @@ def _merge(current: Inventory, parsed: Parsed, prune: bool) -> _Merged:
     return merged
 
 
-def _missing(kind: type[Spec], key: str, current: Inventory, what: str) -> str:
-    if key in current.of(kind):
-        return f"{what} {key!r} is not in the files, so --prune would delete it, but this record refers to it"
-    return f"unknown {what} {key!r}"
-
-
-def _check_units(merged: _Merged, current: Inventory) -> None:
+def _check_units(merged: _Merged) -> None:
     for record in merged.by_kind[UnitSpec].values():
         unit: UnitSpec = record.spec  # type: ignore[assignment]
+        if not merged.check_ref(record, "parent", UnitSpec, "parent unit"):
+            continue
         wanted = _PARENT_LEVEL[unit.level]
         parent = merged.get(UnitSpec, unit.parent)
-        if unit.parent is not None and merged.lacks(UnitSpec, unit.parent):
-            merged.issue(record, "parent", _missing(UnitSpec, unit.parent, current, "parent unit"))
-        elif wanted is None and unit.parent is not None:
+        if wanted is None and unit.parent is not None:
             merged.issue(record, "parent", "a province has no parent unit")
         elif wanted is not None and unit.parent is None:
             merged.issue(record, "parent", f"a {unit.level} needs a parent unit: {_a(wanted)}")
@@ -186,15 +196,13 @@ def _a(level: Level) -> str:
     return "the province" if level is Level.PROVINCE else f"a {level}"
 
 
-def _check_devices(merged: _Merged, current: Inventory, profiles: Collection[str]) -> None:
+def _check_devices(merged: _Merged, profiles: Collection[str]) -> None:
     addresses: dict[str, Record] = {}
     known = ", ".join(sorted(profiles)) or "none"
     for record in merged.by_kind[DeviceSpec].values():
         device: DeviceSpec = record.spec  # type: ignore[assignment]
-        if merged.lacks(UnitSpec, device.unit):
-            merged.issue(record, "unit", _missing(UnitSpec, device.unit, current, "unit"))
-        if device.parent is not None and merged.lacks(DeviceSpec, device.parent):
-            merged.issue(record, "parent", _missing(DeviceSpec, device.parent, current, "parent device"))
+        merged.check_ref(record, "unit", UnitSpec, "unit")
+        merged.check_ref(record, "parent", DeviceSpec, "parent device")
         if device.snmp is not None and device.snmp not in profiles:
             merged.issue(record, "snmp", f"unknown SNMP profile {device.snmp!r} (the config defines: {known})")
         other = addresses.setdefault(device.address, record)
@@ -206,13 +214,11 @@ def _check_devices(merged: _Merged, current: Inventory, profiles: Collection[str
     _check_cycles(merged, DeviceSpec, lambda spec: spec.parent)  # type: ignore[attr-defined]
 
 
-def _check_links(merged: _Merged, current: Inventory) -> None:
+def _check_links(merged: _Merged) -> None:
     for record in merged.by_kind[LinkSpec].values():
         link: LinkSpec = record.spec  # type: ignore[assignment]
-        if merged.lacks(UnitSpec, link.unit):
-            merged.issue(record, "unit", _missing(UnitSpec, link.unit, current, "unit"))
-        if link.device is not None and merged.lacks(DeviceSpec, link.device):
-            merged.issue(record, "device", _missing(DeviceSpec, link.device, current, "device"))
+        merged.check_ref(record, "unit", UnitSpec, "unit")
+        merged.check_ref(record, "device", DeviceSpec, "device")
         if link.interface is not None and link.device is None:
             merged.issue(record, "interface", "an interface needs a device: name the device that has it")
 
@@ -223,11 +229,13 @@ def _check_cycles(merged: _Merged, kind: type[Spec], parent_of: Callable[[Spec],
     settled: set[str] = set()
     for start in records:
         chain: list[str] = []
+        on_chain: set[str] = set()
         key: str | None = start
-        while key is not None and key in records and key not in settled and key not in chain:
+        while key is not None and key in records and key not in settled and key not in on_chain:
             chain.append(key)
+            on_chain.add(key)
             key = parent_of(records[key].spec)
-        if key is not None and key in chain:
+        if key is not None and key in on_chain:
             cycle = chain[chain.index(key) :]
             first = min(cycle, key=lambda k: (records[k].origin is DATABASE, list(records).index(k)))
             loop = cycle[cycle.index(first) :] + cycle[: cycle.index(first)] + [first]
