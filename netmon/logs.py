@@ -10,7 +10,7 @@ import structlog
 
 from netmon.config import LoggingConfig
 
-__all__ = ["get_logger", "setup_logging"]
+__all__ = ["setup_logging"]
 
 
 def setup_logging(settings: LoggingConfig, stream: TextIO | None = None) -> None:
@@ -34,9 +34,3 @@ def setup_logging(settings: LoggingConfig, stream: TextIO | None = None) -> None
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=max(level, logging.WARNING), stream=stream, force=True)
-
-
-def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
-    """Return a logger bound to a component name."""
-    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(component=name)
-    return logger

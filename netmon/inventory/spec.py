@@ -65,13 +65,11 @@ class Spec(BaseModel):
             value = getattr(self, name)
             if value is None or (value == info.default and name != self.key_field):
                 continue
-            row[name] = (
-                list(value)
-                if isinstance(value, tuple)
-                else str(value)
-                if isinstance(value, Level | Role | LinkKind)
-                else value
-            )
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Level | Role | LinkKind):
+                value = value.value
+            row[name] = value
         return row
 
 
