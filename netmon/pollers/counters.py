@@ -1,0 +1,137 @@
+"""Counter arithmetic: rates across 32/64-bit wraps, agent restarts and ifIndex renumbering.
+
+Pure functions and a small keyed memory; no I/O. Rates are computed over the agent's own
+clock (sysUpTime, in hundredths of a second), which is what the counters are sampled on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from netmon.pollers.base import InterfaceRow
+
+__all__ = [
+    "UPTIME_WRAP",
+    "CounterReading",
+    "InterfaceCounters",
+    "RateMemory",
+    "counter_delta",
+    "elapsed_seconds",
+    "interface_counters",
+    "rate",
+]
+
+#: The IF-MIB counters netmon turns into rates.
+COUNTERS = ("in_octets", "out_octets", "in_errors", "out_errors", "in_discards", "out_discards")
+
+#: sysUpTime is a TimeTicks (32-bit, hundredths of a second): it wraps after ~497 days.
+UPTIME_WRAP = 2**32
+
+#: How far wall-clock and agent-clock elapsed times may disagree before an apparent uptime
+#: wrap is judged a restart instead (seconds).
+_CLOCK_SLACK = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class CounterReading:
+    """One reading of a counter: its value, its width, and the agent and wall clocks."""
+
+    value: int
+    bits: int
+    uptime: int
+    wall: float
+
+
+def counter_delta(previous: int, current: int, bits: int) -> int:
+    """Return how much a counter of *bits* width advanced, assuming at most one wrap."""
+    if current >= previous:
+        return current - previous
+    return current + (1 << bits) - previous
+
+
+def elapsed_seconds(previous: CounterReading, current: CounterReading) -> float | None:
+    """Return agent-clock seconds between two readings, or None when the agent restarted."""
+    if current.uptime >= previous.uptime:
+        return (current.uptime - previous.uptime) / 100
+    wrapped = (current.uptime + UPTIME_WRAP - previous.uptime) / 100
+    if abs(wrapped - (current.wall - previous.wall)) <= _CLOCK_SLACK:
+        return wrapped  # sysUpTime itself wrapped after ~497 days
+    return None  # sysUpTime went backwards: the agent restarted, counters began again
+
+
+def rate(previous: CounterReading, current: CounterReading, *, ceiling: float | None = None) -> float | None:
+    """Return the per-second rate between two readings, or None when there is none to give.
+
+    None on an agent restart, on a change of counter width, on a zero interval, and when the
+    rate exceeds *ceiling* (e.g. the interface speed in octets/s): a counter reset or a
+    discontinuity, not traffic.
+    """
+    if previous.bits != current.bits:
+        return None
+    seconds = elapsed_seconds(previous, current)
+    if not seconds:
+        return None
+    per_second = counter_delta(previous.value, current.value, current.bits) / seconds
+    if ceiling is not None and per_second > ceiling * 1.05:
+        return None
+    return per_second
+
+
+@dataclass(frozen=True, kw_only=True)
+class InterfaceCounters:
+    """The counters of one interface in one poll, keyed by ifName rather than ifIndex."""
+
+    name: str
+    bits: int
+    values: Mapping[str, int]
+    speed_bps: int | None = None
+
+
+def interface_counters(rows: Iterable[InterfaceRow]) -> list[InterfaceCounters]:
+    """Key each interface's counters by ifName, so that ifIndex renumbering keeps the history.
+
+    An interface without a name, or whose name another interface also has, falls back to
+    `ifIndex:N`, the only key it has.
+    """
+    rows = list(rows)
+    names = Counter(row.name for row in rows)
+    return [
+        InterfaceCounters(
+            name=row.name if row.name and names[row.name] == 1 else f"ifIndex:{row.if_index}",
+            bits=row.counter_bits,
+            values={c: v for c in COUNTERS if (v := getattr(row, c)) is not None},
+            speed_bps=row.speed_bps,
+        )
+        for row in rows
+    ]
+
+
+class RateMemory:
+    """Remembers the last reading per (device, ifName, counter) and turns new readings into rates."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str, str], CounterReading] = {}
+
+    def update(
+        self, device: str, uptime: int, wall: float, interfaces: Iterable[InterfaceCounters]
+    ) -> dict[str, dict[str, float | None]]:
+        """Store this poll's readings; return rates per ifName and counter (None where there is none)."""
+        rates: dict[str, dict[str, float | None]] = {}
+        for interface in interfaces:
+            ceiling = interface.speed_bps / 8 if interface.speed_bps else None
+            out = rates.setdefault(interface.name, {})
+            for counter, value in interface.values.items():
+                reading = CounterReading(value=value, bits=interface.bits, uptime=uptime, wall=wall)
+                key = (device, interface.name, counter)
+                previous = self._last.get(key)
+                self._last[key] = reading
+                octets = counter.endswith("octets")
+                out[counter] = rate(previous, reading, ceiling=ceiling if octets else None) if previous else None
+        return rates
+
+    def forget(self, device: str) -> None:
+        """Drop the history of a device that left the inventory."""
+        for key in [k for k in self._last if k[0] == device]:
+            del self._last[key]
