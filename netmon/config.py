@@ -118,13 +118,14 @@ class PollClass(_Section):
 
 
 class PingClass(PollClass):
-    """The ping poll class: also how many echo requests a round sends per target."""
+    """The ping poll class: also how many echo requests a round sends per target, how far apart."""
 
     count: Annotated[int, Field(ge=1, le=100)] = 3
+    packet_interval: Annotated[float, Field(ge=0, le=60)] = 0.5
 
 
 _POLL_DEFAULTS: dict[str, dict[str, float]] = {
-    "ping": {"interval": 60, "timeout": 1.0, "retries": 0, "count": 3},
+    "ping": {"interval": 60, "timeout": 1.0, "retries": 0, "count": 3, "packet_interval": 0.5},
     "snmp": {"interval": 300, "timeout": 2.0, "retries": 1},
     "host_resources": {"interval": 300, "timeout": 3.0, "retries": 1},
 }

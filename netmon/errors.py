@@ -5,7 +5,9 @@ NetmonError                  root: the CLI maps it to exit code 1
 │   ├── ConfigError          config file or NETMON_* override (file, line, key)
 │   ├── InventoryError       inventory files: every issue found, each with file:line:field
 │   └── NotFoundError        a named unit, device or link does not exist
-└── StoreError               the database failed or is not migrated
+├── StoreError               the database failed or is not migrated
+└── PollError                a poller cannot work at all (e.g. no ICMP socket); a device
+                             that does not answer is a Sample, never a PollError
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ __all__ = [
     "Issue",
     "NetmonError",
     "NotFoundError",
+    "PollError",
     "StoreError",
 ]
 
@@ -80,3 +83,7 @@ class StoreError(NetmonError):
 
 class NotFoundError(InputError):
     """A unit, device or link named by the user does not exist."""
+
+
+class PollError(NetmonError):
+    """A poller cannot run at all on this host; the message says how to fix it."""

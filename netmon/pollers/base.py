@@ -37,6 +37,7 @@ class Status(enum.StrEnum):
 
     OK = "ok"
     TIMEOUT = "timeout"
+    REFUSED = "refused"  # the host answered ICMP port unreachable: no agent listening
     AUTH_FAILED = "auth_failed"
     NO_SUCH_OBJECT = "no_such_object"
     UNREACHABLE = "unreachable"
