@@ -24,6 +24,7 @@ from netmon.inventory.files import read_files, render_yaml, write_csv, write_yam
 from netmon.inventory.models import Level, Role
 from netmon.inventory.store import Store
 from netmon.inventory.views import describe
+from netmon.lab import control
 from netmon.logs import setup_logging
 
 __all__ = ["app", "main"]
@@ -43,9 +44,13 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+lab_app = typer.Typer(
+    help="The lab: real snmpd agents on loopback serving the inventory's devices.", no_args_is_help=True
+)
 inventory_app = typer.Typer(help="Units, devices and links: import, export, list, show.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(inventory_app, name="inventory")
+app.add_typer(lab_app, name="lab")
 
 #: Piped output is not cut to 80 columns: tables stay whole for grep and less.
 out = Console(soft_wrap=True, highlight=False, width=None if sys.stdout.isatty() else 250)
@@ -62,6 +67,7 @@ ConfigOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+LabDirOpt = Annotated[Path, typer.Option("--state-dir", help="Where the lab keeps its agents' files and PIDs.")]
 
 
 class ExportFormat(StrEnum):
@@ -310,6 +316,55 @@ def _render(key: str, value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(map(str, value)) or "-"
     return str(value)
+
+
+@lab_app.command("up")
+@_handled
+def lab_up(config: ConfigOpt = None, state_dir: LabDirOpt = Path("var/lab"), as_json: JsonOpt = False) -> None:
+    """Start real snmpd agents for every SNMP device of the stored inventory (loopback, high ports).
+
+    Example: netmon lab up --config config/netmon.example.yaml
+    """
+    cfg = _config(config)
+    with _store(cfg) as store:
+        inventory = store.snapshot()
+    agents = control.lab_up(inventory, cfg.snmp_profiles, state_dir)
+    if as_json:
+        _print_json([agent.to_dict() for agent in agents])
+        return
+    for agent in agents:
+        out.print(f"{agent.name}: pid {agent.pid}, {len(agent.addresses)} addresses on port {agent.port}")
+
+
+@lab_app.command("down")
+@_handled
+def lab_down(state_dir: LabDirOpt = Path("var/lab"), config: ConfigOpt = None) -> None:
+    """Stop every agent the lab started.
+
+    Example: netmon lab down
+    """
+    stopped = control.lab_down(state_dir)
+    out.print(f"stopped {len(stopped)} agent{'s' if len(stopped) != 1 else ''}")
+
+
+@lab_app.command("status")
+@_handled
+def lab_status(state_dir: LabDirOpt = Path("var/lab"), config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Show the lab's agents and whether each is running (exit 1 if one is not).
+
+    Example: netmon lab status --json
+    """
+    rows = control.lab_status(state_dir)
+    if as_json:
+        _print_json([{**agent.to_dict(), "running": running} for agent, running in rows])
+    else:
+        for agent, running in rows:
+            state = "running" if running else "NOT RUNNING"
+            out.print(f"{agent.name}: pid {agent.pid} {state}, {len(agent.addresses)} addresses on port {agent.port}")
+        if not rows:
+            out.print("no lab is up")
+    if not all(running for _, running in rows):
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -7,9 +7,11 @@ set -euo pipefail
 declare -A marker=(
   [postgresql]=/usr/bin/pg_ctlcluster
   [mosquitto]=/usr/sbin/mosquitto
+  [snmpd]=/usr/sbin/snmpd
+  [snmp]=/usr/bin/snmpwalk
 )
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(postgresql mosquitto)
+[ ${#wanted[@]} -eq 0 ] && wanted=(postgresql mosquitto snmpd snmp)
 
 missing=()
 for pkg in "${wanted[@]}"; do

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from netmon.config import Config, load_config
+from netmon.config import Config, SnmpProfile, load_config
 from netmon.inventory import schema
 from netmon.inventory.store import Store
+from netmon.lab.agents import AgentSpec, RunningAgent, start_agent, stop_agent
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config" / "netmon.example.yaml"
@@ -66,3 +69,61 @@ def store(db_url: str) -> Iterator[Store]:
     opened = Store.open(db_url)
     yield opened
     opened.close()
+
+
+# ---- SNMP agents ---------------------------------------------------------------------------
+
+AGENT_ADDRESS = "127.77.0.1"
+AGENT_SYS_NAME = "netmon-test-agent"
+
+
+def free_udp_port(address: str) -> int:
+    """Return a UDP port that is free on *address* right now."""
+    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind((address, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def lab_profiles(port: int) -> dict[str, SnmpProfile]:
+    """Credential profiles for every SNMP version and v3 level the tests cover."""
+    v3 = {"version": 3, "user": "netmon", "port": port}
+    return Config.model_validate(
+        {
+            "snmp_profiles": {
+                "v1": {"version": 1, "community": "t-community", "port": port},
+                "v2c": {"version": "2c", "community": "t-community", "port": port},
+                "v3-authnopriv": {**v3, "user": "netmon-auth", "auth_protocol": "sha", "auth_key": "t-auth-key-1"},
+                "v3-authpriv": {
+                    **v3,
+                    "auth_protocol": "sha256",
+                    "auth_key": "t-auth-key-2",
+                    "priv_protocol": "aes128",
+                    "priv_key": "t-priv-key-2",
+                },
+            }
+        }
+    ).snmp_profiles
+
+
+@dataclass(frozen=True)
+class AgentUnderTest:
+    """A real snmpd started for the tests, with the profiles that reach it."""
+
+    agent: RunningAgent
+    address: str
+    port: int
+    profiles: dict[str, SnmpProfile]
+
+
+@pytest.fixture(scope="session")
+def snmp_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentUnderTest]:
+    """One real snmpd on a loopback address and a free port, for the whole session."""
+    port = free_udp_port(AGENT_ADDRESS)
+    profiles = lab_profiles(port)
+    spec = AgentSpec(
+        name="test", port=port, addresses=(AGENT_ADDRESS, "::1"), profiles=profiles, sys_name=AGENT_SYS_NAME
+    )
+    agent = start_agent(spec, tmp_path_factory.mktemp("snmpd"))
+    yield AgentUnderTest(agent=agent, address=AGENT_ADDRESS, port=port, profiles=profiles)
+    assert stop_agent(agent)
