@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import sys
@@ -18,7 +19,7 @@ from rich.table import Table
 
 from netmon import __version__
 from netmon.config import Config, load_config
-from netmon.errors import NetmonError
+from netmon.errors import NetmonError, NotFoundError
 from netmon.inventory import schema
 from netmon.inventory.files import read_files, render_yaml, write_csv, write_yaml
 from netmon.inventory.models import Level, Role
@@ -26,6 +27,8 @@ from netmon.inventory.store import Store
 from netmon.inventory.views import describe
 from netmon.lab import control
 from netmon.logs import setup_logging
+from netmon.monitor.rounds import POLL_CLASSES, Pollers, RoundResult, run_round, targets_of
+from netmon.pollers.base import HostSample, InterfacesSample, PingSample, Sample, SystemSample, Target
 
 __all__ = ["app", "main"]
 
@@ -316,6 +319,68 @@ def _render(key: str, value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(map(str, value)) or "-"
     return str(value)
+
+
+@app.command("poll")
+@_handled
+def poll(
+    once: Annotated[bool, typer.Option("--once", help="Poll every device once and print the samples.")] = False,
+    device: Annotated[str | None, typer.Option(help="Only this device.")] = None,
+    unit: Annotated[
+        str | None, typer.Option(help="Only the devices of this unit (code) and the units below it.")
+    ] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Poll the inventory's devices: ping, SNMP system and IF-MIB, HOST-RESOURCES on servers.
+
+    A device that does not answer is reported, not an error: the exit code is 0.
+
+    Example: netmon poll --once --unit SL-H01 --json
+    """
+    if not once:
+        raise typer.BadParameter("only --once is supported here; `netmon run` polls continuously", param_hint="--once")
+    cfg = _config(config)
+    with _store(cfg) as store:
+        inventory = store.snapshot()
+        scope = {row.device.name for row in store.devices(unit=unit)} if unit else None
+    targets = [t for t in targets_of(inventory) if (scope is None or t.device in scope) and device in (None, t.device)]
+    if device is not None and not targets:
+        raise NotFoundError(f"no enabled device called {device!r}")
+    results = asyncio.run(_poll_once(cfg, targets))
+    if as_json:
+        _print_json([{"kind": s.kind, **s.to_dict()} for r in results for s in r.samples])
+        return
+    for result in results:
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(result.by_status().items()))
+        out.print(f"{result.poll_class}: {len(result.samples)} samples in {result.duration:.2f} s ({counts})")
+        for sample in sorted(result.samples, key=lambda s: (s.device, s.kind)):
+            out.print(f"  {sample.device:<24} {sample.kind:<16} {_summary(sample)}", markup=False)
+
+
+async def _poll_once(cfg: Config, targets: list[Target]) -> list[RoundResult]:
+    pollers = Pollers(cfg)
+    await pollers.ping.check()
+    return [
+        await run_round(pollers, poll_class, targets, concurrency=cfg.polling.concurrency)
+        for poll_class in POLL_CLASSES
+    ]
+
+
+def _summary(sample: Sample) -> str:
+    if not sample.ok:
+        return f"{sample.status}: {sample.error}"
+    if isinstance(sample, PingSample):
+        return f"ok {sample.received}/{sample.sent} replies, avg {(sample.rtt_avg or 0) * 1000:.3f} ms"
+    if isinstance(sample, SystemSample):
+        return f"ok {sample.sys_name}, up {(sample.sys_uptime or 0) / 100:.0f} s"
+    if isinstance(sample, InterfacesSample):
+        up = sum(1 for row in sample.interfaces if row.oper_status == 1)
+        bits = {row.counter_bits for row in sample.interfaces}
+        return f"ok {len(sample.interfaces)} interfaces, {up} up, {'/'.join(map(str, sorted(bits)))}-bit counters"
+    if isinstance(sample, HostSample):
+        return f"ok {len(sample.cpu_load)} CPUs, {len(sample.storage)} storage areas"
+    return str(sample.status)
 
 
 @lab_app.command("up")

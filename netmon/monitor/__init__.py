@@ -1,0 +1,1 @@
+"""Monitoring: poll rounds, the scheduler, and (later) state, outages and availability."""

@@ -1,0 +1,133 @@
+"""Poll rounds: every target of one poll class, with bounded concurrency and per-target deadlines.
+
+A round never fails because of a device: a device that hangs is cut off at its deadline and
+reported as a timeout; a poller bug on one device is reported as an error sample and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+
+from netmon.config import Config
+from netmon.inventory.models import Role
+from netmon.inventory.spec import Inventory
+from netmon.pollers.base import HostSample, PingSample, Sample, Status, SystemSample, Target, utcnow
+from netmon.pollers.ping import PingPoller
+from netmon.pollers.snmp import SnmpPoller
+
+__all__ = ["POLL_CLASSES", "Pollers", "RoundResult", "run_round", "targets_of"]
+
+POLL_CLASSES = ("ping", "snmp", "host_resources")
+
+_log = structlog.get_logger("netmon.rounds")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoundResult:
+    """One round of one poll class: when, how long, and every sample."""
+
+    poll_class: str
+    started: datetime
+    duration: float
+    samples: tuple[Sample, ...]
+
+    def by_status(self) -> dict[str, int]:
+        """Count the samples by status."""
+        return dict(Counter(str(sample.status) for sample in self.samples))
+
+
+def targets_of(inventory: Inventory) -> list[Target]:
+    """Return the enabled devices as poll targets."""
+    return [
+        Target(device=d.name, address=d.address, unit=d.unit, role=d.role, snmp=d.snmp)
+        for d in inventory.devices.values()
+        if d.enabled
+    ]
+
+
+class Pollers:
+    """The pollers of one process, and what each poll class polls on which targets."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.ping = PingPoller(config.polling.ping)
+        self.snmp = SnmpPoller(config.snmp_profiles, config.polling.snmp)
+        self.host = SnmpPoller(config.snmp_profiles, config.polling.host_resources)
+
+    def applies(self, poll_class: str, target: Target) -> bool:
+        """Tell whether *poll_class* polls *target*."""
+        if poll_class == "ping":
+            return True
+        if poll_class == "snmp":
+            return target.snmp is not None
+        return target.snmp is not None and target.role is Role.SERVER
+
+    def deadline(self, poll_class: str) -> float:
+        """Return the most time one target may take in a round of *poll_class* (seconds)."""
+        polling = self.config.polling
+        if poll_class == "ping":
+            return polling.ping.count * (polling.ping.timeout + polling.ping.packet_interval) + 1.0
+        settings = polling.snmp if poll_class == "snmp" else polling.host_resources
+        attempts = settings.retries + 1
+        slowest = max([p.timeout or settings.timeout for p in self.config.snmp_profiles.values()] + [settings.timeout])
+        return min(settings.interval, 4 * attempts * slowest + 1.0)
+
+    async def poll(self, poll_class: str, target: Target) -> list[Sample]:
+        """Poll one target for one poll class."""
+        if poll_class == "ping":
+            return [await self.ping.poll(target)]
+        if poll_class == "snmp":
+            system = await self.snmp.system(target)
+            if not system.ok:  # the agent is not answering: do not wait out the walks too
+                return [system]
+            return [system, await self.snmp.interfaces(target)]
+        return [await self.host.host_resources(target)]
+
+    def failed(self, poll_class: str, target: Target, status: Status, error: str) -> list[Sample]:
+        """Return the samples that stand for a poll that did not finish."""
+        kinds: dict[str, type[Sample]] = {"ping": PingSample, "snmp": SystemSample, "host_resources": HostSample}
+        return [kinds[poll_class](device=target.device, ts=utcnow(), status=status, error=error)]
+
+
+async def run_round(
+    pollers: Pollers,
+    poll_class: str,
+    targets: Iterable[Target],
+    *,
+    concurrency: int,
+    on_samples: Callable[[Sequence[Sample]], None] | None = None,
+) -> RoundResult:
+    """Poll every applicable target once; return when all have a sample."""
+    started_at, started = utcnow(), time.monotonic()
+    gate = asyncio.Semaphore(concurrency)
+    deadline = pollers.deadline(poll_class)
+    collected: list[Sample] = []
+
+    async def one(target: Target) -> None:
+        async with gate:
+            try:
+                async with asyncio.timeout(deadline):
+                    samples = await pollers.poll(poll_class, target)
+            except TimeoutError:
+                samples = pollers.failed(poll_class, target, Status.TIMEOUT, f"no answer within {deadline:g} s")
+            except Exception as exc:  # noqa: BLE001 (one device's poller bug must not fail the round)
+                _log.exception("poller failed", poll_class=poll_class, device=target.device)
+                samples = pollers.failed(poll_class, target, Status.ERROR, f"poller error: {type(exc).__name__}")
+        collected.extend(samples)
+        if on_samples is not None:
+            on_samples(samples)
+
+    async with asyncio.TaskGroup() as group:
+        for target in targets:
+            if pollers.applies(poll_class, target):
+                group.create_task(one(target), name=f"{poll_class}:{target.device}")
+    return RoundResult(
+        poll_class=poll_class, started=started_at, duration=time.monotonic() - started, samples=tuple(collected)
+    )

@@ -1,0 +1,113 @@
+"""Poll rounds: a hung agent is cut off at its deadline and never holds up the other devices."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from netmon.config import Config
+from netmon.inventory.models import Role
+from netmon.lab.agents import AgentSpec, RunningAgent, start_agent, stop_agent
+from netmon.monitor.rounds import Pollers, run_round
+from netmon.pollers.base import Sample, Status, Target
+from tests.conftest import AgentUnderTest, free_udp_port, lab_profiles
+
+HUNG_ADDRESS = "127.77.0.3"
+
+
+@pytest.fixture
+def hung(tmp_path: Path) -> Iterator[tuple[RunningAgent, int]]:
+    """A bound but stopped snmpd (SIGSTOP): it never answers."""
+    port = free_udp_port(HUNG_ADDRESS)
+    agent = start_agent(
+        AgentSpec(name="hung", port=port, addresses=(HUNG_ADDRESS,), profiles=lab_profiles(port)), tmp_path
+    )
+    os.kill(agent.pid, signal.SIGSTOP)
+    yield agent, port
+    assert stop_agent(agent)
+
+
+def _config(good_port: int, hung_port: int, **snmp: float) -> Config:
+    community = {"version": "2c", "community": "t-community"}
+    return Config.model_validate(
+        {
+            "polling": {"snmp": {"timeout": 0.4, "retries": 1, **snmp}},
+            "snmp_profiles": {"good": {**community, "port": good_port}, "hung": {**community, "port": hung_port}},
+        }
+    )
+
+
+def _targets(agent: AgentUnderTest) -> list[Target]:
+    return [
+        Target(device="hung", address=HUNG_ADDRESS, unit="U", role=Role.ROUTER, snmp="hung"),
+        Target(device="good", address=agent.address, unit="U", role=Role.ROUTER, snmp="good"),
+    ]
+
+
+async def test_a_hung_agent_does_not_hold_up_the_round(
+    snmp_agent: AgentUnderTest, hung: tuple[RunningAgent, int]
+) -> None:
+    pollers = Pollers(_config(snmp_agent.port, hung[1]))
+    order: list[str] = []
+
+    def seen(samples: Sequence[Sample]) -> None:
+        order.extend(f"{s.device}:{s.kind}" for s in samples)
+
+    async with asyncio.timeout(pollers.deadline("snmp") + 10):  # a guard, not a measurement
+        result = await run_round(pollers, "snmp", _targets(snmp_agent), concurrency=8, on_samples=seen)
+    statuses = {(s.device, s.kind): (s.status, s.error) for s in result.samples}
+    assert statuses == {
+        ("good", "snmp_system"): (Status.OK, None),
+        ("good", "snmp_interfaces"): (Status.OK, None),
+        ("hung", "snmp_system"): (Status.TIMEOUT, "no reply after 2 attempts"),
+    }
+    # The good device was done while the hung one was still waiting out its own timeout.
+    assert order == ["good:snmp_system", "good:snmp_interfaces", "hung:snmp_system"]
+
+
+class _Broken(Pollers):
+    """Pollers with a bug on one device and a stuck poll on another: our own code, not a fake agent."""
+
+    async def poll(self, poll_class: str, target: Target) -> list[Sample]:
+        if target.device == "buggy":
+            raise KeyError("a bug")
+        if target.device == "stuck":
+            await asyncio.Event().wait()
+        return await super().poll(poll_class, target)
+
+
+async def test_a_poller_bug_or_a_stuck_poll_is_a_sample(snmp_agent: AgentUnderTest) -> None:
+    pollers = _Broken(_config(snmp_agent.port, snmp_agent.port, interval=1))
+    targets = [
+        Target(device=name, address=snmp_agent.address, unit="U", role=Role.ROUTER, snmp="good")
+        for name in ("buggy", "stuck", "fine")
+    ]
+    async with asyncio.timeout(pollers.deadline("snmp") + 10):
+        result = await run_round(pollers, "snmp", targets, concurrency=8)
+    statuses = {(s.device, s.kind): (s.status, s.error) for s in result.samples}
+    assert statuses == {
+        ("buggy", "snmp_system"): (Status.ERROR, "poller error: KeyError"),
+        ("stuck", "snmp_system"): (Status.TIMEOUT, "no answer within 1 s"),
+        ("fine", "snmp_system"): (Status.OK, None),
+        ("fine", "snmp_interfaces"): (Status.OK, None),
+    }
+    assert result.by_status() == {"error": 1, "timeout": 1, "ok": 2}
+
+
+async def test_ping_round_on_loopback() -> None:
+    pollers = Pollers(Config.model_validate({"polling": {"ping": {"count": 2, "packet_interval": 0}}}))
+    await pollers.ping.check()
+    targets = [
+        Target(device=f"d{i}", address=address, unit="U", role=Role.SWITCH)
+        for i, address in enumerate(("127.77.1.1", "::1"))
+    ]
+    result = await run_round(pollers, "ping", targets, concurrency=8)
+    assert {(s.device, s.status, s.sent, s.received) for s in result.samples} == {  # type: ignore[attr-defined]
+        ("d0", Status.OK, 2, 2),
+        ("d1", Status.OK, 2, 2),
+    }
