@@ -28,6 +28,9 @@ POLL_CLASSES = ("ping", "snmp", "host_resources")
 
 _log = structlog.get_logger("netmon.rounds")
 
+#: Granularity of the spread of a round's starts (seconds).
+_TICK = 0.05
+
 
 @dataclass(frozen=True, kw_only=True)
 class RoundResult:
@@ -102,9 +105,10 @@ async def run_round(
     targets: Iterable[Target],
     *,
     concurrency: int,
+    spread: float = 0.0,
     on_samples: Callable[[Sequence[Sample]], None] | None = None,
 ) -> RoundResult:
-    """Poll every applicable target once; return when all have a sample."""
+    """Poll every applicable target once, starting them evenly over *spread* seconds; return when all are done."""
     started_at, started = utcnow(), time.monotonic()
     gate = asyncio.Semaphore(concurrency)
     deadline = pollers.deadline(poll_class)
@@ -124,9 +128,14 @@ async def run_round(
         if on_samples is not None:
             on_samples(samples)
 
+    chosen = [target for target in targets if pollers.applies(poll_class, target)]
+    ticks = max(1, min(len(chosen), int(spread / _TICK)))
+    per_tick = -(-len(chosen) // ticks) if chosen else 0
     async with asyncio.TaskGroup() as group:
-        for target in targets:
-            if pollers.applies(poll_class, target):
+        for start in range(0, len(chosen), per_tick or 1):
+            if start:
+                await asyncio.sleep(spread / ticks)  # pacing the round's starts, not synchronisation
+            for target in chosen[start : start + per_tick]:
                 group.create_task(one(target), name=f"{poll_class}:{target.device}")
     return RoundResult(
         poll_class=poll_class, started=started_at, duration=time.monotonic() - started, samples=tuple(collected)
