@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
 
@@ -13,10 +13,26 @@ from netmon.config import LoggingConfig
 __all__ = ["setup_logging"]
 
 
+class _CurrentStderr(logging.StreamHandler[TextIO]):
+    """A handler that writes to whatever sys.stderr is now, not to the one it was made with."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
+    return structlog.PrintLogger(sys.stderr)
+
+
 def setup_logging(settings: LoggingConfig, stream: TextIO | None = None) -> None:
-    """Configure structlog and the standard library's root logger once per process."""
-    stream = stream or sys.stderr
-    use_json = settings.format == "json" or (settings.format == "auto" and not stream.isatty())
+    """Configure structlog and the standard library's root logger; lines go to *stream* or the current stderr."""
+    target = stream or sys.stderr
+    use_json = settings.format == "json" or (settings.format == "auto" and not target.isatty())
     level = logging.getLevelNamesMapping()[settings.level.upper()]
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False) if use_json else structlog.dev.ConsoleRenderer()
@@ -30,7 +46,8 @@ def setup_logging(settings: LoggingConfig, stream: TextIO | None = None) -> None
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(stream),
+        logger_factory=structlog.PrintLoggerFactory(stream) if stream is not None else _stderr_logger,
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=max(level, logging.WARNING), stream=stream, force=True)
+    handler = logging.StreamHandler(stream) if stream is not None else _CurrentStderr()
+    logging.basicConfig(level=max(level, logging.WARNING), handlers=[handler], force=True)

@@ -76,7 +76,7 @@ class Pollers:
         """Return the most time one target may take in a round of *poll_class* (seconds)."""
         polling = self.config.polling
         if poll_class == "ping":
-            return polling.ping.count * (polling.ping.timeout + polling.ping.packet_interval) + 1.0
+            return self.ping.longest() + 1.0
         settings = polling.snmp if poll_class == "snmp" else polling.host_resources
         attempts = settings.retries + 1
         slowest = max([p.timeout or settings.timeout for p in self.config.snmp_profiles.values()] + [settings.timeout])

@@ -6,7 +6,9 @@ import asyncio
 import statistics
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
+import structlog
 from gufo.ping import Ping
 from gufo.ping.socket import SelectionPolicy
 
@@ -16,6 +18,8 @@ from netmon.pollers.base import PingSample, Status, Target, utcnow
 
 __all__ = ["RECV_BUFFER", "PingPoller", "summarize"]
 
+_log = structlog.get_logger("netmon.ping")
+
 #: With the default buffer and 1,000 echoes in flight only a quarter of the replies arrived.
 RECV_BUFFER = 4 * 1024 * 1024
 
@@ -24,6 +28,13 @@ _NO_SOCKET = (
     "by hand: setcap cap_net_raw+ep on the Python binary) or allow unprivileged ICMP sockets for its "
     "group (sysctl net.ipv4.ping_group_range='0 2147483647')"
 )
+
+
+def _rmem_max() -> int | None:
+    try:
+        return int(Path("/proc/sys/net/core/rmem_max").read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return None
 
 
 def summarize(target: Target, rtts: Sequence[float | None], started: float) -> PingSample:
@@ -56,12 +67,24 @@ class PingPoller:
             send_buffer_size=RECV_BUFFER,
         )
 
+    def longest(self) -> float:
+        """Return how long one target's round can take: a lost echo is reported after up to 2x the timeout."""
+        return self.settings.count * (2 * self.settings.timeout + self.settings.packet_interval)
+
     async def check(self) -> None:
-        """Fail early, with both fixes named, when no ICMP socket can be opened."""
+        """Fail early, with both fixes named, when no ICMP socket can be opened; warn when replies may be dropped."""
         try:
             await self._ping.ping("127.0.0.1")
         except PermissionError as exc:
             raise PollError(_NO_SOCKET) from exc
+        rmem_max = await asyncio.to_thread(_rmem_max)
+        if rmem_max is not None and rmem_max < RECV_BUFFER:
+            _log.warning(
+                "net.core.rmem_max caps the ICMP receive buffer; replies may be dropped under load",
+                rmem_max=rmem_max,
+                wanted=RECV_BUFFER,
+                fix=f"sysctl -w net.core.rmem_max={RECV_BUFFER}",
+            )
 
     async def poll(self, target: Target) -> PingSample:
         """Send `count` echo requests `packet_interval` apart; a lost echo is data, not an error."""
@@ -71,7 +94,8 @@ class PingPoller:
             for attempt in range(self.settings.count):
                 if attempt:
                     await asyncio.sleep(self.settings.packet_interval)
-                rtts.append(await self._ping.ping(target.address))
+                # Cancelling a gufo-ping probe leaves other probes on the socket pending: shield it.
+                rtts.append(await asyncio.shield(self._ping.ping(target.address)))
         except PermissionError as exc:
             raise PollError(_NO_SOCKET) from exc
         except OSError as exc:

@@ -97,8 +97,12 @@ _AUTH: dict[str, type[BaseAuthKey]] = {
 _PRIV: dict[str, type[BasePrivKey]] = {"des": DesKey, "aes128": Aes128Key, "aes192": Aes192Key, "aes256": Aes256Key}
 _VERSION = {"1": SnmpVersion.v1, "2c": SnmpVersion.v2c, "3": SnmpVersion.v3}
 
-#: Rows per GETBULK: a 48-port switch's column fits one response.
-_MAX_REPETITIONS = 50
+#: Rows per GETBULK. gufo announces a 2048-byte msgMaxSize on v3 (a larger reply ends the walk
+#: silently) and receives at most 4080 bytes: text columns (ifDescr, ifName, ifAlias can be
+#: long) get few rows per reply, numeric columns more.
+_TEXT_REPETITIONS = 10
+_NUMBER_REPETITIONS = 25
+_TEXT_COLUMNS = frozenset({_IF_TABLE["descr"], _IF_X_TABLE["name"], _IF_X_TABLE["alias"], _HR_STORAGE["descr"]})
 _RECV_BUFFER = 256 * 1024
 
 
@@ -108,6 +112,10 @@ class _StepError(Exception):
     def __init__(self, status: Status, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+def _repetitions(column: str) -> int:
+    return _TEXT_REPETITIONS if column in _TEXT_COLUMNS else _NUMBER_REPETITIONS
 
 
 def _text(value: ValueType) -> str:
@@ -141,7 +149,7 @@ class SnmpPoller:
             "port": profile.port,
             "timeout": timeout,
             "version": _VERSION[profile.version],
-            "max_repetitions": _MAX_REPETITIONS,
+            "max_repetitions": _NUMBER_REPETITIONS,
             "recv_buffer": _RECV_BUFFER,
         }
         if profile.version == "3":
@@ -192,7 +200,7 @@ class SnmpPoller:
 
         async def body(exchange: _Exchange) -> dict[str, object]:
             got = await exchange.call(lambda s: s.get_many(_SYSTEM.values()))
-            if SYS_UPTIME not in got:
+            if got.get(SYS_UPTIME) is None:  # v2c/v3 leave a missing OID out; v1 gives None
                 raise _StepError(Status.NO_SUCH_OBJECT, "the agent has no sysUpTime.0")
             return {
                 "sys_uptime": _int(got.get(SYS_UPTIME)),
@@ -318,7 +326,8 @@ class _Exchange:
 
         async def run(session: SnmpSession) -> dict[int, ValueType]:
             found: dict[int, ValueType] = {}
-            async for oid, value in session.fetch(column):
+            rows = session.getnext(column) if self.v1 else session.getbulk(column, _repetitions(column))
+            async for oid, value in rows:
                 found[int(oid.rsplit(".", 1)[1])] = value
             return found
 
