@@ -9,9 +9,11 @@ declare -A marker=(
   [mosquitto]=/usr/sbin/mosquitto
   [snmpd]=/usr/sbin/snmpd
   [snmp]=/usr/bin/snmpwalk
+  [nftables]=/usr/sbin/nft
+  [iproute2]=/usr/sbin/ip
 )
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(postgresql mosquitto snmpd snmp)
+[ ${#wanted[@]} -eq 0 ] && wanted=(postgresql mosquitto snmpd snmp nftables iproute2)
 
 missing=()
 for pkg in "${wanted[@]}"; do

@@ -72,10 +72,18 @@ class RunningAgent:
         return {**asdict(self), "addresses": list(self.addresses)}
 
 
+#: Lab agents listen on loopback, or in the fault lab's namespaces on 198.18.0.0/15, nowhere else.
+_LAB_RANGES = (
+    ipaddress.ip_network("127.0.0.0/8"),
+    ipaddress.ip_network("::1/128"),
+    ipaddress.ip_network("198.18.0.0/15"),
+)
+
+
 def _endpoint(address: str, port: int) -> str:
     ip = ipaddress.ip_address(address)
-    if not ip.is_loopback:
-        raise LabError(f"lab agents only listen on loopback addresses, not {address}")
+    if not any(ip in network for network in _LAB_RANGES if network.version == ip.version):
+        raise LabError(f"lab agents listen on loopback or 198.18.0.0/15 only, not {address}")
     return f"udp6:[{ip}]:{port}" if ip.version == 6 else f"udp:{ip}:{port}"
 
 
@@ -116,8 +124,10 @@ def _snmpd() -> str:
     return found
 
 
-def start_agent(spec: AgentSpec, workdir: Path, *, ready_timeout: float = 15.0) -> RunningAgent:
-    """Start snmpd for *spec* in *workdir* and return once it has bound every address."""
+def start_agent(
+    spec: AgentSpec, workdir: Path, *, ready_timeout: float = 15.0, namespace: str | None = None
+) -> RunningAgent:
+    """Start snmpd for *spec* in *workdir*, inside network *namespace* if given; return once it is bound."""
     workdir = workdir.resolve()  # snmpd does not resolve relative paths against our directory
     workdir.mkdir(parents=True, exist_ok=True)
     persist = workdir / "persist"
@@ -128,6 +138,8 @@ def start_agent(spec: AgentSpec, workdir: Path, *, ready_timeout: float = 15.0) 
     conf.write_text(render_snmpd_conf(spec, persist), encoding="utf-8")
     log = workdir / "snmpd.log"
     command = [_snmpd(), "-f", "-C", "-c", str(conf), "-I", "-smux", "-Lf", str(log), "-m", ""]
+    if namespace is not None:
+        command = ["ip", "netns", "exec", namespace, *command]  # ip execs snmpd: the PID stays the same
     env = {**os.environ, "SNMP_PERSISTENT_DIR": str(persist), "MIBS": ""}
     process = subprocess.Popen(  # noqa: S603 (our own snmpd with our own config)
         command,

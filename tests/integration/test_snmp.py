@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -159,3 +160,28 @@ async def test_hung_agent_times_out_as_a_sample(hung_agent: AgentUnderTest) -> N
     sample = await SnmpPoller(hung_agent.profiles, FAST).system(_target(hung_agent, "v2c"))
     assert (sample.status, sample.error) == (Status.TIMEOUT, "no reply after 2 attempts")
     assert re.fullmatch(r"[0-9.]+", f"{sample.duration}")
+
+
+class _Garbage(asyncio.DatagramProtocol):
+    """An "agent" that answers every request with bytes that are not SNMP."""
+
+    transport: asyncio.DatagramTransport
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.transport.sendto(b"\x30\x05\x02\x01\x07\xff\xff not snmp", addr)
+
+
+async def test_an_agent_answering_garbage_is_a_bad_reply() -> None:
+    address = "127.77.0.4"
+    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(_Garbage, local_addr=(address, 0))
+    try:
+        port = transport.get_extra_info("sockname")[1]
+        sample = await SnmpPoller(lab_profiles(port), FAST).system(
+            Target(device="junk", address=address, unit="U", role=Role.ROUTER, snmp="v2c")
+        )
+    finally:
+        transport.close()
+    assert (sample.status, sample.error) == (Status.BAD_REPLY, "the reply could not be decoded")

@@ -1,0 +1,181 @@
+"""The fault lab: simulated sites in network namespaces behind veth links, in 198.18.0.0/15.
+
+Each site is a namespace with one veth link to the host (site N: host 198.18.N.1/30, site
+198.18.N.2/30) and optionally its own snmpd. Faults: link down, loss (nftables inside the site,
+deterministic every n-th echo, or netem where the kernel has it), latency (netem), agent stopped.
+
+While the lab is up the host holds `unreachable 198.18.0.0/15`, so a site whose link is down is
+unreachable, never routed out of the machine. Needs root and `ip`; `available()` says why not.
+"""
+
+from __future__ import annotations
+
+import gzip
+import ipaddress
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from netmon.config import SnmpProfile
+from netmon.lab.agents import AgentSpec, LabError, RunningAgent, start_agent, stop_agent
+
+__all__ = ["LAB_NETWORK", "FaultLab", "Site", "available", "netem_available"]
+
+LAB_NETWORK = ipaddress.ip_network("198.18.0.0/15")
+_IP_TIMEOUT = 10.0
+
+
+def _run(*command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, timeout=_IP_TIMEOUT, check=check)  # noqa: S603
+
+
+def available() -> str | None:
+    """Return None when namespaces can be made here, else the reason they cannot."""
+    if os.geteuid() != 0:
+        return "the fault lab needs root (network namespaces, veth links)"
+    if shutil.which("ip") is None:
+        return "the fault lab needs iproute2's `ip`"
+    probe = f"nmprobe{os.getpid()}"
+    made = _run("ip", "netns", "add", probe, check=False)
+    if made.returncode != 0:
+        return f"cannot create a network namespace: {made.stderr.strip()}"
+    _run("ip", "netns", "del", probe, check=False)
+    return None
+
+
+def netem_available() -> bool:
+    """Tell whether the kernel has the netem qdisc (latency and random loss)."""
+    if Path("/sys/module/sch_netem").exists():
+        return True
+    config = Path("/proc/config.gz")
+    return config.exists() and b"CONFIG_NET_SCH_NETEM=y" in gzip.decompress(config.read_bytes())
+
+
+@dataclass
+class Site:
+    """One simulated site: its namespace, its host-side link, its address and its agent."""
+
+    index: int
+    namespace: str
+    host_link: str
+    site_link: str
+    address: str
+    agent: RunningAgent | None = None
+
+
+class FaultLab:
+    """Creates sites and injects faults; on exit removes every namespace, link, route and agent it made."""
+
+    def __init__(self, workdir: Path) -> None:
+        reason = available()
+        if reason is not None:
+            raise LabError(reason)
+        self.workdir = workdir
+        self.sites: list[Site] = []
+        self._tag = f"{os.getpid() % 100000}"
+        self._guard_route = False
+
+    def __enter__(self) -> Self:
+        """Install the guard route that keeps 198.18.0.0/15 on this machine."""
+        added = _run("ip", "route", "add", "unreachable", str(LAB_NETWORK), check=False)
+        self._guard_route = added.returncode == 0
+        if not self._guard_route and "File exists" not in added.stderr:
+            raise LabError(f"cannot add the guard route for {LAB_NETWORK}: {added.stderr.strip()}")
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Stop the agents, delete the sites, and remove the guard route if we added it."""
+        for site in self.sites:
+            if site.agent is not None:
+                stop_agent(site.agent)
+            _run("ip", "link", "del", site.host_link, check=False)
+            _run("ip", "netns", "del", site.namespace, check=False)
+        if self._guard_route:
+            _run("ip", "route", "del", "unreachable", str(LAB_NETWORK), check=False)
+
+    def add_site(self, index: int, *, profiles: Mapping[str, SnmpProfile] | None = None, port: int = 161) -> Site:
+        """Create site *index* (1..254) and, given profiles, start its snmpd on the site address."""
+        if not 1 <= index <= 254:
+            raise LabError("a site index is 1..254")
+        site = Site(
+            index=index,
+            namespace=f"nm{self._tag}s{index}",
+            host_link=f"nmh{self._tag}s{index}"[:15],
+            site_link=f"nms{self._tag}s{index}"[:15],
+            address=f"198.18.{index}.2",
+        )
+        self.sites.append(site)  # recorded before it exists, so that a half-made site is removed too
+        _run("ip", "netns", "add", site.namespace)
+        _run("ip", "link", "add", site.host_link, "type", "veth", "peer", "name", site.site_link)
+        _run("ip", "link", "set", site.site_link, "netns", site.namespace)
+        _run("ip", "addr", "add", f"198.18.{index}.1/30", "dev", site.host_link)
+        _run("ip", "link", "set", site.host_link, "up")
+        _run("ip", "-n", site.namespace, "addr", "add", f"{site.address}/30", "dev", site.site_link)
+        _run("ip", "-n", site.namespace, "link", "set", site.site_link, "up")
+        _run("ip", "-n", site.namespace, "link", "set", "lo", "up")
+        _run("ip", "-n", site.namespace, "route", "add", "default", "via", f"198.18.{index}.1")
+        if profiles:
+            spec = AgentSpec(
+                name=f"site-{index}", port=port, addresses=(site.address,), profiles=profiles, sys_name=f"site-{index}"
+            )
+            site.agent = start_agent(spec, self.workdir / f"site-{index}", namespace=site.namespace)
+        return site
+
+    # ---- faults -------------------------------------------------------------------------------
+
+    def link(self, site: Site, *, up: bool) -> None:
+        """Take the site's link down or bring it back up."""
+        _run("ip", "link", "set", site.host_link, "up" if up else "down")
+
+    def drop_every(self, site: Site, nth: int) -> None:
+        """Drop exactly every *nth* echo request arriving at the site (nftables in its namespace)."""
+        rules = (
+            "table inet netmon_fault {\n"
+            "  chain input {\n"
+            "    type filter hook input priority 0; policy accept;\n"
+            f"    icmp type echo-request numgen inc mod {nth} == 0 drop\n"
+            "  }\n"
+            "}\n"
+        )
+        done = subprocess.run(  # noqa: S603
+            ["ip", "netns", "exec", site.namespace, "nft", "-f", "-"],  # noqa: S607
+            input=rules,
+            capture_output=True,
+            text=True,
+            timeout=_IP_TIMEOUT,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise LabError(f"nft: {done.stderr.strip()}")
+
+    def netem(self, site: Site, *, delay_ms: float = 0, loss_percent: float = 0) -> None:
+        """Add latency and random loss on the site's link (needs the kernel's netem qdisc)."""
+        if not netem_available():
+            raise LabError("this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM)")
+        _run(
+            "tc",
+            "qdisc",
+            "replace",
+            "dev",
+            site.host_link,
+            "root",
+            "netem",
+            "delay",
+            f"{delay_ms}ms",
+            "loss",
+            f"{loss_percent}%",
+        )
+
+    def pause_agent(self, site: Site, *, paused: bool) -> None:
+        """Stop the site's agent from answering (SIGSTOP) or let it answer again."""
+        if site.agent is None:
+            raise LabError(f"site {site.index} has no agent")
+        os.kill(site.agent.pid, signal.SIGSTOP if paused else signal.SIGCONT)
