@@ -55,6 +55,9 @@ class AgentSpec:
     sys_name: str = "netmon-lab"
     sys_descr: str = "netmon lab agent (net-snmp)"
     sys_location: str = "netmon lab"
+    #: Listen on the wildcard address (replies still come from the asked address). Only inside
+    #: a lab namespace, where every address is the lab's; start_agent refuses it elsewhere.
+    any_address: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,7 +94,12 @@ def render_snmpd_conf(spec: AgentSpec, persist_dir: Path) -> str:
     """Return the snmpd.conf of an agent: loopback only, read-only, no AgentX, no traps."""
     lines = [
         "# written by netmon lab; do not edit",
-        "agentAddress " + ",".join(_endpoint(a, spec.port) for a in spec.addresses),
+        "agentAddress "
+        + (
+            f"udp:0.0.0.0:{spec.port}"
+            if spec.any_address
+            else ",".join(_endpoint(a, spec.port) for a in spec.addresses)
+        ),
         f"[snmp] persistentDir {persist_dir}",
         "[snmp] serverRecvBuf 4194304",
         "[snmp] serverSendBuf 4194304",
@@ -105,7 +113,11 @@ def render_snmpd_conf(spec: AgentSpec, persist_dir: Path) -> str:
     for profile in spec.profiles.values():
         if profile.community is not None:
             community = profile.community.reveal()
-            lines += [f"rocommunity {community} 127.0.0.0/8", f"rocommunity6 {community} ::1/128"]
+            lines += [
+                f"rocommunity {community} 127.0.0.0/8",  # the host, over loopback
+                f"rocommunity {community} 198.18.0.0/15",  # the host, into a fault-lab namespace
+                f"rocommunity6 {community} ::1/128",
+            ]
         elif profile.user:
             create = f"createUser {profile.user}"
             if profile.auth_protocol and profile.auth_key:
@@ -128,6 +140,8 @@ def start_agent(
     spec: AgentSpec, workdir: Path, *, ready_timeout: float = 15.0, namespace: str | None = None
 ) -> RunningAgent:
     """Start snmpd for *spec* in *workdir*, inside network *namespace* if given; return once it is bound."""
+    if spec.any_address and namespace is None:
+        raise LabError(f"{spec.name}: a wildcard agent only runs inside a lab network namespace")
     workdir = workdir.resolve()  # snmpd does not resolve relative paths against our directory
     workdir.mkdir(parents=True, exist_ok=True)
     persist = workdir / "persist"
@@ -137,6 +151,7 @@ def start_agent(
     conf.touch(mode=0o600)
     conf.write_text(render_snmpd_conf(spec, persist), encoding="utf-8")
     log = workdir / "snmpd.log"
+    log.unlink(missing_ok=True)  # readiness is read from this log: an old run's lines must not count
     command = [_snmpd(), "-f", "-C", "-c", str(conf), "-I", "-smux", "-Lf", str(log), "-m", ""]
     if namespace is not None:
         command = ["ip", "netns", "exec", namespace, *command]  # ip execs snmpd: the PID stays the same

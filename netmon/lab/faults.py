@@ -25,14 +25,18 @@ from typing import Self
 from netmon.config import SnmpProfile
 from netmon.lab.agents import AgentSpec, LabError, RunningAgent, start_agent, stop_agent
 
-__all__ = ["LAB_NETWORK", "FaultLab", "Site", "available", "netem_available"]
+__all__ = ["LAB_NETWORK", "FaultLab", "Site", "available", "netem_available", "run_ip"]
 
 LAB_NETWORK = ipaddress.ip_network("198.18.0.0/15")
 _IP_TIMEOUT = 10.0
 
 
-def _run(*command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, capture_output=True, text=True, timeout=_IP_TIMEOUT, check=check)  # noqa: S603
+def run_ip(*command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run an iproute2/tc command with a timeout; raise LabError on failure unless *check* is false."""
+    done = subprocess.run(command, capture_output=True, text=True, timeout=_IP_TIMEOUT, check=False)  # noqa: S603
+    if check and done.returncode != 0:
+        raise LabError(f"{' '.join(command)}: {done.stderr.strip() or f'exit {done.returncode}'}")
+    return done
 
 
 def available() -> str | None:
@@ -42,10 +46,10 @@ def available() -> str | None:
     if shutil.which("ip") is None:
         return "the fault lab needs iproute2's `ip`"
     probe = f"nmprobe{os.getpid()}"
-    made = _run("ip", "netns", "add", probe, check=False)
+    made = run_ip("ip", "netns", "add", probe, check=False)
     if made.returncode != 0:
         return f"cannot create a network namespace: {made.stderr.strip()}"
-    _run("ip", "netns", "del", probe, check=False)
+    run_ip("ip", "netns", "del", probe, check=False)
     return None
 
 
@@ -83,7 +87,7 @@ class FaultLab:
 
     def __enter__(self) -> Self:
         """Install the guard route that keeps 198.18.0.0/15 on this machine."""
-        added = _run("ip", "route", "add", "unreachable", str(LAB_NETWORK), check=False)
+        added = run_ip("ip", "route", "add", "unreachable", str(LAB_NETWORK), check=False)
         self._guard_route = added.returncode == 0
         if not self._guard_route and "File exists" not in added.stderr:
             raise LabError(f"cannot add the guard route for {LAB_NETWORK}: {added.stderr.strip()}")
@@ -96,10 +100,10 @@ class FaultLab:
         for site in self.sites:
             if site.agent is not None:
                 stop_agent(site.agent)
-            _run("ip", "link", "del", site.host_link, check=False)
-            _run("ip", "netns", "del", site.namespace, check=False)
+            run_ip("ip", "link", "del", site.host_link, check=False)
+            run_ip("ip", "netns", "del", site.namespace, check=False)
         if self._guard_route:
-            _run("ip", "route", "del", "unreachable", str(LAB_NETWORK), check=False)
+            run_ip("ip", "route", "del", "unreachable", str(LAB_NETWORK), check=False)
 
     def add_site(self, index: int, *, profiles: Mapping[str, SnmpProfile] | None = None, port: int = 161) -> Site:
         """Create site *index* (1..254) and, given profiles, start its snmpd on the site address."""
@@ -113,15 +117,15 @@ class FaultLab:
             address=f"198.18.{index}.2",
         )
         self.sites.append(site)  # recorded before it exists, so that a half-made site is removed too
-        _run("ip", "netns", "add", site.namespace)
-        _run("ip", "link", "add", site.host_link, "type", "veth", "peer", "name", site.site_link)
-        _run("ip", "link", "set", site.site_link, "netns", site.namespace)
-        _run("ip", "addr", "add", f"198.18.{index}.1/30", "dev", site.host_link)
-        _run("ip", "link", "set", site.host_link, "up")
-        _run("ip", "-n", site.namespace, "addr", "add", f"{site.address}/30", "dev", site.site_link)
-        _run("ip", "-n", site.namespace, "link", "set", site.site_link, "up")
-        _run("ip", "-n", site.namespace, "link", "set", "lo", "up")
-        _run("ip", "-n", site.namespace, "route", "add", "default", "via", f"198.18.{index}.1")
+        run_ip("ip", "netns", "add", site.namespace)
+        run_ip("ip", "link", "add", site.host_link, "type", "veth", "peer", "name", site.site_link)
+        run_ip("ip", "link", "set", site.site_link, "netns", site.namespace)
+        run_ip("ip", "addr", "add", f"198.18.{index}.1/30", "dev", site.host_link)
+        run_ip("ip", "link", "set", site.host_link, "up")
+        run_ip("ip", "-n", site.namespace, "addr", "add", f"{site.address}/30", "dev", site.site_link)
+        run_ip("ip", "-n", site.namespace, "link", "set", site.site_link, "up")
+        run_ip("ip", "-n", site.namespace, "link", "set", "lo", "up")
+        run_ip("ip", "-n", site.namespace, "route", "add", "default", "via", f"198.18.{index}.1")
         if profiles:
             spec = AgentSpec(
                 name=f"site-{index}", port=port, addresses=(site.address,), profiles=profiles, sys_name=f"site-{index}"
@@ -133,7 +137,7 @@ class FaultLab:
 
     def link(self, site: Site, *, up: bool) -> None:
         """Take the site's link down or bring it back up."""
-        _run("ip", "link", "set", site.host_link, "up" if up else "down")
+        run_ip("ip", "link", "set", site.host_link, "up" if up else "down")
 
     def drop_every(self, site: Site, nth: int) -> None:
         """Drop exactly every *nth* echo request arriving at the site (nftables in its namespace)."""
@@ -160,7 +164,7 @@ class FaultLab:
         """Add latency and random loss on the site's link (needs the kernel's netem qdisc)."""
         if not netem_available():
             raise LabError("this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM)")
-        _run(
+        run_ip(
             "tc",
             "qdisc",
             "replace",

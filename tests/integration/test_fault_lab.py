@@ -50,8 +50,9 @@ def site(lab: FaultLab, request: pytest.FixtureRequest) -> Site:
 async def test_a_healthy_site_answers(site: Site) -> None:
     sample = await _ping().poll(_target(site))
     assert (sample.status, sample.sent, sample.received) == (Status.OK, 4, 4)
-    system = await SnmpPoller(PROFILES, SNMP).system(_target(site, "v3-authpriv"))
-    assert (system.status, system.sys_name) == (Status.OK, f"site-{site.index}")
+    for profile in ("v2c", "v3-authpriv"):
+        system = await SnmpPoller(PROFILES, SNMP).system(_target(site, profile))
+        assert (system.status, system.sys_name) == (Status.OK, f"site-{site.index}")
 
 
 async def test_every_second_echo_lost_is_half_loss(lab: FaultLab, site: Site) -> None:

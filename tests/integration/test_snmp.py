@@ -185,3 +185,19 @@ async def test_an_agent_answering_garbage_is_a_bad_reply() -> None:
     finally:
         transport.close()
     assert (sample.status, sample.error) == (Status.BAD_REPLY, "the reply could not be decoded")
+
+
+async def test_an_agent_restarted_in_the_same_folder_is_ready_when_start_returns(tmp_path: Path) -> None:
+    address = "127.77.0.5"
+    for _ in range(2):  # the second start finds the first run's log in the folder
+        port = free_udp_port(address)
+        agent = start_agent(
+            AgentSpec(name="again", port=port, addresses=(address,), profiles=lab_profiles(port)), tmp_path
+        )
+        try:
+            sample = await SnmpPoller(lab_profiles(port), FAST).system(
+                Target(device="again", address=address, unit="U", role=Role.ROUTER, snmp="v2c")
+            )
+        finally:
+            stop_agent(agent)
+        assert sample.status is Status.OK
