@@ -16,10 +16,12 @@ lint:  ## ruff and mypy only
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 
-bench:  ## benchmarks (timings are reported, never asserted)
+bench:  ## benchmarks (timings are reported, never asserted; the poll benchmark needs root)
+	scripts/ensure-system.sh postgresql snmpd snmp fping prometheus-snmp-exporter iproute2
 	scripts/ensure-services.sh
 	scripts/bootstrap.sh dev
 	.venv/bin/python -m tests.bench.import_10k
+	.venv/bin/python -m tests.bench.poll_bench
 
 clean:  ## remove the venv and the demo database
 	rm -rf .venv var

@@ -11,6 +11,8 @@ declare -A marker=(
   [snmp]=/usr/bin/snmpwalk
   [nftables]=/usr/sbin/nft
   [iproute2]=/usr/sbin/ip
+  [fping]=/usr/bin/fping
+  [prometheus-snmp-exporter]=/usr/bin/prometheus-snmp-exporter
 )
 wanted=("$@")
 [ ${#wanted[@]} -eq 0 ] && wanted=(postgresql mosquitto snmpd snmp nftables iproute2)

@@ -90,7 +90,7 @@ class Pollers:
             system = await self.snmp.system(target)
             if not system.ok:  # the agent is not answering: do not wait out the walks too
                 return [system]
-            return [system, await self.snmp.interfaces(target)]
+            return [system, await self.snmp.interfaces(target, uptime=system.sys_uptime)]
         return [await self.host.host_resources(target)]
 
     def failed(self, poll_class: str, target: Target, status: Status, error: str) -> list[Sample]:

@@ -56,7 +56,12 @@ def summarize(target: Target, rtts: Sequence[float | None], started: float) -> P
 
 
 class PingPoller:
-    """One `Ping` instance for every target: one raw (or unprivileged) socket per address family."""
+    """One `Ping` instance for every target: one raw (or unprivileged) socket per address family.
+
+    A probe must not be cancelled: gufo-ping then leaves the other probes on its socket pending.
+    The round deadline (`longest()` plus a margin) outlasts any probe, so only a shutdown,
+    which drops this instance, cancels probes. (Shielding each probe cost a task per packet.)
+    """
 
     def __init__(self, settings: PingClass) -> None:
         self.settings = settings
@@ -94,8 +99,7 @@ class PingPoller:
             for attempt in range(self.settings.count):
                 if attempt:
                     await asyncio.sleep(self.settings.packet_interval)
-                # Cancelling a gufo-ping probe leaves other probes on the socket pending: shield it.
-                rtts.append(await asyncio.shield(self._ping.ping(target.address)))
+                rtts.append(await self._ping.ping(target.address))
         except PermissionError as exc:
             raise PollError(_NO_SOCKET) from exc
         except OSError as exc:

@@ -61,9 +61,7 @@ _SYSTEM = {
     "sys_name": "1.3.6.1.2.1.1.5.0",
 }
 # IF-MIB columns netmon uses, and nothing else.
-_IF_TABLE = {
-    "descr": "1.3.6.1.2.1.2.2.1.2",
-    "speed": "1.3.6.1.2.1.2.2.1.5",
+_IF_STATUS = {
     "admin_status": "1.3.6.1.2.1.2.2.1.7",
     "oper_status": "1.3.6.1.2.1.2.2.1.8",
     "in_discards": "1.3.6.1.2.1.2.2.1.13",
@@ -71,6 +69,9 @@ _IF_TABLE = {
     "out_discards": "1.3.6.1.2.1.2.2.1.19",
     "out_errors": "1.3.6.1.2.1.2.2.1.20",
 }
+# Walked only when the agent lacks ifName / ifHighSpeed (old or v1-only agents).
+_IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
+_IF_SPEED = "1.3.6.1.2.1.2.2.1.5"
 _IF_OCTETS_32 = {"in_octets": "1.3.6.1.2.1.2.2.1.10", "out_octets": "1.3.6.1.2.1.2.2.1.16"}
 _IF_X_TABLE = {
     "name": "1.3.6.1.2.1.31.1.1.1.1",
@@ -97,12 +98,17 @@ _AUTH: dict[str, type[BaseAuthKey]] = {
 _PRIV: dict[str, type[BasePrivKey]] = {"des": DesKey, "aes128": Aes128Key, "aes192": Aes192Key, "aes256": Aes256Key}
 _VERSION = {"1": SnmpVersion.v1, "2c": SnmpVersion.v2c, "3": SnmpVersion.v3}
 
-#: Rows per GETBULK. gufo announces a 2048-byte msgMaxSize on v3 (a larger reply ends the walk
-#: silently) and receives at most 4080 bytes: text columns (ifDescr, ifName, ifAlias can be
-#: long) get few rows per reply, numeric columns more.
-_TEXT_REPETITIONS = 10
-_NUMBER_REPETITIONS = 25
-_TEXT_COLUMNS = frozenset({_IF_TABLE["descr"], _IF_X_TABLE["name"], _IF_X_TABLE["alias"], _HR_STORAGE["descr"]})
+#: Rows per GETBULK, sized so that a reply stays under gufo's limits: it announces a
+#: 2048-byte msgMaxSize on v3 (a larger reply ends the walk silently) and receives at most
+#: 4080 bytes. A reply one row longer than the table ends the walk in one request, so numeric
+#: columns of a 48-port switch take one request each. Text columns can hold long strings.
+_REPETITIONS = {  # column: (v1/v2c, v3)
+    _IF_X_TABLE["name"]: (40, 25),
+    _IF_X_TABLE["alias"]: (20, 12),
+    _IF_DESCR: (20, 12),
+    _HR_STORAGE["descr"]: (20, 12),
+}
+_NUMBER_REPETITIONS = (60, 45)
 _RECV_BUFFER = 256 * 1024
 
 
@@ -114,8 +120,8 @@ class _StepError(Exception):
         self.status = status
 
 
-def _repetitions(column: str) -> int:
-    return _TEXT_REPETITIONS if column in _TEXT_COLUMNS else _NUMBER_REPETITIONS
+def _repetitions(column: str, *, v3: bool) -> int:
+    return _REPETITIONS.get(column, _NUMBER_REPETITIONS)[1 if v3 else 0]
 
 
 def _text(value: ValueType) -> str:
@@ -149,7 +155,7 @@ class SnmpPoller:
             "port": profile.port,
             "timeout": timeout,
             "version": _VERSION[profile.version],
-            "max_repetitions": _NUMBER_REPETITIONS,
+            "max_repetitions": _NUMBER_REPETITIONS[0],
             "recv_buffer": _RECV_BUFFER,
         }
         if profile.version == "3":
@@ -171,7 +177,7 @@ class SnmpPoller:
     async def _open(self, target: Target) -> AsyncIterator[_Exchange]:
         profile = self._profile(target)
         retries = profile.retries if profile.retries is not None else self.defaults.retries
-        exchange = _Exchange(lambda: self._session(target, profile), retries, v1=profile.version == "1")
+        exchange = _Exchange(lambda: self._session(target, profile), retries, version=profile.version)
         await exchange.call(exchange.start)
         yield exchange
 
@@ -211,12 +217,19 @@ class SnmpPoller:
 
         return await self._run(target, SystemSample, body)
 
-    async def interfaces(self, target: Target) -> InterfacesSample:
-        """Poll the IF-MIB columns netmon uses, with HC counters where the agent has them."""
+    async def interfaces(self, target: Target, *, uptime: int | None = None) -> InterfacesSample:
+        """Poll the IF-MIB columns netmon uses, with HC counters where the agent has them.
+
+        *uptime* is a sysUpTime read just before (by `system()`), saving a request; else it is read here.
+        """
 
         async def body(exchange: _Exchange) -> dict[str, object]:
-            uptime = _int(await exchange.call(lambda s: s.get(SYS_UPTIME)))
-            columns = {name: await exchange.walk(oid) for name, oid in (_IF_TABLE | _IF_X_TABLE).items()}
+            nonlocal uptime
+            if uptime is None:
+                uptime = _int(await exchange.call(lambda s: s.get(SYS_UPTIME)))
+            columns = {name: await exchange.walk(oid) for name, oid in (_IF_X_TABLE | _IF_STATUS).items()}
+            columns["descr"] = {} if columns["name"] else await exchange.walk(_IF_DESCR)
+            columns["speed"] = {} if any(columns["high_speed"].values()) else await exchange.walk(_IF_SPEED)
             octets = {}
             bits = 32
             if not exchange.v1:
@@ -286,11 +299,12 @@ def _interface_rows(columns: Mapping[str, Mapping[int, ValueType]], bits: int) -
 class _Exchange:
     """Requests to one device over one session, retried on timeout with a fresh socket."""
 
-    def __init__(self, factory: Callable[[], SnmpSession], retries: int, *, v1: bool) -> None:
+    def __init__(self, factory: Callable[[], SnmpSession], retries: int, *, version: str) -> None:
         self._factory = factory
         self._retries = retries
         self._session = factory()
-        self.v1 = v1
+        self.v1 = version == "1"
+        self._v3 = version == "3"
 
     @staticmethod
     async def start(session: SnmpSession) -> None:
@@ -326,7 +340,7 @@ class _Exchange:
 
         async def run(session: SnmpSession) -> dict[int, ValueType]:
             found: dict[int, ValueType] = {}
-            rows = session.getnext(column) if self.v1 else session.getbulk(column, _repetitions(column))
+            rows = session.getnext(column) if self.v1 else session.getbulk(column, _repetitions(column, v3=self._v3))
             async for oid, value in rows:
                 found[int(oid.rsplit(".", 1)[1])] = value
             return found
