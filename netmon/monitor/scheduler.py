@@ -65,6 +65,7 @@ class PollScheduler:
         polling = pollers.config.polling
         self.stats = {name: RoundStats(name, getattr(polling, name).interval) for name in poll_classes}
         self._scheduled: dict[str, datetime] = {}
+        self._running: set[asyncio.Task[None]] = set()
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.add_listener(self._on_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
 
@@ -91,8 +92,7 @@ class PollScheduler:
     ) -> None:
         """Stop scheduling and cancel the rounds in flight."""
         self._scheduler.shutdown(wait=False)
-        current = asyncio.current_task()
-        rounds = [t for t in asyncio.all_tasks() if t is not current and t.get_name().startswith("round:")]
+        rounds = list(self._running)
         for task in rounds:
             task.cancel()
         await asyncio.gather(*rounds, return_exceptions=True)
@@ -113,8 +113,16 @@ class PollScheduler:
 
     async def _round(self, poll_class: str) -> None:
         task = asyncio.current_task()
-        if task is not None:
-            task.set_name(f"round:{poll_class}")
+        if task is None:  # pragma: no cover (APScheduler runs coroutine jobs as tasks)
+            return
+        task.set_name(f"round:{poll_class}")
+        self._running.add(task)
+        try:
+            await self._measured_round(poll_class)
+        finally:
+            self._running.discard(task)
+
+    async def _measured_round(self, poll_class: str) -> None:
         stats = self.stats[poll_class]
         scheduled = self._scheduled.get(poll_class)
         lag = max(0.0, (utcnow() - scheduled) / timedelta(seconds=1)) if scheduled else 0.0
