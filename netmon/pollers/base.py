@@ -23,6 +23,7 @@ __all__ = [
     "StorageRow",
     "SystemSample",
     "Target",
+    "ValueObject",
     "utcnow",
 ]
 
@@ -56,8 +57,8 @@ class Target:
     snmp: str | None = None
 
 
-class _Value:
-    """to_dict/from_dict for frozen dataclasses of plain values, enums, datetimes and nested rows."""
+class ValueObject:
+    """Base of netmon's value objects: to_dict/from_dict for frozen dataclasses of plain data."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return JSON-ready data."""
@@ -78,7 +79,7 @@ def _encode(value: object) -> object:
         return value.value
     if isinstance(value, tuple):
         return [_encode(v) for v in value]
-    if isinstance(value, _Value):
+    if isinstance(value, ValueObject):
         return value.to_dict()
     return value
 
@@ -94,7 +95,7 @@ def _decode(hint: Any, value: Any) -> Any:
         result = tuple(_decode(typing.get_args(hint)[0], v) for v in value)
     elif hint is datetime:
         result = datetime.fromisoformat(value)
-    elif isinstance(hint, type) and issubclass(hint, enum.Enum | _Value):
+    elif isinstance(hint, type) and issubclass(hint, enum.Enum | ValueObject):
         result = hint(value) if issubclass(hint, enum.Enum) else hint.from_dict(value)
     else:
         result = value
@@ -102,7 +103,7 @@ def _decode(hint: Any, value: Any) -> Any:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Sample(_Value):
+class Sample(ValueObject):
     """The outcome of polling one device for one poll class."""
 
     kind: ClassVar[str] = "sample"
@@ -148,7 +149,7 @@ class SystemSample(Sample):
 
 
 @dataclass(frozen=True, kw_only=True)
-class InterfaceRow(_Value):
+class InterfaceRow(ValueObject):
     """One IF-MIB interface; counters are 64-bit (ifX HC) or 32-bit (ifTable) as `counter_bits` says."""
 
     if_index: int
@@ -176,7 +177,7 @@ class InterfacesSample(Sample):
 
 
 @dataclass(frozen=True, kw_only=True)
-class StorageRow(_Value):
+class StorageRow(ValueObject):
     """One HOST-RESOURCES hrStorage entry, in bytes."""
 
     index: int

@@ -1,0 +1,185 @@
+"""The state engine: observations in, transitions out. Pure logic, no I/O, no clock of its own.
+
+Each round, every monitored object (device, link, interface) gets an observation: True (it
+answered), False (it did not), or None (not polled this round). The engine applies:
+
+- hysteresis: DOWN after `down_after` consecutive failures, UP after `up_after` successes
+  (one lost round is not an outage); a new object becomes UP on its first success;
+- dependencies: objects are evaluated parents first; an object that fails while something it
+  depends on is DOWN or UNREACHABLE becomes UNREACHABLE, with that object's root cause; and
+  while a dependency is itself failing but not yet decided, its dependants wait, so that an
+  uplink failure gives one outage (the uplink's), not one per device behind it; a dependency
+  in maintenance makes its failing dependants UNREACHABLE too (the work explains the failure);
+- maintenance: an object in a maintenance window is MAINTENANCE, whatever it answers;
+- flapping: more than `flap_changes` transitions within `flap_window` seconds mark it
+  flapping; its transitions still happen, flagged so that alerts can be held.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from netmon.pollers.base import ValueObject
+
+__all__ = ["ObjectKey", "ObjectState", "State", "StateEngine", "StateRules", "Transition"]
+
+#: (kind, name): kinds are "device", "link", "interface"; names are unique per kind.
+ObjectKey = tuple[str, str]
+
+
+class State(enum.StrEnum):
+    """What netmon believes about an object."""
+
+    UNKNOWN = "unknown"
+    UP = "up"
+    DOWN = "down"
+    UNREACHABLE = "unreachable"
+    MAINTENANCE = "maintenance"
+
+
+_FAILED = frozenset({State.DOWN, State.UNREACHABLE})
+#: A dependency in one of these states makes a failing dependant UNREACHABLE, not DOWN.
+_BLOCKING = _FAILED | {State.MAINTENANCE}
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateRules:
+    """Hysteresis and flap-detection thresholds."""
+
+    down_after: int = 3
+    up_after: int = 2
+    flap_changes: int = 4
+    flap_window: float = 900.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transition(ValueObject):
+    """An object changed state; `root_cause` names the failed dependency behind an UNREACHABLE."""
+
+    kind: str
+    name: str
+    old: State
+    new: State
+    ts: datetime
+    root_cause: str | None = None
+    flapping: bool = False
+
+
+@dataclass
+class ObjectState:
+    """The engine's memory of one object."""
+
+    state: State = State.UNKNOWN
+    since: datetime | None = None
+    fails: int = 0
+    successes: int = 0
+    root_cause: str | None = None
+    flapping: bool = False
+    changes: deque[datetime] = field(default_factory=deque)
+
+    @property
+    def suspect(self) -> bool:
+        """Tell whether it is failing but not yet declared down."""
+        return self.fails > 0 and self.state not in _FAILED
+
+
+class StateEngine:
+    """Turns rounds of observations into transitions, parents first."""
+
+    def __init__(self, rules: StateRules, depends_on: Mapping[ObjectKey, Sequence[ObjectKey]]) -> None:
+        self.rules = rules
+        self._depends_on = {key: tuple(deps) for key, deps in depends_on.items()}
+        self._order = _parents_first(self._depends_on)
+        self.objects: dict[ObjectKey, ObjectState] = {key: ObjectState() for key in self._order}
+
+    def observe(
+        self,
+        ts: datetime,
+        observations: Mapping[ObjectKey, bool | None],
+        *,
+        maintenance: Collection[ObjectKey] = (),
+    ) -> list[Transition]:
+        """Apply one round of observations at *ts*; return the transitions, parents first."""
+        transitions: list[Transition] = []
+        for key in self._order:
+            memory = self.objects[key]
+            new, cause = self._next(key, memory, observations.get(key), key in maintenance)
+            if new is None or (new is memory.state and cause == memory.root_cause):
+                continue
+            if new is memory.state:  # same state, another root cause (e.g. a deeper failure)
+                memory.root_cause = cause
+                continue
+            transitions.append(self._change(key, memory, new, cause, ts))
+        return transitions
+
+    def _next(
+        self, key: ObjectKey, memory: ObjectState, seen: bool | None, in_maintenance: bool
+    ) -> tuple[State | None, str | None]:
+        """Update the counters and return the state the object should be in (None: keep it)."""
+        if in_maintenance:
+            memory.fails = memory.successes = 0
+            return State.MAINTENANCE, None
+        if seen is None:
+            return (State.UNKNOWN, None) if memory.state is State.MAINTENANCE else (None, None)
+        return self._succeeded(memory) if seen else self._failed(key, memory)
+
+    def _succeeded(self, memory: ObjectState) -> tuple[State | None, str | None]:
+        memory.fails, memory.successes = 0, memory.successes + 1
+        fresh = memory.state in (State.UNKNOWN, State.MAINTENANCE)
+        return (State.UP, None) if fresh or memory.successes >= self.rules.up_after else (None, None)
+
+    def _failed(self, key: ObjectKey, memory: ObjectState) -> tuple[State | None, str | None]:
+        memory.successes, memory.fails = 0, memory.fails + 1
+        for dep in self._depends_on.get(key, ()):
+            other = self.objects[dep]
+            if other.state in _BLOCKING:
+                return State.UNREACHABLE, other.root_cause or dep[1]
+        if any(self.objects[dep].suspect for dep in self._depends_on.get(key, ())):
+            return None, None  # a dependency is failing too: wait for it to be decided first
+        if memory.state is State.UNREACHABLE or memory.fails >= self.rules.down_after:
+            return State.DOWN, None
+        return None, None
+
+    def _change(self, key: ObjectKey, memory: ObjectState, new: State, cause: str | None, ts: datetime) -> Transition:
+        window = timedelta(seconds=self.rules.flap_window)
+        memory.changes.append(ts)
+        while memory.changes and ts - memory.changes[0] > window:
+            memory.changes.popleft()
+        memory.flapping = len(memory.changes) > self.rules.flap_changes
+        transition = Transition(
+            kind=key[0],
+            name=key[1],
+            old=memory.state,
+            new=new,
+            ts=ts,
+            root_cause=cause,
+            flapping=memory.flapping,
+        )
+        memory.state, memory.since, memory.root_cause = new, ts, cause
+        return transition
+
+
+def _parents_first(depends_on: Mapping[ObjectKey, Sequence[ObjectKey]]) -> list[ObjectKey]:
+    """Order the objects so that every dependency comes before its dependants (cycles are broken)."""
+    order: list[ObjectKey] = []
+    placed: set[ObjectKey] = set()
+    visiting: set[ObjectKey] = set()
+
+    def visit(key: ObjectKey) -> None:
+        if key in placed or key in visiting:
+            return
+        visiting.add(key)
+        for dep in depends_on.get(key, ()):
+            visit(dep)
+        visiting.discard(key)
+        placed.add(key)
+        order.append(key)
+
+    keys: Iterable[ObjectKey] = list(depends_on) + [d for deps in depends_on.values() for d in deps]
+    for key in keys:
+        visit(key)
+    return order

@@ -1,0 +1,136 @@
+"""The state engine as a table of scenarios, each with its expected transitions per round."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from netmon.monitor.state import State, StateEngine, StateRules, Transition
+
+T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+RULES = StateRules(down_after=3, up_after=2, flap_changes=4, flap_window=900)
+
+
+def _render(t: Transition) -> str:
+    text = f"{t.name} {t.old}→{t.new}"
+    if t.root_cause:
+        text += f" ({t.root_cause})"
+    return text + (" flapping" if t.flapping else "")
+
+
+def run(deps: dict[str, list[str]], rounds: list[tuple[str, str]], rules: StateRules = RULES) -> list[list[str]]:
+    """Rounds are ("r1+ r2- r3?", "maintenance names"); '+' answered, '-' did not, '?' not polled."""
+    engine = StateEngine(rules, {("device", n): [("device", d) for d in ds] for n, ds in deps.items()})
+    out = []
+    for index, (seen, maintenance) in enumerate(rounds):
+        observations = {("device", tok[:-1]): {"+": True, "-": False, "?": None}[tok[-1]] for tok in seen.split()}
+        window = {("device", n) for n in maintenance.split()}
+        ts = T0 + timedelta(minutes=index)
+        out.append([_render(t) for t in engine.observe(ts, observations, maintenance=window)])
+    return out
+
+
+SCENARIOS = [
+    pytest.param(
+        {"r": []},
+        [("r+", ""), ("r-", ""), ("r+", ""), ("r-", ""), ("r-", ""), ("r+", "")],
+        [["r unknown→up"], [], [], [], [], []],
+        id="one-lost-round-is-not-an-outage",
+    ),
+    pytest.param(
+        {"r": []},
+        [("r+", ""), ("r-", ""), ("r-", ""), ("r-", ""), ("r+", ""), ("r+", "")],
+        [["r unknown→up"], [], [], ["r up→down"], [], ["r down→up"]],
+        id="down-after-3-up-after-2",
+    ),
+    pytest.param(
+        {"r": []},
+        [("r-", ""), ("r-", ""), ("r-", ""), ("r?", ""), ("r+", "")],
+        [[], [], ["r unknown→down"], [], []],
+        id="new-object-down-and-not-polled-is-no-change",
+    ),
+    pytest.param(
+        {"up": [], "w1": ["up"], "w2": ["up"]},
+        [("up+ w1+ w2+", ""), ("up- w1- w2-", ""), ("up- w1- w2-", ""), ("up- w1- w2-", "")],
+        [
+            ["up unknown→up", "w1 unknown→up", "w2 unknown→up"],
+            [],
+            [],
+            ["up up→down", "w1 up→unreachable (up)", "w2 up→unreachable (up)"],
+        ],
+        id="uplink-down-children-unreachable",
+    ),
+    pytest.param(
+        {"up": [], "w": ["up"]},
+        [("up+ w+", ""), ("up+ w-", ""), ("up- w-", ""), ("up- w-", ""), ("up- w-", "")],
+        [["up unknown→up", "w unknown→up"], [], [], [], ["up up→down", "w up→unreachable (up)"]],
+        id="child-failing-first-waits-for-its-parent",
+    ),
+    pytest.param(
+        {"p": [], "d": ["p"], "w": ["d"]},
+        [("p+ d+ w+", ""), *[("p+ d- w-", "")] * 3, *[("p- d- w-", "")] * 3],
+        [
+            ["p unknown→up", "d unknown→up", "w unknown→up"],
+            [],
+            [],
+            ["d up→down", "w up→unreachable (d)"],
+            [],
+            [],
+            ["p up→down", "d down→unreachable (p)"],
+        ],
+        id="deeper-failure-takes-over-the-root-cause",
+    ),
+    pytest.param(
+        {"up": [], "w": ["up"]},
+        [("up+ w+", ""), *[("up- w-", "")] * 3, ("up+ w+", ""), ("up+ w+", "")],
+        [
+            ["up unknown→up", "w unknown→up"],
+            [],
+            [],
+            ["up up→down", "w up→unreachable (up)"],
+            [],
+            ["up down→up", "w unreachable→up"],
+        ],
+        id="uplink-restored-everything-up",
+    ),
+    pytest.param(
+        {"r": []},
+        [("r+", ""), ("r-", "r"), ("r-", "r"), ("r-", "r"), ("r-", "r"), ("r+", "")],
+        [["r unknown→up"], ["r up→maintenance"], [], [], [], ["r maintenance→up"]],
+        id="maintenance-hides-failures",
+    ),
+    pytest.param(
+        {"up": [], "w": ["up"]},
+        [("up+ w+", ""), *[("up- w-", "up")] * 3],
+        [["up unknown→up", "w unknown→up"], ["up up→maintenance", "w up→unreachable (up)"], [], []],
+        id="children-of-a-parent-in-maintenance-are-unreachable",
+    ),
+    pytest.param(
+        {"r": []},
+        [("r+", ""), *[("r-", ""), ("r+", "")] * 3],
+        [
+            ["r unknown→up"],
+            ["r up→down"],
+            ["r down→up"],
+            ["r up→down"],
+            ["r down→up flapping"],
+            ["r up→down flapping"],
+            ["r down→up flapping"],
+        ],
+        id="flapping-is-flagged",
+    ),
+]
+
+
+@pytest.mark.parametrize(("deps", "rounds", "expected"), SCENARIOS)
+def test_scenarios(deps: dict[str, list[str]], rounds: list[tuple[str, str]], expected: list[list[str]]) -> None:
+    rules = StateRules(down_after=1, up_after=1, flap_changes=4, flap_window=900) if "flap" in str(expected) else RULES
+    assert run(deps, rounds, rules) == expected
+
+
+def test_transitions_round_trip_through_dicts() -> None:
+    engine = StateEngine(RULES, {("link", "tslcd-1"): []})
+    [transition] = engine.observe(T0, {("link", "tslcd-1"): True})
+    assert Transition.from_dict(transition.to_dict()) == transition
+    assert engine.objects[("link", "tslcd-1")].state is State.UP
