@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-__all__ = ["Device", "Level", "Link", "LinkKind", "Role", "Unit", "metadata"]
+__all__ = ["Device", "Level", "Link", "LinkKind", "Outage", "Role", "Unit", "metadata"]
 
 #: Constraint names are fixed so that migrations can address them on SQLite and PostgreSQL.
 SQLModel.metadata.naming_convention = {
@@ -110,3 +111,31 @@ class Link(SQLModel, table=True):
     interface: str | None = Field(default=None, max_length=255)
     capacity_mbps: int | None = Field(default=None, ge=0)
     provider: str | None = Field(default=None, max_length=128)
+
+
+class Outage(SQLModel, table=True):
+    """A period an object was down, unreachable (with its root cause) or in maintenance.
+
+    At most one outage per object is open (ended_at NULL): a partial unique index enforces
+    it, so a daemon restarted mid-outage continues the open one instead of opening another.
+    """
+
+    __tablename__ = "outages"
+    __table_args__ = (
+        sa.Index(
+            "uq_outages_open",
+            "object_kind",
+            "object_name",
+            unique=True,
+            sqlite_where=sa.text("ended_at IS NULL"),
+            postgresql_where=sa.text("ended_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    object_kind: str = Field(max_length=16)
+    object_name: str = Field(max_length=255)
+    cause: str = Field(max_length=16)
+    root_cause: str | None = Field(default=None, max_length=255)
+    started_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+    ended_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))

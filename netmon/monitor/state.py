@@ -96,6 +96,13 @@ class StateEngine:
         self._order = _parents_first(self._depends_on)
         self.objects: dict[ObjectKey, ObjectState] = {key: ObjectState() for key in self._order}
 
+    def restore(self, key: ObjectKey, state: State, since: datetime, root_cause: str | None = None) -> None:
+        """Start an object in *state* (from an open outage) instead of UNKNOWN, after a restart."""
+        memory = self.objects.get(key)
+        if memory is not None:
+            memory.state, memory.since, memory.root_cause = state, since, root_cause
+            memory.fails = self.rules.down_after if state in _FAILED else 0
+
     def observe(
         self,
         ts: datetime,

@@ -62,7 +62,9 @@ def test_head_constant_is_alembics_head() -> None:
 
 
 def test_unmigrated_database_is_refused(db_url: str) -> None:
-    with pytest.raises(StoreError, match=r"has no netmon schema, this netmon needs 0001: run `netmon db upgrade`"):
+    with pytest.raises(
+        StoreError, match=rf"has no netmon schema, this netmon needs {schema.HEAD}: run `netmon db upgrade`"
+    ):
         Store.open(db_url)
 
 
