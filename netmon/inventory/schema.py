@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from netmon.errors import StoreError
 
-__all__ = ["HEAD", "create_engine", "current_revision", "describe", "upgrade"]
+__all__ = ["HEAD", "create_engine", "current_revision", "describe", "transaction", "upgrade"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -35,6 +37,16 @@ def create_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+@contextmanager
+def transaction(engine: Engine, what: str) -> Iterator[Connection]:
+    """Run one transaction; database errors become StoreError naming *what* (never SQL parameters)."""
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except SQLAlchemyError as exc:
+        raise StoreError(f"{what}: {describe(exc)}") from exc
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:

@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from netmon.errors import NotFoundError, StoreError
 from netmon.inventory import schema
@@ -72,13 +71,10 @@ class Store:
 
     @contextmanager
     def _begin(self, *, lock: bool = False) -> Iterator[Connection]:
-        try:
-            with self.engine.begin() as conn:
-                if lock:
-                    _lock_for_write(conn)
-                yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database error: {schema.describe(exc)}") from exc
+        with schema.transaction(self.engine, "database error") as conn:
+            if lock:
+                _lock_for_write(conn)
+            yield conn
 
     # ---- reads -----------------------------------------------------------------------------
 

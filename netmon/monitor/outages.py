@@ -9,18 +9,15 @@ engine is restored from the open outages at start-up, so it does not begin again
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from netmon.errors import StoreError
 from netmon.inventory.models import metadata
-from netmon.inventory.schema import describe
+from netmon.inventory.schema import transaction
 from netmon.monitor.state import State, Transition
 from netmon.pollers.base import ValueObject
 
@@ -56,19 +53,11 @@ class OutageLedger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    @contextmanager
-    def _begin(self) -> Iterator[Connection]:
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(f"outage ledger: {describe(exc)}") from exc
-
     def apply(self, transitions: Sequence[Transition]) -> None:
         """Open and close outages for *transitions*, in one transaction; applying twice changes nothing."""
         if not transitions:
             return
-        with self._begin() as conn:
+        with transaction(self.engine, "outage ledger") as conn:
             for t in transitions:
                 cause = CAUSES.get(t.new)
                 current = _open(conn, t.kind, t.name)
@@ -98,7 +87,7 @@ class OutageLedger:
             query = query.where(_OUTAGES.c.ended_at.is_(None))
         if since is not None:
             query = query.where(sa.or_(_OUTAGES.c.ended_at.is_(None), _OUTAGES.c.ended_at >= since))
-        with self._begin() as conn:
+        with transaction(self.engine, "outage ledger") as conn:
             return [_record(row) for row in conn.execute(query).mappings()]
 
 
