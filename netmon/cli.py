@@ -24,7 +24,7 @@ from netmon.inventory import schema
 from netmon.inventory.files import read_files, render_yaml, write_csv, write_yaml
 from netmon.inventory.models import Level, Role
 from netmon.inventory.store import Store
-from netmon.inventory.views import describe
+from netmon.inventory.views import describe, units_below
 from netmon.lab import control
 from netmon.logs import setup_logging
 from netmon.monitor.rounds import POLL_CLASSES, Pollers, RoundResult, run_round, targets_of
@@ -343,8 +343,8 @@ def poll(
     cfg = _config(config)
     with _store(cfg) as store:
         inventory = store.snapshot()
-        scope = {row.device.name for row in store.devices(unit=unit)} if unit else None
-    targets = [t for t in targets_of(inventory) if (scope is None or t.device in scope) and device in (None, t.device)]
+    units = units_below(inventory, unit) if unit else None
+    targets = [t for t in targets_of(inventory) if (units is None or t.unit in units) and device in (None, t.device)]
     if device is not None and not targets:
         raise NotFoundError(f"no enabled device called {device!r}")
     results = asyncio.run(_poll_once(cfg, targets))

@@ -10,12 +10,13 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from netmon.errors import NotFoundError, StoreError
+from netmon.errors import StoreError
 from netmon.inventory import schema
 from netmon.inventory.files import Parsed
 from netmon.inventory.models import Device, Level, Link, LinkKind, Role, Unit, metadata
 from netmon.inventory.plan import Plan, make_plan
 from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, UnitSpec
+from netmon.inventory.views import units_below
 
 __all__ = ["DeviceRow", "Store"]
 
@@ -93,7 +94,7 @@ class Store:
         """List devices, optionally of one unit and the units below it, one level, one role."""
         with self._begin() as conn:
             inventory = _snapshot(conn)
-        scope = _subtree(inventory, unit) if unit is not None else None
+        scope = units_below(inventory, unit) if unit is not None else None
         rows: list[DeviceRow] = []
         for device in inventory.devices.values():
             owner = inventory.units[device.unit]
@@ -176,21 +177,6 @@ def _snapshot(conn: Connection) -> Inventory:
         for row in conn.execute(sa.select(_LINKS).order_by(_LINKS.c.id)).mappings()
     }
     return Inventory(units=units, devices=devices, links=links)
-
-
-def _subtree(inventory: Inventory, code: str) -> set[str]:
-    if code not in inventory.units:
-        raise NotFoundError(f"no unit with code {code!r}")
-    children: dict[str | None, list[str]] = {}
-    for unit in inventory.units.values():
-        children.setdefault(unit.parent, []).append(unit.code)
-    scope, todo = set(), [code]
-    while todo:
-        current = todo.pop()
-        if current not in scope:
-            scope.add(current)
-            todo.extend(children.get(current, ()))
-    return scope
 
 
 def _ids(conn: Connection, table: sa.Table, key: str) -> dict[str, int]:

@@ -8,7 +8,7 @@ from typing import Any
 from netmon.errors import NotFoundError
 from netmon.inventory.spec import Inventory, UnitSpec
 
-__all__ = ["describe"]
+__all__ = ["describe", "units_below"]
 
 
 def describe(inventory: Inventory, name: str) -> dict[str, Any]:
@@ -62,3 +62,19 @@ def _unit(inventory: Inventory, code: str) -> dict[str, Any]:
         "devices": [d.name for d in devices],
         "links": [link.to_row() for link in inventory.links.values() if link.unit == code],
     }
+
+
+def units_below(inventory: Inventory, code: str) -> set[str]:
+    """Return the code of unit *code* and of every unit below it."""
+    if code not in inventory.units:
+        raise NotFoundError(f"no unit with code {code!r}")
+    children: dict[str | None, list[str]] = {}
+    for unit in inventory.units.values():
+        children.setdefault(unit.parent, []).append(unit.code)
+    scope, todo = set(), [code]
+    while todo:
+        current = todo.pop()
+        if current not in scope:
+            scope.add(current)
+            todo.extend(children.get(current, ()))
+    return scope
