@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-__all__ = ["Device", "Level", "Link", "LinkKind", "Outage", "Role", "Unit", "metadata"]
+__all__ = [
+    "AvailabilityDay",
+    "Device",
+    "Level",
+    "Link",
+    "LinkKind",
+    "MaintenanceWindow",
+    "Outage",
+    "Role",
+    "StateChange",
+    "Unit",
+    "metadata",
+]
 
 #: Constraint names are fixed so that migrations can address them on SQLite and PostgreSQL.
 SQLModel.metadata.naming_convention = {
@@ -139,3 +151,49 @@ class Outage(SQLModel, table=True):
     root_cause: str | None = Field(default=None, max_length=255)
     started_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
     ended_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class StateChange(SQLModel, table=True):
+    """One state transition of a device, link or interface: the history availability is computed from."""
+
+    __tablename__ = "state_changes"
+    __table_args__ = (sa.Index("ix_state_changes_object", "object_kind", "object_name", "ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    object_kind: str = Field(max_length=16)
+    object_name: str = Field(max_length=255)
+    state: str = Field(max_length=16)
+    root_cause: str | None = Field(default=None, max_length=255)
+    flapping: bool = False
+    ts: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+
+
+class AvailabilityDay(SQLModel, table=True):
+    """Seconds one object (device, link, or unit as the sum of its own) spent in each state on one local day."""
+
+    __tablename__ = "availability_daily"
+    __table_args__ = (sa.UniqueConstraint("day", "object_kind", "object_name", name="uq_availability_daily_object"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(index=True)
+    object_kind: str = Field(max_length=16)
+    object_name: str = Field(max_length=255)
+    unit_code: str = Field(max_length=64, index=True)
+    up_seconds: float = 0.0
+    down_seconds: float = 0.0
+    unreachable_seconds: float = 0.0
+    maintenance_seconds: float = 0.0
+    unknown_seconds: float = 0.0
+
+
+class MaintenanceWindow(SQLModel, table=True):
+    """A one-off maintenance window made through the API (config windows live in the config file)."""
+
+    __tablename__ = "maintenance_windows"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128)
+    objects: str = Field(max_length=4096)  # "device:NAME", "link:NAME", "unit:CODE", comma-separated
+    starts_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    ends_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+    reason: str = Field(default="", max_length=1024)

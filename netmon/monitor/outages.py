@@ -21,12 +21,19 @@ from netmon.inventory.schema import transaction
 from netmon.monitor.state import State, Transition
 from netmon.pollers.base import ValueObject
 
-__all__ = ["CAUSES", "OutageLedger", "OutageRecord"]
+__all__ = ["CAUSES", "OUTAGE_KINDS", "LastState", "OutageLedger", "OutageRecord", "utc"]
 
 _OUTAGES = metadata.tables["outages"]
+_CHANGES = metadata.tables["state_changes"]
 
 #: The outage cause of each failed state.
 CAUSES = {State.DOWN: "down", State.UNREACHABLE: "unreachable", State.MAINTENANCE: "maintenance"}
+
+#: Objects that get outages; interfaces have a state and a history but no outages.
+OUTAGE_KINDS = frozenset({"device", "link"})
+
+#: Objects looked up per query when checking for replays (well below SQLite's variable limit).
+_CHUNK = 400
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +54,18 @@ class OutageRecord(ValueObject):
         return (self.ended_at - self.started_at).total_seconds() if self.ended_at else None
 
 
+@dataclass(frozen=True, kw_only=True)
+class LastState:
+    """An object's latest recorded state."""
+
+    kind: str
+    name: str
+    state: State
+    since: datetime
+    root_cause: str | None
+    flapping: bool
+
+
 class OutageLedger:
     """Reads and writes outages; every write is one transaction."""
 
@@ -58,7 +77,10 @@ class OutageLedger:
         if not transitions:
             return
         with transaction(self.engine, "outage ledger") as conn:
+            _record_changes(conn, transitions)
             for t in transitions:
+                if t.kind not in OUTAGE_KINDS:
+                    continue
                 cause = CAUSES.get(t.new)
                 current = _open(conn, t.kind, t.name)
                 if current is not None and current.cause == cause:
@@ -90,6 +112,60 @@ class OutageLedger:
         with transaction(self.engine, "outage ledger") as conn:
             return [_record(row) for row in conn.execute(query).mappings()]
 
+    def last_states(self) -> list[LastState]:
+        """Return each object's latest recorded state, to restore the state engine after a restart."""
+        latest = (
+            sa.select(sa.func.max(_CHANGES.c.id).label("id"))
+            .group_by(_CHANGES.c.object_kind, _CHANGES.c.object_name)
+            .subquery()
+        )
+        query = sa.select(_CHANGES).join(latest, _CHANGES.c.id == latest.c.id)
+        with transaction(self.engine, "state history") as conn:
+            return [
+                LastState(
+                    kind=row["object_kind"],
+                    name=row["object_name"],
+                    state=State(row["state"]),
+                    since=utc(row["ts"]),
+                    root_cause=row["root_cause"],
+                    flapping=row["flapping"],
+                )
+                for row in conn.execute(query).mappings()
+            ]
+
+
+def _record_changes(conn: Connection, transitions: Sequence[Transition]) -> None:
+    """Append the transitions to the state history, skipping any already recorded (a replay)."""
+    keys = sorted({(t.kind, t.name) for t in transitions})
+    last: dict[tuple[str, str], tuple[str, datetime]] = {}
+    for chunk in range(0, len(keys), _CHUNK):
+        latest = (
+            sa.select(sa.func.max(_CHANGES.c.id).label("id"))
+            .where(sa.tuple_(_CHANGES.c.object_kind, _CHANGES.c.object_name).in_(keys[chunk : chunk + _CHUNK]))
+            .group_by(_CHANGES.c.object_kind, _CHANGES.c.object_name)
+            .subquery()
+        )
+        for row in conn.execute(sa.select(_CHANGES).join(latest, _CHANGES.c.id == latest.c.id)):
+            last[(row.object_kind, row.object_name)] = (row.state, utc(row.ts))
+    rows = []
+    for t in transitions:
+        previous = last.get((t.kind, t.name))
+        if previous is not None and (previous[0] == t.new.value or previous[1] > t.ts):
+            continue
+        last[(t.kind, t.name)] = (t.new.value, t.ts)
+        rows.append(
+            {
+                "object_kind": t.kind,
+                "object_name": t.name,
+                "state": t.new.value,
+                "root_cause": t.root_cause,
+                "flapping": t.flapping,
+                "ts": t.ts,
+            }
+        )
+    if rows:
+        conn.execute(sa.insert(_CHANGES), rows)
+
 
 def _open(conn: Connection, kind: str, name: str) -> OutageRecord | None:
     query = sa.select(_OUTAGES).where(
@@ -106,11 +182,11 @@ def _record(row: sa.RowMapping) -> OutageRecord:
         name=row["object_name"],
         cause=row["cause"],
         root_cause=row["root_cause"],
-        started_at=_utc(row["started_at"]),
-        ended_at=_utc(row["ended_at"]) if row["ended_at"] is not None else None,
+        started_at=utc(row["started_at"]),
+        ended_at=utc(row["ended_at"]) if row["ended_at"] is not None else None,
     )
 
 
-def _utc(value: datetime) -> datetime:
-    """SQLite returns naive datetimes for timezone-aware columns: they were stored in UTC."""
+def utc(value: datetime) -> datetime:
+    """Return *value* as an aware UTC datetime (SQLite returns the stored UTC values naive)."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
