@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -19,6 +21,7 @@ from rich.table import Table
 
 from netmon import __version__
 from netmon.config import Config, load_config
+from netmon.daemon import Daemon
 from netmon.errors import NetmonError, NotFoundError
 from netmon.inventory import schema
 from netmon.inventory.files import read_files, render_yaml, write_csv, write_yaml
@@ -27,8 +30,10 @@ from netmon.inventory.store import Store
 from netmon.inventory.views import describe, units_below
 from netmon.lab import control
 from netmon.logs import setup_logging
+from netmon.monitor.outages import CAUSES, OutageLedger, parse_since
 from netmon.monitor.rounds import POLL_CLASSES, Pollers, RoundResult, run_round, targets_of
-from netmon.pollers.base import HostSample, InterfacesSample, PingSample, Sample, SystemSample, Target
+from netmon.monitor.topology import Topology
+from netmon.pollers.base import HostSample, InterfacesSample, PingSample, Sample, SystemSample, Target, utcnow
 
 __all__ = ["app", "main"]
 
@@ -53,7 +58,9 @@ lab_app = typer.Typer(
 inventory_app = typer.Typer(help="Units, devices and links: import, export, list, show.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(inventory_app, name="inventory")
+outages_app = typer.Typer(help="Outage history: what was down or cut off, when, and why.", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
+app.add_typer(outages_app, name="outages")
 
 #: Piped output is not cut to 80 columns: tables stay whole for grep and less.
 out = Console(soft_wrap=True, highlight=False, width=None if sys.stdout.isatty() else 250)
@@ -430,6 +437,105 @@ def lab_status(state_dir: LabDirOpt = Path("var/lab"), config: ConfigOpt = None,
             out.print("no lab is up")
     if not all(running for _, running in rows):
         raise typer.Exit(1)
+
+
+@app.command("run")
+@_handled
+def run(
+    config: ConfigOpt = None,
+    duration: Annotated[
+        float | None,
+        typer.Option("--duration", min=1, help="Stop after this many seconds (demos); default: until SIGTERM/SIGINT."),
+    ] = None,
+) -> None:
+    """Run the monitor: poll on schedule, track state and outages, serve /metrics and the API.
+
+    Needs a migrated database (`netmon db upgrade`) with an inventory. SIGTERM or Ctrl-C stops it
+    gracefully (exit code 0): rounds in flight finish or are cancelled and state is written.
+
+    Example: netmon --config config/netmon.example.yaml run
+    """
+    cfg = _config(config)
+    asyncio.run(_run_daemon(cfg, duration))
+
+
+async def _run_daemon(cfg: Config, duration: float | None) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    if duration is not None:
+        loop.call_later(duration, stop.set)
+
+    def started(daemon: Daemon) -> None:
+        if daemon.http is not None:
+            url = daemon.http.url
+            err.print(f"netmon: metrics at {url}/metrics, API at {url}/api/v1/devices (/links, /outages)", markup=False)
+
+    await Daemon(cfg).run(stop, on_started=started)
+
+
+@outages_app.command("list")
+@_handled
+def outages_list(  # noqa: PLR0917 (typer options, passed by name)
+    since: Annotated[
+        str | None, typer.Option(help="Only outages open then or started after: 30m, 24h, 7d, or an ISO date/time.")
+    ] = None,
+    unit: Annotated[str | None, typer.Option(help="Only objects of this unit (code) and the units below it.")] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="Only outages still open.")] = False,
+    cause: Annotated[str | None, typer.Option(help="Only this cause: down, unreachable or maintenance.")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List outages, newest first: the object, its unit, cause, root cause, start, end and duration.
+
+    Only the root of a failure is "down"; what was cut off behind it is "unreachable" with the
+    root named as root cause.
+
+    Example: netmon outages list --since 7d --unit SL-H01 --cause down
+    """
+    cfg = _config(config)
+    if cause is not None and cause not in CAUSES.values():
+        raise typer.BadParameter("expected down, unreachable or maintenance", param_hint="--cause")
+    start = parse_since(since, utcnow()) if since else None
+    with _store(cfg) as store:
+        inventory = store.snapshot()
+        records = OutageLedger(store.engine).outages(open_only=open_only, since=start)
+    if unit is not None and unit not in inventory.units:
+        raise NotFoundError(f"no unit called {unit!r}")
+    units = units_below(inventory, unit) | {unit} if unit else None
+    unit_of = Topology.build(inventory).unit_of
+    rows = [
+        (record, unit_of.get((record.kind, record.name)))
+        for record in records
+        if (units is None or unit_of.get((record.kind, record.name)) in units) and cause in (None, record.cause)
+    ]
+    if as_json:
+        _print_json([{**r.to_dict(), "unit": u, "duration_seconds": r.duration} for r, u in rows])
+        return
+    zone = ZoneInfo(cfg.timezone)
+    table = Table("kind", "name", "unit", "cause", "root cause", "started", "ended", "duration", box=None)
+    for record, code in rows:
+        end = record.ended_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if record.ended_at else "open"
+        duration = record.duration if record.duration is not None else (utcnow() - record.started_at).total_seconds()
+        table.add_row(
+            record.kind,
+            record.name,
+            code or "-",
+            record.cause,
+            record.root_cause or "",
+            record.started_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+            end,
+            _duration(duration),
+        )
+    out.print(table) if rows else out.print("no outages")
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours:02d}:{minutes:02d}:{secs:02d}" if days else f"{hours:02d}:{minutes:02d}:{secs:02d}"
 
 
 def main() -> None:

@@ -12,26 +12,31 @@ import os
 import re
 import zoneinfo
 from collections.abc import Mapping
+from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from netmon.errors import ConfigError, Issue
+from netmon.inventory.models import LinkKind
 from netmon.secrets import Secret, SecretUrl
 from netmon.yamlsrc import DocPath, Located, YamlSyntaxError, dotted, load_yaml
 
 __all__ = [
     "ENV_PREFIX",
+    "AvailabilityConfig",
     "Config",
     "DatabaseConfig",
     "HttpConfig",
     "LoggingConfig",
+    "MaintenanceConfig",
     "MqttConfig",
     "PingClass",
     "PollClass",
     "PollingConfig",
     "SnmpProfile",
+    "StateConfig",
     "load_config",
 ]
 
@@ -160,7 +165,7 @@ class HttpConfig(_Section):
     @classmethod
     def _host_port(cls, value: str) -> str:
         host, sep, port = value.rpartition(":")
-        if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
+        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9105 or [::1]:9105")
         try:
             ipaddress.ip_address(host.strip("[]"))
@@ -195,6 +200,67 @@ class MqttConfig(_Section):
     keepalive: Annotated[int, Field(ge=5, le=3600)] = 30
 
 
+class StateConfig(_Section):
+    """Hysteresis, flap detection and which links a unit is reached through."""
+
+    down_after: Annotated[int, Field(ge=1, le=100)] = 3
+    up_after: Annotated[int, Field(ge=1, le=100)] = 2
+    flap_changes: Annotated[int, Field(ge=1, le=1000)] = 4
+    flap_window: Seconds = 900.0
+    uplink_kinds: tuple[LinkKind, ...] = (LinkKind.WAN, LinkKind.MAN, LinkKind.TSLCD, LinkKind.INTERNET)
+
+
+_OBJECT_REF = re.compile(r"^(device|link|unit):\S+$")
+
+
+class MaintenanceConfig(_Section):
+    """A maintenance window: one-off (start, end) or recurring (every, at, duration; weekly on days)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    objects: Annotated[list[str], Field(min_length=1)]
+    start: datetime | None = None
+    end: datetime | None = None
+    every: Literal["daily", "weekly"] | None = None
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = []
+    at: time | None = None
+    duration: Seconds | None = None
+    reason: str = ""
+
+    @field_validator("objects")
+    @classmethod
+    def _refs(cls, value: list[str]) -> list[str]:
+        for ref in value:
+            if not _OBJECT_REF.match(ref):
+                raise ValueError(f"{ref!r}: expected device:NAME, link:NAME or unit:CODE")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind_of_window(self) -> Self:
+        if self.every is None:
+            if self.start is None or self.end is None:
+                raise ValueError("a one-off window needs start and end; a recurring one needs every, at and duration")
+            if self.start.tzinfo is None or self.end.tzinfo is None:
+                raise ValueError("start and end need a UTC offset, e.g. 2026-12-01T22:00:00+07:00")
+            if self.end <= self.start:
+                raise ValueError("end must be after start")
+            return self
+        if self.start is not None or self.end is not None:
+            raise ValueError("a recurring window has every/at/duration, not start/end")
+        if self.at is None or self.duration is None:
+            raise ValueError("a recurring window needs at (HH:MM, local time) and duration (seconds)")
+        if self.every == "weekly" and not self.days:
+            raise ValueError("a weekly window needs days, e.g. [sat, sun]")
+        if self.every == "daily" and self.days:
+            raise ValueError("days only apply to weekly windows")
+        return self
+
+
+class AvailabilityConfig(_Section):
+    """How often today's availability roll-up is refreshed (seconds)."""
+
+    rollup_interval: Seconds = 300.0
+
+
 class LoggingConfig(_Section):
     """Log level and format (auto: JSON when stdout is not a terminal)."""
 
@@ -211,6 +277,9 @@ class Config(_Section):
     http: HttpConfig = HttpConfig()
     mqtt: MqttConfig = MqttConfig()
     logging: LoggingConfig = LoggingConfig()
+    state: StateConfig = StateConfig()
+    maintenance: list[MaintenanceConfig] = []
+    availability: AvailabilityConfig = AvailabilityConfig()
     timezone: str = "Asia/Ho_Chi_Minh"
 
     @field_validator("snmp_profiles")

@@ -71,6 +71,7 @@ class Site:
     site_link: str
     address: str
     agent: RunningAgent | None = None
+    hosts: tuple[str, ...] = ()  # more addresses behind the site's link (198.18.N.10, .11, ...)
 
 
 class FaultLab:
@@ -105,8 +106,10 @@ class FaultLab:
         if self._guard_route:
             run_ip("ip", "route", "del", "unreachable", str(LAB_NETWORK), check=False)
 
-    def add_site(self, index: int, *, profiles: Mapping[str, SnmpProfile] | None = None, port: int = 161) -> Site:
-        """Create site *index* (1..254) and, given profiles, start its snmpd on the site address."""
+    def add_site(
+        self, index: int, *, profiles: Mapping[str, SnmpProfile] | None = None, port: int = 161, hosts: int = 0
+    ) -> Site:
+        """Create site *index* (1..254) with *hosts* more addresses behind it; given profiles, start its snmpd."""
         if not 1 <= index <= 254:
             raise LabError("a site index is 1..254")
         site = Site(
@@ -115,6 +118,7 @@ class FaultLab:
             host_link=f"nmh{self._tag}s{index}"[:15],
             site_link=f"nms{self._tag}s{index}"[:15],
             address=f"198.18.{index}.2",
+            hosts=tuple(f"198.18.{index}.{10 + n}" for n in range(min(hosts, 200))),
         )
         self.sites.append(site)  # recorded before it exists, so that a half-made site is removed too
         run_ip("ip", "netns", "add", site.namespace)
@@ -126,6 +130,10 @@ class FaultLab:
         run_ip("ip", "-n", site.namespace, "link", "set", site.site_link, "up")
         run_ip("ip", "-n", site.namespace, "link", "set", "lo", "up")
         run_ip("ip", "-n", site.namespace, "route", "add", "default", "via", f"198.18.{index}.1")
+        for host in site.hosts:
+            run_ip("ip", "-n", site.namespace, "addr", "add", f"{host}/32", "dev", "lo")
+        if site.hosts:
+            run_ip("ip", "route", "add", f"198.18.{index}.0/24", "via", site.address, "dev", site.host_link)
         if profiles:
             spec = AgentSpec(
                 name=f"site-{index}", port=port, addresses=(site.address,), profiles=profiles, sys_name=f"site-{index}"
@@ -177,6 +185,18 @@ class FaultLab:
             "loss",
             f"{loss_percent}%",
         )
+
+    def add_port(self, site: Site, name: str) -> str:
+        """Give the site a second interface *name* (a veth pair inside it) that `port` can take down."""
+        peer = f"{name}p"[:15]
+        run_ip("ip", "-n", site.namespace, "link", "add", name, "type", "veth", "peer", "name", peer)
+        run_ip("ip", "-n", site.namespace, "link", "set", name, "up")
+        run_ip("ip", "-n", site.namespace, "link", "set", peer, "up")
+        return name
+
+    def port(self, site: Site, name: str, *, up: bool) -> None:
+        """Take the far side of the site's interface *name* down (oper-down, admin-up) or back up."""
+        run_ip("ip", "-n", site.namespace, "link", "set", f"{name}p"[:15], "up" if up else "down")
 
     def pause_agent(self, site: Site, *, paused: bool) -> None:
         """Stop the site's agent from answering (SIGSTOP) or let it answer again."""

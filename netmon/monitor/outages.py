@@ -9,19 +9,21 @@ engine is restored from the open outages at start-up, so it does not begin again
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from netmon.errors import InputError
 from netmon.inventory.models import metadata
 from netmon.inventory.schema import transaction
 from netmon.monitor.state import State, Transition
 from netmon.pollers.base import ValueObject
 
-__all__ = ["CAUSES", "OUTAGE_KINDS", "LastState", "OutageLedger", "OutageRecord", "utc"]
+__all__ = ["CAUSES", "OUTAGE_KINDS", "LastState", "OutageLedger", "OutageRecord", "parse_since", "utc"]
 
 _OUTAGES = metadata.tables["outages"]
 _CHANGES = metadata.tables["state_changes"]
@@ -190,3 +192,20 @@ def _record(row: sa.RowMapping) -> OutageRecord:
 def utc(value: datetime) -> datetime:
     """Return *value* as an aware UTC datetime (SQLite returns the stored UTC values naive)."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+_RELATIVE = re.compile(r"^(\d+)([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(text: str, now: datetime, *, where: str = "--since") -> datetime:
+    """Parse `30m`, `24h`, `7d`, `2w` (before *now*) or an ISO date/time (UTC unless it has an offset)."""
+    match = _RELATIVE.match(text.strip())
+    if match:
+        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        message = f"{text!r} is not a duration (30m, 24h, 7d, 2w) or an ISO date/time (2026-11-01T08:00+07:00)"
+        raise InputError(f"{where}: {message}") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

@@ -8,6 +8,7 @@ delay between a round's scheduled time and its start.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +45,7 @@ class RoundStats:
     missed: int = 0
     last_duration: float | None = None
     last_lag: float | None = None
+    last_end: float | None = None  # Unix time
     last_by_status: dict[str, int] = field(default_factory=dict)
 
 
@@ -69,6 +71,7 @@ class PollScheduler:
         self.stats = {name: RoundStats(name, getattr(polling, name).interval) for name in poll_classes}
         self._scheduled: dict[str, datetime] = {}
         self._running: set[asyncio.Task[None]] = set()
+        self._stopping = False
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.add_listener(self._on_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
 
@@ -94,6 +97,7 @@ class PollScheduler:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         """Stop scheduling and cancel the rounds in flight."""
+        self._stopping = True
         self._scheduler.shutdown(wait=False)
         rounds = list(self._running)
         for task in rounds:
@@ -122,6 +126,10 @@ class PollScheduler:
         self._running.add(task)
         try:
             await self._measured_round(poll_class)
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            _log.info("round cancelled: stopping", poll_class=poll_class)  # expected; not a job failure
         finally:
             self._running.discard(task)
 
@@ -138,6 +146,7 @@ class PollScheduler:
             on_samples=self._on_samples,
         )
         stats.rounds += 1
+        stats.last_end = time.time()
         stats.last_duration, stats.last_lag, stats.last_by_status = result.duration, lag, result.by_status()
         if result.duration > stats.interval:
             _log.warning("round took longer than its interval", poll_class=poll_class, duration=result.duration)

@@ -80,6 +80,7 @@ class ObjectState:
     root_cause: str | None = None
     flapping: bool = False
     changes: deque[datetime] = field(default_factory=deque)
+    streak_since: datetime | None = None  # the first round of the current run of failures or successes
 
     @property
     def suspect(self) -> bool:
@@ -90,18 +91,37 @@ class ObjectState:
 class StateEngine:
     """Turns rounds of observations into transitions, parents first."""
 
-    def __init__(self, rules: StateRules, depends_on: Mapping[ObjectKey, Sequence[ObjectKey]]) -> None:
+    def __init__(
+        self,
+        rules: StateRules,
+        depends_on: Mapping[ObjectKey, Sequence[ObjectKey]],
+        *,
+        kind_rules: Mapping[str, StateRules] | None = None,
+    ) -> None:
         self.rules = rules
+        self._kind_rules = dict(kind_rules or {})
         self._depends_on = {key: tuple(deps) for key, deps in depends_on.items()}
         self._order = _parents_first(self._depends_on)
         self.objects: dict[ObjectKey, ObjectState] = {key: ObjectState() for key in self._order}
+
+    def add(self, key: ObjectKey, depends_on: Sequence[ObjectKey] = ()) -> None:
+        """Register an object found while running (an interface); its dependencies must be known already."""
+        if key in self.objects:
+            return
+        self._depends_on[key] = tuple(dep for dep in depends_on if dep in self.objects)
+        self._order.append(key)
+        self.objects[key] = ObjectState()
+
+    def rules_for(self, key: ObjectKey) -> StateRules:
+        """Return the thresholds that apply to *key*'s kind."""
+        return self._kind_rules.get(key[0], self.rules)
 
     def restore(self, key: ObjectKey, state: State, since: datetime, root_cause: str | None = None) -> None:
         """Start an object in *state* (from an open outage) instead of UNKNOWN, after a restart."""
         memory = self.objects.get(key)
         if memory is not None:
             memory.state, memory.since, memory.root_cause = state, since, root_cause
-            memory.fails = self.rules.down_after if state in _FAILED else 0
+            memory.fails = self.rules_for(key).down_after if state in _FAILED else 0
 
     def observe(
         self,
@@ -114,7 +134,10 @@ class StateEngine:
         transitions: list[Transition] = []
         for key in self._order:
             memory = self.objects[key]
-            new, cause = self._next(key, memory, observations.get(key), key in maintenance)
+            if memory.flapping:
+                self._settle(key, memory, ts)
+            seen = observations.get(key)
+            new, cause = self._next(key, memory, seen, key in maintenance, ts)
             if new is None or (new is memory.state and cause == memory.root_cause):
                 continue
             if new is memory.state:  # same state, another root cause (e.g. a deeper failure)
@@ -124,7 +147,7 @@ class StateEngine:
         return transitions
 
     def _next(
-        self, key: ObjectKey, memory: ObjectState, seen: bool | None, in_maintenance: bool
+        self, key: ObjectKey, memory: ObjectState, seen: bool | None, in_maintenance: bool, ts: datetime
     ) -> tuple[State | None, str | None]:
         """Update the counters and return the state the object should be in (None: keep it)."""
         if in_maintenance:
@@ -132,12 +155,15 @@ class StateEngine:
             return State.MAINTENANCE, None
         if seen is None:
             return (State.UNKNOWN, None) if memory.state is State.MAINTENANCE else (None, None)
-        return self._succeeded(memory) if seen else self._failed(key, memory)
+        streak = memory.successes if seen else memory.fails
+        if streak == 0:
+            memory.streak_since = ts
+        return self._succeeded(key, memory) if seen else self._failed(key, memory)
 
-    def _succeeded(self, memory: ObjectState) -> tuple[State | None, str | None]:
+    def _succeeded(self, key: ObjectKey, memory: ObjectState) -> tuple[State | None, str | None]:
         memory.fails, memory.successes = 0, memory.successes + 1
         fresh = memory.state in (State.UNKNOWN, State.MAINTENANCE)
-        return (State.UP, None) if fresh or memory.successes >= self.rules.up_after else (None, None)
+        return (State.UP, None) if fresh or memory.successes >= self.rules_for(key).up_after else (None, None)
 
     def _failed(self, key: ObjectKey, memory: ObjectState) -> tuple[State | None, str | None]:
         memory.successes, memory.fails = 0, memory.fails + 1
@@ -147,16 +173,24 @@ class StateEngine:
                 return State.UNREACHABLE, other.root_cause or dep[1]
         if any(self.objects[dep].suspect for dep in self._depends_on.get(key, ())):
             return None, None  # a dependency is failing too: wait for it to be decided first
-        if memory.state is State.UNREACHABLE or memory.fails >= self.rules.down_after:
+        if memory.state is State.UNREACHABLE or memory.fails >= self.rules_for(key).down_after:
             return State.DOWN, None
         return None, None
 
-    def _change(self, key: ObjectKey, memory: ObjectState, new: State, cause: str | None, ts: datetime) -> Transition:
-        window = timedelta(seconds=self.rules.flap_window)
-        memory.changes.append(ts)
+    def _settle(self, key: ObjectKey, memory: ObjectState, ts: datetime) -> None:
+        """Forget changes older than the flap window; an object that calmed down stops flapping."""
+        rules = self.rules_for(key)
+        window = timedelta(seconds=rules.flap_window)
         while memory.changes and ts - memory.changes[0] > window:
             memory.changes.popleft()
-        memory.flapping = len(memory.changes) > self.rules.flap_changes
+        memory.flapping = len(memory.changes) > rules.flap_changes
+
+    def _change(self, key: ObjectKey, memory: ObjectState, new: State, cause: str | None, ts: datetime) -> Transition:
+        if new is not State.MAINTENANCE and memory.streak_since is not None:
+            # hysteresis delays the decision, not the event: date it from the first round that showed it
+            ts = max(memory.streak_since, memory.since or memory.streak_since)
+        memory.changes.append(ts)
+        self._settle(key, memory, ts)
         transition = Transition(
             kind=key[0],
             name=key[1],

@@ -46,12 +46,13 @@ def test_an_uplink_cut_is_one_root_outage_and_closes_on_time(store: Store) -> No
         _round(engine, ledger, minute, seen=False)
     _round(engine, ledger, 4, seen=True)
     assert _rows(ledger) == [
-        ("h01-r1", "unreachable", "h01-wan", 2, 4),
-        ("h01-wan", "down", None, 2, 4),
-        ("x01-r1", "unreachable", "h01-wan", 2, 4),
+        ("h01-r1", "unreachable", "h01-wan", 1, 4),
+        ("h01-wan", "down", None, 1, 4),
+        ("x01-r1", "unreachable", "h01-wan", 1, 4),
     ]
+    # decided after two lost rounds, but dated from the first: lost from minute 1, back at minute 4
     down = [o for o in ledger.outages() if o.cause == "down"]
-    assert [(o.name, o.duration) for o in down] == [("h01-wan", 120.0)]
+    assert [(o.name, o.duration) for o in down] == [("h01-wan", 180.0)]
 
 
 def test_applying_the_same_transitions_twice_changes_nothing(store: Store) -> None:
@@ -76,9 +77,9 @@ def test_a_restart_mid_outage_continues_it(store: Store) -> None:
     _round(restarted, ledger, 3, seen=False)  # still cut: nothing new
     _round(restarted, ledger, 5, seen=True)  # restored: the original outages close
     assert _rows(ledger) == [
-        ("h01-r1", "unreachable", "h01-wan", 2, 5),
-        ("h01-wan", "down", None, 2, 5),
-        ("x01-r1", "unreachable", "h01-wan", 2, 5),
+        ("h01-r1", "unreachable", "h01-wan", 1, 5),
+        ("h01-wan", "down", None, 1, 5),
+        ("x01-r1", "unreachable", "h01-wan", 1, 5),
     ]
 
 
@@ -88,7 +89,7 @@ def test_a_change_of_cause_closes_one_outage_and_opens_the_next(store: Store) ->
     for minute, seen in ((0, True), (1, False), (2, False)):
         ledger.apply(engine.observe(T0 + timedelta(minutes=minute), {("device", "r"): seen}))
     ledger.apply(engine.observe(T0 + timedelta(minutes=3), {("device", "r"): False}, maintenance={("device", "r")}))
-    assert _rows(ledger) == [("r", "down", None, 2, 3), ("r", "maintenance", None, 3, None)]
+    assert _rows(ledger) == [("r", "down", None, 1, 3), ("r", "maintenance", None, 3, None)]
 
 
 def test_the_database_refuses_a_second_open_outage(store: Store) -> None:

@@ -1,0 +1,5 @@
+"""`python -m netmon`: the CLI."""
+
+from netmon.cli import main
+
+main()

@@ -1,0 +1,291 @@
+"""The composition root of `netmon run`: one event loop, every resource on one AsyncExitStack.
+
+Opened in order (closed in reverse): database engine, background task group (recorder,
+availability roll-up, watchdog), HTTP server, poll scheduler. SIGTERM sets the stop event: the
+scheduler stops and cancels rounds in flight, the recorder writes every queued transition, the
+HTTP server closes, and the engine is disposed, all within `SHUTDOWN_TIMEOUT`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import structlog
+from prometheus_client import CollectorRegistry
+
+from netmon.api.http import HttpServer
+from netmon.config import Config
+from netmon.errors import NetmonError, StoreError
+from netmon.inventory import schema
+from netmon.inventory.store import Store
+from netmon.monitor.availability import rollup_day
+from netmon.monitor.live import LiveState
+from netmon.monitor.maintenance import MaintenanceSchedule, Window
+from netmon.monitor.outages import OutageLedger, OutageRecord
+from netmon.monitor.rounds import Pollers, RoundResult, targets_of
+from netmon.monitor.scheduler import PollScheduler, RoundStats
+from netmon.monitor.state import Transition
+from netmon.monitor.windows import WindowStore
+from netmon.pollers.base import Sample, utcnow
+from netmon.sinks.prometheus import Instruments, LiveCollector
+from netmon.systemd import notify, watchdog_interval, watchdog_loop
+
+__all__ = ["SHUTDOWN_TIMEOUT", "Daemon"]
+
+#: Longest a graceful stop may take before the remaining work is cancelled (seconds).
+SHUTDOWN_TIMEOUT = 10.0
+_RETRY_FIRST, _RETRY_CAP = 0.5, 30.0
+
+
+class Daemon:
+    """netmon's monitoring process; `run()` until the stop event is set."""
+
+    def __init__(self, config: Config, *, registry: CollectorRegistry | None = None, log: Any = None) -> None:
+        self.config = config
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.instruments = Instruments.register(self.registry)
+        self.log = log if log is not None else structlog.get_logger("netmon.daemon")
+        self.zone = ZoneInfo(config.timezone)
+        self.http: HttpServer | None = None
+        self.recorded = 0  # transition batches written
+        self._live: LiveState | None = None
+        self._scheduler: PollScheduler | None = None
+        self._engine: sa.Engine | None = None
+        self._ledger: OutageLedger | None = None
+        self._windows: WindowStore | None = None
+        self._queue: asyncio.Queue[list[Transition] | None] = asyncio.Queue()
+        self._tick = asyncio.Event()
+        self._listeners: list[Callable[[Sequence[Transition]], None]] = []
+
+    # ---- what the HTTP server and tests read ------------------------------------------------
+
+    @property
+    def live(self) -> LiveState:
+        """Return the live view (raises before start-up)."""
+        if self._live is None:
+            raise NetmonError("the daemon is not running")
+        return self._live
+
+    def stats(self) -> dict[str, RoundStats]:
+        """Return the scheduler's round statistics."""
+        return dict(self._scheduler.stats) if self._scheduler is not None else {}
+
+    def ready(self) -> list[str]:
+        """Return why the daemon is not ready (empty when the first ping round is done)."""
+        if self._live is None:
+            return ["starting"]
+        return [] if self._live.rounds["ping"] else ["the first ping round has not finished"]
+
+    def on_transitions(self, listener: Callable[[Sequence[Transition]], None]) -> None:
+        """Call *listener* with every batch of transitions (the MQTT publisher subscribes here)."""
+        self._listeners.append(listener)
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Wait until *predicate* holds, re-checked after every round and every write (bound it with a timeout)."""
+        while not predicate():
+            await self._tick.wait()
+
+    async def db_problem(self) -> str | None:
+        """Return None when the database answers within 2 s, else why not."""
+        engine = self._engine
+        if engine is None:
+            return "not open"
+
+        def probe() -> None:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+
+        try:
+            async with asyncio.timeout(2.0):
+                await asyncio.to_thread(probe)
+        except (TimeoutError, sa.exc.SQLAlchemyError) as exc:
+            return schema.describe(exc) if isinstance(exc, sa.exc.SQLAlchemyError) else "no answer within 2 s"
+        return None
+
+    async def outages(self, *, open_only: bool, since: datetime | None) -> list[OutageRecord]:
+        """Read outages in a worker thread."""
+        ledger = _require(self._ledger)
+        return await asyncio.to_thread(ledger.outages, open_only=open_only, since=since)
+
+    async def add_window(self, window: Window) -> Window:
+        """Check a window against the inventory, store it, and apply it from the next round."""
+        self.live.schedule.check(window)  # raises ConfigError (HTTP 400) before anything is stored
+        stored = await asyncio.to_thread(_require(self._windows).add, window)
+        self.live.schedule.add(stored)
+        return stored
+
+    async def remove_window(self, window_id: int) -> bool:
+        """Delete an API window."""
+        removed = await asyncio.to_thread(_require(self._windows).remove, window_id)
+        return self.live.schedule.remove(window_id) or removed
+
+    async def indicators(self, period: str, level: str | None) -> list[dict[str, Any]]:
+        """Compute indicator rows (wired when the indicators package is present)."""
+        raise NetmonError(f"indicators are not available in this build (period {period}, level {level})")
+
+    # ---- running ------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, *, on_started: Callable[[Daemon], None] | None = None) -> None:
+        """Open everything, poll until *stop* is set, then close everything in reverse order."""
+        try:
+            await self._run(stop, on_started)
+        except ExceptionGroup as group:  # the task group wraps a start-up or task failure: report it plainly
+            errors = [e for e in group.exceptions if isinstance(e, NetmonError)]
+            if len(errors) == len(group.exceptions) == 1:
+                raise errors[0] from None
+            raise
+
+    async def _run(self, stop: asyncio.Event, on_started: Callable[[Daemon], None] | None) -> None:
+        async with AsyncExitStack() as stack:
+            engine = schema.create_engine(self.config.database.url.reveal())
+            stack.callback(engine.dispose)
+            self._engine = engine
+            await asyncio.to_thread(_check_schema, engine)
+            store = Store(engine)
+            inventory = await asyncio.to_thread(store.snapshot)
+            self._ledger = OutageLedger(engine)
+            self._windows = WindowStore(engine)
+            windows = [Window.from_config(c) for c in self.config.maintenance]
+            windows += await asyncio.to_thread(self._windows.active, utcnow())
+            live = LiveState(self.config, inventory, MaintenanceSchedule(inventory, self.zone, windows))
+            live.restore(await asyncio.to_thread(self._ledger.last_states))
+            self._live = live
+            self.registry.register(LiveCollector(lambda: self.live, self.stats))
+            pollers = Pollers(self.config)
+            await pollers.ping.check()
+            tasks = await stack.enter_async_context(asyncio.TaskGroup())
+            recorder = tasks.create_task(self._record(), name="recorder")
+            stack.push_async_callback(self._stop_recorder, recorder)
+            rollup = tasks.create_task(self._rollups(), name="availability-rollup")
+            stack.callback(rollup.cancel)
+            interval = watchdog_interval()
+            if interval is not None:
+                stack.callback(tasks.create_task(watchdog_loop(interval), name="watchdog").cancel)
+            self.http = await stack.enter_async_context(HttpServer(self.config.http, self))
+            self._scheduler = await stack.enter_async_context(
+                PollScheduler(
+                    pollers,
+                    lambda: targets_of(self.live.inventory),
+                    on_samples=self._on_samples,
+                    on_round=self._on_round,
+                )
+            )
+            self.log.info(
+                "netmon running",
+                devices=len(inventory.devices),
+                links=len(inventory.links),
+                metrics=f"{self.http.url}/metrics",
+                api=f"{self.http.url}/api/v1/devices",
+            )
+            if on_started is not None:
+                on_started(self)
+            await stop.wait()
+            notify("STOPPING=1")
+            self.log.info("stopping: finishing rounds and writing state")
+
+    async def _stop_recorder(self, recorder: asyncio.Task[None]) -> None:
+        """Write what is queued, then end the recorder; cancel it if that takes too long."""
+        self._queue.put_nowait(None)
+        try:
+            async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+                await asyncio.shield(recorder)
+        except TimeoutError:
+            recorder.cancel()
+        if recorder.cancelled():
+            self.log.error("shutdown timed out; transitions still queued are lost", queued=self._queue.qsize())
+
+    def _on_samples(self, samples: Sequence[Sample]) -> None:
+        self.live.record(samples)
+
+    def _on_round(self, result: RoundResult, stats: RoundStats) -> None:
+        live = self.live
+        for status, count in result.by_status().items():
+            self.instruments.samples.labels(result.poll_class, status).inc(count)
+        self.instruments.round_duration.labels(result.poll_class).observe(result.duration)
+        first_ready = result.poll_class == "ping" and not live.rounds["ping"]
+        transitions = live.conclude(result, utcnow())
+        for t in transitions:
+            if t.kind != "interface":
+                self.log.info(
+                    "state changed",
+                    kind=t.kind,
+                    name=t.name,
+                    old=t.old.value,
+                    new=t.new.value,
+                    root_cause=t.root_cause,
+                    flapping=t.flapping,
+                )
+        if transitions:
+            self._queue.put_nowait(transitions)
+            for listener in self._listeners:
+                listener(transitions)
+        if first_ready:
+            notify("READY=1")
+            self.log.info("first round done: ready", duration=round(result.duration, 3))
+        self._wake()
+
+    def _wake(self) -> None:
+        self._tick.set()
+        self._tick = asyncio.Event()
+
+    async def _record(self) -> None:
+        """Write transition batches in order; on a database error keep the batch and retry with backoff."""
+        ledger = _require(self._ledger)
+        delay = _RETRY_FIRST
+        while (batch := await self._queue.get()) is not None:
+            while True:
+                started = time.perf_counter()
+                try:
+                    await asyncio.to_thread(ledger.apply, batch)
+                except StoreError as exc:
+                    self.log.warning("cannot record transitions; retrying", error=str(exc), retry_in=delay)
+                    await asyncio.sleep(delay)  # backoff, not synchronisation
+                    delay = min(delay * 2, _RETRY_CAP)
+                    continue
+                self.instruments.db_write.labels("transitions").observe(time.perf_counter() - started)
+                delay = _RETRY_FIRST
+                break
+            self.recorded += 1
+            self._wake()
+
+    async def _rollups(self) -> None:
+        """Refresh today's availability (and finish yesterday's once the day turns) every interval."""
+        engine = _require(self._engine)
+        last_day = None
+        while True:
+            now = utcnow()
+            today = now.astimezone(self.zone).date()
+            days = [today] if last_day in (None, today) else [today - timedelta(days=1), today]
+            started = time.perf_counter()
+            try:
+                for day in days:
+                    await asyncio.to_thread(rollup_day, engine, self.live.inventory, day, self.zone, now)
+                self.instruments.db_write.labels("availability").observe(time.perf_counter() - started)
+                last_day = today
+            except StoreError as exc:
+                self.log.warning("availability roll-up failed; will retry", error=str(exc))
+            await asyncio.sleep(self.config.availability.rollup_interval)  # a period
+
+
+_T = TypeVar("_T")
+
+
+def _require(value: _T | None) -> _T:
+    if value is None:
+        raise NetmonError("the daemon is not running")
+    return value
+
+
+def _check_schema(engine: sa.Engine) -> None:
+    current = schema.current_revision(engine)
+    if current != schema.HEAD:
+        raise StoreError(
+            f"the database is at schema {current or 'empty'}, this netmon needs {schema.HEAD}: run `netmon db upgrade`"
+        )

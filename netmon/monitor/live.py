@@ -1,0 +1,177 @@
+"""The live view: latest samples per device, the state engine, and how samples become observations.
+
+Rounds feed it (`record` per batch of samples, `conclude` once a round is done); `/metrics`,
+the API and the MQTT publisher read it. Everything here runs on the event loop and does no I/O.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from netmon.config import Config
+from netmon.inventory.spec import Inventory
+from netmon.monitor.maintenance import MaintenanceSchedule
+from netmon.monitor.outages import CAUSES, OUTAGE_KINDS, LastState
+from netmon.monitor.rounds import RoundResult
+from netmon.monitor.state import ObjectKey, ObjectState, State, StateEngine, StateRules, Transition
+from netmon.monitor.topology import Topology, interface_key
+from netmon.pollers.base import HostSample, InterfaceRow, InterfacesSample, PingSample, Sample, SystemSample
+
+__all__ = ["DeviceLatest", "LiveState"]
+
+_UP = 1  # IF-MIB ifOperStatus / ifAdminStatus up(1)
+
+
+@dataclass
+class DeviceLatest:
+    """The newest sample of each poll class for one device."""
+
+    ping: PingSample | None = None
+    system: SystemSample | None = None
+    interfaces: InterfacesSample | None = None
+    host: HostSample | None = None
+
+
+class LiveState:
+    """Latest samples and object states of one inventory."""
+
+    def __init__(self, config: Config, inventory: Inventory, schedule: MaintenanceSchedule) -> None:
+        self.config = config
+        self.inventory = inventory
+        self.schedule = schedule
+        self.topology = Topology.build(inventory, config.state.uplink_kinds)
+        cfg = config.state
+        rules = StateRules(
+            down_after=cfg.down_after, up_after=cfg.up_after, flap_changes=cfg.flap_changes, flap_window=cfg.flap_window
+        )
+        # ifOperStatus is a reading, not a guess from lost packets: one round decides an interface.
+        exact = StateRules(down_after=1, up_after=1, flap_changes=cfg.flap_changes, flap_window=cfg.flap_window)
+        self.engine = StateEngine(rules, self.topology.depends_on, kind_rules={"interface": exact})
+        self.latest: dict[str, DeviceLatest] = {name: DeviceLatest() for name in inventory.devices}
+        self.rounds: Counter[str] = Counter()
+        self._interfaces: dict[str, set[ObjectKey]] = {}
+        self._link_of = {iface: link for link, iface in self.topology.link_interface.items()}
+        # interface data older than this is stale: the agent stopped answering and ping decides alone
+        self._fresh = timedelta(seconds=2 * config.polling.snmp.interval + 60)
+
+    def restore(self, last: Iterable[LastState]) -> None:
+        """Start objects in their last recorded state (after a restart) instead of UNKNOWN."""
+        for row in last:
+            key = (row.kind, row.name)
+            if row.kind == "interface":
+                device = row.name.partition(":")[0]
+                if device not in self.latest:
+                    continue
+                self._register_interface(device, key)
+            self.engine.restore(key, row.state, row.since, row.root_cause)
+
+    def record(self, samples: Sequence[Sample]) -> None:
+        """Keep the newest sample of each kind per device."""
+        for sample in samples:
+            latest = self.latest.get(sample.device)
+            if latest is None:
+                continue
+            if isinstance(sample, PingSample):
+                latest.ping = sample
+            elif isinstance(sample, SystemSample):
+                latest.system = sample
+            elif isinstance(sample, InterfacesSample):
+                if sample.ok or latest.interfaces is None:
+                    latest.interfaces = sample
+            elif isinstance(sample, HostSample):
+                latest.host = sample
+
+    def conclude(self, result: RoundResult, now: datetime) -> list[Transition]:
+        """Turn a finished round into observations and return the state transitions, parents first."""
+        self.rounds[result.poll_class] += 1
+        observations: dict[ObjectKey, bool | None] = {}
+        devices = {sample.device for sample in result.samples if sample.device in self.latest}
+        for device in devices:
+            if result.poll_class == "ping":
+                ping = self.latest[device].ping
+                observations[("device", device)] = ping.ok if ping is not None else None
+            if result.poll_class in ("ping", "snmp"):
+                if result.poll_class == "snmp":
+                    observations.update(self._interface_observations(device, now))
+                for link in self.topology.links_on.get(device, ()):
+                    observations[("link", link)] = self._link_observation(link, now)
+        return self.engine.observe(now, observations, maintenance=self._in_maintenance(now))
+
+    def _in_maintenance(self, now: datetime) -> set[ObjectKey]:
+        keys = self.schedule.active_objects(now)
+        for kind, name in list(keys):
+            if kind == "device":
+                keys |= self._interfaces.get(name, set())
+        return keys
+
+    def _register_interface(self, device: str, key: ObjectKey) -> None:
+        self.engine.add(key, (("device", device),))
+        self._interfaces.setdefault(device, set()).add(key)
+
+    def _interface_observations(self, device: str, now: datetime) -> dict[ObjectKey, bool | None]:
+        sample = self._fresh_interfaces(device, now)
+        if sample is None:
+            return {}
+        seen: dict[ObjectKey, bool | None] = {}
+        for row in sample.interfaces:
+            key = interface_key(device, row.name)
+            self._register_interface(device, key)
+            seen[key] = _interface_up(row)
+        return seen
+
+    def _fresh_interfaces(self, device: str, now: datetime) -> InterfacesSample | None:
+        sample = self.latest[device].interfaces
+        if sample is None or not sample.ok or now - sample.ts > self._fresh:
+            return None
+        return sample
+
+    def _link_observation(self, link: str, now: datetime) -> bool | None:
+        """Judge a link: down if its interface is oper-down while admin-up, or if its far end stops answering ping."""
+        spec = self.inventory.links[link]
+        if spec.device is None:
+            return None
+        ping = self.latest[spec.device].ping
+        interface: bool | None = None
+        sample = self._fresh_interfaces(spec.device, now)
+        if sample is not None and spec.interface:
+            row = next((r for r in sample.interfaces if r.name == spec.interface), None)
+            interface = _interface_up(row) if row is not None else None
+        if ping is not None and not ping.ok:
+            return False
+        if interface is not None:
+            return interface
+        return True if ping is not None else None
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def state_of(self, key: ObjectKey) -> ObjectState:
+        """Return the engine's memory of *key* (UNKNOWN for an object it does not track)."""
+        return self.engine.objects.get(key) or ObjectState()
+
+    def interfaces_of(self, device: str) -> tuple[InterfaceRow, ...]:
+        """Return the device's interfaces from its newest answered IF-MIB poll."""
+        sample = self.latest[device].interfaces if device in self.latest else None
+        return sample.interfaces if sample is not None and sample.ok else ()
+
+    def open_outages(self) -> Counter[tuple[str, str]]:
+        """Count the objects now down, unreachable or in maintenance, by (kind, cause)."""
+        counts: Counter[tuple[str, str]] = Counter()
+        for (kind, _), memory in self.engine.objects.items():
+            cause = CAUSES.get(memory.state)
+            if kind in OUTAGE_KINDS and cause is not None:
+                counts[(kind, cause)] += 1
+        return counts
+
+    def states(self, kind: str) -> dict[str, State]:
+        """Return the current state of every object of *kind*."""
+        return {name: memory.state for (k, name), memory in self.engine.objects.items() if k == kind}
+
+
+def _interface_up(row: InterfaceRow) -> bool | None:
+    """Judge an interface: oper-down while admin-up is down; one shut down on purpose is not judged."""
+    if row.admin_status is not None and row.admin_status != _UP:
+        return None
+    return row.oper_status == _UP if row.oper_status is not None else None

@@ -1,0 +1,86 @@
+"""What depends on what, derived from the inventory: devices, their uplinks, links and interfaces.
+
+- A device's *path link* is the link netmon reaches it through: among the links terminated on
+  the device, the first kind in `uplink_kinds` (default wan, man, tslcd, internet). The path
+  link depends on the device's parent (its near end) and the device depends on the path link,
+  so a cut uplink is one DOWN outage (the link) with the device and everything behind it
+  UNREACHABLE. A device without a path link depends on its parent device.
+- Every other link on a device depends on that device.
+- An interface ("interface", "DEVICE:IFNAME") depends on its device; it is added when first seen.
+
+Link observations: a link is down when its interface is oper-down while admin-up, or when its
+far end stops answering ping. Seen from the monitoring station, a unit's link ends at the device
+it is terminated on, so the far end is that device; an interface that SNMP does not report (or
+an agent that does not answer) leaves the ping as the only evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from netmon.inventory.models import LinkKind
+from netmon.inventory.spec import Inventory
+from netmon.monitor.state import ObjectKey
+
+__all__ = ["DEFAULT_UPLINK_KINDS", "Topology", "interface_key"]
+
+DEFAULT_UPLINK_KINDS: tuple[LinkKind, ...] = (LinkKind.WAN, LinkKind.MAN, LinkKind.TSLCD, LinkKind.INTERNET)
+
+
+def interface_key(device: str, interface: str) -> ObjectKey:
+    """Return the state-engine key of a device's interface."""
+    return ("interface", f"{device}:{interface}")
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Dependencies and observation sources of every monitored object."""
+
+    depends_on: Mapping[ObjectKey, tuple[ObjectKey, ...]]
+    path_link: Mapping[str, str]  # device -> the link it is reached through
+    links_on: Mapping[str, tuple[str, ...]]  # device -> links terminated on it
+    link_interface: Mapping[str, tuple[str, str]]  # link -> (device, ifName)
+    unit_of: Mapping[ObjectKey, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, inventory: Inventory, uplink_kinds: Sequence[LinkKind] = DEFAULT_UPLINK_KINDS) -> Topology:
+        """Derive the dependencies from *inventory* (enabled devices only)."""
+        devices = {name: d for name, d in inventory.devices.items() if d.enabled}
+        links_on: dict[str, list[str]] = {}
+        link_interface: dict[str, tuple[str, str]] = {}
+        for name, link in inventory.links.items():
+            if link.device is not None and link.device in devices:
+                links_on.setdefault(link.device, []).append(name)
+                if link.interface:
+                    link_interface[name] = (link.device, link.interface)
+        rank = {kind: index for index, kind in enumerate(uplink_kinds)}
+        path_link: dict[str, str] = {}
+        for terminating, names in links_on.items():
+            candidates = [n for n in names if inventory.links[n].kind in rank]
+            if candidates:
+                path_link[terminating] = min(candidates, key=lambda n: (rank[inventory.links[n].kind], n))
+        depends_on: dict[ObjectKey, tuple[ObjectKey, ...]] = {}
+        unit_of: dict[ObjectKey, str] = {}
+        for name, device in devices.items():
+            parent = (("device", device.parent),) if device.parent in devices else ()
+            path = path_link.get(name)
+            if path is not None:
+                depends_on[("link", path)] = parent
+                depends_on[("device", name)] = (("link", path),)
+            else:
+                depends_on[("device", name)] = parent
+            for other in links_on.get(name, ()):
+                if other != path:
+                    depends_on[("link", other)] = (("device", name),)
+            unit_of[("device", name)] = device.unit
+        for name, link in inventory.links.items():
+            depends_on.setdefault(("link", name), ())
+            unit_of[("link", name)] = link.unit
+        return cls(
+            depends_on=depends_on,
+            path_link=path_link,
+            links_on={name: tuple(names) for name, names in links_on.items()},
+            link_interface=link_interface,
+            unit_of=unit_of,
+        )

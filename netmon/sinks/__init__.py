@@ -1,0 +1,1 @@
+"""Outputs of the monitor: Prometheus metrics and MQTT events."""

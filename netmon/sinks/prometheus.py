@@ -1,0 +1,236 @@
+"""Prometheus exposition: a custom collector over the live view, plus the daemon's own instruments.
+
+`collect()` reads the in-memory live view and does no I/O. The registry is injected, so each
+daemon (and each test) has its own. Names follow docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from netmon import __version__
+from netmon.monitor.live import LiveState
+from netmon.monitor.scheduler import RoundStats
+from netmon.monitor.state import State
+
+__all__ = ["IndicatorGauge", "Instruments", "LiveCollector"]
+
+_STATES = [state.value for state in State]
+
+#: One indicator value for the gauges: (indicator, unit, level, a, b).
+IndicatorGauge = tuple[str, str, str, float, float]
+
+
+@dataclass(frozen=True)
+class Instruments:
+    """The daemon's own instruments, updated where things happen (not in collect())."""
+
+    round_duration: Histogram
+    samples: Counter
+    db_write: Histogram
+
+    @classmethod
+    def register(cls, registry: CollectorRegistry) -> Instruments:
+        """Create the instruments in *registry*."""
+        return cls(
+            round_duration=Histogram(
+                "netmon_poll_round_duration_seconds",
+                "How long poll rounds take.",
+                ["poll_class"],
+                buckets=(0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600),
+                registry=registry,
+            ),
+            samples=Counter(
+                "netmon_poll_samples", "Samples by poll class and status.", ["poll_class", "status"], registry=registry
+            ),
+            db_write=Histogram(
+                "netmon_db_write_duration_seconds",
+                "Database write latency.",
+                ["operation"],
+                buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+                registry=registry,
+            ),
+        )
+
+
+class LiveCollector(Collector):
+    """Exports the live view: devices, interfaces, links, outages, rounds, indicators."""
+
+    def __init__(
+        self,
+        live: Callable[[], LiveState],
+        stats: Callable[[], Mapping[str, RoundStats]],
+        indicators: Callable[[], list[IndicatorGauge]] | None = None,
+    ) -> None:
+        self._live = live
+        self._stats = stats
+        self._indicators = indicators
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield every metric family from the in-memory view."""
+        live = self._live()
+        build = GaugeMetricFamily("netmon_build_info", "netmon version.", labels=["version", "python"])
+        build.add_metric([__version__, platform.python_version()], 1)
+        yield build
+        yield from _inventory(live)
+        yield from _devices(live)
+        yield from _interfaces(live)
+        yield from _links(live)
+        yield from _rounds(self._stats())
+        if self._indicators is not None:
+            yield from _indicator_metrics(self._indicators())
+
+
+def _inventory(live: LiveState) -> Iterator[Metric]:
+    inv = live.inventory
+    units = GaugeMetricFamily("netmon_unit_info", "One series per unit.", labels=["unit", "name", "level", "parent"])
+    for code, unit in inv.units.items():
+        units.add_metric([code, unit.name, unit.level.value, unit.parent or ""], 1)
+    yield units
+    objects = GaugeMetricFamily("netmon_inventory_objects", "Objects in the inventory.", labels=["kind"])
+    for kind, count in (("unit", len(inv.units)), ("device", len(inv.devices)), ("link", len(inv.links))):
+        objects.add_metric([kind], count)
+    yield objects
+    outages = GaugeMetricFamily("netmon_outages_open", "Open outages by kind and cause.", labels=["kind", "cause"])
+    counts = live.open_outages()
+    for kind in ("device", "link"):
+        for cause in ("down", "unreachable", "maintenance"):
+            outages.add_metric([kind, cause], counts.get((kind, cause), 0))
+    yield outages
+
+
+def _devices(live: LiveState) -> Iterator[Metric]:
+    labels = ["device", "unit", "level", "role"]
+    up = GaugeMetricFamily("netmon_device_up", "1 when the device is up.", labels=labels)
+    state = GaugeMetricFamily("netmon_device_state", "1 for the device's current state.", labels=[*labels, "state"])
+    flapping = GaugeMetricFamily("netmon_device_flapping", "1 while the device flaps.", labels=labels)
+    rtt = GaugeMetricFamily("netmon_ping_rtt_seconds", "Mean echo RTT of the last ping round.", labels=labels)
+    jitter = GaugeMetricFamily("netmon_ping_jitter_seconds", "RTT mean deviation, last ping round.", labels=labels)
+    loss = GaugeMetricFamily("netmon_ping_loss_ratio", "Echo requests lost in the last ping round.", labels=labels)
+    snmp_up = GaugeMetricFamily("netmon_snmp_up", "1 when the last SNMP system poll answered.", labels=labels)
+    uptime = GaugeMetricFamily("netmon_device_uptime_seconds", "sysUpTime.", labels=labels)
+    cpu = GaugeMetricFamily("netmon_host_cpu_load_ratio", "hrProcessorLoad / 100.", labels=[*labels[:3], "cpu"])
+    size = GaugeMetricFamily("netmon_host_storage_size_bytes", "hrStorageSize.", labels=[*labels[:3], "storage"])
+    used = GaugeMetricFamily("netmon_host_storage_used_bytes", "hrStorageUsed.", labels=[*labels[:3], "storage"])
+    units = live.inventory.units
+    for name, device in live.inventory.devices.items():
+        if not device.enabled:
+            continue
+        values = [name, device.unit, units[device.unit].level.value, device.role.value]
+        memory = live.state_of(("device", name))
+        up.add_metric(values, 1 if memory.state is State.UP else 0)
+        for option in _STATES:
+            state.add_metric([*values, option], 1 if memory.state.value == option else 0)
+        flapping.add_metric(values, 1 if memory.flapping else 0)
+        latest = live.latest[name]
+        if latest.ping is not None:
+            loss.add_metric(values, latest.ping.loss_ratio)
+            if latest.ping.rtt_avg is not None:
+                rtt.add_metric(values, latest.ping.rtt_avg)
+            if latest.ping.jitter is not None:
+                jitter.add_metric(values, latest.ping.jitter)
+        if latest.system is not None:
+            snmp_up.add_metric(values, 1 if latest.system.ok else 0)
+            if latest.system.ok and latest.system.sys_uptime is not None:
+                uptime.add_metric(values, latest.system.sys_uptime / 100)
+        if latest.host is not None and latest.host.ok:
+            for index, load in enumerate(latest.host.cpu_load):
+                cpu.add_metric([*values[:3], str(index)], load / 100)
+            for row in latest.host.storage:
+                size.add_metric([*values[:3], row.descr], row.size_bytes)
+                used.add_metric([*values[:3], row.descr], row.used_bytes)
+    yield from (up, state, flapping, rtt, jitter, loss, snmp_up, uptime, cpu, size, used)
+
+
+_COUNTERS = (
+    ("netmon_interface_received_bytes", "in_octets", "Octets received (ifHCInOctets)."),
+    ("netmon_interface_transmitted_bytes", "out_octets", "Octets sent (ifHCOutOctets)."),
+    ("netmon_interface_receive_errors", "in_errors", "Inbound errors (ifInErrors)."),
+    ("netmon_interface_transmit_errors", "out_errors", "Outbound errors (ifOutErrors)."),
+    ("netmon_interface_receive_discards", "in_discards", "Inbound discards (ifInDiscards)."),
+    ("netmon_interface_transmit_discards", "out_discards", "Outbound discards (ifOutDiscards)."),
+)
+
+
+def _interfaces(live: LiveState) -> Iterator[Metric]:
+    labels = ["device", "interface", "unit", "level"]
+    oper = GaugeMetricFamily("netmon_interface_oper_up", "1 when ifOperStatus is up.", labels=labels)
+    admin = GaugeMetricFamily("netmon_interface_admin_up", "1 when ifAdminStatus is up.", labels=labels)
+    flapping = GaugeMetricFamily("netmon_interface_flapping", "1 while the interface flaps.", labels=labels)
+    speed = GaugeMetricFamily("netmon_interface_speed_bytes", "Interface speed, bytes per second.", labels=labels)
+    counters = [(CounterMetricFamily(name, doc, labels=labels), field) for name, field, doc in _COUNTERS]
+    units = live.inventory.units
+    for name, device in live.inventory.devices.items():
+        level = units[device.unit].level.value
+        for row in live.interfaces_of(name):
+            values = [name, row.name, device.unit, level]
+            if row.oper_status is not None:
+                oper.add_metric(values, 1 if row.oper_status == 1 else 0)
+            if row.admin_status is not None:
+                admin.add_metric(values, 1 if row.admin_status == 1 else 0)
+            flapping.add_metric(values, 1 if live.state_of(("interface", f"{name}:{row.name}")).flapping else 0)
+            if row.speed_bps is not None:
+                speed.add_metric(values, row.speed_bps / 8)
+            for family, field in counters:
+                value = getattr(row, field)
+                if value is not None:
+                    family.add_metric(values, value)
+    yield from (oper, admin, flapping, speed)
+    yield from (family for family, _ in counters)
+
+
+def _links(live: LiveState) -> Iterator[Metric]:
+    labels = ["link", "kind", "unit", "level"]
+    up = GaugeMetricFamily("netmon_link_up", "1 when the link is up.", labels=labels)
+    state = GaugeMetricFamily("netmon_link_state", "1 for the link's current state.", labels=[*labels, "state"])
+    flapping = GaugeMetricFamily("netmon_link_flapping", "1 while the link flaps.", labels=labels)
+    capacity = GaugeMetricFamily("netmon_link_capacity_bytes", "Declared capacity, bytes per second.", labels=labels)
+    units = live.inventory.units
+    for name, link in live.inventory.links.items():
+        values = [name, link.kind.value, link.unit, units[link.unit].level.value]
+        memory = live.state_of(("link", name))
+        up.add_metric(values, 1 if memory.state is State.UP else 0)
+        for option in _STATES:
+            state.add_metric([*values, option], 1 if memory.state.value == option else 0)
+        flapping.add_metric(values, 1 if memory.flapping else 0)
+        if link.capacity_mbps is not None:
+            capacity.add_metric(values, link.capacity_mbps * 125_000)
+    yield from (up, state, flapping, capacity)
+
+
+def _rounds(stats: Mapping[str, RoundStats]) -> Iterator[Metric]:
+    lag = GaugeMetricFamily("netmon_poll_round_lag_seconds", "Delay of the last round's start.", labels=["poll_class"])
+    rounds = CounterMetricFamily("netmon_poll_rounds", "Rounds run.", labels=["poll_class"])
+    overruns = CounterMetricFamily("netmon_poll_overruns", "Rounds skipped (overrun).", labels=["poll_class"])
+    last = GaugeMetricFamily(
+        "netmon_poll_last_round_timestamp_seconds", "End of the last round (Unix time).", labels=["poll_class"]
+    )
+    interval = GaugeMetricFamily("netmon_poll_interval_seconds", "Configured interval.", labels=["poll_class"])
+    for name, stat in stats.items():
+        interval.add_metric([name], stat.interval)
+        rounds.add_metric([name], stat.rounds)
+        overruns.add_metric([name], stat.overruns)
+        if stat.last_lag is not None:
+            lag.add_metric([name], stat.last_lag)
+        if stat.last_end is not None:
+            last.add_metric([name], stat.last_end)
+    yield from (lag, rounds, overruns, last, interval)
+
+
+def _indicator_metrics(rows: list[IndicatorGauge]) -> Iterator[Metric]:
+    labels = ["indicator", "unit", "level"]
+    ratio = GaugeMetricFamily("netmon_indicator_ratio", "Live indicator value a/b (absent when b = 0).", labels=labels)
+    numerator = GaugeMetricFamily("netmon_indicator_numerator", "Indicator numerator a.", labels=labels)
+    denominator = GaugeMetricFamily("netmon_indicator_denominator", "Indicator denominator b.", labels=labels)
+    for indicator, unit, level, a, b in rows:
+        numerator.add_metric([indicator, unit, level], a)
+        denominator.add_metric([indicator, unit, level], b)
+        if b:
+            ratio.add_metric([indicator, unit, level], a / b)
+    yield from (ratio, numerator, denominator)

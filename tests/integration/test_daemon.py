@@ -1,0 +1,202 @@
+"""`netmon run` on loopback: /metrics (checked by promtool), health, the API, maintenance, SIGTERM, restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netmon.config import SnmpProfile
+from netmon.daemon import Daemon
+from netmon.monitor.availability import object_seconds
+from netmon.monitor.state import State
+from tests.conftest import AgentUnderTest
+from tests.monitoring import import_inventory, monitor_config, running
+
+INVENTORY = """
+units:
+  - {code: P, name: Tỉnh Thử, level: province, staff: 10}
+  - {code: P-D1, name: Huyện Một, level: district, parent: P, staff: 5}
+  - {code: P-D1-W1, name: Xã Một, level: ward, parent: P-D1, staff: 2}
+devices:
+  - {name: p-r1, unit: P, role: router, address: 127.77.0.1, snmp: v2c}
+  - {name: d1-r1, unit: P-D1, role: router, address: 127.78.1.1, parent: p-r1}
+  - {name: d1-sw1, unit: P-D1, role: switch, address: 127.78.1.2, parent: d1-r1, snmp: nowhere}
+  - {name: w1-r1, unit: P-D1-W1, role: router, address: 127.78.2.1, parent: d1-r1}
+  - {name: w1-vc1, unit: P-D1-W1, role: vc_endpoint, address: 127.78.2.20, parent: w1-r1}
+links:
+  - {name: p-lan, kind: lan, unit: P, device: p-r1, interface: lo, capacity_mbps: 1000}
+  - {name: d1-man, kind: man, unit: P-D1, device: d1-r1, capacity_mbps: 1000}
+  - {name: w1-tslcd, kind: tslcd, unit: P-D1-W1, device: w1-r1, capacity_mbps: 20}
+  - {name: w1-internet, kind: internet, unit: P-D1-W1, capacity_mbps: 100}
+"""
+
+
+def _profiles(agent: AgentUnderTest) -> dict[str, SnmpProfile]:
+    closed = agent.profiles["v2c"].model_copy(update={"port": 9})  # nothing listens: refused
+    return {"v2c": agent.profiles["v2c"], "nowhere": closed}
+
+
+@pytest.fixture
+def config_for(db_url: str, tmp_path: Path, snmp_agent: AgentUnderTest) -> Any:
+    profiles = _profiles(snmp_agent)
+    import_inventory(db_url, INVENTORY, tmp_path, profiles)
+    return lambda **sections: monitor_config(db_url, profiles, **sections)
+
+
+def _get(daemon: Daemon, path: str) -> tuple[int, Any]:
+    assert daemon.http is not None
+    try:
+        with urllib.request.urlopen(f"{daemon.http.url}{path}", timeout=5) as reply:  # noqa: S310 (loopback)
+            body = reply.read()
+            status = reply.status
+    except urllib.error.HTTPError as exc:
+        body, status = exc.read(), exc.code
+    return status, body.decode() if path == "/metrics" else json.loads(body)
+
+
+async def _fetch(daemon: Daemon, path: str) -> tuple[int, Any]:
+    return await asyncio.to_thread(_get, daemon, path)
+
+
+def _all_up(daemon: Daemon) -> bool:
+    states = daemon.live.states("device")
+    return bool(states) and all(s is State.UP for s in states.values())
+
+
+async def test_metrics_pass_promtool_and_carry_the_inventory(config_for: Any, tmp_path: Path) -> None:
+    async with running(config_for()) as daemon:
+        async with asyncio.timeout(20):
+            await daemon.wait_until(lambda: _all_up(daemon) and bool(daemon.live.interfaces_of("p-r1")))
+        status, text = await _fetch(daemon, "/metrics")
+    assert status == 200
+    assert 'netmon_device_up{device="d1-r1",level="district",role="router",unit="P-D1"} 1.0' in text
+    assert 'netmon_device_state{device="w1-vc1",level="ward",role="vc_endpoint",state="up",unit="P-D1-W1"} 1.0' in text
+    assert 'netmon_snmp_up{device="d1-sw1",level="district",role="switch",unit="P-D1"} 0.0' in text
+    assert 'netmon_interface_oper_up{device="p-r1",interface="lo",level="province",unit="P"} 1.0' in text
+    assert (
+        'netmon_link_state{kind="internet",level="ward",link="w1-internet",state="unknown",unit="P-D1-W1"} 1.0' in text
+    )
+    assert 'netmon_unit_info{level="ward",name="Xã Một",parent="P-D1",unit="P-D1-W1"} 1.0' in text
+    assert 'netmon_poll_samples_total{poll_class="snmp",status="refused"}' in text
+    assert "netmon_interface_received_bytes_total{" in text
+    assert await asyncio.to_thread(_promtool_check_metrics, text) == (0, "")
+
+
+def _promtool_check_metrics(text: str) -> tuple[int, str]:
+    promtool = shutil.which("promtool")
+    assert promtool is not None, "promtool is missing: make test installs Debian's prometheus package"
+    lint = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30, check=False
+    )
+    return lint.returncode, lint.stdout + lint.stderr
+
+
+async def test_health_readiness_and_the_api(config_for: Any) -> None:
+    async with running(config_for()) as daemon:
+        assert (await _fetch(daemon, "/healthz"))[0] == 200
+        async with asyncio.timeout(20):
+            await daemon.wait_until(lambda: _all_up(daemon))
+        assert await _fetch(daemon, "/readyz") == (200, {"status": "ready"})
+        status, body = await _fetch(daemon, "/api/v1/devices?unit=P-D1&role=router")
+        assert status == 200
+        assert sorted(d["name"] for d in body["devices"]) == ["d1-r1", "w1-r1"]  # the ward is below the district
+        assert {d["state"] for d in body["devices"]} == {"up"}
+        status, body = await _fetch(daemon, "/api/v1/links?kind=tslcd")
+        assert [(link["name"], link["state"], link["level"]) for link in body["links"]] == [("w1-tslcd", "up", "ward")]
+        assert (await _fetch(daemon, "/api/v1/outages?open=true"))[1] == {"outages": [], "count": 0}
+        status, body = await _fetch(daemon, "/api/v1/devices?level=village")
+        assert status == 400
+        assert "level" in body["error"]
+        status, body = await _fetch(daemon, "/api/v1/outages?since=yesterday")
+        assert (status, "since" in body["error"]) == (400, True)
+
+
+def _post(daemon: Daemon, path: str, data: dict[str, Any]) -> tuple[int, Any]:
+    assert daemon.http is not None
+    request = urllib.request.Request(  # noqa: S310 (loopback)
+        f"{daemon.http.url}{path}", data=json.dumps(data).encode(), method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as reply:  # noqa: S310 (loopback)
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+async def test_an_api_maintenance_window_applies_survives_a_restart_and_is_not_downtime(config_for: Any) -> None:
+    config = config_for()
+    ends = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    async with running(config) as daemon:
+        bad = await asyncio.to_thread(
+            _post, daemon, "/api/v1/maintenance", {"name": "x", "objects": ["unit:NOPE"], "ends_at": ends}
+        )
+        assert bad[0] == 400
+        assert "unit:NOPE" in bad[1]["error"]
+        window = {"name": "thay thiết bị", "objects": ["unit:P-D1-W1"], "ends_at": ends, "reason": "swap"}
+        status, stored = await asyncio.to_thread(_post, daemon, "/api/v1/maintenance", window)
+        assert status == 201
+        assert stored["id"] is not None
+        ward = [("device", "w1-r1"), ("device", "w1-vc1"), ("link", "w1-tslcd"), ("link", "w1-internet")]
+        async with asyncio.timeout(20):
+            await daemon.wait_until(
+                lambda: all(daemon.live.state_of(k).state is State.MAINTENANCE for k in ward) and daemon.recorded > 1
+            )
+        assert daemon.live.state_of(("device", "d1-r1")).state is State.UP
+    async with running(config) as daemon:  # the window is in the database: it still applies
+        assert [w.name for w in daemon.live.schedule.windows()] == ["thay thiết bị"]
+        async with asyncio.timeout(20):
+            await daemon.wait_until(lambda: daemon.live.rounds["ping"] >= 2)
+        assert daemon.live.state_of(("device", "w1-vc1")).state is State.MAINTENANCE
+        _, listed = await _fetch(daemon, "/api/v1/outages?cause=maintenance&unit=P-D1-W1")
+        assert {o["name"] for o in listed["outages"]} == {"w1-r1", "w1-vc1", "w1-tslcd", "w1-internet"}
+        engine = daemon._engine
+        assert engine is not None
+        with engine.connect() as conn:
+            spent = object_seconds(conn, datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC))
+    assert spent[("device", "w1-vc1")].down == 0
+    assert spent[("device", "w1-vc1")].maintenance > 0
+
+
+def _netmon(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "netmon", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_sigterm_stops_gracefully_with_exit_code_0(config_for: Any, tmp_path: Path) -> None:
+    config = config_for()
+    path = tmp_path / "netmon.yaml"
+    data = config.model_dump(mode="json")
+    for name, profile in config.snmp_profiles.items():
+        data["snmp_profiles"][name]["community"] = profile.community.reveal() if profile.community else None
+    data["database"]["url"] = config.database.url.reveal()
+    data["http"]["listen"] = "127.0.0.1:0"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    env = {**os.environ, "NETMON_CONFIG": str(path)}
+    process = _netmon("run", env=env)
+    assert process.stderr is not None
+    started = datetime.now(UTC)
+    for line in process.stderr:  # bounded by the daemon's own start-up and the test timeout below
+        if "first round done" in line:
+            break
+        assert datetime.now(UTC) - started < timedelta(seconds=30), "no first round within 30 s"
+    process.send_signal(signal.SIGTERM)
+    try:
+        rest = process.communicate(timeout=12)[1]
+    finally:
+        process.kill()
+    assert process.returncode == 0, rest
+    assert "stopping" in rest
+    assert "Traceback" not in rest

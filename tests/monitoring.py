@@ -1,0 +1,70 @@
+"""Helpers for tests that run the monitor: a fast config, an inventory import, an in-process daemon."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from netmon.config import Config, SnmpProfile
+from netmon.daemon import Daemon
+from netmon.inventory import schema
+from netmon.inventory.files import read_files
+from netmon.inventory.store import Store
+
+#: Fast rounds: one echo per second, SNMP every second, down after 2 lost rounds, up after 1.
+FAST: dict[str, Any] = {
+    "polling": {
+        "ping": {"interval": 1, "timeout": 0.3, "retries": 0, "count": 1, "packet_interval": 0},
+        "snmp": {"interval": 1, "timeout": 1.0, "retries": 1},
+        "host_resources": {"interval": 3600, "timeout": 0.5, "retries": 0},
+        "concurrency": 64,
+    },
+    "state": {"down_after": 2, "up_after": 1, "flap_changes": 3, "flap_window": 300},
+    "http": {"listen": "127.0.0.1:0"},
+    "mqtt": {"enabled": False},
+    "availability": {"rollup_interval": 3600},
+}
+
+
+def monitor_config(db_url: str, profiles: Mapping[str, SnmpProfile], **sections: Any) -> Config:
+    """Return a fast test config on *db_url* with *profiles*; *sections* replace whole sections."""
+    data: dict[str, Any] = {**FAST, "database": {"url": db_url}, **sections}
+    data["snmp_profiles"] = dict(profiles)  # validated SnmpProfile objects are taken as they are
+    return Config.model_validate(data)
+
+
+def import_inventory(db_url: str, text: str, folder: Path, profiles: Mapping[str, SnmpProfile]) -> None:
+    """Migrate the database and import an inventory given as YAML text."""
+    engine = schema.create_engine(db_url)
+    schema.upgrade(engine)
+    engine.dispose()
+    path = folder / "inventory.yaml"
+    path.write_text(text, encoding="utf-8")
+    store = Store.open(db_url)
+    try:
+        store.import_parsed(read_files([path]), profiles=list(profiles))
+    finally:
+        store.close()
+
+
+@asynccontextmanager
+async def running(config: Config) -> AsyncIterator[Daemon]:
+    """Run a daemon in this event loop until the block ends; stop it gracefully (bounded)."""
+    daemon = Daemon(config, registry=CollectorRegistry())
+    stop, started = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(daemon.run(stop, on_started=lambda _d: started.set()), name="daemon-under-test")
+    try:
+        async with asyncio.timeout(30):
+            done, _ = await asyncio.wait([task, asyncio.create_task(started.wait())], return_when="FIRST_COMPLETED")
+        if task in done:
+            task.result()  # start-up failed: raise its error
+        yield daemon
+    finally:
+        stop.set()
+        async with asyncio.timeout(15):
+            await task
