@@ -55,6 +55,7 @@ class Daemon:
         self.zone = ZoneInfo(config.timezone)
         self.http: HttpServer | None = None
         self.recorded = 0  # transition batches written
+        self._queued = 0
         self._live: LiveState | None = None
         self._scheduler: PollScheduler | None = None
         self._engine: sa.Engine | None = None
@@ -73,6 +74,11 @@ class Daemon:
             raise NetmonError("the daemon is not running")
         return self._live
 
+    @property
+    def engine(self) -> sa.Engine:
+        """Return the database engine (raises before start-up)."""
+        return _require(self._engine)
+
     def stats(self) -> dict[str, RoundStats]:
         """Return the scheduler's round statistics."""
         return dict(self._scheduler.stats) if self._scheduler is not None else {}
@@ -82,6 +88,11 @@ class Daemon:
         if self._live is None:
             return ["starting"]
         return [] if self._live.rounds["ping"] else ["the first ping round has not finished"]
+
+    @property
+    def flushed(self) -> bool:
+        """Tell whether every transition so far is written to the database."""
+        return self.recorded == self._queued
 
     def on_transitions(self, listener: Callable[[Sequence[Transition]], None]) -> None:
         """Call *listener* with every batch of transitions (the MQTT publisher subscribes here)."""
@@ -223,6 +234,7 @@ class Daemon:
                     flapping=t.flapping,
                 )
         if transitions:
+            self._queued += 1
             self._queue.put_nowait(transitions)
             for listener in self._listeners:
                 listener(transitions)

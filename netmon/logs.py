@@ -35,7 +35,10 @@ def setup_logging(settings: LoggingConfig, stream: TextIO | None = None) -> None
     use_json = settings.format == "json" or (settings.format == "auto" and not target.isatty())
     level = logging.getLevelNamesMapping()[settings.level.upper()]
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer(ensure_ascii=False) if use_json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if use_json
+        # plain tracebacks: rich ones print local variables, and a local may hold a community or key
+        else structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[

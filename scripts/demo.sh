@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The demo: an embedded SQLite database under ./var, the example province imported, the lab's
-# real snmpd agents brought up on loopback, then netmon's main job: polling every device.
+# real snmpd agents brought up on loopback, then netmon's main job: `netmon run` polls every
+# device, tracks state and outages, and serves /metrics and the API for DEMO_DURATION seconds
+# (default 90; DEMO_DURATION=0 runs until Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/ensure-system.sh snmpd snmp
 scripts/bootstrap.sh
 export NETMON_CONFIG=${NETMON_CONFIG:-config/netmon.example.yaml}
+# shorter rounds than the example config's, so that the demo shows state changes quickly
+export NETMON_POLLING__PING__INTERVAL=${NETMON_POLLING__PING__INTERVAL:-10}
+export NETMON_POLLING__SNMP__INTERVAL=${NETMON_POLLING__SNMP__INTERVAL:-30}
 netmon=.venv/bin/netmon
 
 $netmon check-config
@@ -15,4 +20,15 @@ $netmon inventory import config/inventory.example.yaml
 $netmon inventory show SL-H01
 $netmon lab up
 trap '$netmon lab down' EXIT   # every agent the demo starts is stopped again
-$netmon poll --once
+$netmon poll --once --unit SL-H01
+
+duration=${DEMO_DURATION:-90}
+args=()
+[ "$duration" != 0 ] && args=(--duration "$duration")
+echo "demo: netmon run${args[*]:+ ${args[*]}} (Ctrl-C stops it gracefully)"
+$netmon run "${args[@]}" &
+daemon=$!
+trap 'kill -TERM $daemon 2>/dev/null; wait $daemon; $netmon lab down' EXIT
+.venv/bin/python scripts/demo_peek.py   # waits for /readyz, then shows a few devices, links and metrics
+wait $daemon
+trap '$netmon lab down' EXIT

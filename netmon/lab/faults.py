@@ -133,7 +133,7 @@ class FaultLab:
         for host in site.hosts:
             run_ip("ip", "-n", site.namespace, "addr", "add", f"{host}/32", "dev", "lo")
         if site.hosts:
-            run_ip("ip", "route", "add", f"198.18.{index}.0/24", "via", site.address, "dev", site.host_link)
+            run_ip("ip", "route", "replace", f"198.18.{index}.0/24", "via", site.address, "dev", site.host_link)
         if profiles:
             spec = AgentSpec(
                 name=f"site-{index}", port=port, addresses=(site.address,), profiles=profiles, sys_name=f"site-{index}"
@@ -146,6 +146,8 @@ class FaultLab:
     def link(self, site: Site, *, up: bool) -> None:
         """Take the site's link down or bring it back up."""
         run_ip("ip", "link", "set", site.host_link, "up" if up else "down")
+        if up and site.hosts:  # the kernel dropped the route through the link when it went down
+            run_ip("ip", "route", "replace", f"198.18.{site.index}.0/24", "via", site.address, "dev", site.host_link)
 
     def drop_every(self, site: Site, nth: int) -> None:
         """Drop exactly every *nth* echo request arriving at the site (nftables in its namespace)."""

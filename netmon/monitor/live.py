@@ -93,11 +93,12 @@ class LiveState:
             if result.poll_class == "ping":
                 ping = self.latest[device].ping
                 observations[("device", device)] = ping.ok if ping is not None else None
-            if result.poll_class in ("ping", "snmp"):
-                if result.poll_class == "snmp":
-                    observations.update(self._interface_observations(device, now))
+                # links are judged on the ping rhythm, with the newest interface reading: one
+                # hysteresis clock for a link and the devices behind it
                 for link in self.topology.links_on.get(device, ()):
                     observations[("link", link)] = self._link_observation(link, now)
+            elif result.poll_class == "snmp":
+                observations.update(self._interface_observations(device, now))
         return self.engine.observe(now, observations, maintenance=self._in_maintenance(now))
 
     def _in_maintenance(self, now: datetime) -> set[ObjectKey]:

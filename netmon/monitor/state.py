@@ -44,6 +44,8 @@ class State(enum.StrEnum):
 _FAILED = frozenset({State.DOWN, State.UNREACHABLE})
 #: A dependency in one of these states makes a failing dependant UNREACHABLE, not DOWN.
 _BLOCKING = _FAILED | {State.MAINTENANCE}
+#: Decisions reached through hysteresis: dated from the first round that showed them.
+_DATED = _FAILED | {State.UP}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,6 +154,7 @@ class StateEngine:
         """Update the counters and return the state the object should be in (None: keep it)."""
         if in_maintenance:
             memory.fails = memory.successes = 0
+            memory.streak_since = None
             return State.MAINTENANCE, None
         if seen is None:
             return (State.UNKNOWN, None) if memory.state is State.MAINTENANCE else (None, None)
@@ -170,10 +173,11 @@ class StateEngine:
         for dep in self._depends_on.get(key, ()):
             other = self.objects[dep]
             if other.state in _BLOCKING:
+                memory.fails = 0  # cut off: its own failures count only once the way to it is back
                 return State.UNREACHABLE, other.root_cause or dep[1]
         if any(self.objects[dep].suspect for dep in self._depends_on.get(key, ())):
             return None, None  # a dependency is failing too: wait for it to be decided first
-        if memory.state is State.UNREACHABLE or memory.fails >= self.rules_for(key).down_after:
+        if memory.fails >= self.rules_for(key).down_after:
             return State.DOWN, None
         return None, None
 
@@ -186,7 +190,7 @@ class StateEngine:
         memory.flapping = len(memory.changes) > rules.flap_changes
 
     def _change(self, key: ObjectKey, memory: ObjectState, new: State, cause: str | None, ts: datetime) -> Transition:
-        if new is not State.MAINTENANCE and memory.streak_since is not None:
+        if new in _DATED and memory.streak_since is not None:
             # hysteresis delays the decision, not the event: date it from the first round that showed it
             ts = max(memory.streak_since, memory.since or memory.streak_since)
         memory.changes.append(ts)

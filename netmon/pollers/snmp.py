@@ -303,7 +303,7 @@ class _Exchange:
     def __init__(self, factory: Callable[[], SnmpSession], retries: int, *, version: str) -> None:
         self._factory = factory
         self._retries = retries
-        self._session = factory()
+        self._session: SnmpSession | None = None
         self.v1 = version == "1"
         self._v3 = version == "3"
 
@@ -316,14 +316,17 @@ class _Exchange:
         """Run one request; retry timeouts on a new session so late replies cannot be mistaken."""
         for attempt in range(self._retries + 1):
             try:
+                if self._session is None:  # first use, or a retry: a new socket, so late replies cannot match
+                    self._session = self._factory()
+                    if attempt:
+                        await self._session.refresh()
                 return await request(self._session)
             except TimeoutError as exc:
                 if "refused" in str(exc.__cause__ or exc):
                     raise _StepError(Status.REFUSED, "connection refused: no SNMP agent listens on that port") from None
                 if attempt == self._retries:
                     raise _StepError(Status.TIMEOUT, f"no reply after {attempt + 1} attempts") from None
-                self._session = self._factory()
-                await self._session.refresh()
+                self._session = None
             except NoSuchInstance:
                 raise _StepError(Status.NO_SUCH_OBJECT, "no such object") from None
             except SnmpAuthError:

@@ -161,7 +161,7 @@ async def test_an_api_maintenance_window_applies_survives_a_restart_and_is_not_d
         assert daemon.live.state_of(("device", "w1-vc1")).state is State.MAINTENANCE
         _, listed = await _fetch(daemon, "/api/v1/outages?cause=maintenance&unit=P-D1-W1")
         assert {o["name"] for o in listed["outages"]} == {"w1-r1", "w1-vc1", "w1-tslcd", "w1-internet"}
-        engine = daemon._engine
+        engine = daemon.engine
         assert engine is not None
         with engine.connect() as conn:
             spent = object_seconds(conn, datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC))
