@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -72,6 +72,7 @@ def object_seconds(conn: Connection, start: datetime, end: datetime) -> dict[Obj
     """Integrate the state history over [start, end) for every object that has any history before *end*."""
     if end <= start:
         return {}
+    start, end = start.astimezone(UTC), end.astimezone(UTC)  # stored in UTC (SQLite compares wall times)
     before = (
         sa.select(_CHANGES.c.object_kind, _CHANGES.c.object_name, sa.func.max(_CHANGES.c.id).label("id"))
         .where(_CHANGES.c.ts <= start)

@@ -139,6 +139,8 @@ class LiveState:
         sample = self._fresh_interfaces(spec.device, now)
         if sample is not None and spec.interface:
             row = next((r for r in sample.interfaces if r.name == spec.interface), None)
+            if row is not None and row.admin_status is not None and row.admin_status != _UP:
+                return None  # shut down on purpose: not judged
             interface = _interface_up(row) if row is not None else None
         if ping is not None and not ping.ok:
             return False

@@ -91,7 +91,7 @@ class OutageLedger:
                     conn.execute(
                         sa.update(_OUTAGES)
                         .where(_OUTAGES.c.id == current.id)
-                        .values(ended_at=max(t.ts, current.started_at))
+                        .values(ended_at=max(t.ts, current.started_at).astimezone(UTC))
                     )
                 if cause is not None:
                     conn.execute(
@@ -100,7 +100,7 @@ class OutageLedger:
                             object_name=t.name,
                             cause=cause,
                             root_cause=t.root_cause,
-                            started_at=t.ts,
+                            started_at=t.ts.astimezone(UTC),
                         )
                     )
 
@@ -110,6 +110,7 @@ class OutageLedger:
         if open_only:
             query = query.where(_OUTAGES.c.ended_at.is_(None))
         if since is not None:
+            since = since.astimezone(UTC)
             query = query.where(sa.or_(_OUTAGES.c.ended_at.is_(None), _OUTAGES.c.ended_at >= since))
         with transaction(self.engine, "outage ledger") as conn:
             return [_record(row) for row in conn.execute(query).mappings()]
@@ -162,7 +163,7 @@ def _record_changes(conn: Connection, transitions: Sequence[Transition]) -> None
                 "state": t.new.value,
                 "root_cause": t.root_cause,
                 "flapping": t.flapping,
-                "ts": t.ts,
+                "ts": t.ts.astimezone(UTC),  # SQLite keeps the wall time it is given: store UTC only
             }
         )
     if rows:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -33,8 +33,8 @@ class WindowStore:
                 sa.insert(_WINDOWS).values(
                     name=window.name,
                     objects=",".join(window.objects),
-                    starts_at=window.starts_at,
-                    ends_at=window.ends_at,
+                    starts_at=window.starts_at.astimezone(UTC),
+                    ends_at=window.ends_at.astimezone(UTC),
                     reason=window.reason,
                 )
             )
@@ -48,7 +48,7 @@ class WindowStore:
 
     def active(self, now: datetime) -> list[Window]:
         """Return the windows that have not ended by *now*."""
-        query = sa.select(_WINDOWS).where(_WINDOWS.c.ends_at > now).order_by(_WINDOWS.c.id)
+        query = sa.select(_WINDOWS).where(_WINDOWS.c.ends_at > now.astimezone(UTC)).order_by(_WINDOWS.c.id)
         with transaction(self.engine, "maintenance windows") as conn:
             return [
                 Window(

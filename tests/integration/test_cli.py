@@ -23,6 +23,8 @@ COMMANDS = [
     ["inventory", "export"],
     ["inventory", "list"],
     ["inventory", "show"],
+    ["run"],
+    ["outages", "list"],
 ]
 
 
