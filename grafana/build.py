@@ -253,12 +253,12 @@ def dashboard(uid: str, title: str, description: str, variables: list[Json], lay
     }
 
 
-def _link_join(metric: str, selector: str) -> str:
-    """Rate of an interface counter of each link's interface, labelled with the link."""
+def _link_join(metric: str, selector: str, links: str = 'kind=~"$kind"') -> str:
+    """Return the rate of an interface counter on the interfaces of the *links*, by link."""
     return (
         f"sum by (link, kind) (rate({metric}{{{selector}}}[$__rate_interval])"
         " * on (device, interface) group_left (link, kind)"
-        ' max by (device, interface, link, kind) (netmon_link_info{kind=~"$kind"}))'
+        f" max by (device, interface, link, kind) (netmon_link_info{{{links}}}))"
     )
 
 
@@ -583,8 +583,8 @@ def unit_detail() -> Json:
         "timeseries",
         "Link traffic · Lưu lượng đường truyền",
         [
-            target(_link_join("netmon_interface_received_bytes_total", one), "{{link}} in"),
-            target(_link_join("netmon_interface_transmitted_bytes_total", one), "{{link}} out"),
+            target(_link_join("netmon_interface_received_bytes_total", one, one), "{{link}} in"),
+            target(_link_join("netmon_interface_transmitted_bytes_total", one, one), "{{link}} out"),
         ],
         unit="Bps",
         overrides=[
