@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from typing import Any
 
 import pytest
 import yaml
@@ -44,7 +45,7 @@ def test_promtool_test_rules():
     assert result.stdout.count("SUCCESS") == len(RULE_TESTS)
 
 
-def alerts() -> list[dict]:
+def alerts() -> list[dict[str, Any]]:
     groups = yaml.safe_load(ALERT_RULES.read_text(encoding="utf-8"))["groups"]
     return [rule for group in groups for rule in group["rules"] if "alert" in rule]
 
