@@ -253,10 +253,14 @@ def dashboard(uid: str, title: str, description: str, variables: list[Json], lay
     }
 
 
-def _link_join(metric: str, selector: str, links: str = 'kind=~"$kind"') -> str:
-    """Return the rate of an interface counter on the interfaces of the *links*, by link."""
+def _link_join(metric: str, links: str) -> str:
+    """Return the rate of an interface counter on the interfaces of the *links*, by link.
+
+    The filter applies to the link (netmon_link_info), not to the interface: a unit's link may
+    end on a device of another unit (a department's MAN line on the province's router).
+    """
     return (
-        f"sum by (link, kind) (rate({metric}{{{selector}}}[$__rate_interval])"
+        f"sum by (link, kind) (rate({metric}[$__rate_interval])"
         " * on (device, interface) group_left (link, kind)"
         f" max by (device, interface, link, kind) (netmon_link_info{{{links}}}))"
     )
@@ -400,7 +404,6 @@ def overview() -> Json:
 def links() -> Json:
     """Links: state timelines per kind, traffic, errors, availability."""
     sel = f'kind=~"$kind", {IN_UNITS}'
-    iface = IN_UNITS
     lay = Layout()
     lay.row("State · Trạng thái")
     lay.add(
@@ -418,8 +421,8 @@ def links() -> Json:
         "timeseries",
         "Traffic in/out · Lưu lượng vào/ra",
         [
-            target(_link_join("netmon_interface_received_bytes_total", iface), "{{link}} in"),
-            target(_link_join("netmon_interface_transmitted_bytes_total", iface), "{{link}} out"),
+            target(_link_join("netmon_interface_received_bytes_total", sel), "{{link}} in"),
+            target(_link_join("netmon_interface_transmitted_bytes_total", sel), "{{link}} out"),
         ],
         description="Octet counters of each link's interface (needs netmon_link_info). Out is drawn below zero.",
         unit="Bps",
@@ -435,12 +438,12 @@ def links() -> Json:
         "Utilisation of declared capacity · Mức sử dụng so với băng thông",
         [
             target(
-                f"{_link_join('netmon_interface_received_bytes_total', iface)}"
+                f"{_link_join('netmon_interface_received_bytes_total', sel)}"
                 f" / on (link, kind) max by (link, kind) (netmon_link_capacity_bytes{{{sel}}})",
                 "{{link}} in",
             ),
             target(
-                f"{_link_join('netmon_interface_transmitted_bytes_total', iface)}"
+                f"{_link_join('netmon_interface_transmitted_bytes_total', sel)}"
                 f" / on (link, kind) max by (link, kind) (netmon_link_capacity_bytes{{{sel}}})",
                 "{{link}} out",
             ),
@@ -452,8 +455,8 @@ def links() -> Json:
         "timeseries",
         "Errors · Lỗi",
         [
-            target(_link_join("netmon_interface_receive_errors_total", iface), "{{link}} in"),
-            target(_link_join("netmon_interface_transmit_errors_total", iface), "{{link}} out"),
+            target(_link_join("netmon_interface_receive_errors_total", sel), "{{link}} in"),
+            target(_link_join("netmon_interface_transmit_errors_total", sel), "{{link}} out"),
         ],
         unit="pps",
     )
@@ -461,8 +464,8 @@ def links() -> Json:
         "timeseries",
         "Discards · Gói bị loại bỏ",
         [
-            target(_link_join("netmon_interface_receive_discards_total", iface), "{{link}} in"),
-            target(_link_join("netmon_interface_transmit_discards_total", iface), "{{link}} out"),
+            target(_link_join("netmon_interface_receive_discards_total", sel), "{{link}} in"),
+            target(_link_join("netmon_interface_transmit_discards_total", sel), "{{link}} out"),
         ],
         unit="pps",
     )
@@ -583,8 +586,8 @@ def unit_detail() -> Json:
         "timeseries",
         "Link traffic · Lưu lượng đường truyền",
         [
-            target(_link_join("netmon_interface_received_bytes_total", one, one), "{{link}} in"),
-            target(_link_join("netmon_interface_transmitted_bytes_total", one, one), "{{link}} out"),
+            target(_link_join("netmon_interface_received_bytes_total", one), "{{link}} in"),
+            target(_link_join("netmon_interface_transmitted_bytes_total", one), "{{link}} out"),
         ],
         unit="Bps",
         overrides=[
