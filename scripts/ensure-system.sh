@@ -13,9 +13,12 @@ declare -A marker=(
   [iproute2]=/usr/sbin/ip
   [fping]=/usr/bin/fping
   [prometheus-snmp-exporter]=/usr/bin/prometheus-snmp-exporter
+  [prometheus]=/usr/bin/promtool
+  [prometheus-alertmanager]=/usr/bin/amtool
+  [systemd]=/usr/bin/systemd-analyze
 )
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(postgresql mosquitto snmpd snmp nftables iproute2)
+[ ${#wanted[@]} -eq 0 ] && wanted=(postgresql mosquitto snmpd snmp nftables iproute2 prometheus prometheus-alertmanager systemd)
 
 missing=()
 for pkg in "${wanted[@]}"; do
