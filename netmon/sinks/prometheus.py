@@ -191,6 +191,11 @@ def _links(live: LiveState) -> Iterator[Metric]:
     state = GaugeMetricFamily("netmon_link_state", "1 for the link's current state.", labels=[*labels, "state"])
     flapping = GaugeMetricFamily("netmon_link_flapping", "1 while the link flaps.", labels=labels)
     capacity = GaugeMetricFamily("netmon_link_capacity_bytes", "Declared capacity, bytes per second.", labels=labels)
+    info = GaugeMetricFamily(
+        "netmon_link_info",
+        "One series per link: joins a link to its device interface.",
+        labels=[*labels, "device", "interface"],
+    )
     units = live.inventory.units
     for name, link in live.inventory.links.items():
         values = [name, link.kind.value, link.unit, units[link.unit].level.value]
@@ -201,7 +206,8 @@ def _links(live: LiveState) -> Iterator[Metric]:
         flapping.add_metric(values, 1 if memory.flapping else 0)
         if link.capacity_mbps is not None:
             capacity.add_metric(values, link.capacity_mbps * 125_000)
-    yield from (up, state, flapping, capacity)
+        info.add_metric([*values, link.device or "", link.interface or ""], 1)
+    yield from (up, state, flapping, capacity, info)
 
 
 def _rounds(stats: Mapping[str, RoundStats]) -> Iterator[Metric]:

@@ -29,9 +29,6 @@ DS_BY_VARIABLE = {"type": "prometheus", "uid": "${datasource}"}
 DASHBOARDS = load_dashboards()
 #: Series that Prometheus makes itself.
 PROMETHEUS_OWN = {"up", "ALERTS", "scrape_duration_seconds", "scrape_samples_scraped"}
-#: Metrics the dashboards need that docs/metrics.md does not list yet (asked of the daemon):
-#: netmon_link_info{link, kind, unit, level, device, interface} 1, to join a link to its interface.
-PROPOSED = {"netmon_link_info"}
 
 
 def build_module() -> ModuleType:
@@ -155,7 +152,7 @@ def test_every_variable_resolves(name):
 
 
 def test_every_query_reads_documented_metrics_or_recording_rules():
-    known = contract_metrics() | PROMETHEUS_OWN | PROPOSED
+    known = contract_metrics() | PROMETHEUS_OWN
     for query in panel_queries() + variable_queries():
         names = metric_names(query.expr)
         assert names, f"{query.dashboard} › {query.panel}: no metric in {query.expr}"
