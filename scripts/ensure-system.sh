@@ -13,9 +13,10 @@ declare -A marker=(
   [iproute2]=/usr/sbin/ip
   [fping]=/usr/bin/fping
   [prometheus-snmp-exporter]=/usr/bin/prometheus-snmp-exporter
+  [libreoffice-calc]=/usr/lib/libreoffice/program/soffice
 )
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(postgresql mosquitto snmpd snmp nftables iproute2)
+[ ${#wanted[@]} -eq 0 ] && wanted=(postgresql mosquitto snmpd snmp nftables iproute2 libreoffice-calc)
 
 missing=()
 for pkg in "${wanted[@]}"; do
