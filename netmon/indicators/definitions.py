@@ -266,7 +266,7 @@ def _validate(sources: Sequence[Located], rules: Mapping[str, float], issues: li
         try:
             parsed = _File.model_validate(located.data)
         except ValidationError as exc:
-            issues.extend(_issue(err, located) for err in exc.errors())
+            issues.extend(_issues(exc, located))
             continue
         for index, definition in enumerate(parsed.indicators):
             where: DocPath = ("indicators", index)
@@ -286,9 +286,27 @@ def _validate(sources: Sequence[Located], rules: Mapping[str, float], issues: li
     return definitions
 
 
-def _issue(err: Mapping[str, Any], located: Located) -> Issue:
-    loc: DocPath = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "lax-"))))
-    loc = tuple(p for p in loc if p not in ("Condition", "str", "float", "constrained-str", "constrained-float"))
+def _issues(exc: ValidationError, located: Located) -> list[Issue]:
+    """Turn pydantic's errors into located issues, keeping the deepest: a union's other branches are noise."""
+    errors = [(_loc(err), err) for err in exc.errors()]
+    return [
+        _issue(loc, err, located)
+        for loc, err in errors
+        if not any(len(other) > len(loc) and other[: len(loc)] == loc for other, _ in errors)
+    ]
+
+
+def _loc(err: Mapping[str, Any]) -> DocPath:
+    """Return the document path of an error, without pydantic's union and validator tags."""
+    tags = ("function-", "lax-", "literal[", "constrained-")
+    return tuple(
+        p
+        for p in err["loc"]
+        if not (isinstance(p, str) and (p.startswith(tags) or p in ("Condition", "str", "float", "int")))
+    )
+
+
+def _issue(loc: DocPath, err: Mapping[str, Any], located: Located) -> Issue:
     message = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         message = "unknown key"
