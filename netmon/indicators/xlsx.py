@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
@@ -115,7 +116,7 @@ def write_xlsx(
         if row.rollup:
             head = [row.indicator, row.name_vi, row.name_en, row.level, row.period]
             tail = [row.measure, row.framework, row.source, _note(row)]
-            summary.append([*head, *_values(row), *tail])
+            _append(summary, [*head, *_values(row), *tail])
             _formats(summary, summary.max_row, first_value=6, measure=row.measure)
     for level, name in LEVEL_SHEETS.items():
         mine = [row for row in rows if row.level == level.value]
@@ -124,6 +125,11 @@ def write_xlsx(
     _evidence_sheet(book.create_sheet(SHEETS["evidence"]), title, rows)
     _rules_sheet(book.create_sheet(SHEETS["rules"]), title, catalog)
     book.save(path)
+
+
+def _append(sheet: Worksheet, values: Sequence[object]) -> None:
+    """Append a row; control characters (which XLSX cannot hold) in texts become spaces."""
+    sheet.append([ILLEGAL_CHARACTERS_RE.sub(" ", v) if isinstance(v, str) else v for v in values])
 
 
 def _head(sheet: Worksheet, title: str, columns: Sequence[tuple[str, int]]) -> None:
@@ -162,7 +168,7 @@ def _level_sheet(sheet: Worksheet, title: str, rows: Sequence[IndicatorRow]) -> 
     for row in rows:
         unit_name = row.unit_name if not row.rollup else LEVEL_TOTAL
         head = [row.indicator, row.name_vi, row.name_en, row.unit or "", unit_name]
-        sheet.append([*head, *_values(row), row.source, _note(row)])
+        _append(sheet, [*head, *_values(row), row.source, _note(row)])
         _formats(sheet, sheet.max_row, first_value=6, measure=row.measure)
         if row.rollup:
             for cell in sheet[sheet.max_row]:
@@ -176,7 +182,7 @@ def _evidence_sheet(sheet: Worksheet, title: str, rows: Sequence[IndicatorRow]) 
             continue  # a roll-up counts exactly what its units' rows list
         for term, items in (("a", row.evidence_a), ("b", row.evidence_b)):
             for item in items:
-                sheet.append([row.indicator, row.unit, row.level, term, item])
+                _append(sheet, [row.indicator, row.unit, row.level, term, item])
 
 
 def _rules_sheet(sheet: Worksheet, title: str, catalog: Catalog) -> None:
@@ -186,7 +192,8 @@ def _rules_sheet(sheet: Worksheet, title: str, catalog: Catalog) -> None:
         formula = json.dumps(d.formula.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
         levels = ", ".join(level.value for level in d.levels)
         rule_vi, rule_en = catalog.rule_text(d, "vi"), catalog.rule_text(d, "en")
-        sheet.append(
+        _append(
+            sheet,
             [
                 d.id,
                 d.name_vi,
@@ -199,14 +206,14 @@ def _rules_sheet(sheet: Worksheet, title: str, catalog: Catalog) -> None:
                 rule_vi,
                 rule_en,
                 formula,
-            ]
+            ],
         )
         for cell in sheet[sheet.max_row]:
             cell.alignment = wrap
-    sheet.append([])
-    sheet.append(["Ngưỡng / Threshold", "Giá trị / Value"])
+    _append(sheet, [])
+    _append(sheet, ["Ngưỡng / Threshold", "Giá trị / Value"])
     for cell in sheet[sheet.max_row]:
         cell.font = _BOLD
     for name, value in sorted(catalog.rules.items()):
-        sheet.append([name, value])
+        _append(sheet, [name, value])
         sheet.cell(sheet.max_row, 2).number_format = "0%"
