@@ -23,6 +23,7 @@ COMMANDS = [
     ["inventory", "export"],
     ["inventory", "list"],
     ["inventory", "show"],
+    ["export", "indicators"],
 ]
 
 
