@@ -94,6 +94,9 @@ RULE_COLUMNS = [
 ]
 LEVEL_TOTAL = "Tổng cấp / Level total"
 
+#: What the report writes in a cell.
+_Value = str | float | None
+
 
 def write_xlsx(
     rows: Sequence[IndicatorRow], path: Path, *, period: Period, catalog: Catalog, generated_at: datetime
@@ -112,12 +115,14 @@ def write_xlsx(
         summary = book.create_sheet()
     summary.title = SHEETS["summary"]
     _head(summary, title, SUMMARY_COLUMNS)
+    at = _HEADER_ROW
     for row in rows:
         if row.rollup:
+            at += 1
             head = [row.indicator, row.name_vi, row.name_en, row.level, row.period]
             tail = [row.measure, row.framework, row.source, _note(row)]
-            _append(summary, [*head, *_values(row), *tail])
-            _formats(summary, summary.max_row, first_value=6, measure=row.measure)
+            _put(summary, at, [*head, *_values(row), *tail])
+            _formats(summary, at, first_value=6, measure=row.measure)
     for level, name in LEVEL_SHEETS.items():
         mine = [row for row in rows if row.level == level.value]
         if mine:
@@ -127,9 +132,21 @@ def write_xlsx(
     book.save(path)
 
 
-def _append(sheet: Worksheet, values: Sequence[object]) -> None:
-    """Append a row; control characters (which XLSX cannot hold) in texts become spaces."""
-    sheet.append([ILLEGAL_CHARACTERS_RE.sub(" ", v) if isinstance(v, str) else v for v in values])
+def _put(
+    sheet: Worksheet, at: int, values: Sequence[_Value], *, font: Font | None = None, align: Alignment | None = None
+) -> None:
+    """Write row *at*; control characters (XLSX cannot hold them) in texts become spaces.
+
+    Rows are numbered by the callers: `sheet.max_row` and `sheet[n]` scan every cell, which
+    made a 10,000-device province's workbook take minutes.
+    """
+    for column, value in enumerate(values, start=1):
+        text = ILLEGAL_CHARACTERS_RE.sub(" ", value) if isinstance(value, str) else value
+        cell = sheet.cell(at, column, text)
+        if font is not None:
+            cell.font = font
+        if align is not None:
+            cell.alignment = align
 
 
 def _head(sheet: Worksheet, title: str, columns: Sequence[tuple[str, int]]) -> None:
@@ -149,7 +166,7 @@ def _head(sheet: Worksheet, title: str, columns: Sequence[tuple[str, int]]) -> N
     sheet.print_title_rows = f"{_HEADER_ROW}:{_HEADER_ROW}"
 
 
-def _values(row: IndicatorRow) -> list[object]:
+def _values(row: IndicatorRow) -> list[_Value]:
     return [row.a, row.b, row.ratio, row.max_points, row.points]
 
 
@@ -165,35 +182,36 @@ def _formats(sheet: Worksheet, row: int, *, first_value: int, measure: str) -> N
 
 def _level_sheet(sheet: Worksheet, title: str, rows: Sequence[IndicatorRow]) -> None:
     _head(sheet, title, LEVEL_COLUMNS)
-    for row in rows:
+    for at, row in enumerate(rows, start=_HEADER_ROW + 1):
         unit_name = row.unit_name if not row.rollup else LEVEL_TOTAL
         head = [row.indicator, row.name_vi, row.name_en, row.unit or "", unit_name]
-        _append(sheet, [*head, *_values(row), row.source, _note(row)])
-        _formats(sheet, sheet.max_row, first_value=6, measure=row.measure)
-        if row.rollup:
-            for cell in sheet[sheet.max_row]:
-                cell.font = _BOLD
+        _put(sheet, at, [*head, *_values(row), row.source, _note(row)], font=_BOLD if row.rollup else None)
+        _formats(sheet, at, first_value=6, measure=row.measure)
 
 
 def _evidence_sheet(sheet: Worksheet, title: str, rows: Sequence[IndicatorRow]) -> None:
     _head(sheet, title, EVIDENCE_COLUMNS)
+    at = _HEADER_ROW
     for row in rows:
         if row.rollup:
             continue  # a roll-up counts exactly what its units' rows list
         for term, items in (("a", row.evidence_a), ("b", row.evidence_b)):
             for item in items:
-                _append(sheet, [row.indicator, row.unit, row.level, term, item])
+                at += 1
+                _put(sheet, at, [row.indicator, row.unit, row.level, term, item])
 
 
 def _rules_sheet(sheet: Worksheet, title: str, catalog: Catalog) -> None:
     _head(sheet, title, RULE_COLUMNS)
     wrap = Alignment(wrap_text=True, vertical="top")
-    for d in catalog:
+    at = _HEADER_ROW
+    for at, d in enumerate(catalog, start=_HEADER_ROW + 1):
         formula = json.dumps(d.formula.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
         levels = ", ".join(level.value for level in d.levels)
         rule_vi, rule_en = catalog.rule_text(d, "vi"), catalog.rule_text(d, "en")
-        _append(
+        _put(
             sheet,
+            at,
             [
                 d.id,
                 d.name_vi,
@@ -207,13 +225,10 @@ def _rules_sheet(sheet: Worksheet, title: str, catalog: Catalog) -> None:
                 rule_en,
                 formula,
             ],
+            align=wrap,
         )
-        for cell in sheet[sheet.max_row]:
-            cell.alignment = wrap
-    _append(sheet, [])
-    _append(sheet, ["Ngưỡng / Threshold", "Giá trị / Value"])
-    for cell in sheet[sheet.max_row]:
-        cell.font = _BOLD
-    for name, value in sorted(catalog.rules.items()):
-        _append(sheet, [name, value])
-        sheet.cell(sheet.max_row, 2).number_format = "0%"
+    head = at + 2  # a blank row, then the thresholds
+    _put(sheet, head, ["Ngưỡng / Threshold", "Giá trị / Value"], font=_BOLD)
+    for line, (name, value) in enumerate(sorted(catalog.rules.items()), start=head + 1):
+        _put(sheet, line, [name, value])
+        sheet.cell(line, 2).number_format = "0%"
