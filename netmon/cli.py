@@ -7,6 +7,7 @@ import functools
 import json
 import signal
 import sys
+import zoneinfo
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -22,7 +23,11 @@ from rich.table import Table
 from netmon import __version__
 from netmon.config import Config, load_config
 from netmon.daemon import Daemon
-from netmon.errors import NetmonError, NotFoundError
+from netmon.errors import InputError, NetmonError, NotFoundError
+from netmon.indicators.compute import compute
+from netmon.indicators.definitions import catalog_for
+from netmon.indicators.export import Format, render_csv, render_json, write_export
+from netmon.indicators.period import parse_period
 from netmon.inventory import schema
 from netmon.inventory.files import read_files, render_yaml, write_csv, write_yaml
 from netmon.inventory.models import Level, Role
@@ -56,7 +61,9 @@ lab_app = typer.Typer(
     help="The lab: real snmpd agents on loopback serving the inventory's devices.", no_args_is_help=True
 )
 inventory_app = typer.Typer(help="Units, devices and links: import, export, list, show.", no_args_is_help=True)
+export_app = typer.Typer(help="Reports: infrastructure indicators (ICT-Index, DTI, provincial).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(export_app, name="export")
 app.add_typer(inventory_app, name="inventory")
 outages_app = typer.Typer(help="Outage history: what was down or cut off, when, and why.", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
@@ -388,6 +395,46 @@ def _summary(sample: Sample) -> str:
     if isinstance(sample, HostSample):
         return f"ok {len(sample.cpu_load)} CPUs, {len(sample.storage)} storage areas"
     return str(sample.status)
+
+
+@export_app.command("indicators")
+@_handled
+def export_indicators(
+    period: Annotated[
+        str, typer.Option("--period", "-p", help="2026 (year), 2026-Q3 (quarter), 2026-09 (month) or live.")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write (csv, json: - for stdout).")],
+    level: Annotated[Level | None, typer.Option(help="Only units at this level and its roll-up.")] = None,
+    fmt: Annotated[
+        Format | None, typer.Option("--format", "-f", help="csv, xlsx or json; default: the output's suffix.")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Export the infrastructure indicators per unit and per level for a period.
+
+    Periods are local to the configured timezone. A ratio whose denominator is 0 is not
+    applicable: an empty cell in CSV and XLSX, null in JSON. The file is written whole or not at all.
+
+    Example: netmon export indicators --period 2026-Q3 --level district -o q3.xlsx
+    """
+    cfg = _config(config)
+    fmt = fmt or Format.of(output)
+    if fmt is None:
+        raise InputError(f"cannot tell the format of {str(output)!r}: give --format csv|xlsx|json")
+    if str(output) == "-" and fmt is Format.XLSX:
+        raise InputError("XLSX cannot go to stdout: give a file name with -o")
+    zone, now = zoneinfo.ZoneInfo(cfg.timezone), utcnow()
+    when = parse_period(period, zone, now)
+    catalog = catalog_for(cfg.indicators)
+    with _store(cfg) as store:
+        rows = compute(store.engine, store.snapshot(), when, level=level, zone=zone, now=now, definitions=catalog)
+    chosen = level.value if level is not None else None
+    if str(output) == "-":
+        text = render_json(rows, period=when, level=chosen, generated_at=now) if fmt is Format.JSON else None
+        sys.stdout.write(text if text is not None else render_csv(rows))
+        return
+    write_export(rows, output, fmt, period=when, level=chosen, catalog=catalog, generated_at=now)
+    err.print(f"exported {len(rows)} indicator rows for {when.label} to {output}", markup=False)
 
 
 @lab_app.command("up")

@@ -29,6 +29,7 @@ __all__ = [
     "Config",
     "DatabaseConfig",
     "HttpConfig",
+    "IndicatorsConfig",
     "LoggingConfig",
     "MaintenanceConfig",
     "MqttConfig",
@@ -268,6 +269,32 @@ class LoggingConfig(_Section):
     format: Literal["auto", "json", "console"] = "auto"
 
 
+Ratio = Annotated[float, Field(ge=0, le=1)]
+
+#: Thresholds of the built-in indicators' accounting rules (shares of the period, 0..1).
+INDICATOR_RULES: dict[str, float] = {
+    "lan_min_up": 0.9,
+    "connected_min_up": 0.9,
+    "vc_min_up": 0.5,
+}
+
+
+class IndicatorsConfig(_Section):
+    """Indicator definitions beyond the built-in set, and the thresholds their rules use."""
+
+    builtin: bool = True
+    definitions: list[Path] = []
+    rules: dict[str, Ratio] = INDICATOR_RULES
+
+    @field_validator("rules")
+    @classmethod
+    def _with_defaults(cls, value: dict[str, float]) -> dict[str, float]:
+        for name in value:
+            if not re.match(r"^[a-z][a-z0-9_]*$", name):
+                raise ValueError(f"rule name {name!r} must be lower-case letters, digits and '_'")
+        return {**INDICATOR_RULES, **value}
+
+
 class Config(_Section):
     """The whole netmon configuration."""
 
@@ -280,6 +307,7 @@ class Config(_Section):
     state: StateConfig = StateConfig()
     maintenance: list[MaintenanceConfig] = []
     availability: AvailabilityConfig = AvailabilityConfig()
+    indicators: IndicatorsConfig = IndicatorsConfig()
     timezone: str = "Asia/Ho_Chi_Minh"
 
     @field_validator("snmp_profiles")

@@ -22,8 +22,11 @@ from prometheus_client import CollectorRegistry
 
 from netmon.api.http import HttpServer
 from netmon.config import Config
-from netmon.errors import NetmonError, StoreError
+from netmon.errors import InputError, NetmonError, StoreError
+from netmon.indicators.compute import compute, live_rows
+from netmon.indicators.definitions import catalog_for
 from netmon.inventory import schema
+from netmon.inventory.models import Level
 from netmon.inventory.store import Store
 from netmon.monitor.availability import rollup_day
 from netmon.monitor.live import LiveState
@@ -34,7 +37,7 @@ from netmon.monitor.scheduler import PollScheduler, RoundStats
 from netmon.monitor.state import Transition
 from netmon.monitor.windows import WindowStore
 from netmon.pollers.base import Sample, utcnow
-from netmon.sinks.prometheus import Instruments, LiveCollector
+from netmon.sinks.prometheus import IndicatorGauge, Instruments, LiveCollector
 from netmon.systemd import notify, watchdog_interval, watchdog_loop
 
 __all__ = ["SHUTDOWN_TIMEOUT", "Daemon"]
@@ -53,6 +56,9 @@ class Daemon:
         self.instruments = Instruments.register(self.registry)
         self.log = log if log is not None else structlog.get_logger("netmon.daemon")
         self.zone = ZoneInfo(config.timezone)
+        self.catalog = catalog_for(config.indicators)  # a bad definitions file fails here, before anything runs
+        self._gauges: list[IndicatorGauge] = []
+        self._ping_done = asyncio.Event()
         self.http: HttpServer | None = None
         self.recorded = 0  # transition batches written
         self._queued = 0
@@ -138,8 +144,31 @@ class Daemon:
         return self.live.schedule.remove(window_id) or removed
 
     async def indicators(self, period: str, level: str | None) -> list[dict[str, Any]]:
-        """Compute indicator rows (wired when the indicators package is present)."""
-        raise NetmonError(f"indicators are not available in this build (period {period}, level {level})")
+        """Compute indicator rows for *period* (live, 2026, 2026-Q3, 2026-09) in a worker thread."""
+        try:
+            chosen = Level(level) if level not in (None, "", "all") else None
+        except ValueError:
+            raise InputError(f"level: expected one of {', '.join(m.value for m in Level)} or all") from None
+        live = self.live
+        if period == "live":
+            states = {key: memory.state for key, memory in live.engine.objects.items()}
+            rows = await asyncio.to_thread(live_rows, live.inventory, states, self.catalog, level=chosen)
+        else:
+            rows = await asyncio.to_thread(
+                compute,
+                self.engine,
+                live.inventory,
+                period,
+                level=chosen,
+                zone=self.zone,
+                now=utcnow(),
+                definitions=self.catalog,
+            )
+        return [row.to_dict() for row in rows]
+
+    def indicator_gauges(self) -> list[IndicatorGauge]:
+        """Return the live indicator values last computed (after a ping round)."""
+        return self._gauges
 
     # ---- running ------------------------------------------------------------------------------
 
@@ -168,7 +197,7 @@ class Daemon:
             live = LiveState(self.config, inventory, MaintenanceSchedule(inventory, self.zone, windows))
             live.restore(await asyncio.to_thread(self._ledger.last_states))
             self._live = live
-            self.registry.register(LiveCollector(lambda: self.live, self.stats))
+            self.registry.register(LiveCollector(lambda: self.live, self.stats, self.indicator_gauges))
             pollers = Pollers(self.config)
             await pollers.ping.check()
             tasks = await stack.enter_async_context(asyncio.TaskGroup())
@@ -176,6 +205,8 @@ class Daemon:
             stack.push_async_callback(self._stop_recorder, recorder)
             rollup = tasks.create_task(self._rollups(), name="availability-rollup")
             stack.callback(rollup.cancel)
+            gauges = tasks.create_task(self._indicator_loop(), name="live-indicators")
+            stack.callback(gauges.cancel)
             interval = watchdog_interval()
             if interval is not None:
                 stack.callback(tasks.create_task(watchdog_loop(interval), name="watchdog").cancel)
@@ -238,6 +269,8 @@ class Daemon:
             self._queue.put_nowait(transitions)
             for listener in self._listeners:
                 listener(transitions)
+        if result.poll_class == "ping":
+            self._ping_done.set()
         if first_ready:
             notify("READY=1")
             self.log.info("first round done: ready", duration=round(result.duration, 3))
@@ -265,6 +298,17 @@ class Daemon:
                 delay = _RETRY_FIRST
                 break
             self.recorded += 1
+            self._wake()
+
+    async def _indicator_loop(self) -> None:
+        """Recompute the live indicator gauges after each ping round, off the event loop."""
+        while True:
+            await self._ping_done.wait()
+            self._ping_done.clear()
+            live = self.live
+            states = {key: memory.state for key, memory in live.engine.objects.items() if key[0] != "interface"}
+            rows = await asyncio.to_thread(live_rows, live.inventory, states, self.catalog)
+            self._gauges = [(row.indicator, row.label, row.level, row.a, row.b) for row in rows]
             self._wake()
 
     async def _rollups(self) -> None:

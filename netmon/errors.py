@@ -4,7 +4,8 @@ NetmonError                  root: the CLI maps it to exit code 1
 ├── InputError               bad input from the user: exit code 2
 │   ├── ConfigError          config file or NETMON_* override (file, line, key)
 │   ├── InventoryError       inventory files: every issue found, each with file:line:field
-│   └── NotFoundError        a named unit, device or link does not exist
+│   ├── NotFoundError        a named unit, device or link does not exist
+│   └── PeriodError          a reporting period that cannot be parsed or has not begun
 ├── StoreError               the database failed or is not migrated
 └── PollError                a poller cannot work at all (e.g. no ICMP socket); a device
                              that does not answer is a Sample, never a PollError
@@ -22,6 +23,7 @@ __all__ = [
     "Issue",
     "NetmonError",
     "NotFoundError",
+    "PeriodError",
     "PollError",
     "StoreError",
 ]
@@ -83,6 +85,10 @@ class StoreError(NetmonError):
 
 class NotFoundError(InputError):
     """A unit, device or link named by the user does not exist."""
+
+
+class PeriodError(InputError):
+    """A reporting period (2026, 2026-Q3, 2026-09, live) is malformed or lies in the future."""
 
 
 class PollError(NetmonError):

@@ -16,9 +16,10 @@ declare -A marker=(
   [prometheus]=/usr/bin/promtool
   [prometheus-alertmanager]=/usr/bin/amtool
   [systemd]=/usr/bin/systemd-analyze
+  [libreoffice-calc]=/usr/lib/libreoffice/program/soffice
 )
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(postgresql mosquitto snmpd snmp nftables iproute2 prometheus prometheus-alertmanager systemd)
+[ ${#wanted[@]} -eq 0 ] && wanted=(postgresql mosquitto snmpd snmp nftables iproute2 prometheus prometheus-alertmanager systemd libreoffice-calc)
 
 missing=()
 for pkg in "${wanted[@]}"; do

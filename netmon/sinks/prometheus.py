@@ -23,8 +23,8 @@ __all__ = ["IndicatorGauge", "Instruments", "LiveCollector"]
 
 _STATES = [state.value for state in State]
 
-#: One indicator value for the gauges: (indicator, unit, level, a, b).
-IndicatorGauge = tuple[str, str, str, float, float]
+#: One indicator value for the gauges: (indicator, unit, level, a, b); b is None for plain counts.
+IndicatorGauge = tuple[str, str, str, float, float | None]
 
 
 @dataclass(frozen=True)
@@ -236,7 +236,8 @@ def _indicator_metrics(rows: list[IndicatorGauge]) -> Iterator[Metric]:
     denominator = GaugeMetricFamily("netmon_indicator_denominator", "Indicator denominator b.", labels=labels)
     for indicator, unit, level, a, b in rows:
         numerator.add_metric([indicator, unit, level], a)
-        denominator.add_metric([indicator, unit, level], b)
-        if b:
-            ratio.add_metric([indicator, unit, level], a / b)
+        if b is not None:
+            denominator.add_metric([indicator, unit, level], b)
+            if b:
+                ratio.add_metric([indicator, unit, level], a / b)
     yield from (ratio, numerator, denominator)

@@ -25,6 +25,7 @@ COMMANDS = [
     ["inventory", "show"],
     ["run"],
     ["outages", "list"],
+    ["export", "indicators"],
 ]
 
 

@@ -75,10 +75,16 @@ def _all_up(daemon: Daemon) -> bool:
     return bool(states) and all(s is State.UP for s in states.values())
 
 
+def _ward_has_lan(daemon: Daemon) -> bool:
+    return ("lan_units", "P-D1-W1", "ward", 1, 1) in daemon.indicator_gauges()
+
+
 async def test_metrics_pass_promtool_and_carry_the_inventory(config_for: Any, tmp_path: Path) -> None:
     async with running(config_for()) as daemon:
         async with asyncio.timeout(20):
-            await daemon.wait_until(lambda: _all_up(daemon) and bool(daemon.live.interfaces_of("p-r1")))
+            await daemon.wait_until(
+                lambda: _all_up(daemon) and bool(daemon.live.interfaces_of("p-r1")) and _ward_has_lan(daemon)
+            )
         status, text = await _fetch(daemon, "/metrics")
     assert status == 200
     assert 'netmon_device_up{device="d1-r1",level="district",role="router",unit="P-D1"} 1.0' in text
@@ -91,6 +97,7 @@ async def test_metrics_pass_promtool_and_carry_the_inventory(config_for: Any, tm
     assert 'netmon_unit_info{level="ward",name="Xã Một",parent="P-D1",unit="P-D1-W1"} 1.0' in text
     assert 'netmon_poll_samples_total{poll_class="snmp",status="refused"}' in text
     assert "netmon_interface_received_bytes_total{" in text
+    assert 'netmon_indicator_ratio{indicator="lan_units",level="ward",unit="P-D1-W1"} 1.0' in text
     assert await asyncio.to_thread(_promtool_check_metrics, text) == (0, "")
 
 
@@ -121,6 +128,16 @@ async def test_health_readiness_and_the_api(config_for: Any) -> None:
         assert "level" in body["error"]
         status, body = await _fetch(daemon, "/api/v1/outages?since=yesterday")
         assert (status, "since" in body["error"]) == (400, True)
+        status, body = await _fetch(daemon, "/api/v1/indicators?period=live&level=ward")
+        assert status == 200
+        lan = [r for r in body["indicators"] if r["indicator"] == "lan_units" and r["unit"] == "P-D1-W1"]
+        assert [(r["a"], r["b"], r["ratio"], r["source"]) for r in lan] == [(1, 1, 1.0, "live monitoring")]
+        status, body = await _fetch(daemon, f"/api/v1/indicators?period={datetime.now(UTC).year}")
+        assert status == 200
+        assert body["count"] > 0
+        status, body = await _fetch(daemon, "/api/v1/indicators?period=2026-13")
+        assert status == 400
+        assert "2026-13" in body["error"]
 
 
 def _post(daemon: Daemon, path: str, data: dict[str, Any]) -> tuple[int, Any]:

@@ -1,0 +1,1 @@
+"""Infrastructure indicators: definitions as data, computation per unit, level and period, exports."""

@@ -1,0 +1,125 @@
+"""Indicator exports: CSV, JSON and XLSX carry the same rows; every file is written atomically."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from netmon.indicators.definitions import Catalog
+from netmon.indicators.period import Period
+from netmon.indicators.row import IndicatorRow
+
+__all__ = ["COLUMNS", "SCHEMA_VERSION", "Format", "atomic_path", "render_csv", "render_json", "write_export"]
+
+#: Bumped when the JSON document's shape changes.
+SCHEMA_VERSION = 1
+
+#: CSV columns: the row's fields, in order.
+COLUMNS = tuple(f.name for f in fields(IndicatorRow))
+
+#: Joins evidence items in one CSV cell.
+_EVIDENCE_JOIN = " | "
+
+
+class Format(enum.StrEnum):
+    """Export formats."""
+
+    CSV = "csv"
+    XLSX = "xlsx"
+    JSON = "json"
+
+    @classmethod
+    def of(cls, path: Path) -> Format | None:
+        """Return the format a file name's suffix implies, if any."""
+        try:
+            return cls(path.suffix.lower().lstrip("."))
+        except ValueError:
+            return None
+
+
+def render_csv(rows: Sequence[IndicatorRow]) -> str:
+    """Render rows as CSV (UTF-8 text, header row; empty cell = None; evidence joined by ' | ')."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(getattr(row, name)) for name in COLUMNS])
+    return buffer.getvalue()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return _EVIDENCE_JOIN.join(map(str, value))
+    return str(value)
+
+
+def render_json(rows: Sequence[IndicatorRow], *, period: Period, level: str | None, generated_at: datetime) -> str:
+    """Render rows as one JSON document: schema version, period, level filter, time and the rows."""
+    document: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "period": period.to_dict(),
+        "level": level,
+        "generated_at": generated_at.isoformat(),
+        "rows": [row.to_dict() for row in rows],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside *path*; on success rename it over *path* (mode 0644), else remove it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        tmp.chmod(0o644)  # mkstemp makes it private; a report is meant to be shared
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_export(
+    rows: Sequence[IndicatorRow],
+    path: Path,
+    fmt: Format,
+    *,
+    period: Period,
+    level: str | None,
+    catalog: Catalog,
+    generated_at: datetime,
+) -> None:
+    """Write *rows* to *path* in *fmt*, atomically: the file is whole or left as it was."""
+    writers: dict[Format, Callable[[Path], object]] = {
+        Format.CSV: lambda tmp: tmp.write_text(render_csv(rows), encoding="utf-8", newline=""),
+        Format.JSON: lambda tmp: tmp.write_text(
+            render_json(rows, period=period, level=level, generated_at=generated_at), encoding="utf-8"
+        ),
+        Format.XLSX: lambda tmp: _xlsx(rows, tmp, period=period, catalog=catalog, generated_at=generated_at),
+    }
+    with atomic_path(path) as tmp:
+        writers[fmt](tmp)
+
+
+def _xlsx(
+    rows: Sequence[IndicatorRow], path: Path, *, period: Period, catalog: Catalog, generated_at: datetime
+) -> None:
+    from netmon.indicators.xlsx import write_xlsx  # noqa: PLC0415 (openpyxl loads only for XLSX exports)
+
+    write_xlsx(rows, path, period=period, catalog=catalog, generated_at=generated_at)
