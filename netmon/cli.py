@@ -499,18 +499,23 @@ def run(
 
     Needs a migrated database (`netmon db upgrade`) with an inventory. SIGTERM or Ctrl-C stops it
     gracefully (exit code 0): rounds in flight finish or are cancelled and state is written.
+    SIGHUP re-reads the config and the inventory without losing state or open outages. Logs go
+    to stdout: JSON lines unless stdout is a terminal.
 
     Example: netmon --config config/netmon.example.yaml run
     """
-    cfg = _config(config)
-    asyncio.run(_run_daemon(cfg, duration))
+    cfg = load_config(config)
+    setup_logging(cfg.logging, service=True)
+    asyncio.run(_run_daemon(cfg, duration, lambda: load_config(config)))
 
 
-async def _run_daemon(cfg: Config, duration: float | None) -> None:
+async def _run_daemon(cfg: Config, duration: float | None, reload_config: Callable[[], Config]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    daemon = Daemon(cfg, load_config=reload_config)
+    loop.add_signal_handler(signal.SIGHUP, daemon.request_reload)
     if duration is not None:
         loop.call_later(duration, stop.set)
 
@@ -519,7 +524,7 @@ async def _run_daemon(cfg: Config, duration: float | None) -> None:
             url = daemon.http.url
             err.print(f"netmon: metrics at {url}/metrics, API at {url}/api/v1/devices (/links, /outages)", markup=False)
 
-    await Daemon(cfg).run(stop, on_started=started)
+    await daemon.run(stop, on_started=started)
 
 
 @outages_app.command("list")

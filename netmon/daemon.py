@@ -50,8 +50,18 @@ _RETRY_FIRST, _RETRY_CAP = 0.5, 30.0
 class Daemon:
     """netmon's monitoring process; `run()` until the stop event is set."""
 
-    def __init__(self, config: Config, *, registry: CollectorRegistry | None = None, log: Any = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        registry: CollectorRegistry | None = None,
+        log: Any = None,
+        load_config: Callable[[], Config] | None = None,
+    ) -> None:
         self.config = config
+        self._load_config = load_config
+        self._reload = asyncio.Event()
+        self.reloads = 0
         self.registry = registry if registry is not None else CollectorRegistry()
         self.instruments = Instruments.register(self.registry)
         self.log = log if log is not None else structlog.get_logger("netmon.daemon")
@@ -166,6 +176,66 @@ class Daemon:
             )
         return [row.to_dict() for row in rows]
 
+    def request_reload(self) -> None:
+        """Ask for a reload of the config and the inventory (the SIGHUP handler)."""
+        self._reload.set()
+
+    async def reload(self) -> None:
+        """Re-read the config and the inventory; keep every state and open outage of what is still there.
+
+        Removed devices and links have their open outages closed as removed. A bad config or
+        inventory changes nothing. Settings that need a restart (database, HTTP address, poll
+        intervals) are reported and kept.
+        """
+        config = await asyncio.to_thread(self._load_config) if self._load_config is not None else self.config
+        kept = [
+            name
+            for name in ("database", "http")
+            if getattr(config, name).model_dump() != getattr(self.config, name).model_dump()
+        ]
+        intervals = {c: getattr(config.polling, c).interval for c in ("ping", "snmp", "host_resources")}
+        if intervals != {c: getattr(self.config.polling, c).interval for c in intervals}:
+            kept.append("polling intervals")
+        inventory = await asyncio.to_thread(Store(self.engine).snapshot)
+        windows = [Window.from_config(c) for c in config.maintenance]
+        windows += await asyncio.to_thread(_require(self._windows).active, utcnow())
+        schedule = MaintenanceSchedule(inventory, ZoneInfo(config.timezone), windows)  # ConfigError: nothing changes
+        catalog = catalog_for(config.indicators)
+        old = self.live
+        live = LiveState(config, inventory, schedule)
+        removed = live.adopt(old)
+        self.config, self.catalog, self._live = config, catalog, live
+        if self._scheduler is not None:
+            self._scheduler.replace_pollers(Pollers(config))
+        if removed:
+            self._queued += 1
+            self._queue.put_nowait(removed)
+            for listener in self._listeners:
+                listener(removed)
+        self.reloads += 1
+        added = len(inventory.devices.keys() - old.inventory.devices.keys())
+        self.log.info(
+            "reloaded",
+            devices=len(inventory.devices),
+            links=len(inventory.links),
+            added_devices=added,
+            removed=[f"{t.kind}:{t.name}" for t in removed],
+            needs_restart=kept or None,
+        )
+        self._wake()
+
+    async def _reload_loop(self) -> None:
+        while True:
+            await self._reload.wait()
+            self._reload.clear()
+            try:
+                await self.reload()
+            except NetmonError as exc:
+                failure = str(exc)
+            else:
+                continue
+            self.log.error("reload failed; the running config and inventory stay", error=failure)
+
     def indicator_gauges(self) -> list[IndicatorGauge]:
         """Return the live indicator values last computed (after a ping round)."""
         return self._gauges
@@ -207,6 +277,8 @@ class Daemon:
             stack.callback(rollup.cancel)
             gauges = tasks.create_task(self._indicator_loop(), name="live-indicators")
             stack.callback(gauges.cancel)
+            reloader = tasks.create_task(self._reload_loop(), name="reload")
+            stack.callback(reloader.cancel)
             interval = watchdog_interval()
             if interval is not None:
                 stack.callback(tasks.create_task(watchdog_loop(interval), name="watchdog").cancel)

@@ -18,7 +18,7 @@ from netmon.monitor.outages import CAUSES, OUTAGE_KINDS, LastState
 from netmon.monitor.rounds import RoundResult
 from netmon.monitor.state import ObjectKey, ObjectState, State, StateEngine, StateRules, Transition
 from netmon.monitor.topology import Topology, interface_key
-from netmon.pollers.base import HostSample, InterfaceRow, InterfacesSample, PingSample, Sample, SystemSample
+from netmon.pollers.base import HostSample, InterfaceRow, InterfacesSample, PingSample, Sample, SystemSample, utcnow
 
 __all__ = ["DeviceLatest", "LiveState"]
 
@@ -56,6 +56,28 @@ class LiveState:
         self._link_of = {iface: link for link, iface in self.topology.link_interface.items()}
         # interface data older than this is stale: the agent stopped answering and ping decides alone
         self._fresh = timedelta(seconds=2 * config.polling.snmp.interval + 60)
+
+    def adopt(self, old: LiveState) -> list[Transition]:
+        """Take over *old*'s states and samples for the objects still here (a reload); return REMOVED transitions."""
+        now = utcnow()
+        for key, memory in old.engine.objects.items():
+            kind, name = key
+            if kind == "interface":
+                device = name.partition(":")[0]
+                if device in self.latest:
+                    self._register_interface(device, key)
+                    self.engine.objects[key] = memory
+            elif key in self.engine.objects:
+                self.engine.objects[key] = memory
+        for name, latest in old.latest.items():
+            if name in self.latest:
+                self.latest[name] = latest
+        self.rounds.update(old.rounds)
+        return [
+            Transition(kind=kind, name=name, old=memory.state, new=State.REMOVED, ts=now)
+            for (kind, name), memory in old.engine.objects.items()
+            if kind in OUTAGE_KINDS and (kind, name) not in self.engine.objects
+        ]
 
     def restore(self, last: Iterable[LastState]) -> None:
         """Start objects in their last recorded state (after a restart) instead of UNKNOWN."""

@@ -122,6 +122,7 @@ async def run_round(
     collected: list[Sample] = []
 
     async def one(target: Target) -> None:
+        structlog.contextvars.bind_contextvars(device=target.device)  # this task's log lines only
         async with gate:
             try:
                 async with asyncio.timeout(deadline):

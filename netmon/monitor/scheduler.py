@@ -104,6 +104,10 @@ class PollScheduler:
             task.cancel()
         await asyncio.gather(*rounds, return_exceptions=True)
 
+    def replace_pollers(self, pollers: Pollers) -> None:
+        """Use *pollers* (new credentials or timeouts after a reload) from the next round on."""
+        self._pollers = pollers
+
     def _on_event(self, event: Any) -> None:
         stats = self.stats.get(event.job_id)
         if stats is None:
@@ -123,6 +127,7 @@ class PollScheduler:
         if task is None:  # pragma: no cover (APScheduler runs coroutine jobs as tasks)
             return
         task.set_name(f"round:{poll_class}")
+        structlog.contextvars.bind_contextvars(job=f"poll:{poll_class}")  # this task's log lines only
         self._running.add(task)
         try:
             await self._measured_round(poll_class)

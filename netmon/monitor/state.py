@@ -39,6 +39,7 @@ class State(enum.StrEnum):
     DOWN = "down"
     UNREACHABLE = "unreachable"
     MAINTENANCE = "maintenance"
+    REMOVED = "removed"  # taken out of the inventory (a reload): never produced by observations
 
 
 _FAILED = frozenset({State.DOWN, State.UNREACHABLE})

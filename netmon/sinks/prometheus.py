@@ -21,7 +21,7 @@ from netmon.monitor.state import State
 
 __all__ = ["IndicatorGauge", "Instruments", "LiveCollector"]
 
-_STATES = [state.value for state in State]
+_STATES = [state.value for state in State if state is not State.REMOVED]
 
 #: One indicator value for the gauges: (indicator, unit, level, a, b); b is None for plain counts.
 IndicatorGauge = tuple[str, str, str, float, float | None]

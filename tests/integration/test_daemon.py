@@ -7,8 +7,10 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -186,6 +188,13 @@ async def test_an_api_maintenance_window_applies_survives_a_restart_and_is_not_d
     assert spent[("device", "w1-vc1")].maintenance > 0
 
 
+def _free_tcp_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def _netmon(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "netmon", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -217,3 +226,99 @@ def test_sigterm_stops_gracefully_with_exit_code_0(config_for: Any, tmp_path: Pa
     assert process.returncode == 0, rest
     assert "stopping" in rest
     assert "Traceback" not in rest
+
+
+def _write_config(config: Any, path: Path, **changes: Any) -> None:
+    data = config.model_dump(mode="json")
+    for name, profile in config.snmp_profiles.items():
+        data["snmp_profiles"][name]["community"] = profile.community.reveal() if profile.community else None
+    data["database"]["url"] = config.database.url.reveal()
+    data.update(changes)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _api(base: str, path: str) -> Any:
+    with urllib.request.urlopen(f"{base}{path}", timeout=5) as reply:  # noqa: S310 (loopback)
+        return json.loads(reply.read())
+
+
+def _poll(check: Any, what: str, timeout: float = 30) -> Any:
+    deadline = datetime.now(UTC) + timedelta(seconds=timeout)
+    while datetime.now(UTC) < deadline:
+        try:
+            result = check()
+        except OSError:
+            result = None
+        if result:
+            return result
+        time.sleep(0.1)  # polling an HTTP endpoint for a condition, bounded by the deadline
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_sighup_reloads_the_inventory_and_config_keeping_state(
+    config_for: Any, tmp_path: Path, db_url: str, snmp_agent: AgentUnderTest
+) -> None:
+    port = _free_tcp_port()
+    config = config_for(http={"listen": f"127.0.0.1:{port}"})
+    path = tmp_path / "netmon.yaml"
+    window = {"name": "gỡ bỏ", "objects": ["device:w1-vc1"], "start": "2026-01-01T00:00:00+07:00",
+              "end": "2099-01-01T00:00:00+07:00"}  # fmt: skip
+    _write_config(config, path, maintenance=[window])
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "NETMON_CONFIG": str(path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "netmon", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        _poll(lambda: _api(base, "/api/v1/outages?open=true&cause=maintenance")["count"] == 1, "the window")
+        before = {d["name"]: d["since"] for d in _api(base, "/api/v1/devices")["devices"]}
+        (tmp_path / "bad.yaml").write_text("polling: [", encoding="utf-8")
+        path.rename(tmp_path / "good.yaml")
+        (tmp_path / "bad.yaml").rename(path)
+        process.send_signal(signal.SIGHUP)  # a broken config: nothing changes, the daemon keeps running
+        assert process.stdout is not None
+        seen: list[str] = []
+        deadline = datetime.now(UTC) + timedelta(seconds=30)
+        while not any("reload failed" in line for line in seen):  # the daemon logs every round: never stuck
+            seen.append(process.stdout.readline())
+            assert datetime.now(UTC) < deadline, "no reload failure logged"
+        (tmp_path / "good.yaml").rename(path)
+        inventory = INVENTORY.replace(
+            "  - {name: w1-vc1, unit: P-D1-W1, role: vc_endpoint, address: 127.78.2.20, parent: w1-r1}\n", ""
+        )
+        inventory = inventory.replace(
+            "links:", "  - {name: w1-sw1, unit: P-D1-W1, role: switch, address: 127.78.2.2, parent: w1-r1}\nlinks:"
+        )
+        (tmp_path / "new.yaml").write_text(inventory, encoding="utf-8")
+        imported = subprocess.run(
+            [sys.executable, "-m", "netmon", "inventory", "import", "--prune", str(tmp_path / "new.yaml")],
+            env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert imported.returncode == 0, imported.stderr
+        _write_config(config, path)  # the window named the removed device: it goes too
+        process.send_signal(signal.SIGHUP)
+        devices = _poll(
+            lambda: (
+                (d := {x["name"]: x for x in _api(base, "/api/v1/devices")["devices"]}).get("w1-sw1", {}).get("state")
+                == "up"
+                and d
+            ),
+            "the added device up",
+        )
+        assert "w1-vc1" not in devices
+        assert {n: d["since"] for n, d in devices.items() if n != "w1-sw1"} == {
+            n: s for n, s in before.items() if n != "w1-vc1"
+        }  # states kept: nothing restarted from unknown
+        closed = _poll(lambda: _api(base, "/api/v1/outages?cause=maintenance")["outages"], "the closed outage")
+        assert [(o["name"], o["ended_at"] is not None) for o in closed] == [("w1-vc1", True)]
+        process.send_signal(signal.SIGTERM)
+        out = process.communicate(timeout=12)[0]
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    lines = [json.loads(line) for line in [*seen, *out.splitlines()] if line.startswith("{")]
+    events = [line["event"] for line in lines]
+    assert "reload failed; the running config and inventory stay" in events
+    (reloaded,) = [line for line in lines if line["event"] == "reloaded"]
+    assert reloaded["removed"] == ["device:w1-vc1"]
+    assert reloaded["added_devices"] == 1
