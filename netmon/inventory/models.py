@@ -16,6 +16,7 @@ __all__ = [
     "LinkKind",
     "MaintenanceWindow",
     "Outage",
+    "OutboxEvent",
     "Role",
     "StateChange",
     "Unit",
@@ -197,3 +198,20 @@ class MaintenanceWindow(SQLModel, table=True):
     starts_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     ends_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
     reason: str = Field(default="", max_length=1024)
+
+
+class OutboxEvent(SQLModel, table=True):
+    """An MQTT message waiting for its PUBACK; the id is the delivery order.
+
+    Written in the same transaction as the transitions it tells of, deleted once the broker
+    has acknowledged it: a message is never lost, and may be sent twice after a crash.
+    """
+
+    __tablename__ = "mqtt_outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=32, unique=True)
+    topic: str = Field(max_length=1024)
+    payload: str = Field(sa_type=sa.Text)
+    retain: bool = False
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
