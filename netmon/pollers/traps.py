@@ -134,19 +134,30 @@ class _Current:
     event: TrapEvent | None = None
 
 
+# What pyasn1 raises on some truncated or mistyped input, besides its own PyAsn1Error.
+_DECODER_SLIPS = (TypeError, ValueError, IndexError, KeyError, AttributeError)
+
+
 @contextmanager
-def _pysnmp(what: str) -> Iterator[None]:
-    """Translate pysnmp's and pyasn1's errors: the one place. Messages name the step, never values."""
+def _pysnmp(what: str, *, network: bool = False) -> Iterator[None]:
+    """Translate pysnmp's and pyasn1's errors: the one place. Messages name the step, never values.
+
+    With *network*, the step decodes bytes from the network: any decoder failure means a malformed datagram.
+    """
     try:
         yield
-    except PyAsn1Error as exc:  # also pysnmp's ProtocolError: bytes from the network
+    except PyAsn1Error as exc:  # also pysnmp's ProtocolError
         raise _MalformedError(f"{what}: not a valid SNMP message") from exc
     except PySnmpError as exc:
         raise PollError(f"SNMP trap receiver: {what} failed ({type(exc).__name__})") from exc
+    except _DECODER_SLIPS as exc:
+        if not network:
+            raise
+        raise _MalformedError(f"{what}: not a valid SNMP message ({type(exc).__name__})") from exc
 
 
 def _header(datagram: bytes) -> _Header:
-    with _pysnmp("reading the header"):
+    with _pysnmp("reading the header", network=True):
         version = int(api.decodeMessageVersion(datagram))
         if version in api.PROTOCOL_MODULES:
             message, _ = decoder.decode(datagram, asn1Spec=api.PROTOCOL_MODULES[version].Message())
@@ -290,8 +301,10 @@ class TrapReceiver:
             return
         current = self._current = _Current(source, device, header.version)
         try:
-            with _pysnmp("processing a trap"):
+            with _pysnmp("processing a trap", network=True):
                 self._engine.message_dispatcher.receive_message(self._engine, domain, address, datagram)
+        except _MalformedError:
+            current.outcome = "bad_auth" if header.version == "3" else "malformed"
         except PollError as exc:
             current.outcome = "error"
             self._log.warning("SNMP trap processing failed", source=source, device=device, error=str(exc))
