@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from netmon.config import Config, SnmpProfile, TrapConfig
 from netmon.errors import PollError
-from netmon.pollers import traps
+from netmon.pollers import traps, trapwire
 from netmon.pollers.traps import TrapEvent, TrapReceiver
 
 HOST = "127.0.0.1"
@@ -196,6 +196,17 @@ async def test_v3_link_up_is_delivered_from_any_engine_id(harness: Harness, prof
     assert harness.receiver.counts == {"accepted": 3}
 
 
+async def test_engine_ids_past_the_bound_are_forgotten_and_learnt_again(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(traps, "_MAX_ENGINES", 1)
+    harness.devices[HOST] = ("rt-1", "v3-authnopriv")
+    for engine_id in ("0x8000000001020304", "0x8000000001020305", "0x8000000001020304"):
+        await harness.send(["-v", "3", "-e", engine_id, *V3_ARGS["v3-authnopriv"]], LINK_UP)
+        assert (await harness.next_event()).trap == "linkUp"
+    assert len(harness.receiver._engines) == 1
+
+
 async def test_wrong_community_is_dropped_and_counted(harness: Harness) -> None:
     await harness.send(["-v", "2c", "-c", "wrong-community"], LINK_DOWN)
     harness.devices[HOST] = ("ups-1", "v1")
@@ -305,7 +316,7 @@ _SEEDS = [
 )
 def test_any_datagram_gives_a_header_or_a_malformed_error(data: bytes) -> None:
     try:
-        header = traps._header(data)
+        header = trapwire.read_header(data)
     except PollError as exc:
         assert "not" in str(exc) or "SNMP version" in str(exc)
     else:
