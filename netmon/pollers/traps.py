@@ -74,6 +74,7 @@ COUNTS = (
     "error",  # pysnmp failed on it (logged)
 )
 _MAX_TEXT = 128
+_RECV_BUFFER = 1 << 20
 _MAX_ENGINES = 4096  # (engine ID, user) pairs registered with pysnmp; least recently used go first
 _WARN_EVERY = 300.0  # seconds between two warnings for one source and reason
 _MAX_WARNED = 1024
@@ -155,6 +156,8 @@ class TrapReceiver:
             hint = " (ports below 1024 need CAP_NET_BIND_SERVICE; or listen on a high port)"
             raise PollError(f"cannot listen for traps on {self.config.listen}: {exc.strerror}{hint}") from None
         sock.setblocking(False)  # noqa: FBT003 (the socket API's own boolean)
+        # a burst (a switch reboot: one linkDown per port) waits here; the kernel caps it at rmem_max
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECV_BUFFER)
         self._sock = sock
         try:
             self._open(asyncio.get_running_loop(), sock)
