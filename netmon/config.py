@@ -38,6 +38,7 @@ __all__ = [
     "PollingConfig",
     "SnmpProfile",
     "StateConfig",
+    "TrapConfig",
     "load_config",
 ]
 
@@ -157,6 +158,19 @@ class PollingConfig(_Section):
         return merged
 
 
+def _check_host_port(value: str, example: str) -> str:
+    """Check a HOST:PORT listen address; *example* is the port shown in error messages."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected HOST:PORT, e.g. 127.0.0.1:{example} or [::1]:{example}")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        if not host:
+            raise ValueError(f"expected HOST:PORT with a host, e.g. 0.0.0.0:{example}") from None
+    return value
+
+
 class HttpConfig(_Section):
     """The HTTP server for /metrics, health and the API."""
 
@@ -165,20 +179,40 @@ class HttpConfig(_Section):
     @field_validator("listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9105 or [::1]:9105")
-        try:
-            ipaddress.ip_address(host.strip("[]"))
-        except ValueError:
-            if not host:
-                raise ValueError("expected HOST:PORT with a host, e.g. 0.0.0.0:9105") from None
-        return value
+        return _check_host_port(value, "9105")
 
     @property
     def host(self) -> str:
         """Return the host part, without IPv6 brackets."""
         return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        """Return the port part."""
+        return int(self.listen.rpartition(":")[2])
+
+
+class TrapConfig(_Section):
+    """The SNMP trap receiver: where it listens. Traps are checked against each device's own profile."""
+
+    enabled: bool = False
+    listen: str = "0.0.0.0:162"
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        value = _check_host_port(value, "162")
+        host = value.rpartition(":")[0].strip("[]")
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise ValueError("the trap receiver listens on an IPv4 address, e.g. 0.0.0.0:162") from None
+        return value
+
+    @property
+    def host(self) -> str:
+        """Return the host part."""
+        return self.listen.rpartition(":")[0]
 
     @property
     def port(self) -> int:
@@ -302,6 +336,7 @@ class Config(_Section):
     snmp_profiles: dict[str, SnmpProfile] = {}
     polling: PollingConfig = PollingConfig()
     http: HttpConfig = HttpConfig()
+    traps: TrapConfig = TrapConfig()
     mqtt: MqttConfig = MqttConfig()
     logging: LoggingConfig = LoggingConfig()
     state: StateConfig = StateConfig()

@@ -35,6 +35,19 @@ def test_no_file_gives_the_defaults() -> None:
     assert config.timezone == "Asia/Ho_Chi_Minh"
 
 
+def test_traps_default_to_off_on_the_standard_port(example_config: Config) -> None:
+    for config in (Config(), example_config):
+        assert (config.traps.enabled, config.traps.host, config.traps.port) == (False, "0.0.0.0", 162)  # noqa: S104
+
+
+def test_traps_section_from_file_and_environment(tmp_path: Path) -> None:
+    path = _write(tmp_path, "traps:\n  enabled: true\n  listen: 127.0.0.1:10162\n")
+    config = load_config(path, environ={})
+    assert (config.traps.enabled, config.traps.host, config.traps.port) == (True, "127.0.0.1", 10162)
+    config = load_config(path, environ={"NETMON_TRAPS__LISTEN": "0.0.0.0:1162", "NETMON_TRAPS__ENABLED": "false"})
+    assert (config.traps.enabled, config.traps.listen) == (False, "0.0.0.0:1162")
+
+
 def test_a_poll_class_may_set_only_some_keys(tmp_path: Path) -> None:
     config = load_config(_write(tmp_path, "polling:\n  snmp:\n    interval: 120\n"), environ={})
     assert (config.polling.snmp.interval, config.polling.snmp.timeout, config.polling.snmp.retries) == (120, 2.0, 1)
@@ -113,6 +126,21 @@ CONFIG_ERRORS = [
         "http:\n  listen: localhost\n",
         ["{f}:2: http.listen: expected HOST:PORT, e.g. 127.0.0.1:9105 or [::1]:9105"],
         id="bad-listen",
+    ),
+    pytest.param(
+        "traps:\n  listen: 0.0.0.0\n",
+        ["{f}:2: traps.listen: expected HOST:PORT, e.g. 127.0.0.1:162 or [::1]:162"],
+        id="traps-listen-without-port",
+    ),
+    pytest.param(
+        "traps:\n  listen: localhost:162\n",
+        ["{f}:2: traps.listen: the trap receiver listens on an IPv4 address, e.g. 0.0.0.0:162"],
+        id="traps-listen-hostname",
+    ),
+    pytest.param(
+        "traps:\n  enabled: true\n  port: 162\n",
+        ["{f}:3: traps.port: unknown key"],
+        id="traps-unknown-key",
     ),
     pytest.param(
         "database:\n  url: not a url\n",
@@ -214,6 +242,8 @@ _keys = st.sampled_from(
         "interval",
         "http",
         "listen",
+        "traps",
+        "enabled",
         "mqtt",
         "port",
         "timezone",

@@ -1,0 +1,343 @@
+"""SNMP trap receiver (pysnmp 7): v1, v2c and v3 notifications from the inventory's devices.
+
+A datagram goes through `_receive`: its header is read first (who sent it, which community
+or v3 user and security level), then checked against the sending device's own profile; only
+then does pysnmp's engine authenticate, decrypt and decode it, and hand the PDU to
+`_notified`. Each datagram is counted once, by outcome (`COUNTS`). A trap never sets state:
+`on_trap` only tells the daemon which device to poll now.
+
+SNMPv3 traps come from any engine ID: a trap's keys are localized to the sender's engine ID
+(RFC 3414), which pysnmp only knows for users registered with that engine ID. The receiver
+registers the device's user for the engine ID in the header the first time it sees it (from
+master keys computed once per profile), keeping at most `_MAX_ENGINES` such entries.
+v3 informs (where the receiver is the authoritative engine) are not supported yet: counted
+as `unsupported`. v1/v2c informs are answered. pysnmp decrypts (DES, AES) only with the
+`cryptography` package, which it does not require: without it authPriv traps are counted as
+`unsupported` and a warning at start names the package.
+
+pysnmp's and pyasn1's errors are translated in `trapwire.pysnmp_errors` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import importlib.util
+import socket
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, ClassVar, Self
+
+from pysnmp.carrier.asyncio.dgram import udp
+from pysnmp.carrier.asyncio.dispatch import AsyncioDispatcher
+from pysnmp.entity import config as snmp_config
+from pysnmp.entity.engine import SnmpEngine
+from pysnmp.entity.rfc3413 import ntfrcv
+from pysnmp.proto import rfc1902
+
+from netmon.config import SnmpProfile, TrapConfig
+from netmon.errors import PollError
+from netmon.pollers.base import ValueObject, utcnow
+from netmon.pollers.trapwire import (
+    LEVELS,
+    SNMP_TRAP_OID,
+    Header,
+    MalformedError,
+    MasterKeys,
+    interface_of,
+    master_keys,
+    pysnmp_errors,
+    read_header,
+)
+
+__all__ = ["COUNTS", "TRAP_NAMES", "TrapEvent", "TrapReceiver"]
+
+#: The traps that call `on_trap`, by snmpTrapOID.
+TRAP_NAMES = {
+    "1.3.6.1.6.3.1.1.5.1": "coldStart",
+    "1.3.6.1.6.3.1.1.5.2": "warmStart",
+    "1.3.6.1.6.3.1.1.5.3": "linkDown",
+    "1.3.6.1.6.3.1.1.5.4": "linkUp",
+}
+#: Every outcome a datagram is counted under.
+COUNTS = (
+    "accepted",  # a trap in TRAP_NAMES, delivered to on_trap
+    "ignored",  # authentic, but another notification type
+    "unknown_source",  # the source address is no device of the inventory
+    "bad_community",  # v1/v2c with a community other than the device's profile's
+    "bad_auth",  # v3 with another user, level or keys than the device's profile's
+    "malformed",  # not an SNMP message, or a v1/v2c one pysnmp could not decode
+    "unsupported",  # v3 informs and engine discovery; authPriv without the cryptography package
+    "error",  # pysnmp failed on it (logged)
+)
+_MAX_TEXT = 128
+_RECV_BUFFER = 1 << 20
+_MAX_ENGINES = 4096  # (engine ID, user) pairs registered with pysnmp; least recently used go first
+_WARN_EVERY = 300.0  # seconds between two warnings for one source and reason
+_MAX_WARNED = 1024
+_CAN_DECRYPT = importlib.util.find_spec("cryptography") is not None  # pysnmp's privacy needs it
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrapEvent(ValueObject):
+    """An accepted trap: which device sent what. The daemon polls the device; the trap sets no state."""
+
+    kind: ClassVar[str] = "trap"
+    ts: datetime
+    source: str
+    device: str
+    trap: str  # linkDown, linkUp, coldStart, warmStart
+    version: str  # 1, 2c or 3
+    if_index: int | None = None
+    if_name: str | None = None
+
+
+@dataclass
+class _Current:
+    """The datagram pysnmp is processing, and what became of it."""
+
+    source: str
+    device: str
+    version: str
+    outcome: str | None = None
+    event: TrapEvent | None = None
+
+
+class TrapReceiver:
+    """Listens for traps on `config.listen`; accepted ones go to `on_trap`, every datagram to `counts`.
+
+    *devices* returns address -> (device name, profile name) for the inventory's devices; it is
+    called per datagram, so a reload takes effect at once. *profiles* are the config's
+    snmp_profiles. *on_trap* runs on the event loop and must not block.
+    """
+
+    def __init__(
+        self,
+        config: TrapConfig,
+        profiles: Mapping[str, SnmpProfile],
+        devices: Callable[[], Mapping[str, tuple[str, str | None]]],
+        on_trap: Callable[[TrapEvent], None],
+        *,
+        log: Any,
+    ) -> None:
+        self.config = config
+        self.counts: Counter[str] = Counter()
+        self._profiles = profiles
+        self._devices = devices
+        self._on_trap = on_trap
+        self._log = log
+        self._engine: Any = None
+        self._receiver: Any = None
+        self._sock: socket.socket | None = None
+        self._master: dict[str, MasterKeys] = {}
+        self._engines: OrderedDict[tuple[bytes, str], str] = OrderedDict()
+        self._warned: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._current: _Current | None = None  # the datagram pysnmp is processing now
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Return the bound (host, port): the real port when the config asks for port 0."""
+        if self._sock is None:
+            raise PollError("the trap receiver is not listening")
+        host, port = self._sock.getsockname()[:2]
+        return str(host), int(port)
+
+    # ---- lifetime ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((self.config.host, self.config.port))
+        except OSError as exc:
+            sock.close()
+            hint = " (ports below 1024 need CAP_NET_BIND_SERVICE; or listen on a high port)"
+            raise PollError(f"cannot listen for traps on {self.config.listen}: {exc.strerror}{hint}") from None
+        sock.setblocking(False)  # noqa: FBT003 (the socket API's own boolean)
+        # a burst (a switch reboot: one linkDown per port) waits here; the kernel caps it at rmem_max
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECV_BUFFER)
+        self._sock = sock
+        try:
+            self._open(asyncio.get_running_loop(), sock)
+        except BaseException:
+            await self._close()
+            raise
+        self._log.info("listening for SNMP traps", listen=f"{self.address[0]}:{self.address[1]}")
+        private = sorted(name for name, p in self._profiles.items() if p.priv_protocol)
+        if private and not _CAN_DECRYPT:
+            self._log.warning(
+                "authPriv traps cannot be decrypted without the Python package 'cryptography'; "
+                "they are dropped and counted as unsupported",
+                profiles=private,
+            )
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._close()
+
+    def _open(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+        with pysnmp_errors("starting"):
+            self._engine = engine = SnmpEngine()
+            dispatcher = AsyncioDispatcher(loop=loop)
+            dispatcher.set_timer_resolution(1.0)  # USM housekeeping; the default ticks every 0.1 s
+            # The engine's own receive callback is never routed to: ours (the default) checks first.
+            engine.register_transport_dispatcher(dispatcher, recvId="netmon-unused")
+            dispatcher.register_recv_callback(self._receive)
+            for name, profile in self._profiles.items():
+                if profile.community is not None:
+                    snmp_config.add_v1_system(engine, f"netmon-{name}", profile.community.reveal())
+                elif profile.version == "3":
+                    self._master[name] = master_keys(profile)
+            transport = udp.UdpAsyncioTransport(loop=loop).open_server_mode(sock=sock)
+            snmp_config.add_transport(engine, udp.DOMAIN_NAME, transport)
+            self._receiver = ntfrcv.NotificationReceiver(engine, self._notified)
+
+    async def _close(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            if self._receiver is not None:
+                self._receiver.close(engine)
+                self._receiver = None
+            dispatcher = engine.transport_dispatcher
+            ticker = dispatcher.loopingcall if dispatcher is not None else None
+            engine.close_dispatcher()  # closes the transport, cancels the ticker
+            if ticker is not None:
+                await asyncio.gather(ticker, return_exceptions=True)
+            await asyncio.sleep(0)  # let the transport's connection_lost run
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    # ---- one datagram ----------------------------------------------------------------------------
+
+    def _receive(self, _dispatcher: object, domain: tuple[int, ...], address: tuple[str, int], datagram: bytes) -> None:
+        source = str(address[0])
+        try:
+            header = read_header(datagram)
+        except MalformedError:
+            self._drop("malformed", source, None)
+            return
+        known = self._devices().get(source)
+        if known is None:
+            self._drop("unknown_source", source, header.version)
+            return
+        device, profile_name = known
+        try:
+            reason = self._check(header, profile_name)
+        except PollError as exc:  # pysnmp refused to register the user for this engine ID
+            self.counts["error"] += 1
+            self._log.warning("SNMP trap processing failed", source=source, device=device, error=str(exc))
+            return
+        if reason is not None:
+            self._drop(reason, source, header.version, device=device)
+            return
+        current = self._current = _Current(source, device, header.version)
+        try:
+            with pysnmp_errors("processing a trap", network=True):
+                self._engine.message_dispatcher.receive_message(self._engine, domain, address, datagram)
+        except MalformedError:
+            current.outcome = "bad_auth" if header.version == "3" else "malformed"
+        except PollError as exc:
+            current.outcome = "error"
+            self._log.warning("SNMP trap processing failed", source=source, device=device, error=str(exc))
+        finally:
+            self._current = None
+        # pysnmp calls _notified only for an authentic, decodable notification
+        outcome = current.outcome or ("bad_auth" if header.version == "3" else "malformed")
+        event = current.event
+        if outcome in ("accepted", "ignored", "error"):
+            self.counts[outcome] += 1
+        else:
+            self._drop(outcome, source, header.version, device=device)
+        if event is not None:
+            self._log.info("SNMP trap", device=device, source=source, trap=event.trap, if_index=event.if_index)
+            try:
+                self._on_trap(event)
+            except Exception:  # noqa: BLE001 (a failing consumer must not stop the receiver)
+                self._log.exception("on_trap failed", device=device, trap=event.trap)
+
+    def _check(self, header: Header, profile_name: str | None) -> str | None:
+        """Return why the header does not match the device's profile, or None."""
+        profile = self._profiles.get(profile_name) if profile_name else None
+        if header.version != "3":
+            community = profile.community.reveal().encode() if profile and profile.community else None
+            ok = community is not None and hmac.compare_digest(community, header.community)
+            return None if ok else "bad_community"
+        if not header.engine_id or header.engine_id == bytes(self._engine.snmpEngineID):
+            return "unsupported"
+        if profile is None or profile_name not in self._master or header.user != profile.user:
+            return "bad_auth"
+        if header.level != LEVELS[profile.security_level]:
+            return "bad_auth"  # pysnmp does not hold a non-authoritative sender to the user's level
+        if header.level == LEVELS["authPriv"] and not _CAN_DECRYPT:
+            return "unsupported"
+        self._register(header.engine_id, profile_name)
+        return None
+
+    def _register(self, engine_id: bytes, profile_name: str) -> None:
+        """Make pysnmp know the profile's user for *engine_id*, keys localized to it."""
+        user = self._profiles[profile_name].user or ""
+        key = (engine_id, user)
+        if self._engines.get(key) != profile_name:
+            auth, auth_key, priv, priv_key = self._master[profile_name]
+            with pysnmp_errors("registering a v3 user"):
+                snmp_config.add_v3_user(
+                    self._engine,
+                    user,
+                    auth,
+                    auth_key,
+                    priv,
+                    priv_key,
+                    securityEngineId=rfc1902.OctetString(engine_id),
+                    authKeyType=snmp_config.USM_KEY_TYPE_MASTER,
+                    privKeyType=snmp_config.USM_KEY_TYPE_MASTER,
+                )
+            self._engines[key] = profile_name
+        self._engines.move_to_end(key)
+        while len(self._engines) > _MAX_ENGINES:
+            (old_engine, old_user), _ = self._engines.popitem(last=False)
+            with pysnmp_errors("forgetting a v3 engine ID"):
+                snmp_config.delete_v3_user(self._engine, old_user, rfc1902.OctetString(old_engine))
+
+    def _notified(
+        self, _engine: object, _ref: object, _ctx_engine: object, _ctx_name: object, var_binds: Any, _cb_ctx: object
+    ) -> None:
+        """Take pysnmp's callback for an authentic notification of the datagram now in `_receive`."""
+        current = self._current
+        if current is None:
+            return
+        values = {str(oid): value for oid, value in var_binds}
+        trap_oid = str(values.get(SNMP_TRAP_OID, ""))
+        name = TRAP_NAMES.get(trap_oid)
+        current.outcome = "accepted" if name else "ignored"
+        if name is None:
+            self._log.debug("SNMP trap ignored", device=current.device, trap_oid=trap_oid[:_MAX_TEXT])
+            return
+        if_index, if_name = interface_of(values)
+        current.event = TrapEvent(
+            ts=utcnow(),
+            source=current.source,
+            device=current.device,
+            trap=name,
+            version=current.version,
+            if_index=if_index,
+            if_name=if_name,
+        )
+
+    def _drop(self, reason: str, source: str, version: str | None, *, device: str | None = None) -> None:
+        """Count a dropped datagram; warn at most every `_WARN_EVERY` seconds per source and reason."""
+        self.counts[reason] += 1
+        now = asyncio.get_running_loop().time()
+        key = (source, reason)
+        last = self._warned.get(key)
+        if last is not None and now - last < _WARN_EVERY:
+            return
+        self._warned[key] = now
+        self._warned.move_to_end(key)
+        while len(self._warned) > _MAX_WARNED:
+            self._warned.popitem(last=False)
+        self._log.warning("SNMP trap dropped", reason=reason, source=source, device=device, version=version)

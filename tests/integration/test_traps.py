@@ -1,0 +1,323 @@
+"""The trap receiver against real traps from net-snmp's snmptrap/snmpinform on loopback.
+
+Drops are observed without sleeping: a good trap sent after a bad one from the same host
+reaches the one socket after it, so when the good one is delivered the bad one is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import structlog
+from hypothesis import given
+from hypothesis import strategies as st
+
+from netmon.config import Config, SnmpProfile, TrapConfig
+from netmon.errors import PollError
+from netmon.pollers import traps, trapwire
+from netmon.pollers.traps import TrapEvent, TrapReceiver
+
+HOST = "127.0.0.1"
+OTHER_HOST = "127.0.0.5"  # not in the inventory; snmptrap sends from it via clientaddr
+SECRETS = ("t-trap-community", "t-trap-v1comm", "t-trap-auth-1", "t-trap-auth-2", "t-trap-priv-2", "t-trap-auth-3")
+WRONG = ("wrong-community", "wrong-auth-key", "wrong-priv-key")
+LINK_DOWN = ["1.3.6.1.6.3.1.1.5.3", "1.3.6.1.2.1.2.2.1.1.2", "i", "2", "1.3.6.1.2.1.2.2.1.7.2", "i", "1"]
+LINK_DOWN += ["1.3.6.1.2.1.2.2.1.8.2", "i", "2", "1.3.6.1.2.1.31.1.1.1.1.2", "s", "Gi0/2"]
+LINK_UP = ["1.3.6.1.6.3.1.1.5.4", "1.3.6.1.2.1.2.2.1.1.3", "i", "3", "1.3.6.1.2.1.2.2.1.8.3", "i", "1"]
+COLD_START = ["1.3.6.1.6.3.1.1.5.1"]
+OTHER_TRAP = ["1.3.6.1.4.1.8072.2.3.0.1", "1.3.6.1.4.1.8072.2.3.2.1", "i", "7"]
+TIMEOUT = 10.0
+
+PROFILES: dict[str, SnmpProfile] = Config.model_validate(
+    {
+        "snmp_profiles": {
+            "v1": {"version": 1, "community": "t-trap-v1comm"},
+            "v2c": {"version": "2c", "community": "t-trap-community"},
+            "v3-noauth": {"version": 3, "user": "netmon-plain"},
+            "v3-authnopriv": {"version": 3, "user": "netmon-auth", "auth_protocol": "sha", "auth_key": "t-trap-auth-1"},
+            "v3-authpriv": {
+                "version": 3,
+                "user": "netmon",
+                "auth_protocol": "sha256",
+                "auth_key": "t-trap-auth-2",
+                "priv_protocol": "aes128",
+                "priv_key": "t-trap-priv-2",
+            },
+            "v3-sha-aes256": {
+                "version": 3,
+                "user": "netmon-256",
+                "auth_protocol": "sha",
+                "auth_key": "t-trap-auth-3",
+                "priv_protocol": "aes256",
+                "priv_key": "t-trap-auth-3",
+            },
+        }
+    }
+).snmp_profiles
+V3_ARGS = {
+    "v3-noauth": ["-u", "netmon-plain", "-l", "noAuthNoPriv"],
+    "v3-authnopriv": ["-u", "netmon-auth", "-l", "authNoPriv", "-a", "SHA", "-A", "t-trap-auth-1"],
+    "v3-authpriv": [
+        *("-u", "netmon", "-l", "authPriv"),
+        *("-a", "SHA-256", "-A", "t-trap-auth-2", "-x", "AES", "-X", "t-trap-priv-2"),
+    ],
+    "v3-sha-aes256": [
+        *("-u", "netmon-256", "-l", "authPriv"),
+        *("-a", "SHA", "-A", "t-trap-auth-3", "-x", "AES256", "-X", "t-trap-auth-3"),
+    ],
+}
+needs_crypto = pytest.mark.skipif(not traps._CAN_DECRYPT, reason="pysnmp decrypts only with 'cryptography'")
+
+
+@dataclass
+class Harness:
+    receiver: TrapReceiver
+    conf: Path  # SNMPCONFPATH for snmptrap: sends from HOST
+    other_conf: Path  # sends from OTHER_HOST
+    devices: dict[str, tuple[str, str | None]]
+    events: list[TrapEvent] = field(default_factory=list)
+    logs: io.StringIO = field(default_factory=io.StringIO)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def target(self) -> str:
+        host, port = self.receiver.address
+        return f"{host}:{port}"
+
+    async def send(
+        self, version_args: list[str], trap: list[str], *, tool: str = "snmptrap", other: bool = False
+    ) -> int:
+        """Send one trap with net-snmp and return its exit code."""
+        env = {
+            "PATH": os.environ["PATH"],
+            "SNMPCONFPATH": str(self.other_conf if other else self.conf),
+            "SNMP_PERSISTENT_DIR": str(self.conf / "persist"),
+            "MIBS": "",
+        }
+        head = [tool, *version_args, "-r", "0", "-t", "3"] if tool == "snmpinform" else [tool, *version_args]
+        process = await asyncio.create_subprocess_exec(
+            *head, self.target, "", *trap, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
+        async with asyncio.timeout(TIMEOUT):
+            _, err = await process.communicate()
+        assert process.returncode == 0 or tool == "snmpinform", err.decode()
+        return process.returncode or 0
+
+    async def next_event(self) -> TrapEvent:
+        async with asyncio.timeout(TIMEOUT):
+            await self.arrived.wait()
+        self.arrived.clear()
+        return self.events.pop(0)
+
+    async def barrier(self) -> None:
+        """Send a good v2c trap from HOST and wait for it: everything sent before is counted."""
+        saved = self.devices.get(HOST)
+        self.devices[HOST] = ("barrier", "v2c")
+        await self.send(["-v", "2c", "-c", "t-trap-community"], COLD_START)
+        event = await self.next_event()
+        assert event.device == "barrier"
+        if saved is None:
+            del self.devices[HOST]
+        else:
+            self.devices[HOST] = saved
+
+
+@pytest.fixture
+async def harness(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Harness]:
+    caplog.set_level(logging.DEBUG)
+    conf, other = tmp_path / "snmp", tmp_path / "snmp-other"
+    conf.mkdir()
+    other.mkdir()
+    (other / "snmp.conf").write_text(f"clientaddr {OTHER_HOST}\n", encoding="utf-8")
+    devices: dict[str, tuple[str, str | None]] = {HOST: ("sw-core", "v2c")}
+    logs = io.StringIO()
+    log = structlog.wrap_logger(
+        structlog.PrintLogger(logs),
+        processors=[structlog.processors.add_log_level, structlog.processors.JSONRenderer()],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
+    )
+    events: list[TrapEvent] = []
+    arrived = asyncio.Event()
+
+    def on_trap(event: TrapEvent) -> None:
+        events.append(event)
+        arrived.set()
+
+    receiver = TrapReceiver(TrapConfig(enabled=True, listen=f"{HOST}:0"), PROFILES, lambda: devices, on_trap, log=log)
+    async with receiver:
+        yield Harness(receiver, conf, other, devices, events=events, logs=logs, arrived=arrived)
+    logged = logs.getvalue() + caplog.text
+    for secret in SECRETS + WRONG:
+        assert secret not in logged
+    assert receiver.counts.keys() <= set(traps.COUNTS)
+
+
+async def test_v2c_link_down_is_delivered(harness: Harness) -> None:
+    await harness.send(["-v", "2c", "-c", "t-trap-community"], LINK_DOWN)
+    event = await harness.next_event()
+    assert (event.device, event.source, event.trap, event.version) == ("sw-core", HOST, "linkDown", "2c")
+    assert (event.if_index, event.if_name) == (2, "Gi0/2")
+    assert event.ts.utcoffset() is not None
+    assert TrapEvent.from_dict(json.loads(json.dumps(event.to_dict()))) == event
+    assert harness.receiver.counts == {"accepted": 1}
+
+
+async def test_v1_cold_start_is_delivered(harness: Harness) -> None:
+    harness.devices[HOST] = ("ups-1", "v1")
+    await harness.send(["-v", "1", "-c", "t-trap-v1comm"], ["", "0", "0", ""])  # agent, generic 0, specific, uptime
+    event = await harness.next_event()
+    assert (event.device, event.trap, event.version, event.if_index) == ("ups-1", "coldStart", "1", None)
+
+
+V3_CASES = [
+    pytest.param("v3-authpriv", id="authPriv-sha256-aes128", marks=needs_crypto),
+    pytest.param("v3-sha-aes256", id="authPriv-sha-aes256", marks=needs_crypto),
+    pytest.param("v3-authnopriv", id="authNoPriv-sha"),
+    pytest.param("v3-noauth", id="noAuthNoPriv"),
+]
+
+
+@pytest.mark.parametrize("profile", V3_CASES)
+async def test_v3_link_up_is_delivered_from_any_engine_id(harness: Harness, profile: str) -> None:
+    harness.devices[HOST] = ("rt-1", profile)
+    for engine_id in ([], ["-e", "0x8000000001020304"], ["-e", "0x80001f8803aabbccddee"]):
+        await harness.send(["-v", "3", *engine_id, *V3_ARGS[profile]], LINK_UP)
+        event = await harness.next_event()
+        assert (event.device, event.trap, event.version, event.if_index) == ("rt-1", "linkUp", "3", 3)
+    assert harness.receiver.counts == {"accepted": 3}
+
+
+async def test_engine_ids_past_the_bound_are_forgotten_and_learnt_again(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(traps, "_MAX_ENGINES", 1)
+    harness.devices[HOST] = ("rt-1", "v3-authnopriv")
+    for engine_id in ("0x8000000001020304", "0x8000000001020305", "0x8000000001020304"):
+        await harness.send(["-v", "3", "-e", engine_id, *V3_ARGS["v3-authnopriv"]], LINK_UP)
+        assert (await harness.next_event()).trap == "linkUp"
+    assert len(harness.receiver._engines) == 1
+
+
+async def test_wrong_community_is_dropped_and_counted(harness: Harness) -> None:
+    await harness.send(["-v", "2c", "-c", "wrong-community"], LINK_DOWN)
+    harness.devices[HOST] = ("ups-1", "v1")
+    await harness.barrier()  # the v2c community of another profile is wrong for a v1 device too
+    await harness.send(["-v", "2c", "-c", "t-trap-community"], LINK_DOWN)
+    await harness.barrier()
+    assert harness.receiver.counts == {"bad_community": 2, "accepted": 2}
+    assert not harness.events
+
+
+DROPPED_V3 = [
+    pytest.param("v3-authnopriv", ["-A", "wrong-auth-key"], id="wrong-auth-key"),
+    pytest.param("v3-authnopriv", ["-u", "someone-else"], id="wrong-user"),
+    pytest.param("v3-authpriv", ["-l", "authNoPriv"], id="lower-level-than-profile"),
+    pytest.param("v3-authpriv", ["-X", "wrong-priv-key"], id="wrong-priv-key", marks=needs_crypto),
+    pytest.param("v2c", [], id="v3-to-a-v2c-device"),
+]
+
+
+@pytest.mark.parametrize(("profile", "override"), DROPPED_V3)
+async def test_v3_with_wrong_user_or_keys_is_dropped_and_counted(
+    harness: Harness, profile: str, override: list[str]
+) -> None:
+    args = V3_ARGS.get(profile, V3_ARGS["v3-authnopriv"])
+    harness.devices[HOST] = ("rt-1", profile)
+    await harness.send(["-v", "3", *args, *override], LINK_UP)  # net-snmp takes the last of repeated options
+    await harness.barrier()
+    assert harness.receiver.counts == {"bad_auth": 1, "accepted": 1}
+
+
+async def test_authpriv_without_cryptography_is_counted_unsupported(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(traps, "_CAN_DECRYPT", False)
+    harness.devices[HOST] = ("rt-1", "v3-authpriv")
+    await harness.send(["-v", "3", *V3_ARGS["v3-authpriv"]], LINK_UP)
+    await harness.barrier()
+    assert harness.receiver.counts == {"unsupported": 1, "accepted": 1}
+
+
+async def test_unknown_source_is_dropped_and_counted(harness: Harness) -> None:
+    await harness.send(["-v", "2c", "-c", "t-trap-community"], LINK_DOWN, other=True)
+    await harness.barrier()
+    assert harness.receiver.counts == {"unknown_source": 1, "accepted": 1}
+    assert '"source": "127.0.0.5"' in harness.logs.getvalue()
+
+
+async def test_cold_start_is_delivered_and_other_traps_are_ignored(harness: Harness) -> None:
+    await harness.send(["-v", "2c", "-c", "t-trap-community"], OTHER_TRAP)
+    await harness.send(["-v", "2c", "-c", "t-trap-community"], COLD_START)
+    event = await harness.next_event()
+    assert (event.trap, event.if_index, event.if_name) == ("coldStart", None, None)
+    assert harness.receiver.counts == {"ignored": 1, "accepted": 1}
+
+
+async def test_malformed_datagrams_are_counted(harness: Harness) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for junk in (b"", b"\x30\x03\x02\x01", b"not snmp at all", b"\x30\x05\x02\x01\x07\x04\x00"):
+            sock.sendto(junk, harness.receiver.address)
+    await harness.barrier()
+    assert harness.receiver.counts == {"malformed": 4, "accepted": 1}
+
+
+async def test_v2c_inform_is_answered_and_delivered(harness: Harness) -> None:
+    code = await harness.send(["-v", "2c", "-c", "t-trap-community"], LINK_DOWN, tool="snmpinform")
+    event = await harness.next_event()
+    assert (event.trap, event.if_index) == ("linkDown", 2)
+    assert code == 0  # snmpinform got the receiver's response
+
+
+async def test_the_socket_is_closed_on_exit_and_a_busy_port_is_a_poll_error() -> None:
+    receiver = TrapReceiver(TrapConfig(listen=f"{HOST}:0"), PROFILES, dict, lambda _e: None, log=structlog.get_logger())
+    async with receiver:
+        address = receiver.address
+        busy = TrapReceiver(
+            TrapConfig(listen=f"{HOST}:{address[1]}"), PROFILES, dict, lambda _e: None, log=structlog.get_logger()
+        )
+        with pytest.raises(PollError, match=rf"cannot listen for traps on 127\.0\.0\.1:{address[1]}"):
+            await busy.__aenter__()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(address)  # free again
+
+
+# Real datagrams from snmptrap (v3 authNoPriv, v2c, v1): seeds for mutated datagrams.
+_SEEDS = [
+    bytes.fromhex(
+        "3081ab020103301102047720ee67020300ffe30401010201030431302f040880000000010203040201010203044a48040b"
+        "6e65746d6f6e2d61757468040c5739c9801400a4e2b4671fa604003060041180001f888049402f557388026b0000000004"
+        "00a74902047cd1cd3b020100020100303b300f06082b060102010103004303044a483017060a2b06010603010104010006"
+        "092b0601060301010504300f060a2b060102010202010103020103"
+    ),
+    bytes.fromhex(
+        "305602010104067075626c6963a74902047db91660020100020100303b300f06082b060102010103004303044a4c301706"
+        "0a2b06010603010104010006092b0601060301010503300f060a2b060102010202010102020102"
+    ),
+    bytes.fromhex("302a02010004067075626c6963a41d06082b060104010301014004c00002020201020201004303044a503000"),
+]
+
+
+@given(
+    data=st.one_of(
+        st.binary(max_size=120),
+        st.tuples(st.sampled_from(_SEEDS), st.integers(0, 200), st.binary(min_size=1, max_size=3)).map(
+            lambda t: t[0][: t[1] % len(t[0])] + t[2] + t[0][t[1] % len(t[0]) + len(t[2]) :]
+        ),
+    )
+)
+def test_any_datagram_gives_a_header_or_a_malformed_error(data: bytes) -> None:
+    try:
+        header = trapwire.read_header(data)
+    except PollError as exc:
+        assert "not" in str(exc) or "SNMP version" in str(exc)
+    else:
+        assert header.version in ("1", "2c", "3")
