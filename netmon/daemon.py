@@ -9,6 +9,7 @@ HTTP server closes, and the engine is disposed, all within `SHUTDOWN_TIMEOUT`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
@@ -36,8 +37,12 @@ from netmon.monitor.rounds import Pollers, RoundResult, targets_of
 from netmon.monitor.scheduler import PollScheduler, RoundStats
 from netmon.monitor.state import Transition
 from netmon.monitor.windows import WindowStore
-from netmon.pollers.base import Sample, utcnow
-from netmon.sinks.prometheus import IndicatorGauge, Instruments, LiveCollector
+from netmon.pollers.base import Sample, Status, Target, utcnow
+from netmon.pollers.traps import TrapEvent, TrapReceiver
+from netmon.sinks.events import messages_for
+from netmon.sinks.mqtt import MqttPublisher
+from netmon.sinks.outbox import Outbox
+from netmon.sinks.prometheus import IndicatorGauge, Instruments, LiveCollector, ServiceCollector
 from netmon.systemd import notify, watchdog_interval, watchdog_loop
 
 __all__ = ["SHUTDOWN_TIMEOUT", "Daemon"]
@@ -45,6 +50,8 @@ __all__ = ["SHUTDOWN_TIMEOUT", "Daemon"]
 #: Longest a graceful stop may take before the remaining work is cancelled (seconds).
 SHUTDOWN_TIMEOUT = 10.0
 _RETRY_FIRST, _RETRY_CAP = 0.5, 30.0
+#: Seconds after a linkDown/linkUp trap's poll until the confirming second poll.
+TRAP_CONFIRM_DELAY = 6.0
 
 
 class Daemon:
@@ -69,6 +76,11 @@ class Daemon:
         self.catalog = catalog_for(config.indicators)  # a bad definitions file fails here, before anything runs
         self._gauges: list[IndicatorGauge] = []
         self._ping_done = asyncio.Event()
+        self.mqtt: MqttPublisher | None = None
+        self.traps: TrapReceiver | None = None
+        self._trapped: asyncio.Queue[tuple[TrapEvent, bool]] = asyncio.Queue(maxsize=1000)
+        self._pollers: Pollers | None = None
+        self._addresses: tuple[int, dict[str, tuple[str, str | None]]] = (0, {})
         self.http: HttpServer | None = None
         self.recorded = 0  # transition batches written
         self._queued = 0
@@ -206,12 +218,9 @@ class Daemon:
         removed = live.adopt(old)
         self.config, self.catalog, self._live = config, catalog, live
         if self._scheduler is not None:
-            self._scheduler.replace_pollers(Pollers(config))
-        if removed:
-            self._queued += 1
-            self._queue.put_nowait(removed)
-            for listener in self._listeners:
-                listener(removed)
+            self._pollers = Pollers(config)
+            self._scheduler.replace_pollers(self._pollers)
+        self._publish(removed)
         self.reloads += 1
         added = len(inventory.devices.keys() - old.inventory.devices.keys())
         self.log.info(
@@ -268,8 +277,11 @@ class Daemon:
             live.restore(await asyncio.to_thread(self._ledger.last_states))
             self._live = live
             self.registry.register(LiveCollector(lambda: self.live, self.stats, self.indicator_gauges))
-            pollers = Pollers(self.config)
+            self.registry.register(ServiceCollector(lambda: self.mqtt, lambda: self.traps))
+            pollers = self._pollers = Pollers(self.config)
             await pollers.ping.check()
+            if self.config.mqtt.enabled:  # entered before the tasks: it outlives the recorder's last write
+                self.mqtt = await stack.enter_async_context(MqttPublisher(self.config.mqtt, engine, log=self.log))
             tasks = await stack.enter_async_context(asyncio.TaskGroup())
             recorder = tasks.create_task(self._record(), name="recorder")
             stack.push_async_callback(self._stop_recorder, recorder)
@@ -279,6 +291,14 @@ class Daemon:
             stack.callback(gauges.cancel)
             reloader = tasks.create_task(self._reload_loop(), name="reload")
             stack.callback(reloader.cancel)
+            if self.config.traps.enabled:
+                self.traps = await stack.enter_async_context(
+                    TrapReceiver(
+                        self.config.traps, self.config.snmp_profiles, self._trap_sources, self._on_trap, log=self.log
+                    )
+                )
+                trap_polls = tasks.create_task(self._trap_poll_loop(), name="trap-polls")
+                stack.callback(trap_polls.cancel)
             interval = watchdog_interval()
             if interval is not None:
                 stack.callback(tasks.create_task(watchdog_loop(interval), name="watchdog").cancel)
@@ -324,7 +344,93 @@ class Daemon:
             self.instruments.samples.labels(result.poll_class, status).inc(count)
         self.instruments.round_duration.labels(result.poll_class).observe(result.duration)
         first_ready = result.poll_class == "ping" and not live.rounds["ping"]
-        transitions = live.conclude(result, utcnow())
+        self._publish(live.conclude(result, utcnow()))
+        if result.poll_class == "ping":
+            self._ping_done.set()
+        if first_ready:
+            notify("READY=1")
+            self.log.info("first round done: ready", duration=round(result.duration, 3))
+        self._wake()
+
+    def _wake(self) -> None:
+        self._tick.set()
+        self._tick = asyncio.Event()
+
+    async def _record(self) -> None:
+        """Write transition batches in order; on a database error keep the batch and retry with backoff."""
+        ledger = _require(self._ledger)
+        outbox = Outbox(_require(self._engine)) if self.mqtt is not None else None
+        prefix = self.config.mqtt.topic_prefix
+        delay = _RETRY_FIRST
+        while (batch := await self._queue.get()) is not None:
+            messages = messages_for(batch, prefix) if outbox is not None else []
+
+            def events(conn: sa.Connection, messages: list[Any] = messages) -> None:
+                if outbox is not None:
+                    outbox.add(conn, messages)
+
+            while True:
+                started = time.perf_counter()
+                try:
+                    await asyncio.to_thread(ledger.apply, batch, also=events)
+                except StoreError as exc:
+                    self.log.warning("cannot record transitions; retrying", error=str(exc), retry_in=delay)
+                    await asyncio.sleep(delay)  # backoff, not synchronisation
+                    delay = min(delay * 2, _RETRY_CAP)
+                    continue
+                self.instruments.db_write.labels("transitions").observe(time.perf_counter() - started)
+                if self.mqtt is not None:
+                    self.mqtt.wake()
+                delay = _RETRY_FIRST
+                break
+            self.recorded += 1
+            self._wake()
+
+    def _trap_sources(self) -> dict[str, tuple[str, str | None]]:
+        """Map device addresses to (name, profile) for the trap receiver; rebuilt only after a reload."""
+        if self._addresses[0] != self.reloads or not self._addresses[1]:
+            devices = self.live.inventory.devices
+            self._addresses = (self.reloads, {d.address: (n, d.snmp) for n, d in devices.items() if d.enabled})
+        return self._addresses[1]
+
+    def _on_trap(self, event: TrapEvent, *, again: bool = False) -> None:
+        try:
+            self._trapped.put_nowait((event, again))
+        except asyncio.QueueFull:
+            self.log.warning("trap storm: immediate polls are queued to the limit; this trap waits for its round")
+
+    async def _trap_poll_loop(self) -> None:
+        """Poll a device at once when it sends linkDown/linkUp/coldStart/warmStart: the poll decides, not the trap."""
+        loop = asyncio.get_running_loop()
+        while True:
+            event, again = await self._trapped.get()
+            if not again and event.trap in ("linkDown", "linkUp"):
+                # agents may answer from a cache for seconds after the change (net-snmp keeps its
+                # ifTable ~5 s): a second poll confirms what the first could not yet see
+                loop.call_later(TRAP_CONFIRM_DELAY, functools.partial(self._on_trap, event, again=True))
+            live, pollers = self.live, _require(self._pollers)
+            device = live.inventory.devices.get(event.device)
+            if device is None or not device.enabled:
+                continue
+            target = Target(
+                device=event.device, address=device.address, unit=device.unit, role=device.role, snmp=device.snmp
+            )
+            for poll_class in ("snmp", "ping"):  # interfaces first, so the link judgement sees them
+                if not pollers.applies(poll_class, target):
+                    continue
+                started = utcnow()
+                try:
+                    async with asyncio.timeout(pollers.deadline(poll_class)):
+                        samples = await pollers.poll(poll_class, target)
+                except TimeoutError:
+                    samples = pollers.failed(poll_class, target, Status.TIMEOUT, "no answer (trap-triggered poll)")
+                live.record(samples)
+                result = RoundResult(poll_class=poll_class, started=started, duration=0.0, samples=tuple(samples))
+                self._publish(live.conclude(result, utcnow(), extra=True))
+            self._wake()
+
+    def _publish(self, transitions: list[Transition]) -> None:
+        """Log, queue for the database and tell the listeners about *transitions*."""
         for t in transitions:
             if t.kind != "interface":
                 self.log.info(
@@ -341,36 +447,6 @@ class Daemon:
             self._queue.put_nowait(transitions)
             for listener in self._listeners:
                 listener(transitions)
-        if result.poll_class == "ping":
-            self._ping_done.set()
-        if first_ready:
-            notify("READY=1")
-            self.log.info("first round done: ready", duration=round(result.duration, 3))
-        self._wake()
-
-    def _wake(self) -> None:
-        self._tick.set()
-        self._tick = asyncio.Event()
-
-    async def _record(self) -> None:
-        """Write transition batches in order; on a database error keep the batch and retry with backoff."""
-        ledger = _require(self._ledger)
-        delay = _RETRY_FIRST
-        while (batch := await self._queue.get()) is not None:
-            while True:
-                started = time.perf_counter()
-                try:
-                    await asyncio.to_thread(ledger.apply, batch)
-                except StoreError as exc:
-                    self.log.warning("cannot record transitions; retrying", error=str(exc), retry_in=delay)
-                    await asyncio.sleep(delay)  # backoff, not synchronisation
-                    delay = min(delay * 2, _RETRY_CAP)
-                    continue
-                self.instruments.db_write.labels("transitions").observe(time.perf_counter() - started)
-                delay = _RETRY_FIRST
-                break
-            self.recorded += 1
-            self._wake()
 
     async def _indicator_loop(self) -> None:
         """Recompute the live indicator gauges after each ping round, off the event loop."""

@@ -152,6 +152,7 @@ class Outage(SQLModel, table=True):
     root_cause: str | None = Field(default=None, max_length=255)
     started_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
     ended_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    end_cause: str | None = Field(default=None, max_length=16)  # up, unknown, removed, or the next cause
 
 
 class StateChange(SQLModel, table=True):

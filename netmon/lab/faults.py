@@ -107,9 +107,15 @@ class FaultLab:
             run_ip("ip", "route", "del", "unreachable", str(LAB_NETWORK), check=False)
 
     def add_site(
-        self, index: int, *, profiles: Mapping[str, SnmpProfile] | None = None, port: int = 161, hosts: int = 0
+        self,
+        index: int,
+        *,
+        profiles: Mapping[str, SnmpProfile] | None = None,
+        port: int = 161,
+        hosts: int = 0,
+        ports: tuple[str, ...] = (),
     ) -> Site:
-        """Create site *index* (1..254) with *hosts* more addresses behind it; given profiles, start its snmpd."""
+        """Create site *index* (1..254) with *hosts* more addresses and *ports* (see `port`); start its snmpd."""
         if not 1 <= index <= 254:
             raise LabError("a site index is 1..254")
         site = Site(
@@ -132,6 +138,8 @@ class FaultLab:
         run_ip("ip", "-n", site.namespace, "route", "add", "default", "via", f"198.18.{index}.1")
         for host in site.hosts:
             run_ip("ip", "-n", site.namespace, "addr", "add", f"{host}/32", "dev", "lo")
+        for name in ports:  # before the agent starts, so that its first interface table has them
+            self.add_port(site, name)
         if site.hosts:
             run_ip("ip", "route", "replace", f"198.18.{index}.0/24", "via", site.address, "dev", site.host_link)
         if profiles:

@@ -106,9 +106,10 @@ class LiveState:
             elif isinstance(sample, HostSample):
                 latest.host = sample
 
-    def conclude(self, result: RoundResult, now: datetime) -> list[Transition]:
-        """Turn a finished round into observations and return the state transitions, parents first."""
-        self.rounds[result.poll_class] += 1
+    def conclude(self, result: RoundResult, now: datetime, *, extra: bool = False) -> list[Transition]:
+        """Turn a finished round (or an *extra* poll of a few devices) into state transitions, parents first."""
+        if not extra:
+            self.rounds[result.poll_class] += 1
         observations: dict[ObjectKey, bool | None] = {}
         devices = {sample.device for sample in result.samples if sample.device in self.latest}
         for device in devices:

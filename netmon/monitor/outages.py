@@ -10,7 +10,7 @@ engine is restored from the open outages at start-up, so it does not begin again
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -49,6 +49,7 @@ class OutageRecord(ValueObject):
     root_cause: str | None
     started_at: datetime
     ended_at: datetime | None
+    end_cause: str | None = None  # what ended it: up, unknown, removed (from the inventory), or the next cause
 
     @property
     def duration(self) -> float | None:
@@ -74,11 +75,13 @@ class OutageLedger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def apply(self, transitions: Sequence[Transition]) -> None:
-        """Open and close outages for *transitions*, in one transaction; applying twice changes nothing."""
+    def apply(self, transitions: Sequence[Transition], *, also: Callable[[Connection], None] | None = None) -> None:
+        """Open and close outages for *transitions* in one transaction, with *also*; a replay changes nothing."""
         if not transitions:
             return
         with transaction(self.engine, "outage ledger") as conn:
+            if also is not None:
+                also(conn)  # e.g. the MQTT outbox: events are written with what they report, or not at all
             _record_changes(conn, transitions)
             for t in transitions:
                 if t.kind not in OUTAGE_KINDS:
@@ -91,7 +94,7 @@ class OutageLedger:
                     conn.execute(
                         sa.update(_OUTAGES)
                         .where(_OUTAGES.c.id == current.id)
-                        .values(ended_at=max(t.ts, current.started_at).astimezone(UTC))
+                        .values(ended_at=max(t.ts, current.started_at).astimezone(UTC), end_cause=cause or t.new.value)
                     )
                 if cause is not None:
                     conn.execute(
@@ -187,6 +190,7 @@ def _record(row: sa.RowMapping) -> OutageRecord:
         root_cause=row["root_cause"],
         started_at=utc(row["started_at"]),
         ended_at=utc(row["ended_at"]) if row["ended_at"] is not None else None,
+        end_cause=row["end_cause"],
     )
 
 

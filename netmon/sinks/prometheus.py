@@ -18,6 +18,9 @@ from netmon import __version__
 from netmon.monitor.live import LiveState
 from netmon.monitor.scheduler import RoundStats
 from netmon.monitor.state import State
+from netmon.pollers.traps import COUNTS as TRAP_COUNTS
+from netmon.pollers.traps import TrapReceiver
+from netmon.sinks.mqtt import MqttPublisher
 
 __all__ = ["IndicatorGauge", "Instruments", "LiveCollector"]
 
@@ -85,6 +88,35 @@ class LiveCollector(Collector):
         yield from _rounds(self._stats())
         if self._indicators is not None:
             yield from _indicator_metrics(self._indicators())
+
+
+class ServiceCollector(Collector):
+    """Exports the MQTT publisher's and the trap receiver's counters (read from their attributes)."""
+
+    def __init__(self, mqtt: Callable[[], MqttPublisher | None], traps: Callable[[], TrapReceiver | None]) -> None:
+        self._mqtt = mqtt
+        self._traps = traps
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the MQTT and trap metrics of the parts that are enabled."""
+        mqtt = self._mqtt()
+        if mqtt is not None:
+            yield GaugeMetricFamily(
+                "netmon_mqtt_connected", "1 while connected to the broker.", value=int(mqtt.connected)
+            )
+            yield CounterMetricFamily(
+                "netmon_mqtt_published", "Messages the broker acknowledged.", value=mqtt.published
+            )
+            yield GaugeMetricFamily(
+                "netmon_mqtt_pending_messages", "Messages waiting in the outbox.", value=mqtt.pending_estimate
+            )
+            yield CounterMetricFamily("netmon_mqtt_reconnects", "Failed connections retried.", value=mqtt.reconnects)
+        traps = self._traps()
+        if traps is not None:
+            family = CounterMetricFamily("netmon_traps", "Trap datagrams by outcome.", labels=["outcome"])
+            for outcome in TRAP_COUNTS:
+                family.add_metric([outcome], traps.counts.get(outcome, 0))
+            yield family
 
 
 def _inventory(live: LiveState) -> Iterator[Metric]:

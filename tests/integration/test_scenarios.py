@@ -56,9 +56,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultLab]:
 
 @pytest.fixture
 def site(lab: FaultLab) -> Site:
-    made = lab.add_site(len(lab.sites) + 1, profiles=SITE_PROFILES, hosts=3)
-    lab.add_port(made, "port1")
-    return made
+    return lab.add_site(len(lab.sites) + 1, profiles=SITE_PROFILES, hosts=3, ports=("port1",))
 
 
 def _inventory(site: Site) -> str:
