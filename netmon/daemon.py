@@ -196,13 +196,13 @@ class Daemon:
         """Re-read the config and the inventory; keep every state and open outage of what is still there.
 
         Removed devices and links have their open outages closed as removed. A bad config or
-        inventory changes nothing. Settings that need a restart (database, HTTP address, poll
+        inventory changes nothing. Settings that need a restart (database, HTTP, MQTT, traps, poll
         intervals) are reported and kept.
         """
         config = await asyncio.to_thread(self._load_config) if self._load_config is not None else self.config
         kept = [
             name
-            for name in ("database", "http")
+            for name in ("database", "http", "mqtt", "traps")
             if getattr(config, name).model_dump() != getattr(self.config, name).model_dump()
         ]
         intervals = {c: getattr(config.polling, c).interval for c in ("ping", "snmp", "host_resources")}
@@ -402,7 +402,10 @@ class Daemon:
     async def _trap_poll_loop(self) -> None:
         """Poll a device at once when it sends linkDown/linkUp/coldStart/warmStart: the poll decides, not the trap."""
         loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
         while True:
+            if me is not None and me.cancelling():  # a poller swallowed the cancellation (gufo-ping can)
+                raise asyncio.CancelledError
             event, again = await self._trapped.get()
             if not again and event.trap in ("linkDown", "linkUp"):
                 # agents may answer from a cache for seconds after the change (net-snmp keeps its

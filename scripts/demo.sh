@@ -6,7 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/ensure-system.sh snmpd snmp
+scripts/ensure-system.sh snmpd snmp mosquitto
+if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then   # the MQTT broker the events go to
+  echo "demo: starting Mosquitto" >&2
+  mosquitto -d -c /etc/mosquitto/mosquitto.conf
+fi
 scripts/bootstrap.sh
 export NETMON_CONFIG=${NETMON_CONFIG:-config/netmon.example.yaml}
 # shorter rounds than the example config's, so that the demo shows state changes quickly

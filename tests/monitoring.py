@@ -66,5 +66,10 @@ async def running(config: Config) -> AsyncIterator[Daemon]:
         yield daemon
     finally:
         stop.set()
-        async with asyncio.timeout(15):
-            await task
+        done, _ = await asyncio.wait([task], timeout=15)
+        if not done:
+            for pending in asyncio.all_tasks():  # say what the daemon is stuck on
+                pending.print_stack()
+            task.cancel()
+            raise TimeoutError("the daemon did not stop within 15 s")
+        task.result()
