@@ -26,6 +26,8 @@ from netmon.pollers.base import utcnow
 __all__ = ["Backend", "HttpServer"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: A request's filters: the query, the units it selects (with those below) and the level.
+_Query = tuple[Mapping[str, str], set[str] | None, Level | None]
 
 
 class Backend(Protocol):
@@ -168,68 +170,61 @@ class _Routes:
             raise InputError(f"unit: no unit {code!r}")
         return units_below(inventory, code) | {code}
 
+    def _row(self, scope: _Query, kind: str, name: str, unit_code: str, field: tuple[str, str]) -> Any:
+        """Return the fields every object shares, or None when the query's filters leave it out."""
+        live = self._backend.live
+        unit, memory = live.inventory.units[unit_code], live.state_of((kind, name))
+        query, units, level = scope
+        label, value = field  # role of a device, kind of a link
+        if (units is not None and unit_code not in units) or (level is not None and unit.level is not level):
+            return None
+        if query.get(label, value) != value or query.get("state", memory.state.value) != memory.state.value:
+            return None
+        return {
+            "name": name,
+            label: value,
+            "unit": unit_code,
+            "level": unit.level.value,
+            "state": memory.state.value,
+            "since": memory.since.isoformat() if memory.since else None,
+            "root_cause": memory.root_cause,
+            "flapping": memory.flapping,
+        }
+
     async def devices(self, request: web.Request) -> web.Response:
-        live, query = self._backend.live, request.query
-        units, level = self._units(query), _level(query)
-        rows = []
+        live, rows = self._backend.live, []
+        query = (request.query, self._units(request.query), _level(request.query))
         for name, device in live.inventory.devices.items():
-            unit = live.inventory.units[device.unit]
-            memory = live.state_of(("device", name))
-            if (units is not None and device.unit not in units) or (level is not None and unit.level is not level):
-                continue
-            if query.get("role", device.role.value) != device.role.value:
-                continue
-            if query.get("state", memory.state.value) != memory.state.value:
-                continue
-            ping = live.latest[name].ping
-            rows.append(
-                {
-                    "name": name,
-                    "unit": device.unit,
-                    "level": unit.level.value,
-                    "role": device.role.value,
-                    "address": device.address,
-                    "enabled": device.enabled,
-                    "state": memory.state.value,
-                    "since": memory.since.isoformat() if memory.since else None,
-                    "root_cause": memory.root_cause,
-                    "flapping": memory.flapping,
-                    "rtt_seconds": ping.rtt_avg if ping else None,
-                    "loss_ratio": ping.loss_ratio if ping else None,
-                    "tags": list(device.tags),
-                }
-            )
+            row = self._row(query, "device", name, device.unit, ("role", device.role.value))
+            if row is not None:
+                ping = live.latest[name].ping
+                rows.append(
+                    {
+                        **row,
+                        "address": device.address,
+                        "enabled": device.enabled,
+                        "rtt_seconds": ping.rtt_avg if ping else None,
+                        "loss_ratio": ping.loss_ratio if ping else None,
+                        "tags": list(device.tags),
+                    }
+                )
         return web.json_response({"devices": rows, "count": len(rows)})
 
     async def links(self, request: web.Request) -> web.Response:
-        live, query = self._backend.live, request.query
-        units, level = self._units(query), _level(query)
         rows = []
-        for name, link in live.inventory.links.items():
-            unit = live.inventory.units[link.unit]
-            memory = live.state_of(("link", name))
-            if (units is not None and link.unit not in units) or (level is not None and unit.level is not level):
-                continue
-            if query.get("kind", link.kind.value) != link.kind.value:
-                continue
-            if query.get("state", memory.state.value) != memory.state.value:
-                continue
-            rows.append(
-                {
-                    "name": name,
-                    "kind": link.kind.value,
-                    "unit": link.unit,
-                    "level": unit.level.value,
-                    "device": link.device,
-                    "interface": link.interface,
-                    "capacity_mbps": link.capacity_mbps,
-                    "provider": link.provider,
-                    "state": memory.state.value,
-                    "since": memory.since.isoformat() if memory.since else None,
-                    "root_cause": memory.root_cause,
-                    "flapping": memory.flapping,
-                }
-            )
+        query = (request.query, self._units(request.query), _level(request.query))
+        for name, link in self._backend.live.inventory.links.items():
+            row = self._row(query, "link", name, link.unit, ("kind", link.kind.value))
+            if row is not None:
+                rows.append(
+                    {
+                        **row,
+                        "device": link.device,
+                        "interface": link.interface,
+                        "capacity_mbps": link.capacity_mbps,
+                        "provider": link.provider,
+                    }
+                )
         return web.json_response({"links": rows, "count": len(rows)})
 
     async def outages(self, request: web.Request) -> web.Response:
