@@ -85,6 +85,14 @@ def free_udp_port(address: str) -> int:
         return port
 
 
+def free_tcp_port(address: str = "127.0.0.1") -> int:
+    """Return a TCP port that is free on *address* right now."""
+    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((address, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def lab_profiles(port: int) -> dict[str, SnmpProfile]:
     """Credential profiles for every SNMP version and v3 level the tests cover."""
     v3 = {"version": 3, "user": "netmon", "port": port}

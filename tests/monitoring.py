@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -50,6 +51,19 @@ def import_inventory(db_url: str, text: str, folder: Path, profiles: Mapping[str
         store.import_parsed(read_files([path]), profiles=list(profiles))
     finally:
         store.close()
+
+
+def write_config(config: Config, path: Path, **changes: Any) -> Path:
+    """Write *config* as a file `netmon run` can read (secrets revealed: a test's own), with *changes*."""
+    data = config.model_dump(mode="json")
+    for name, profile in config.snmp_profiles.items():
+        for key in ("community", "auth_key", "priv_key"):
+            value = getattr(profile, key)
+            data["snmp_profiles"][name][key] = value.reveal() if value is not None else None
+    data["database"]["url"] = config.database.url.reveal()
+    data.update(changes)
+    path.write_text(json.dumps(data), encoding="utf-8")  # JSON is YAML
+    return path
 
 
 @asynccontextmanager

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import getpass
 import json
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -16,16 +15,10 @@ from typing import Any
 
 import aiomqtt
 
+from tests.conftest import free_tcp_port
+
 HOST = "127.0.0.1"
 SHARED_PORT = 1883
-
-
-def free_tcp_port() -> int:
-    """Return a TCP port that is free on the loopback address right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def eventually(predicate: Callable[[], bool], within: float = 10.0, what: str = "condition") -> None:

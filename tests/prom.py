@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.conftest import free_tcp_port
 
 __all__ = [
     "DASHBOARDS_DIR",
@@ -160,14 +161,6 @@ def variable_queries(directory: Path = DASHBOARDS_DIR) -> list[PanelQuery]:
                     PanelQuery(dashboard=name, panel=f"${variable['name']}", ref="var", expr=match["selector"])
                 )
     return found
-
-
-def free_tcp_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port that is free on *host* right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)

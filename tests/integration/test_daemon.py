@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,8 +22,8 @@ from netmon.config import SnmpProfile
 from netmon.daemon import Daemon
 from netmon.monitor.availability import object_seconds
 from netmon.monitor.state import State
-from tests.conftest import AgentUnderTest
-from tests.monitoring import import_inventory, monitor_config, running
+from tests.conftest import AgentUnderTest, free_tcp_port
+from tests.monitoring import import_inventory, monitor_config, running, write_config
 
 INVENTORY = """
 units:
@@ -188,13 +187,6 @@ async def test_an_api_maintenance_window_applies_survives_a_restart_and_is_not_d
     assert spent[("device", "w1-vc1")].maintenance > 0
 
 
-def _free_tcp_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _netmon(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "netmon", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -202,14 +194,7 @@ def _netmon(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 def test_sigterm_stops_gracefully_with_exit_code_0(config_for: Any, tmp_path: Path) -> None:
-    config = config_for()
-    path = tmp_path / "netmon.yaml"
-    data = config.model_dump(mode="json")
-    for name, profile in config.snmp_profiles.items():
-        data["snmp_profiles"][name]["community"] = profile.community.reveal() if profile.community else None
-    data["database"]["url"] = config.database.url.reveal()
-    data["http"]["listen"] = "127.0.0.1:0"
-    path.write_text(json.dumps(data), encoding="utf-8")
+    path = write_config(config_for(), tmp_path / "netmon.yaml")  # the fast config listens on port 0
     env = {**os.environ, "NETMON_CONFIG": str(path)}
     process = _netmon("run", env=env)
     assert process.stdout is not None
@@ -226,15 +211,6 @@ def test_sigterm_stops_gracefully_with_exit_code_0(config_for: Any, tmp_path: Pa
     assert process.returncode == 0, err
     assert "stopping" in out
     assert "Traceback" not in out + err
-
-
-def _write_config(config: Any, path: Path, **changes: Any) -> None:
-    data = config.model_dump(mode="json")
-    for name, profile in config.snmp_profiles.items():
-        data["snmp_profiles"][name]["community"] = profile.community.reveal() if profile.community else None
-    data["database"]["url"] = config.database.url.reveal()
-    data.update(changes)
-    path.write_text(json.dumps(data), encoding="utf-8")
 
 
 def _api(base: str, path: str) -> Any:
@@ -258,12 +234,12 @@ def _poll(check: Any, what: str, timeout: float = 30) -> Any:
 def test_sighup_reloads_the_inventory_and_config_keeping_state(
     config_for: Any, tmp_path: Path, db_url: str, snmp_agent: AgentUnderTest
 ) -> None:
-    port = _free_tcp_port()
+    port = free_tcp_port()
     config = config_for(http={"listen": f"127.0.0.1:{port}"})
     path = tmp_path / "netmon.yaml"
     window = {"name": "gỡ bỏ", "objects": ["device:w1-vc1"], "start": "2026-01-01T00:00:00+07:00",
               "end": "2099-01-01T00:00:00+07:00"}  # fmt: skip
-    _write_config(config, path, maintenance=[window])
+    write_config(config, path, maintenance=[window])
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "NETMON_CONFIG": str(path)}
     process = subprocess.Popen(
@@ -295,7 +271,7 @@ def test_sighup_reloads_the_inventory_and_config_keeping_state(
             env=env, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
         assert imported.returncode == 0, imported.stderr
-        _write_config(config, path)  # the window named the removed device: it goes too
+        write_config(config, path)  # the window named the removed device: it goes too
         process.send_signal(signal.SIGHUP)
         devices = _poll(
             lambda: (

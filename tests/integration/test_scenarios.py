@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,8 +30,8 @@ from netmon.lab.faults import FaultLab, Site, available
 from netmon.monitor.availability import object_seconds
 from netmon.monitor.outages import OutageLedger
 from netmon.monitor.state import State
-from tests.conftest import AgentUnderTest, lab_profiles
-from tests.monitoring import import_inventory, monitor_config, running
+from tests.conftest import AgentUnderTest, free_tcp_port, lab_profiles
+from tests.monitoring import import_inventory, monitor_config, running, write_config
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=str(available()))
 
@@ -196,13 +195,6 @@ def _http(url: str, method: str = "GET", data: Any = None) -> tuple[int, Any]:
         return exc.code, json.loads(exc.read())
 
 
-def _free_tcp_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _until(check: Any, what: str, timeout: float = 30) -> Any:
     """Poll *check* (an HTTP read) until it returns something truthy; fail after *timeout*."""
     deadline = time.monotonic() + timeout
@@ -220,14 +212,8 @@ def _until(check: Any, what: str, timeout: float = 30) -> Any:
 def test_sigkill_and_restart_mid_outage_loses_and_duplicates_nothing(
     lab: FaultLab, site: Site, config: Config, tmp_path: Path
 ) -> None:
-    port = _free_tcp_port()
-    data = config.model_dump(mode="json")
-    data["database"]["url"] = config.database.url.reveal()
-    data["http"]["listen"] = f"127.0.0.1:{port}"
-    for name, profile in config.snmp_profiles.items():
-        data["snmp_profiles"][name]["community"] = profile.community.reveal() if profile.community else None
-    path = tmp_path / "netmon.json.yaml"
-    path.write_text(json.dumps(data), encoding="utf-8")
+    port = free_tcp_port()
+    path = write_config(config, tmp_path / "netmon.yaml", http={"listen": f"127.0.0.1:{port}"})
     env = {**os.environ, "NETMON_CONFIG": str(path)}
     base = f"http://127.0.0.1:{port}"
 

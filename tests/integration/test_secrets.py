@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,8 +16,8 @@ import pytest
 from netmon.config import SnmpProfile
 from netmon.lab.agents import AgentSpec, start_agent, stop_agent
 from netmon.secrets import Secret
-from tests.conftest import free_udp_port, lab_profiles
-from tests.monitoring import import_inventory, monitor_config
+from tests.conftest import free_tcp_port, free_udp_port, lab_profiles
+from tests.monitoring import import_inventory, monitor_config, write_config
 
 INVENTORY = """
 units:
@@ -33,13 +31,6 @@ links:
 """
 WRONG = "not-the-community-9f2"
 TIMED_OUT = 'netmon_poll_samples_total{poll_class="snmp",status="timeout"}'
-
-
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -62,15 +53,9 @@ def test_no_secret_in_logs_metrics_or_api(agent: dict[str, SnmpProfile], tmp_pat
         secrets |= {s.reveal() for s in (profile.community, profile.auth_key, profile.priv_key) if s is not None}
     db_url = f"sqlite:///{tmp_path}/netmon.db"
     import_inventory(db_url, INVENTORY, tmp_path, profiles)
-    port = _port()
+    port = free_tcp_port()
     config = monitor_config(db_url, profiles, http={"listen": f"127.0.0.1:{port}"}, logging={"level": "debug"})
-    data = config.model_dump(mode="json")
-    for name, profile in profiles.items():
-        for key in ("community", "auth_key", "priv_key"):
-            value = getattr(profile, key)
-            data["snmp_profiles"][name][key] = value.reveal() if value is not None else None
-    path = tmp_path / "netmon.yaml"
-    path.write_text(json.dumps(data), encoding="utf-8")
+    path = write_config(config, tmp_path / "netmon.yaml")
     env = {**os.environ, "NETMON_CONFIG": str(path)}
     process = subprocess.Popen(
         [sys.executable, "-m", "netmon", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
