@@ -6,17 +6,24 @@ deterministic every n-th echo, or netem where the kernel has it), latency (netem
 
 While the lab is up the host holds `unreachable 198.18.0.0/15`, so a site whose link is down is
 unreachable, never routed out of the machine. Needs root and `ip`; `available()` says why not.
+
+198.18.0.0/15 and its guard route are machine-wide, so labs of different processes (two checkouts'
+test runs, a benchmark beside the tests) take turns through `lab_lock()`; labs of one process share it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import ipaddress
 import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -25,10 +32,50 @@ from typing import Self
 from netmon.config import SnmpProfile
 from netmon.lab.agents import AgentSpec, LabError, RunningAgent, start_agent, stop_agent
 
-__all__ = ["LAB_NETWORK", "FaultLab", "Site", "available", "netem_available", "run_ip"]
+__all__ = ["LAB_NETWORK", "FaultLab", "Site", "available", "lab_lock", "netem_available", "run_ip"]
 
 LAB_NETWORK = ipaddress.ip_network("198.18.0.0/15")
 _IP_TIMEOUT = 10.0
+#: The machine-wide lock file of 198.18.0.0/15, and the longest wait for it (seconds).
+LOCK_PATH = Path("/run/lock/netmon-lab-198.18.lock")
+LOCK_WAIT = 900.0
+_held = {"count": 0}
+_held_lock = threading.Lock()
+_held_file: list[int] = []
+
+
+@contextmanager
+def lab_lock(wait: float = LOCK_WAIT) -> Iterator[None]:
+    """Hold the machine-wide lock of 198.18.0.0/15; re-entrant within a process.
+
+    Raises:
+        LabError: another process held it for longer than *wait* seconds.
+    """
+    with _held_lock:
+        if _held["count"] == 0:
+            LOCK_PATH.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o600)
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        os.close(fd)
+                        raise LabError(f"another lab held {LOCK_PATH} for over {wait:g} s") from None
+                    time.sleep(0.2)  # polling a lock another process holds; bounded by the deadline
+            _held_file.append(fd)
+        _held["count"] += 1
+    try:
+        yield
+    finally:
+        with _held_lock:
+            _held["count"] -= 1
+            if _held["count"] == 0:
+                fd = _held_file.pop()
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
 
 
 def run_ip(*command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -85,13 +132,17 @@ class FaultLab:
         self.sites: list[Site] = []
         self._tag = f"{os.getpid() % 100000}"
         self._guard_route = False
+        self._stack = ExitStack()
 
     def __enter__(self) -> Self:
-        """Install the guard route that keeps 198.18.0.0/15 on this machine."""
-        added = run_ip("ip", "route", "add", "unreachable", str(LAB_NETWORK), check=False)
-        self._guard_route = added.returncode == 0
-        if not self._guard_route and "File exists" not in added.stderr:
-            raise LabError(f"cannot add the guard route for {LAB_NETWORK}: {added.stderr.strip()}")
+        """Take the lab lock and install the guard route that keeps 198.18.0.0/15 on this machine."""
+        with ExitStack() as stack:
+            stack.enter_context(lab_lock())
+            added = run_ip("ip", "route", "add", "unreachable", str(LAB_NETWORK), check=False)
+            self._guard_route = added.returncode == 0
+            if not self._guard_route and "File exists" not in added.stderr:
+                raise LabError(f"cannot add the guard route for {LAB_NETWORK}: {added.stderr.strip()}")
+            self._stack = stack.pop_all()
         return self
 
     def __exit__(
@@ -105,6 +156,7 @@ class FaultLab:
             run_ip("ip", "netns", "del", site.namespace, check=False)
         if self._guard_route:
             run_ip("ip", "route", "del", "unreachable", str(LAB_NETWORK), check=False)
+        self._stack.close()
 
     def add_site(
         self,
