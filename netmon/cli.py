@@ -32,7 +32,7 @@ from netmon.inventory import schema
 from netmon.inventory.files import read_files, render_yaml, write_csv, write_yaml
 from netmon.inventory.models import Level, Role
 from netmon.inventory.store import Store
-from netmon.inventory.views import describe, units_below
+from netmon.inventory.views import describe, service_rows, units_below
 from netmon.lab import control
 from netmon.logs import setup_logging
 from netmon.monitor.outages import CAUSES, OutageLedger, parse_since
@@ -267,23 +267,28 @@ def inventory_export(
     else:
         written = write_csv(inventory, output)
     counts = f"{len(inventory.units)} units, {len(inventory.devices)} devices, {len(inventory.links)} links"
+    counts += f", {len(inventory.services)} services" if inventory.services else ""
     err.print(f"exported {counts} to {', '.join(map(str, written))}", markup=False)
 
 
 @inventory_app.command("list")
 @_handled
-def inventory_list(
+def inventory_list(  # noqa: PLR0917 (typer: one parameter per option)
     unit: Annotated[str | None, typer.Option(help="Only this unit (code) and the units below it.")] = None,
     level: Annotated[Level | None, typer.Option(help="Only devices of units at this level.")] = None,
     role: Annotated[Role | None, typer.Option(help="Only devices with this role.")] = None,
+    services: Annotated[bool, typer.Option("--services", help="List services (http/tcp checks), not devices.")] = False,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List devices with their unit, level, role and address.
+    """List devices with their unit, level, role and address; or, with --services, the services.
 
     Example: netmon inventory list --unit SL-H01 --role router
     """
     cfg = _config(config)
+    if services:
+        _list_services(cfg, unit, as_json=as_json)
+        return
     with _store(cfg) as store:
         rows = store.devices(unit=unit, level=level, role=role)
     if as_json:
@@ -300,6 +305,24 @@ def inventory_list(
         )
     out.print(table)
     out.print(f"{len(rows)} devices")
+
+
+def _list_services(cfg: Config, unit: str | None, *, as_json: bool) -> None:
+    with _store(cfg) as store:
+        rows = service_rows(store.snapshot(), unit)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("NAME", "UNIT", "LEVEL", "CHECK", "TARGET", "DEVICE", "EXPECT"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        name = row["name"] if row["enabled"] else f"{row['name']} (disabled)"
+        target = row.get("url") or row.get("address") or "-"
+        expect = row["expect_status"] if row["check"] == "http" else "-"
+        table.add_row(name, row["unit"], row["level"], row["check"], target, row.get("device") or "-", expect)
+    out.print(table)
+    out.print(f"{len(rows)} services")
 
 
 @inventory_app.command("show")

@@ -1,4 +1,4 @@
-"""Inventory tables: units (province → department/district → ward), devices and links."""
+"""Inventory tables: units (province → department/district → ward), devices, links and services."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ __all__ = [
     "Outage",
     "OutboxEvent",
     "Role",
+    "Service",
+    "ServiceCheck",
     "StateChange",
     "Unit",
     "metadata",
@@ -65,6 +67,13 @@ class LinkKind(enum.StrEnum):
     WAN = "wan"
     MAN = "man"
     TSLCD = "tslcd"
+
+
+class ServiceCheck(enum.StrEnum):
+    """How a service is checked: an HTTP(S) request or a TCP connect (issue 11, item 5)."""
+
+    HTTP = "http"
+    TCP = "tcp"
 
 
 def _enum(kind: type[enum.StrEnum], name: str) -> sa.Enum:
@@ -124,6 +133,25 @@ class Link(SQLModel, table=True):
     interface: str | None = Field(default=None, max_length=255)
     capacity_mbps: int | None = Field(default=None, ge=0)
     provider: str | None = Field(default=None, max_length=128)
+
+
+class Service(SQLModel, table=True):
+    """A service checked over the network: `url` for http, `address` (HOST:PORT) for tcp."""
+
+    __tablename__ = "services"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=255, unique=True)
+    unit_id: int = Field(foreign_key="units.id", index=True)
+    device_id: int | None = Field(default=None, foreign_key="devices.id", index=True)
+    check: ServiceCheck = Field(sa_type=_enum(ServiceCheck, "service_check"))
+    url: str | None = Field(default=None, max_length=1024)
+    address: str | None = Field(default=None, max_length=300)
+    expect_status: str = Field(default="200", max_length=255)
+    body_match: str | None = Field(default=None, max_length=255)
+    timeout: float | None = Field(default=None, gt=0)
+    tls_verify: bool = True
+    enabled: bool = True
 
 
 class Outage(SQLModel, table=True):

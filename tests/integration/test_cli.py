@@ -154,7 +154,7 @@ def test_show_device_unit_link_and_unknown(loaded: Path) -> None:
     text = run("inventory", "show", "SL-H01", "--config", loaded).stdout
     assert "Thành phố Lam Giang" in text
     missing = run("inventory", "show", "nope", "--config", loaded)
-    assert (missing.exit_code, missing.stderr.strip()) == (2, "netmon: no device, link or unit called 'nope'")
+    assert (missing.exit_code, missing.stderr.strip()) == (2, "netmon: no device, link, unit or service called 'nope'")
 
 
 def test_export_yaml_and_csv_reimport_cleanly(loaded: Path, tmp_path: Path) -> None:

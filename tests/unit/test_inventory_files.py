@@ -218,7 +218,7 @@ VALIDATION_ERRORS = [
     ),
     pytest.param(
         BASE + "switches: []\n",
-        ["inv.yaml:30: switches: unknown list (expected units, devices, links)"],
+        ["inv.yaml:30: switches: unknown list (expected units, devices, links, services)"],
         id="unknown-list",
     ),
     pytest.param(
@@ -274,7 +274,7 @@ def test_csv_file_needs_a_list_name(tmp_path: Path) -> None:
     path = tmp_path / "inventory.csv"
     path.write_text(CSV_UNITS, encoding="utf-8")
     assert [i.message for i in read_files([path]).issues] == [
-        "cannot tell the list from the name: call it units.csv, devices.csv or links.csv"
+        "cannot tell the list from the name: call it one of units.csv, devices.csv, links.csv, services.csv"
     ]
 
 

@@ -1,0 +1,249 @@
+"""The http and tcp poll classes against real servers on loopback: aiohttp with generated certificates.
+
+Every outcome is a ServiceSample, never an exception: a wrong status, a body that does not
+match, a self-signed certificate (verified or not), one about to expire, a server that does not
+answer, a closed port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from netmon.inventory.models import ServiceCheck
+from netmon.inventory.targets import parse_expect_status
+from netmon.pollers.base import Status
+from netmon.pollers.http import HttpCheck
+from netmon.pollers.service import CheckSettings, ServiceSample, ServiceTarget
+from netmon.pollers.tcp import TcpCheck
+from tests.conftest import free_tcp_port
+
+PORTAL_TEXT = "Cổng thông tin điện tử tỉnh Lâm Giang"
+BODY_LIMIT = 4096
+
+
+def make_cert(folder: Path, days_left: float) -> tuple[Path, Path, datetime]:
+    """Write a self-signed certificate for 127.0.0.1 that expires in *days_left* days; return paths and notAfter."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC).replace(microsecond=0)
+    not_after = now + timedelta(days=days_left)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(not_after)
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / f"cert-{days_left}.pem", folder / f"key-{days_left}.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path, not_after
+
+
+@dataclass
+class Servers:
+    """Base URLs of the test servers and what the TLS one's certificate says."""
+
+    plain: str
+    tls: str
+    tls_not_after: datetime
+    release: asyncio.Event
+
+
+def _app(release: asyncio.Event) -> web.Application:
+    async def portal(_request: web.Request) -> web.Response:
+        return web.Response(text=f"<html><title>{PORTAL_TEXT}</title></html>", content_type="text/html")
+
+    async def down(_request: web.Request) -> web.Response:
+        return web.Response(status=503, text="bảo trì")
+
+    async def moved(_request: web.Request) -> web.Response:
+        raise web.HTTPFound("/")
+
+    async def hang(_request: web.Request) -> web.Response:
+        await release.wait()  # until the test ends: the check must give up at its own timeout
+        return web.Response(text="late")
+
+    async def big(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(b"x" * (4 * BODY_LIMIT))
+        await response.write(PORTAL_TEXT.encode())  # beyond what a check reads
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.add_routes(
+        [
+            web.get("/", portal),
+            web.get("/down", down),
+            web.get("/moved", moved),
+            web.get("/hang", hang),
+            web.get("/big", big),
+        ]
+    )
+    return app
+
+
+@pytest.fixture
+async def servers(tmp_path: Path) -> AsyncIterator[Servers]:
+    release = asyncio.Event()
+    cert, key, not_after = make_cert(tmp_path, 5)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    runners: list[web.AppRunner] = []
+    urls: list[str] = []
+    for scheme, tls in (("http", None), ("https", context)):
+        runner = web.AppRunner(_app(release), handle_signals=False)
+        await runner.setup()
+        runners.append(runner)
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls)
+        await site.start()
+        port = runner.addresses[0][1]
+        urls.append(f"{scheme}://127.0.0.1:{port}")
+    try:
+        yield Servers(plain=urls[0], tls=urls[1], tls_not_after=not_after, release=release)
+    finally:
+        release.set()
+        for runner in runners:
+            await runner.cleanup()
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 with a socket listening (the kernel completes the handshake)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield sock.getsockname()[1]
+
+
+def http_target(url: str, **kwargs: object) -> ServiceTarget:
+    options: dict[str, Any] = {"timeout": 3.0, **kwargs}
+    return ServiceTarget(name="portal", unit="LG", check=ServiceCheck.HTTP, url=url, **options)
+
+
+async def check_http(target: ServiceTarget) -> ServiceSample:
+    samples = await HttpCheck(CheckSettings(max_body_bytes=BODY_LIMIT)).poll(target)
+    assert len(samples) == 1
+    sample = samples[0]
+    assert isinstance(sample, ServiceSample)
+    return sample
+
+
+# (id, base, path, target options, status, http status, error contains)
+HTTP_CASES = [
+    ("plain-ok", "plain", "/", {}, Status.OK, 200, None),
+    ("wrong-status", "plain", "/down", {}, Status.BAD_REPLY, 503, "status 503, expected 200"),
+    ("status-in-list", "plain", "/down", {"expect": parse_expect_status([200, "500-503"])}, Status.OK, 503, None),
+    ("redirect-followed", "plain", "/moved", {}, Status.OK, 200, None),
+    ("body-match", "plain", "/", {"body_match": r"tỉnh\s+Lâm"}, Status.OK, 200, None),
+    ("body-mismatch", "plain", "/", {"body_match": "Bộ Công an"}, Status.BAD_REPLY, 200, "body does not match"),
+    ("body-beyond-bound", "plain", "/big", {"body_match": "Lâm Giang"}, Status.BAD_REPLY, 200, "body does not match"),
+    ("self-signed-unverified", "tls", "/", {"tls_verify": False}, Status.OK, 200, None),
+    ("self-signed-verified", "tls", "/", {"tls_verify": True}, Status.ERROR, None, "TLS certificate not trusted"),
+    ("tls-wrong-status", "tls", "/down", {"tls_verify": False}, Status.BAD_REPLY, 503, "status 503"),
+]
+
+
+@pytest.mark.parametrize(
+    ("base", "path", "options", "status", "code", "error"),
+    [pytest.param(*case[1:], id=case[0]) for case in HTTP_CASES],
+)
+async def test_http_outcomes(  # noqa: PLR0917 (pytest passes parameters by name)
+    servers: Servers,
+    base: str,
+    path: str,
+    options: dict[str, object],
+    status: Status,
+    code: int | None,
+    error: str | None,
+) -> None:
+    url = (servers.plain if base == "plain" else servers.tls) + path
+    sample = await check_http(http_target(url, **options))
+    assert (sample.status, sample.http_status) == (status, code), sample.error
+    assert sample.device == sample.service == "portal"
+    assert sample.check is ServiceCheck.HTTP
+    if error is None:
+        assert sample.error is None
+    else:
+        assert sample.error is not None
+        assert error in sample.error
+    if sample.ok:
+        assert sample.duration > 0
+
+
+async def test_certificate_expiring_in_five_days_is_read_without_verification(servers: Servers) -> None:
+    sample = await check_http(http_target(servers.tls + "/", tls_verify=False))
+    assert sample.cert_not_after == servers.tls_not_after
+    days = sample.cert_days_left()
+    assert days is not None
+    assert 4.99 < days <= 5.0
+
+
+async def test_plain_http_has_no_certificate(servers: Servers) -> None:
+    sample = await check_http(http_target(servers.plain + "/"))
+    assert (sample.cert_not_after, sample.cert_days_left()) == (None, None)
+
+
+async def test_http_gives_up_at_its_timeout(servers: Servers) -> None:
+    target = http_target(servers.plain + "/hang", timeout=0.3)
+    sample = await check_http(target)
+    assert sample.status is Status.TIMEOUT
+    assert HttpCheck().deadline(target) > 0.3
+
+
+async def test_http_to_a_closed_port_is_refused() -> None:
+    sample = await check_http(http_target(f"http://127.0.0.1:{free_tcp_port()}/"))
+    assert (sample.status, sample.error) == (Status.REFUSED, "connection refused")
+
+
+async def test_tcp_to_a_listening_port(listener: int) -> None:
+    target = ServiceTarget(name="vc-mcu", unit="LG", check=ServiceCheck.TCP, host="127.0.0.1", port=listener)
+    [sample] = await TcpCheck().poll(target)
+    assert isinstance(sample, ServiceSample)
+    assert (sample.status, sample.error, sample.check) == (Status.OK, None, ServiceCheck.TCP)
+    assert sample.duration > 0
+
+
+async def test_tcp_to_a_closed_port_is_refused() -> None:
+    target = ServiceTarget(name="mail", unit="LG", check=ServiceCheck.TCP, host="127.0.0.1", port=free_tcp_port())
+    [sample] = await TcpCheck().poll(target)
+    assert (sample.status, sample.error) == (Status.REFUSED, "connection refused")
+
+
+def test_poll_classes_choose_their_own_targets() -> None:
+    http = ServiceTarget(name="a", unit="LG", check=ServiceCheck.HTTP, url="http://127.0.0.1/")
+    tcp = ServiceTarget(name="b", unit="LG", check=ServiceCheck.TCP, host="127.0.0.1", port=1)
+    assert (HttpCheck().applies(http), HttpCheck().applies(tcp)) == (True, False)
+    assert (TcpCheck().applies(http), TcpCheck().applies(tcp)) == (False, True)
+    assert (HttpCheck.name, TcpCheck.name) == ("http", "tcp")
+
+
+def test_failed_gives_a_service_sample() -> None:
+    target = ServiceTarget(name="a", unit="LG", check=ServiceCheck.HTTP, url="http://127.0.0.1/")
+    [sample] = HttpCheck().failed(target, Status.TIMEOUT, "no answer within 11 s")
+    assert isinstance(sample, ServiceSample)
+    assert (sample.device, sample.status, sample.error) == ("a", Status.TIMEOUT, "no answer within 11 s")
+    assert ServiceSample.from_dict(sample.to_dict()) == sample
