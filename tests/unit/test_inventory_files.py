@@ -300,7 +300,7 @@ def test_yaml_round_trip_is_lossless(tmp_path: Path) -> None:
 def test_csv_round_trip_is_lossless(tmp_path: Path) -> None:
     inventory = _load_example()
     written = write_csv(inventory, tmp_path / "csv")
-    assert sorted(p.name for p in written) == ["devices.csv", "links.csv", "units.csv"]
+    assert sorted(p.name for p in written) == ["devices.csv", "links.csv", "services.csv", "units.csv"]
     again = make_plan(EMPTY, read_files([tmp_path / "csv"]), profiles=PROFILES, prune=False).desired
     assert again == inventory
 
