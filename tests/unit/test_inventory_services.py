@@ -135,7 +135,8 @@ SERVICE_ERRORS = [
     pytest.param(
         BASE.replace('body_match: "Sông Lam"', 'body_match: "Sông (Lam"'),
         [
-            "inv.yaml:20: service 'portal': body_match: not a valid regular expression: missing ), unterminated subpattern at position 5"
+            "inv.yaml:20: service 'portal': body_match: not a valid regular expression: "
+            "missing ), unterminated subpattern at position 5"
         ],
         id="bad-regex",
     ),
@@ -170,7 +171,9 @@ def test_service_validation_messages(tmp_path: Path, text: str, expected: list[s
 def test_prune_cannot_orphan_a_service(tmp_path: Path) -> None:
     current = _plan(tmp_path, BASE).desired
     path = tmp_path / "devices-only.yaml"
-    path.write_text(BASE.split("services:")[0].replace("  - name: p-srv1", "  - name: p-srv2"), encoding="utf-8")
+    path.write_text(
+        BASE.split("services:", maxsplit=1)[0].replace("  - name: p-srv1", "  - name: p-srv2"), encoding="utf-8"
+    )
     with pytest.raises(InventoryError) as caught:
         make_plan(current, read_files([path]), profiles=PROFILES, prune=True)
     assert [i.message for i in caught.value.issues] == [
