@@ -135,8 +135,10 @@ SERVICE_ERRORS = [
     pytest.param(
         BASE.replace('body_match: "Sông Lam"', 'body_match: "Sông (Lam"'),
         [
-            "inv.yaml:20: service 'portal': body_match: not a valid regular expression: "
-            "missing ), unterminated subpattern at position 5"
+            (
+                "inv.yaml:20: service 'portal': body_match: not a valid regular expression: "
+                "missing ), unterminated subpattern at position 5"
+            )
         ],
         id="bad-regex",
     ),
