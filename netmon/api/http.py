@@ -286,10 +286,10 @@ def _window(body: Mapping[str, Any]) -> Window:
     if not isinstance(name, str) or not name.strip() or len(name) > 128:
         raise InputError("name: a text of 1 to 128 characters is required")
     if not isinstance(objects, list) or not objects or not all(isinstance(o, str) for o in objects):
-        raise InputError("objects: a list like ['device:NAME', 'link:NAME', 'unit:CODE'] is required")
+        raise InputError("objects: a list like ['device:NAME', 'link:NAME', 'service:NAME', 'unit:CODE'] is required")
     for ref in objects:
-        if ref.partition(":")[0] not in ("device", "link", "unit") or not ref.partition(":")[2]:
-            raise InputError(f"objects: {ref!r}: expected device:NAME, link:NAME or unit:CODE")
+        if ref.partition(":")[0] not in ("device", "link", "service", "unit") or not ref.partition(":")[2]:
+            raise InputError(f"objects: {ref!r}: expected device:NAME, link:NAME, service:NAME or unit:CODE")
     starts = _instant(body.get("starts_at"), "starts_at") if body.get("starts_at") else utcnow()
     if not isinstance(ends, str):
         raise InputError("ends_at: an ISO date/time with offset is required")

@@ -19,6 +19,7 @@ from netmon.monitor.rounds import RoundResult
 from netmon.monitor.state import ObjectKey, ObjectState, State, StateEngine, StateRules, Transition
 from netmon.monitor.topology import Topology, interface_key
 from netmon.pollers.base import HostSample, InterfaceRow, InterfacesSample, PingSample, Sample, SystemSample, utcnow
+from netmon.pollers.service import ServiceSample
 
 __all__ = ["DeviceLatest", "LiveState"]
 
@@ -51,6 +52,7 @@ class LiveState:
         exact = StateRules(down_after=1, up_after=1, flap_changes=cfg.flap_changes, flap_window=cfg.flap_window)
         self.engine = StateEngine(rules, self.topology.depends_on, kind_rules={"interface": exact})
         self.latest: dict[str, DeviceLatest] = {name: DeviceLatest() for name in inventory.devices}
+        self.services: dict[str, ServiceSample] = {}  # the newest check of each service, by service name
         self.rounds: Counter[str] = Counter()
         self._interfaces: dict[str, set[ObjectKey]] = {}
         self._link_of = {iface: link for link, iface in self.topology.link_interface.items()}
@@ -72,6 +74,7 @@ class LiveState:
         for name, latest in old.latest.items():
             if name in self.latest:
                 self.latest[name] = latest
+        self.services.update((k, v) for k, v in old.services.items() if k in self.inventory.services)
         self.rounds.update(old.rounds)
         return [
             Transition(kind=kind, name=name, old=memory.state, new=State.REMOVED, ts=now)
@@ -93,6 +96,10 @@ class LiveState:
     def record(self, samples: Sequence[Sample]) -> None:
         """Keep the newest sample of each kind per device."""
         for sample in samples:
+            if isinstance(sample, ServiceSample):  # a service check: `device` is the service's name
+                if ("service", sample.device) in self.engine.objects:  # enabled services only
+                    self.services[sample.device] = sample
+                continue
             latest = self.latest.get(sample.device)
             if latest is None:
                 continue
@@ -122,6 +129,9 @@ class LiveState:
                     observations[("link", link)] = self._link_observation(link, now)
             elif result.poll_class == "snmp":
                 observations.update(self._interface_observations(device, now))
+        for sample in result.samples:  # service checks (http, tcp): one observation per service
+            if isinstance(sample, ServiceSample) and ("service", sample.device) in self.engine.objects:
+                observations[("service", sample.device)] = self.services[sample.device].ok
         return self.engine.observe(now, observations, maintenance=self._in_maintenance(now))
 
     def _in_maintenance(self, now: datetime) -> set[ObjectKey]:
