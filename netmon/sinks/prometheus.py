@@ -18,9 +18,11 @@ from netmon import __version__
 from netmon.monitor.live import LiveState
 from netmon.monitor.scheduler import RoundStats
 from netmon.monitor.state import State
+from netmon.pollers.base import utcnow
 from netmon.pollers.traps import COUNTS as TRAP_COUNTS
 from netmon.pollers.traps import TrapReceiver
 from netmon.sinks.mqtt import MqttPublisher
+from netmon.sinks.services import live_service_metrics
 
 __all__ = ["IndicatorGauge", "Instruments", "LiveCollector"]
 
@@ -85,6 +87,7 @@ class LiveCollector(Collector):
         yield from _devices(live)
         yield from _interfaces(live)
         yield from _links(live)
+        yield from live_service_metrics(live, utcnow())
         yield from _rounds(self._stats())
         if self._indicators is not None:
             yield from _indicator_metrics(self._indicators())
