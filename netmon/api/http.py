@@ -16,12 +16,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from netmon.config import HttpConfig
 from netmon.errors import InputError, NetmonError
-from netmon.inventory.models import Level
+from netmon.inventory.models import Level, ServiceCheck
+from netmon.inventory.spec import ServiceSpec
 from netmon.inventory.views import units_below
 from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import Window
 from netmon.monitor.outages import OutageRecord, parse_since
 from netmon.pollers.base import utcnow
+from netmon.pollers.service import ServiceSample
 
 __all__ = ["Backend", "HttpServer"]
 
@@ -84,6 +86,7 @@ class HttpServer:
         app.router.add_get("/readyz", routes.readyz)
         app.router.add_get("/api/v1/devices", routes.devices)
         app.router.add_get("/api/v1/links", routes.links)
+        app.router.add_get("/api/v1/services", routes.services)
         app.router.add_get("/api/v1/outages", routes.outages)
         app.router.add_get("/api/v1/maintenance", routes.maintenance)
         app.router.add_post("/api/v1/maintenance", routes.add_maintenance)
@@ -141,7 +144,8 @@ class _Routes:
         self._backend = backend
 
     async def index(self, _request: web.Request) -> web.Response:
-        paths = ["/metrics", "/healthz", "/readyz", "/api/v1/devices", "/api/v1/links", "/api/v1/outages"]
+        paths = ["/metrics", "/healthz", "/readyz", "/api/v1/devices", "/api/v1/links", "/api/v1/services"]
+        paths += ["/api/v1/outages"]
         paths += ["/api/v1/maintenance", "/api/v1/indicators"]
         return web.json_response({"service": "netmon", "endpoints": paths})
 
@@ -227,6 +231,15 @@ class _Routes:
                 )
         return web.json_response({"links": rows, "count": len(rows)})
 
+    async def services(self, request: web.Request) -> web.Response:
+        live, rows = self._backend.live, []
+        query = (request.query, self._units(request.query), _level(request.query))
+        for name, service in live.inventory.services.items():
+            row = self._row(query, "service", name, service.unit, ("check", service.check.value))
+            if row is not None:
+                rows.append({**row, **_service_fields(service, live.services.get(name))})
+        return web.json_response({"services": rows, "count": len(rows)})
+
     async def outages(self, request: web.Request) -> web.Response:
         query = request.query
         since = parse_since(query["since"], utcnow(), where="since") if "since" in query else None
@@ -268,6 +281,30 @@ class _Routes:
     async def indicators(self, request: web.Request) -> web.Response:
         rows = await self._backend.indicators(request.query.get("period", "live"), request.query.get("level"))
         return web.json_response({"indicators": rows, "count": len(rows)})
+
+
+def _service_fields(service: ServiceSpec, check: ServiceSample | None) -> dict[str, Any]:
+    """Return a service's own fields and its newest check (None until it has been checked)."""
+    last = None
+    if check is not None:
+        days = check.cert_days_left()
+        last = {
+            "ts": check.ts.isoformat(),
+            "status": check.status.value,
+            "error": check.error,
+            "duration_seconds": check.duration,
+            "http_status": check.http_status,
+            "cert_not_after": check.cert_not_after.isoformat() if check.cert_not_after else None,
+            "cert_days_left": round(days, 3) if days is not None else None,
+        }
+    return {
+        "device": service.device,
+        "url": service.url,
+        "address": service.address,
+        "expect_status": service.expect_status if service.check is ServiceCheck.HTTP else None,
+        "enabled": service.enabled,
+        "last_check": last,
+    }
 
 
 def _level(query: Mapping[str, str]) -> Level | None:

@@ -11,15 +11,19 @@ import asyncio
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from netmon.config import Config
+from netmon.api.http import HttpServer
+from netmon.config import Config, HttpConfig
 from netmon.inventory.models import Level, Role, ServiceCheck
 from netmon.inventory.spec import DeviceSpec, Inventory, ServiceSpec, UnitSpec
 from netmon.monitor.live import LiveState
@@ -151,3 +155,48 @@ def _promtool_check_metrics(text: str) -> tuple[int, str]:
         [promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30, check=False
     )
     return lint.returncode, lint.stdout + lint.stderr
+
+
+@dataclass
+class _ApiBackend:
+    """The part of the daemon's application service that the listing routes read."""
+
+    live: LiveState
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def ready(self) -> list[str]:
+        return []
+
+    async def db_problem(self) -> str | None:
+        return None
+
+
+async def test_the_api_lists_services_with_their_last_check(servers: Servers) -> None:
+    closed = free_tcp_port()
+    inventory = _inventory(servers, closed)
+    live = LiveState(Config(), inventory, MaintenanceSchedule(inventory, ZONE))
+    await _round(live, HttpCheck(), service_targets(inventory, ServiceCheck.HTTP))
+    config = HttpConfig(listen="127.0.0.1:0")
+    async with (
+        HttpServer(config, _ApiBackend(live)) as server,  # type: ignore[arg-type]
+        aiohttp.ClientSession(trust_env=False) as session,
+    ):
+
+        async def get(path: str) -> tuple[int, Any]:
+            async with asyncio.timeout(10), session.get(server.url + path) as response:
+                return response.status, await response.json()
+
+        status, body = await get("/api/v1/services")
+        assert (status, body["count"]) == (200, 3)
+        portal = next(row for row in body["services"] if row["name"] == "cong-thong-tin")
+        assert (portal["check"], portal["unit"], portal["level"], portal["state"]) == ("http", "LG", "province", "up")
+        assert portal["last_check"]["http_status"] == 200
+        assert 4.99 < portal["last_check"]["cert_days_left"] <= 5.0
+        smtp = next(row for row in body["services"] if row["name"] == "smtp")
+        assert (smtp["address"], smtp["state"], smtp["last_check"]) == (f"127.0.0.1:{closed}", "unknown", None)
+        status, body = await get("/api/v1/services?unit=LG-VP")
+        assert [row["name"] for row in body["services"]] == ["mot-cua"]
+        status, body = await get("/api/v1/services?check=tcp")
+        assert [row["name"] for row in body["services"]] == ["smtp"]
+        status, body = await get("/api/v1/services?unit=NOPE")
+        assert status == 400
