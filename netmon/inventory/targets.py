@@ -4,7 +4,7 @@ Each parser takes what a YAML or CSV cell holds and returns a canonical value, o
 ValueError with a message fit for `file:line: field: message` (the inventory reports it).
 
 - URL: RFC 3986 with scheme http or https, a host (an IP address or a DNS name, RFC 1123
-  labels), an optional port 1-65535, and no user information: a password in a URL would end
+  labels; a name with diacritics becomes its IDNA form, RFC 3490), an optional port 1-65535, and no user information: a password in a URL would end
   up in exports and logs.
 - HOST:PORT: an IPv4 address, a bracketed IPv6 address (RFC 3986 section 3.2.2) or a DNS
   name, and a port 1-65535.
@@ -34,6 +34,11 @@ def parse_host(text: str) -> str:
     except ValueError:
         pass
     name = text.rstrip(".").lower()
+    if not name.isascii():  # an internationalised name (e.g. Vietnamese): its IDNA (punycode) form
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"{text!r} is not an IP address or a host name") from None
     if not name or len(name) > 253 or not all(_LABEL.match(label) for label in name.split(".")):
         raise ValueError(f"{text!r} is not an IP address or a host name")
     if name.replace(".", "").isdigit():

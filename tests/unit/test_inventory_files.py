@@ -310,9 +310,13 @@ _values = st.one_of(
 )
 _fields = st.sampled_from(
     ["code", "name", "level", "parent", "unit", "role", "address", "kind", "device", "tags", "staff", "x"]
+    + ["check", "url", "expect_status", "body_match", "timeout", "tls_verify"]
 )
 _rows = st.lists(st.dictionaries(_fields, _values, max_size=6) | _values, max_size=4)
-_docs = st.dictionaries(st.sampled_from(["units", "devices", "links", "other"]), _rows | _values, max_size=3) | _values
+_docs = (
+    st.dictionaries(st.sampled_from(["units", "devices", "links", "services", "other"]), _rows | _values, max_size=3)
+    | _values
+)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -270,6 +270,19 @@ def test_any_text_is_a_url_or_a_value_error(text: str) -> None:
         assert parse_url(url) == url
 
 
+@pytest.mark.parametrize(
+    ("url", "parsed"),
+    [
+        pytest.param("HTTPS://Portal.Example.GOV.vn/a?b=1", "https://portal.example.gov.vn/a?b=1", id="case"),
+        pytest.param("https://cổngthôngtin.vn/", "https://xn--cngthngtin-vbb7982g.vn/", id="idna"),
+        pytest.param("http://[::1]:8080/x", "http://[::1]:8080/x", id="ipv6"),
+        pytest.param("https://127.20.1.10", "https://127.20.1.10", id="no-path"),
+    ],
+)
+def test_url_canonical_forms(url: str, parsed: str) -> None:
+    assert parse_url(url) == parsed
+
+
 STATUS_CASES = [
     pytest.param(200, "200", id="int"),
     pytest.param("200-299", "200-299", id="range"),
