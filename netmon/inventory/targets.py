@@ -4,8 +4,8 @@ Each parser takes what a YAML or CSV cell holds and returns a canonical value, o
 ValueError with a message fit for `file:line: field: message` (the inventory reports it).
 
 - URL: RFC 3986 with scheme http or https, a host (an IP address or a DNS name, RFC 1123
-  labels; a name with diacritics becomes its IDNA form, RFC 3490), an optional port 1-65535, and no user information: a password in a URL would end
-  up in exports and logs.
+  labels; a name with diacritics becomes its IDNA form, RFC 3490), an optional port 1-65535,
+  and no user information: a password in a URL would end up in exports and logs.
 - HOST:PORT: an IPv4 address, a bracketed IPv6 address (RFC 3986 section 3.2.2) or a DNS
   name, and a port 1-65535.
 - Expected status: an int, "200-299", "200,301-302", or a list of those; codes 100-599

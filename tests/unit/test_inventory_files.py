@@ -309,8 +309,10 @@ _values = st.one_of(
     st.none(), st.booleans(), st.integers(-3, 300), st.text(max_size=10), st.lists(st.text(max_size=5), max_size=3)
 )
 _fields = st.sampled_from(
-    ["code", "name", "level", "parent", "unit", "role", "address", "kind", "device", "tags", "staff", "x"]
-    + ["check", "url", "expect_status", "body_match", "timeout", "tls_verify"]
+    [
+        *("code", "name", "level", "parent", "unit", "role", "address", "kind", "device", "tags", "staff", "x"),
+        *("check", "url", "expect_status", "body_match", "timeout", "tls_verify"),
+    ]
 )
 _rows = st.lists(st.dictionaries(_fields, _values, max_size=6) | _values, max_size=4)
 _docs = (
@@ -319,7 +321,7 @@ _docs = (
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(doc=_docs)
 def test_any_document_gives_a_plan_or_an_inventory_error(tmp_path: Path, doc: object) -> None:
     path = tmp_path / "fuzz.yaml"
