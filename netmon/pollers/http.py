@@ -47,7 +47,8 @@ class HttpCheck:
 
     def __init__(self, settings: CheckSettings | None = None) -> None:
         self.settings = settings or CheckSettings()
-        self._verifying: ssl.SSLContext | None = None
+        # loads the system's CA certificates: file I/O, done once here rather than in a check
+        self._verifying = ssl.create_default_context()
 
     def applies(self, target: object) -> bool:
         """Tell whether *target* is an http service."""
@@ -64,8 +65,6 @@ class HttpCheck:
     def _ssl(self, target: ServiceTarget) -> ssl.SSLContext | bool:
         if not target.tls_verify:
             return False  # aiohttp: TLS without verification
-        if self._verifying is None:
-            self._verifying = ssl.create_default_context()
         return self._verifying
 
     async def poll(self, target: ServiceTarget) -> list[Sample]:
