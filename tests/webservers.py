@@ -97,6 +97,7 @@ def _app(release: asyncio.Event) -> web.Application:
 async def serving(tmp_path: Path) -> AsyncIterator[Servers]:
     """Serve the test app on 127.0.0.1 over HTTP and HTTPS (a certificate that expires in 5 days)."""
     release = asyncio.Event()
+    tmp_path.mkdir(parents=True, exist_ok=True)
     cert, key, not_after = make_cert(tmp_path, 5)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
