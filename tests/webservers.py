@@ -93,12 +93,16 @@ def _app(release: asyncio.Event) -> web.Application:
     return app
 
 
+def _fresh_cert(folder: Path) -> tuple[Path, Path, datetime]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return make_cert(folder, 5)
+
+
 @asynccontextmanager
 async def serving(tmp_path: Path) -> AsyncIterator[Servers]:
     """Serve the test app on 127.0.0.1 over HTTP and HTTPS (a certificate that expires in 5 days)."""
     release = asyncio.Event()
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    cert, key, not_after = make_cert(tmp_path, 5)
+    cert, key, not_after = await asyncio.to_thread(_fresh_cert, tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     runners: list[web.AppRunner] = []
