@@ -39,7 +39,7 @@ LEVEL_SHEETS = {
     Level.PROVINCE: "Cấp tỉnh - Province",
     Level.DEPARTMENT: "Sở ngành - Department",
     Level.DISTRICT: "Cấp huyện - District",
-    Level.WARD: "Cấp xã - Ward",
+    Level.COMMUNE: "Cấp xã - Commune",
 }
 #: The number format of the ratio column, by unit of measure.
 RATIO_FORMATS = {"percent": "0.0%", "per_person": "0.00", "mbps_per_person": "0.00", "count": "#,##0"}

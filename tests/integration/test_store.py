@@ -219,8 +219,8 @@ def test_device_listing_filters(store: Store) -> None:
     rows = store.devices(unit=district.code)
     assert rows
     assert {r.device.unit for r in rows} == below
-    routers = store.devices(role=Role.ROUTER, level=Level.WARD)
+    routers = store.devices(role=Role.ROUTER, level=Level.COMMUNE)
     assert routers
-    assert all(r.device.role is Role.ROUTER and r.level is Level.WARD for r in routers)
+    assert all(r.device.role is Role.ROUTER and r.level is Level.COMMUNE for r in routers)
     with pytest.raises(NotFoundError, match="no unit with code 'NOPE'"):
         store.devices(unit="NOPE")
