@@ -61,7 +61,7 @@ def test_xlsx_sheets_headers_values_and_formats(xlsx: Path) -> None:
         "Cấp tỉnh - Province",
         "Sở ngành - Department",
         "Cấp huyện - District",
-        "Cấp xã - Ward",
+        "Cấp xã - Commune",
         "Bằng chứng - Evidence",
         "Quy tắc - Rules",
     ]
@@ -111,7 +111,7 @@ def test_xlsx_sheets_headers_values_and_formats(xlsx: Path) -> None:
     assert [c.value for c in summary[4]][3:10] == ["department", "live", 1, 2, 0.5, 10.0, 5.0]
     assert [c.value for c in summary[7]][3:10] == ["all", "live", 2, 5, 0.4, 10.0, 4.0]
     by_key = {(r[0].value, r[3].value): r for r in summary.iter_rows(min_row=3)}
-    ward = by_key[("computers_per_staff", "ward")]
+    ward = by_key[("computers_per_staff", "commune")]
     assert [c.value for c in ward][5:10] == [3, 0, None, None, None]
     assert ward[13].value == NOT_APPLICABLE
     assert ward[7].number_format == "0.00"
@@ -120,7 +120,7 @@ def test_xlsx_sheets_headers_values_and_formats(xlsx: Path) -> None:
     assert servers[10].value == "count"
     assert summary.max_row == 2 + 19 * 5  # four levels and all, per indicator
 
-    wards = book["Cấp xã - Ward"]
+    wards = book["Cấp xã - Commune"]
     assert [c.value for c in wards[2]][3:5] == ["Mã đơn vị / Unit code", "Tên đơn vị / Unit name"]
     assert [c.value for c in wards[3]][:8] == [
         "lan_units",
@@ -193,7 +193,7 @@ def test_csv_and_json_carry_the_same_rows(tmp_path: Path, rows: list[IndicatorRo
         assert line["ratio"] == ("" if data["ratio"] is None else str(data["ratio"]))
         assert line["b"] == ("" if data["b"] is None else str(data["b"]))
         assert line["evidence_a"] == " | ".join(data["evidence_a"])
-    na = next(r for r in document["rows"] if r["indicator"] == "computers_per_staff" and r["level"] == "ward")
+    na = next(r for r in document["rows"] if r["indicator"] == "computers_per_staff" and r["level"] == "commune")
     assert (na["a"], na["b"], na["ratio"], na["applicable"], na["points"]) == (3, 0, None, False, None)
 
 
@@ -243,10 +243,10 @@ def test_cli_exports_csv_json_xlsx(config: Path, tmp_path: Path) -> None:
         assert len(list(csv.DictReader(handle))) == len(document["rows"])
     assert load_workbook(tmp_path / "oct.xlsx")["Tổng hợp - Summary"]["E3"].value == "2026-10"
 
-    only = run("export", "indicators", "-p", "2026-Q4", "--level", "ward", "-f", "json", "-o", "-", "-c", config)
+    only = run("export", "indicators", "-p", "2026-Q4", "--level", "commune", "-f", "json", "-o", "-", "-c", config)
     assert only.exit_code == 0, only.stderr
     data = json.loads(only.stdout)
-    assert data["level"] == "ward"
+    assert data["level"] == "commune"
     assert data["period"]["complete"] is False
     assert {r["level"] for r in data["rows"]} == {"ward"}
 
