@@ -63,6 +63,7 @@ def test_xlsx_sheets_headers_values_and_formats(xlsx: Path) -> None:
         "Cấp huyện - District",
         "Cấp xã - Commune",
         "Bằng chứng - Evidence",
+        "Chênh lệch - Discrepancies",
         "Quy tắc - Rules",
     ]
     for sheet in book.worksheets:
@@ -178,7 +179,9 @@ def test_csv_and_json_carry_the_same_rows(tmp_path: Path, rows: list[IndicatorRo
     period = parse_period("live", ZONE, NOW)
     for fmt in (Format.CSV, Format.JSON):
         write_export(rows, tmp_path / f"i.{fmt}", fmt, period=period, level=None, catalog=CATALOG, generated_at=NOW)
-    table = list(csv.DictReader(io.StringIO((tmp_path / "i.csv").read_text(encoding="utf-8"))))
+    raw = (tmp_path / "i.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # a UTF-8 BOM, so that Excel shows Vietnamese
+    table = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     document = json.loads((tmp_path / "i.json").read_text(encoding="utf-8"))
     assert document["period"]["label"] == "live"
     assert [IndicatorRow.from_dict(r) for r in document["rows"]] == rows
@@ -239,7 +242,7 @@ def test_cli_exports_csv_json_xlsx(config: Path, tmp_path: Path) -> None:
     rolled = {(r["indicator"], r["level"]): (r["a"], r["b"]) for r in document["rows"] if r["unit"] is None}
     assert rolled[("lan_units", "all")] == (4, 5)
     assert rolled[("internet_units", "department")] == (1, 2)
-    with (tmp_path / "oct.csv").open(encoding="utf-8", newline="") as handle:
+    with (tmp_path / "oct.csv").open(encoding="utf-8-sig", newline="") as handle:
         assert len(list(csv.DictReader(handle))) == len(document["rows"])
     assert load_workbook(tmp_path / "oct.xlsx")["Tổng hợp - Summary"]["E3"].value == "2026-10"
 
@@ -248,7 +251,7 @@ def test_cli_exports_csv_json_xlsx(config: Path, tmp_path: Path) -> None:
     data = json.loads(only.stdout)
     assert data["level"] == "commune"
     assert data["period"]["complete"] is False
-    assert {r["level"] for r in data["rows"]} == {"ward"}
+    assert {r["level"] for r in data["rows"]} == {"commune"}
 
 
 @pytest.mark.parametrize(
