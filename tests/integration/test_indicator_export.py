@@ -89,6 +89,8 @@ def test_xlsx_sheets_headers_values_and_formats(xlsx: Path) -> None:
         "Khung / Framework",
         "Nguồn dữ liệu / Data source",
         "Ghi chú / Note",
+        "Khai báo / Declared",
+        "Phần kỳ / Part",
     ]
     assert summary.column_dimensions["B"].width == 52
     # lan_units: P (p-lan declared), D2 (d2-lan declared): P, D2 count; D1's switch has no state, H1's router is down
