@@ -109,6 +109,8 @@ def test_xlsx_sheets_headers_values_and_formats(xlsx: Path) -> None:
         "DTI",
         "live monitoring",
         None,
+        1,  # declared: P declares p-lan
+        None,
     ]
     assert [summary.cell(3, col).number_format for col in range(6, 11)] == ["#,##0", "#,##0", "0.0%", "0.00", "0.00"]
     assert [c.value for c in summary[4]][3:10] == ["department", "live", 1, 2, 0.5, 10.0, 5.0]
