@@ -37,6 +37,7 @@ __all__ = [
     "RULE_COLUMNS",
     "SEEN_NOT_DECLARED",
     "SHEETS",
+    "SPLIT",
     "SUMMARY_COLUMNS",
     "write_xlsx",
 ]
@@ -57,6 +58,7 @@ LEVEL_SHEETS = {
 #: The number format of the ratio column, by unit of measure.
 RATIO_FORMATS = {"percent": "0.0%", "per_person": "0.00", "mbps_per_person": "0.00", "count": "#,##0"}
 NOT_APPLICABLE = "không áp dụng (b = 0) / not applicable (b = 0)"
+SPLIT = "kỳ được chia theo cơ cấu tổ chức tại thời điểm / period split by the structure in force"
 _COUNT = "#,##0"
 _POINTS = "0.00"
 _HEADER_ROW = 2
@@ -146,7 +148,7 @@ def write_xlsx(
         title += " — kỳ chưa kết thúc / period not over"
     parts = sorted({row.part for row in rows if row.part})
     if parts:
-        title += f" — kỳ được chia theo cơ cấu tổ chức tại thời điểm / period split by the structure in force: {', '.join(parts)}"
+        title += f" — {SPLIT}: {', '.join(parts)}"
     book = Workbook()
     summary = book.active
     if summary is None:  # pragma: no cover (a new workbook always has one sheet)
