@@ -131,11 +131,11 @@ def test_bad_inventory_exits_2_with_every_error(loaded: Path, tmp_path: Path) ->
 
 
 def test_list_filters_and_json(loaded: Path) -> None:
-    result = run("inventory", "list", "--level", "ward", "--role", "router", "--json", "--config", loaded)
+    result = run("inventory", "list", "--level", "commune", "--role", "router", "--json", "--config", loaded)
     assert result.exit_code == 0
     rows = json.loads(result.stdout)
     assert len(rows) == 9
-    assert {(r["level"], r["role"]) for r in rows} == {("ward", "router")}
+    assert {(r["level"], r["role"]) for r in rows} == {("commune", "router")}
     table = run("inventory", "list", "--unit", "SL-H01", "--config", loaded)
     assert "sl-h01-core-r1" in table.stdout
     assert "sl-h02-core-r1" not in table.stdout
@@ -147,7 +147,7 @@ def test_show_device_unit_link_and_unknown(loaded: Path) -> None:
     device = json.loads(run("inventory", "show", "sl-h01-x01-r1", "--json", "--config", loaded).stdout)
     assert device["type"] == "device"
     assert device["upstream"] == ["sl-h01-core-r1", "sl-ubnd-core-r1"]
-    assert [u["level"] for u in device["unit_path"]] == ["province", "district", "ward"]
+    assert [u["level"] for u in device["unit_path"]] == ["province", "district", "commune"]
     unit = json.loads(run("inventory", "show", "SL-H01", "--json", "--config", loaded).stdout)
     assert unit["type"] == "unit"
     assert len(unit["children"]) == 3
