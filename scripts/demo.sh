@@ -21,10 +21,10 @@ netmon=.venv/bin/netmon
 $netmon check-config
 $netmon db upgrade
 $netmon inventory import config/inventory.example.yaml
-$netmon inventory show SL-H01
+$netmon inventory show SL-LG
 $netmon lab up
 trap '$netmon lab down' EXIT   # every agent the demo starts is stopped again
-$netmon poll --once --unit SL-H01
+$netmon poll --once --unit SL-LG
 
 duration=${DEMO_DURATION:-90}
 args=()
