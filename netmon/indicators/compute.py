@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -50,8 +50,7 @@ def compute(
         period = parse_period(period, zone, now)
     if period.live:
         states = {(s.kind, s.name): s.state for s in OutageLedger(engine).last_states()}
-        today = now.astimezone(zone).date()
-        return live_rows(in_force(inventory, today), states, definitions, level=level)
+        return live_rows(inventory, states, definitions, level=level, today=now.astimezone(zone).date())
     rows: list[IndicatorRow] = []
     for part in split(period, inventory):
         with transaction(engine, "indicators: state history") as conn:
@@ -77,9 +76,15 @@ def live_rows(
     definitions: Catalog,
     *,
     level: Level | None = None,
+    today: date | None = None,
 ) -> list[IndicatorRow]:
-    """Compute the live rows from each object's current state ((kind, name) -> State); no I/O."""
-    return _rows(inventory, Facts(live=True, states=states), definitions, _Context(label="live"), level)
+    """Compute the live rows from each object's current state ((kind, name) -> State); no I/O.
+
+    The rows use the structure in force on *today* (a local date; default: today in UTC), so
+    that a unit that has merged or been abolished is not reported live.
+    """
+    structure = in_force(inventory, today or datetime.now(UTC).date())
+    return _rows(structure, Facts(live=True, states=states), definitions, _Context(label="live"), level)
 
 
 def period_rows(
