@@ -10,11 +10,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from netmon.config import INDICATOR_RULES
 from netmon.indicators.compute import compute
 from netmon.indicators.definitions import load_catalog
 from netmon.indicators.row import IndicatorRow
+from netmon.inventory import schema
 from netmon.inventory.store import Store
 from tests.integration.reorg_province import DAY as D
 from tests.integration.reorg_province import NOW, load_reorg
@@ -125,3 +127,20 @@ def test_the_year_2025_is_split_at_1_july(store: Store, tmp_path: Path) -> None:
     assert {r.period for r in rows} == {"2025"}
     _check(rows, YEAR_H1, H1)
     _check(rows, YEAR_H2, H2)
+
+
+def test_migration_0008_turns_wards_into_communes(db_url: str) -> None:
+    engine = schema.create_engine(db_url)
+    try:
+        schema.upgrade(engine, "0005")
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO units (code, name, level) VALUES ('W', 'Xã Một', 'ward')"))
+        assert schema.upgrade(engine) == ("0005", schema.HEAD)
+        with engine.begin() as conn:
+            assert conn.execute(sa.text("SELECT level, type, valid_to FROM units")).all() == [("commune", None, None)]
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:  # the CHECK constraint knows no ward
+            conn.execute(sa.text("UPDATE units SET level = 'ward'"))
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(sa.text("UPDATE units SET type = 'thôn'"))
+    finally:
+        engine.dispose()
