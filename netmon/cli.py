@@ -10,6 +10,7 @@ import sys
 import zoneinfo
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -24,10 +25,11 @@ from netmon import __version__
 from netmon.config import Config, load_config
 from netmon.daemon import Daemon
 from netmon.errors import InputError, NetmonError, NotFoundError
-from netmon.indicators.compute import compute
+from netmon.indicators.compute import compute, first_sample
 from netmon.indicators.definitions import catalog_for
 from netmon.indicators.export import Format, render_csv, render_json, write_export
-from netmon.indicators.period import parse_period
+from netmon.indicators.period import Period, parse_period
+from netmon.indicators.row import IndicatorRow
 from netmon.inventory import schema
 from netmon.inventory.files import read_files, render_yaml, write_csv, write_yaml
 from netmon.inventory.models import Level, Role
@@ -51,7 +53,7 @@ _PROGRESS_ROWS = 300
 app = typer.Typer(
     name="netmon",
     help="Network and infrastructure inventory monitor for a province's IT department.\n\n"
-    "Example: netmon --config config/netmon.example.yaml inventory list --level ward",
+    "Example: netmon --config config/netmon.example.yaml inventory list --level commune",
     no_args_is_help=True,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -92,6 +94,7 @@ class ExportFormat(StrEnum):
 
     YAML = "yaml"
     CSV = "csv"
+    XLSX = "xlsx"
 
 
 def _handled(func: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -193,7 +196,11 @@ def db_upgrade(config: ConfigOpt = None) -> None:
 @_handled
 def inventory_import(
     files: Annotated[
-        list[Path], typer.Argument(help="YAML files, CSV files (units.csv, devices.csv, links.csv) or folders of them.")
+        list[Path],
+        typer.Argument(
+            help="YAML files, CSV files (units.csv, devices.csv, links.csv; , ; or tab), folders of them, "
+            "or XLSX workbooks (a sheet per list)."
+        ),
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
     prune: Annotated[
@@ -210,6 +217,8 @@ def inventory_import(
     """
     cfg = _config(config)
     parsed = read_files(files)
+    for note in parsed.notes:
+        err.print(f"note: {note}", markup=False)
     with _store(cfg) as store, _progress(len(parsed)) as progress:
         plan = store.import_parsed(
             parsed, profiles=set(cfg.snmp_profiles), prune=prune, dry_run=dry_run, progress=progress
@@ -243,12 +252,18 @@ def inventory_export(
     output: Annotated[
         Path,
         typer.Option(
-            "--output", "-o", help="YAML: a file, or - for stdout. CSV: a folder for units/devices/links.csv."
+            "--output",
+            "-o",
+            help="YAML: a file, or - for stdout. CSV: a folder for units/devices/links.csv. XLSX: a workbook.",
         ),
     ],
-    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="yaml (one file) or csv (one file per list).")] = (
-        ExportFormat.YAML
-    ),
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option("--format", "-f", help="yaml (one file), csv (one file per list) or xlsx (a sheet per list)."),
+    ] = ExportFormat.YAML,
+    bom: Annotated[
+        bool, typer.Option("--bom/--no-bom", help="CSV: start with a UTF-8 BOM so that Excel shows Vietnamese.")
+    ] = True,
     config: ConfigOpt = None,
 ) -> None:
     """Export the stored inventory in the import format; re-importing it changes nothing.
@@ -264,8 +279,13 @@ def inventory_export(
     if fmt is ExportFormat.YAML:
         write_yaml(inventory, output)
         written = [output]
+    elif fmt is ExportFormat.XLSX:
+        from netmon.inventory.sheets import write_xlsx  # noqa: PLC0415 (openpyxl loads only for XLSX)
+
+        write_xlsx(inventory, output)
+        written = [output]
     else:
-        written = write_csv(inventory, output)
+        written = write_csv(inventory, output, bom=bom)
     counts = f"{len(inventory.units)} units, {len(inventory.devices)} devices, {len(inventory.links)} links"
     err.print(f"exported {counts} to {', '.join(map(str, written))}", markup=False)
 
@@ -428,6 +448,8 @@ def export_indicators(
     catalog = catalog_for(cfg.indicators)
     with _store(cfg) as store:
         rows = compute(store.engine, store.snapshot(), when, level=level, zone=zone, now=now, definitions=catalog)
+        first = None if when.live else first_sample(store.engine)
+    _warn_no_data(when, first, zone, rows)
     chosen = level.value if level is not None else None
     if str(output) == "-":
         text = render_json(rows, period=when, level=chosen, generated_at=now) if fmt is Format.JSON else None
@@ -435,6 +457,24 @@ def export_indicators(
         return
     write_export(rows, output, fmt, period=when, level=chosen, catalog=catalog, generated_at=now)
     err.print(f"exported {len(rows)} indicator rows for {when.label} to {output}", markup=False)
+
+
+def _warn_no_data(when: Period, first: datetime | None, zone: zoneinfo.ZoneInfo, rows: list[IndicatorRow]) -> None:
+    """Warn when the period begins before monitoring did: its availability rows are partly "no data"."""
+    if when.live:
+        return
+    if first is None:
+        err.print(f"warning: netmon has recorded no state yet: {when.label} has no monitoring data", markup=False)
+    elif when.start < first:
+        began = f"{first.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
+        err.print(
+            f"warning: {when.label} starts before netmon's first sample ({began}): "
+            "availability-based indicators have no data before it",
+            markup=False,
+        )
+    parts = sorted({row.part for row in rows if row.part})
+    if parts:
+        err.print(f"note: {when.label} spans a reorganisation; split into {', '.join(parts)}", markup=False)
 
 
 @lab_app.command("up")

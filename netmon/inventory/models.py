@@ -1,4 +1,10 @@
-"""Inventory tables: units (province → department/district → ward), devices and links."""
+"""Inventory tables: units (province → department/district (historic) → commune), devices and links.
+
+Vietnam's local government has two tiers since 2025-07-01 (province → commune: xã, phường, đặc khu)
+and had three before (province → district → commune, with thị trấn). A unit carries the dates it
+was in force and the unit it merged into (`successor`), so that a period is reported in the
+structure in force then (docs/inventory.md, "Two structures").
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "AvailabilityDay",
+    "CommuneType",
     "Device",
     "Level",
     "Link",
@@ -35,12 +42,41 @@ metadata = SQLModel.metadata
 
 
 class Level(enum.StrEnum):
-    """Administrative level of a unit."""
+    """Administrative level of a unit.
+
+    `district` is historic (no district level since 2025-07-01: two-tier local government). `commune` is the
+    commune level of both structures; the older word `ward` is read as `commune`.
+    """
 
     PROVINCE = "province"
     DEPARTMENT = "department"
     DISTRICT = "district"
-    WARD = "ward"
+    COMMUNE = "commune"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Level | None:
+        """Read the pre-2025 level name `ward` (any case, padded) as `commune`; trim other names."""
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text == LEGACY_WARD:
+                return cls.COMMUNE
+            for member in cls:
+                if member.value == text:
+                    return member
+        return None
+
+
+#: The level name netmon used before the two-tier structure; files using it still import.
+LEGACY_WARD = "ward"
+
+
+class CommuneType(enum.StrEnum):
+    """The type of a commune-level unit: xã, phường, đặc khu (since 2025-07-01), thị trấn (historic)."""
+
+    XA = "xã"
+    PHUONG = "phường"
+    DAC_KHU = "đặc khu"
+    THI_TRAN = "thị trấn"
 
 
 class Role(enum.StrEnum):
@@ -93,6 +129,10 @@ class Unit(SQLModel, table=True):
     computers: int | None = Field(default=None, ge=0)
     servers: int | None = Field(default=None, ge=0)
     vc_endpoints: int | None = Field(default=None, ge=0)
+    type: CommuneType | None = Field(default=None, sa_type=_enum(CommuneType, "commune_type"))
+    valid_from: date | None = None
+    valid_to: date | None = None
+    successor: str | None = Field(default=None, max_length=64)  # a unit code; the plan checks it
 
 
 class Device(SQLModel, table=True):
@@ -109,6 +149,8 @@ class Device(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="devices.id", index=True)
     tags: str = Field(default="", max_length=1024)
     enabled: bool = True
+    previous_unit: str | None = Field(default=None, max_length=64)  # the unit before moved_on
+    moved_on: date | None = None
 
 
 class Link(SQLModel, table=True):
@@ -124,6 +166,8 @@ class Link(SQLModel, table=True):
     interface: str | None = Field(default=None, max_length=255)
     capacity_mbps: int | None = Field(default=None, ge=0)
     provider: str | None = Field(default=None, max_length=128)
+    previous_unit: str | None = Field(default=None, max_length=64)  # the unit before moved_on
+    moved_on: date | None = None
 
 
 class Outage(SQLModel, table=True):

@@ -72,7 +72,7 @@ def test_base_inventory_is_valid(tmp_path: Path) -> None:
 def test_example_inventory_is_valid() -> None:
     plan = make_plan(EMPTY, read_files([EXAMPLE_INVENTORY]), profiles=PROFILES, prune=False)
     units = plan.desired.units
-    assert {u.level for u in units.values()} == {"province", "department", "district", "ward"}
+    assert {u.level for u in units.values()} == {"province", "department", "district", "commune"}
     assert any("ư" in u.name or "ơ" in u.name for u in units.values()), "Vietnamese diacritics intact"
     assert all(d.address.startswith("127.") for d in plan.desired.devices.values())
 
@@ -99,9 +99,9 @@ VALIDATION_ERRORS = [
         id="unknown-link-device",
     ),
     pytest.param(
-        BASE.replace("    parent: D1\n", "    parent: P\n"),
-        ["inv.yaml:12: unit 'W1': parent: a ward's parent must be a district, not province 'P'"],
-        id="ward-under-province",
+        BASE.replace("    level: district\n", "    level: department\n"),
+        ["inv.yaml:12: unit 'W1': parent: a commune's parent must be the province or a district, not department 'D1'"],
+        id="commune-under-department",
     ),
     pytest.param(
         BASE.replace("    level: province\n", "    level: province\n    parent: D1\n"),
@@ -119,7 +119,7 @@ VALIDATION_ERRORS = [
     pytest.param(
         BASE.replace("    level: district\n    parent: P\n", "    level: district\n    parent: W1\n"),
         [
-            "inv.yaml:8: unit 'D1': parent: a district's parent must be the province, not ward 'W1'",
+            "inv.yaml:8: unit 'D1': parent: a district's parent must be the province, not commune 'W1'",
             "inv.yaml:8: unit 'D1': parent: parent chain is a cycle: D1 → W1 → D1",
         ],
         id="unit-cycle",
@@ -176,8 +176,8 @@ VALIDATION_ERRORS = [
         id="interface-without-device",
     ),
     pytest.param(
-        BASE.replace("    level: ward\n", "    level: commune\n"),
-        ["inv.yaml:11: unit 'W1': level: Input should be 'province', 'department', 'district' or 'ward'"],
+        BASE.replace("    level: ward\n", "    level: hamlet\n"),
+        ["inv.yaml:11: unit 'W1': level: Input should be 'province', 'department', 'district' or 'commune'"],
         id="bad-level",
     ),
     pytest.param(
@@ -243,12 +243,12 @@ def test_every_error_is_reported_in_one_run(tmp_path: Path) -> None:
     text = (
         BASE.replace("    unit: D1\n    role: router", "    unit: D9\n    role: router")
         .replace("snmp: lab-v2c", "snmp: public")
-        .replace("    parent: D1\n", "    parent: P\n")
+        .replace("    level: ward\n", "    level: ward\n    type: hamlet\n")
         .replace("    device: d1-r1\n", "    device: nope\n")
     )
     errors = _errors(tmp_path, text)
     assert len(errors) == 4
-    assert [e.split(":")[1] for e in errors] == ["12", "18", "20", "28"]
+    assert [e.split(":")[1] for e in errors] == ["12", "19", "21", "29"]
 
 
 CSV_UNITS = 'code,name,level,parent,staff\nP,Tỉnh Sông Lam,province,,90\nD1,"Huyện\nLâm Sơn",district,P,40\n'

@@ -28,7 +28,7 @@ def _inventory() -> Inventory:
     units = [
         UnitSpec(code="P", name="Tỉnh", level=Level.PROVINCE),
         UnitSpec(code="D", name="Huyện", level=Level.DISTRICT, parent="P"),
-        UnitSpec(code="W", name="Xã", level=Level.WARD, parent="D"),
+        UnitSpec(code="W", name="Xã", level=Level.COMMUNE, parent="D"),
     ]
     devices = [
         DeviceSpec(name="p-r1", unit="P", role=Role.ROUTER, address="127.0.0.2"),
