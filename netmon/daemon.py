@@ -27,8 +27,10 @@ from netmon.errors import InputError, NetmonError, StoreError
 from netmon.indicators.compute import compute, live_rows
 from netmon.indicators.definitions import catalog_for
 from netmon.inventory import schema
+from netmon.inventory.health import DbHealthCollector, health_of
 from netmon.inventory.models import Level
 from netmon.inventory.store import Store
+from netmon.loading import check_profiles
 from netmon.monitor.availability import rollup_day
 from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import MaintenanceSchedule, Window
@@ -132,7 +134,7 @@ class Daemon:
             await self._tick.wait()
 
     async def db_problem(self) -> str | None:
-        """Return None when the database answers within 2 s, else why not."""
+        """Return None when the database answers within 2 s and writes do not fail, else why not."""
         engine = self._engine
         if engine is None:
             return "not open"
@@ -146,7 +148,7 @@ class Daemon:
                 await asyncio.to_thread(probe)
         except (TimeoutError, sa.exc.SQLAlchemyError) as exc:
             return schema.describe(exc) if isinstance(exc, sa.exc.SQLAlchemyError) else "no answer within 2 s"
-        return None
+        return health_of(engine).problem()
 
     async def outages(self, *, open_only: bool, since: datetime | None) -> list[OutageRecord]:
         """Read outages in a worker thread."""
@@ -213,13 +215,15 @@ class Daemon:
         windows += await asyncio.to_thread(_require(self._windows).active, utcnow())
         schedule = MaintenanceSchedule(inventory, ZoneInfo(config.timezone), windows)  # ConfigError: nothing changes
         catalog = catalog_for(config.indicators)
+        check_profiles(config, inventory, "config")  # ConfigError: a profile the inventory uses is gone
+        pollers = Pollers(config) if self._scheduler is not None else None
         old = self.live
         live = LiveState(config, inventory, schedule)
         removed = live.adopt(old)
         self.config, self.catalog, self._live = config, catalog, live
-        if self._scheduler is not None:
-            self._pollers = Pollers(config)
-            self._scheduler.replace_pollers(self._pollers)
+        if self._scheduler is not None and pollers is not None:
+            self._pollers = pollers
+            self._scheduler.replace_pollers(pollers)
         self._publish(removed)
         self.reloads += 1
         added = len(inventory.devices.keys() - old.inventory.devices.keys())
@@ -241,6 +245,9 @@ class Daemon:
                 await self.reload()
             except NetmonError as exc:
                 failure = str(exc)
+            except Exception as exc:  # issue 15: no reload may stop the monitoring
+                self.log.exception("reload failed; the running config and inventory stay", error=repr(exc))
+                continue
             else:
                 continue
             self.log.error("reload failed; the running config and inventory stay", error=failure)
@@ -266,6 +273,7 @@ class Daemon:
             engine = schema.create_engine(self.config.database.url.reveal())
             stack.callback(engine.dispose)
             self._engine = engine
+            self.registry.register(DbHealthCollector(health_of(engine)))
             await asyncio.to_thread(_check_schema, engine)
             store = Store(engine)
             inventory = await asyncio.to_thread(store.snapshot)
@@ -496,3 +504,4 @@ def _check_schema(engine: sa.Engine) -> None:
         raise StoreError(
             f"the database is at schema {current or 'empty'}, this netmon needs {schema.HEAD}: run `netmon db upgrade`"
         )
+    schema.check_writable(engine)
