@@ -35,6 +35,7 @@ from netmon.monitor.availability import rollup_day
 from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import MaintenanceSchedule, Window
 from netmon.monitor.outages import OutageLedger, OutageRecord
+from netmon.monitor.reconcile import removed_since_last_run
 from netmon.monitor.rounds import Pollers, RoundResult, targets_of
 from netmon.monitor.scheduler import PollScheduler, RoundStats
 from netmon.monitor.state import Transition
@@ -282,8 +283,10 @@ class Daemon:
             windows = [Window.from_config(c) for c in self.config.maintenance]
             windows += await asyncio.to_thread(self._windows.active, utcnow())
             live = LiveState(self.config, inventory, MaintenanceSchedule(inventory, self.zone, windows))
-            live.restore(await asyncio.to_thread(self._ledger.last_states))
+            last = await asyncio.to_thread(self._ledger.last_states)
+            live.restore(last)
             self._live = live
+            self._publish(removed_since_last_run(live, last))  # gone while stopped: as a reload does
             self.registry.register(LiveCollector(lambda: self.live, self.stats, self.indicator_gauges))
             self.registry.register(ServiceCollector(lambda: self.mqtt, lambda: self.traps))
             pollers = self._pollers = Pollers(self.config)
