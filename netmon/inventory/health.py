@@ -98,7 +98,13 @@ def watch(engine: sa.Engine) -> None:
 
 
 def wrote(conn: sa.Connection) -> bool:
-    """Tell whether *conn* ran a write statement in its current transaction (and forget it)."""
+    """Tell whether *conn* ran a write statement in its current transaction (and forget it).
+
+    A connection invalidated by an error counts as a write: it failed, and its DBAPI connection
+    (where the mark lives) is gone.
+    """
+    if conn.invalidated:
+        return True
     return bool(conn.info.pop(_WROTE, False))
 
 
