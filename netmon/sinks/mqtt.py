@@ -195,9 +195,26 @@ class MqttPublisher:
                     continue
             if stopping:
                 return delay
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._idle_wake):
-                    await self._wakeup.wait()
+            await self._idle(client)
+
+    async def _idle(self, client: aiomqtt.Client) -> None:
+        """Wait for `wake()` or the idle period; raise MqttError as soon as the broker goes away.
+
+        With an empty outbox nothing is published, so a lost connection would go unnoticed (and
+        the retained states unrepublished) until the next event: aiomqtt's message iterator ends
+        with MqttError on a disconnect, so the wait listens to it (nothing is subscribed, so no
+        message arrives).
+        """
+        gone = asyncio.ensure_future(anext(aiter(client.messages)))
+        woken = asyncio.ensure_future(self._wakeup.wait())
+        try:
+            done, _ = await asyncio.wait({gone, woken}, timeout=self._idle_wake, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (gone, woken):
+                waiter.cancel()
+            await asyncio.gather(gone, woken, return_exceptions=True)
+        if gone in done and not gone.cancelled():
+            gone.result()  # raises the MqttError of the disconnect
 
     async def _drain(self, client: aiomqtt.Client) -> None:
         """Publish every pending message in order; delete each batch once acknowledged."""
