@@ -278,6 +278,7 @@ class Daemon:
             await asyncio.to_thread(_check_schema, engine)
             store = Store(engine)
             inventory = await asyncio.to_thread(store.snapshot)
+            check_profiles(self.config, inventory, "config")  # ConfigError (exit 2): a profile the inventory uses
             self._ledger = OutageLedger(engine)
             self._windows = WindowStore(engine)
             windows = [Window.from_config(c) for c in self.config.maintenance]
