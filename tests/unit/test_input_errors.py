@@ -9,6 +9,8 @@ values; its size is NETMON_FUZZ_CASES (default 200; the issue note reports a 10,
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -257,6 +259,13 @@ FUZZ_COUNTS: dict[str, int] = {}
 
 def _count(what: str) -> None:
     FUZZ_COUNTS[what] = FUZZ_COUNTS.get(what, 0) + 1
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_fuzz_counts() -> Iterator[None]:
+    yield
+    if FUZZ_COUNTS:
+        sys.stderr.write(f"\ninput fuzz outcomes: {dict(sorted(FUZZ_COUNTS.items()))}\n")
 
 
 @_FUZZ
