@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from netmon.cli import app
 from netmon.config import load_config
-from netmon.errors import ConfigError, InputError
+from netmon.errors import ConfigError, InputError, InventoryError
 from netmon.indicators.definitions import load_catalog
 from netmon.inventory import schema
 from netmon.inventory.files import read_files
@@ -131,9 +131,21 @@ def test_run_with_a_bad_config_exits_2_before_starting(tmp_path: Path) -> None:
             id="yaml-timestamp-tag",
         ),
         pytest.param(
+            "inventory.yaml",
+            'units:\n  - {code: P, name: "Tỉnh\\0", level: province}\n',
+            "{f}:2: unit 'P': name: NUL characters are not allowed",
+            id="yaml-escaped-nul",
+        ),
+        pytest.param(
+            "units.csv",
+            "code,name,level\nP,T\x00nh,province\n",
+            "{f}:2: unit 'P': name: NUL characters are not allowed",
+            id="csv-nul-in-text",
+        ),
+        pytest.param(
             "devices.csv",
             "name,unit,role,address\na\x00,P,router,127.0.0.1\n",
-            "{f}:2: device 'a\\x00': name: must start with a letter or digit and hold only letters, digits and _ . : -",
+            "{f}:2: device 'a\\x00': name: NUL characters are not allowed",
             id="csv-nul",
         ),
     ],
@@ -286,16 +298,34 @@ def test_fuzz_config_mutations_load_or_give_located_errors(tmp_path_factory: pyt
         _count("config accepted")
 
 
+@pytest.fixture(scope="module")
+def fuzz_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('fuzz-db')}/netmon.db"
+    engine = schema.create_engine(url)
+    schema.upgrade(engine)
+    engine.dispose()
+    store = Store.open(url)
+    yield store
+    store.close()
+
+
 @_FUZZ
 @given(text=_mutated(_INVENTORY_TEXT))
 def test_fuzz_inventory_mutations_parse_or_give_located_errors(
-    tmp_path_factory: pytest.TempPathFactory, text: str
+    tmp_path_factory: pytest.TempPathFactory, fuzz_store: Store, text: str
 ) -> None:
     path = tmp_path_factory.mktemp("fuzz") / "inventory.yaml"
     path.write_bytes(text.encode("utf-8", "surrogatepass"))
     parsed = read_files([path])
     assert all(issue.source == str(path) and issue.line is not None for issue in parsed.issues if issue.where)
-    _count("inventory refused" if parsed.issues else "inventory accepted")
+    profiles = set(load_config(EXAMPLE_CONFIG, environ={}).snmp_profiles)
+    try:  # what parses is checked against the whole inventory too (references, cycles), writing nothing
+        fuzz_store.import_parsed(parsed, profiles=profiles, dry_run=True)
+    except InventoryError as exc:
+        assert exc.exit_code == 2
+        _count("inventory refused")
+    else:
+        _count("inventory accepted")
 
 
 @_FUZZ
