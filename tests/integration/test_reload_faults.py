@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from netmon.config import load_config
 from netmon.errors import InputError
 from netmon.loading import reload_loader
+from tests.integration.test_systemd import UNIT, directives
 from tests.monitoring import import_inventory, running
 from tests.unit.test_input_errors import FUZZ_CASES, _mutated
 
@@ -216,3 +217,11 @@ def test_reload_fuzz_applies_whole_or_changes_nothing(db_url: str, tmp_path: Pat
         loop.close()
     sys.stderr.write(f"reload fuzz ({db_url.split(':', maxsplit=1)[0]}): {dict(FUZZ_COUNTS)}\n")
     assert FUZZ_COUNTS["refused"] > 0
+
+
+def test_systemd_stops_restarting_on_exit_2_and_the_journal_gets_stderr() -> None:
+    unit = directives(UNIT.read_text(encoding="utf-8"))
+    assert unit["Restart"] == ["on-failure"]  # exit 1 (runtime failure) is restarted ...
+    assert unit["RestartPreventExitStatus"] == ["2"]  # ... exit 2 (bad config or inventory) is not
+    assert "StandardError" not in unit  # the default: stderr (the file:line: key lines) goes to the journal
+    assert "StandardOutput" not in unit
