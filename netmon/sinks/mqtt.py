@@ -15,9 +15,10 @@ other error is a bug and ends the task group. Leaving makes one last drain attem
 After every (re)connect, once the outbox is drained, the last recorded state of every device and
 link is published again, retained: a broker restarted without persistence has it back at once.
 
-Delivery is at least once: a crash (or a lost connection) between PUBACK and delete sends a
-message again, so subscribers drop messages whose payload `id` they have already seen. Order is
-kept: a message is published only after every message before it was acknowledged.
+Delivery is at least once: a crash between PUBACK and delete sends a message again (a failed
+delete does not: the acknowledged ids are remembered and deleted on the next drain), so
+subscribers drop messages whose payload `id` they have already seen. Order is kept: a message
+is published only after every message before it was acknowledged.
 
 The password is only given to the MQTT client; logs, errors and `repr` show `***`.
 """
@@ -86,6 +87,7 @@ class MqttPublisher:
         self.connected = False  # as of the last connect, publish or failure
         self.reconnects = 0  # connection failures followed by a retry
         self.republished = 0  # retained states sent again after a (re)connect
+        self._acknowledged: set[int] = set()  # outbox ids the broker acknowledged, not yet deleted
         self._idle_wake = idle_wake
         self._backoff = backoff
         self._timeout = timeout
@@ -217,19 +219,28 @@ class MqttPublisher:
             gone.result()  # raises the MqttError of the disconnect
 
     async def _drain(self, client: aiomqtt.Client) -> None:
-        """Publish every pending message in order; delete each batch once acknowledged."""
+        """Publish every pending message in order; delete each batch once acknowledged.
+
+        A message the broker acknowledged but the database would not let go (the delete failed:
+        database down, read-only, disk full) is remembered and only deleted next time, not sent
+        again (issue 15: two messages were delivered twice after a read-only database).
+        """
         self.pending_estimate = await asyncio.to_thread(self.outbox.count)
         while batch := await asyncio.to_thread(self.outbox.pending, self._batch):
-            done: list[int] = []
+            done = [item.id for item in batch if item.id in self._acknowledged]
             try:
                 for item in batch:
+                    if item.id in self._acknowledged:
+                        continue
                     m = item.message
                     await client.publish(m.topic, m.payload.encode(), qos=1, retain=m.retain, timeout=self._timeout)
+                    self._acknowledged.add(item.id)
                     done.append(item.id)
                     self.published += 1
             finally:
                 if done:  # acknowledged: even when a later publish failed
-                    await asyncio.to_thread(self.outbox.delete, done)
+                    await asyncio.to_thread(self.outbox.delete, done)  # StoreError: they stay acknowledged
+                    self._acknowledged.difference_update(done)
                     self.pending_estimate = max(self.pending_estimate - len(done), 0)
         self.pending_estimate = 0
 

@@ -12,6 +12,7 @@ import json
 import sqlite3
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
@@ -22,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 
-from netmon.config import MaintenanceConfig
+from netmon.config import MaintenanceConfig, MqttConfig
 from netmon.daemon import Daemon
 from netmon.errors import StoreError
 from netmon.inventory import schema
@@ -32,8 +33,12 @@ from netmon.monitor.outages import OutageLedger
 from netmon.monitor.state import State
 from netmon.monitor.windows import WindowStore
 from netmon.pollers.base import utcnow
+from netmon.sinks.events import OutboxMessage
+from netmon.sinks.mqtt import MqttPublisher
+from netmon.sinks.outbox import Outbox
 from tests.faults import read_only_switch, small_disk
 from tests.monitoring import import_inventory, monitor_config, running
+from tests.mqtt import Broker, eventually, subscribed
 
 INVENTORY = """
 units:
@@ -231,3 +236,41 @@ async def test_failing_writes_show_in_readyz_and_metrics_then_heal_losing_nothin
             engine.dispose()
         assert outages == [("edge", "maintenance", None)]  # written once, after the fault
         assert changes == 1
+
+
+async def test_messages_acknowledged_while_the_outbox_cannot_delete_are_not_sent_again(tmp_path: Path) -> None:
+    """Issue 15, failure 3: after a read-only database, two MQTT messages were delivered twice."""
+    with read_only_switch(tmp_path) as switch:
+        engine = schema.create_engine(f"sqlite:///{switch.db}")
+        broker = Broker(tmp_path / "broker-data")
+        await asyncio.to_thread(broker.folder.mkdir)
+        await broker.start()
+        try:
+            await asyncio.to_thread(schema.upgrade, engine)
+            topic = f"netmon-test-{uuid.uuid4().hex[:12]}/events/transition"
+            sent = [OutboxMessage(event_id=str(n), topic=topic, payload=json.dumps({"id": str(n)})) for n in range(3)]
+            outbox = Outbox(engine)
+            await asyncio.to_thread(outbox.write, sent)
+            reader = sqlite3.connect(switch.db)  # keeps the WAL: the file opens read-only
+            try:
+                reader.execute("select count(*) from sqlite_master").fetchone()
+                switch.read_only()
+                engine.dispose()  # the publisher's connections open read-only: it can read, not delete
+                config = MqttConfig(port=broker.port)
+                async with (
+                    subscribed(topic, port=broker.port) as got,
+                    MqttPublisher(config, engine, idle_wake=0.2, backoff=(0.05, 0.2)) as publisher,
+                ):
+                    await eventually(lambda: publisher.published == 3, 15, "the messages acknowledged")
+                    await eventually(lambda: health_of(engine).errors["mqtt outbox"] >= 2, 15, "failed deletes")
+                    switch.writable()
+                    await eventually(lambda: publisher.pending_estimate == 0 and not health_of(engine).failing, 15)
+                    await got.until(lambda messages: len(messages) >= 3)
+                    assert await asyncio.to_thread(outbox.count) == 0
+            finally:
+                reader.close()
+            assert publisher.published == 3  # not 6: the acknowledged ones were deleted, not sent again
+            assert sorted(m.payload["id"] for m in got.messages) == ["0", "1", "2"]
+        finally:
+            await broker.stop()
+            engine.dispose()
