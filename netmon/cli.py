@@ -36,6 +36,7 @@ from netmon.inventory.models import Level, Role
 from netmon.inventory.store import Store
 from netmon.inventory.views import describe, units_below
 from netmon.lab import control
+from netmon.loading import reload_loader
 from netmon.logs import setup_logging
 from netmon.monitor.outages import CAUSES, OutageLedger, parse_since
 from netmon.monitor.rounds import POLL_CLASSES, Pollers, RoundResult, run_round, targets_of
@@ -546,7 +547,7 @@ def run(
     """
     cfg = load_config(config)
     setup_logging(cfg.logging, service=True)
-    asyncio.run(_run_daemon(cfg, duration, lambda: load_config(config)))
+    asyncio.run(_run_daemon(cfg, duration, reload_loader(config)))
 
 
 async def _run_daemon(cfg: Config, duration: float | None, reload_config: Callable[[], Config]) -> None:

@@ -27,12 +27,15 @@ from netmon.errors import InputError, NetmonError, StoreError
 from netmon.indicators.compute import compute, live_rows
 from netmon.indicators.definitions import catalog_for
 from netmon.inventory import schema
+from netmon.inventory.health import DbHealthCollector, health_of
 from netmon.inventory.models import Level
 from netmon.inventory.store import Store
+from netmon.loading import check_profiles
 from netmon.monitor.availability import rollup_day
 from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import MaintenanceSchedule, Window
 from netmon.monitor.outages import OutageLedger, OutageRecord
+from netmon.monitor.reconcile import removed_since_last_run
 from netmon.monitor.rounds import Pollers, RoundResult, targets_of
 from netmon.monitor.scheduler import PollScheduler, RoundStats
 from netmon.monitor.state import Transition
@@ -132,7 +135,7 @@ class Daemon:
             await self._tick.wait()
 
     async def db_problem(self) -> str | None:
-        """Return None when the database answers within 2 s, else why not."""
+        """Return None when the database answers within 2 s and writes do not fail, else why not."""
         engine = self._engine
         if engine is None:
             return "not open"
@@ -146,7 +149,7 @@ class Daemon:
                 await asyncio.to_thread(probe)
         except (TimeoutError, sa.exc.SQLAlchemyError) as exc:
             return schema.describe(exc) if isinstance(exc, sa.exc.SQLAlchemyError) else "no answer within 2 s"
-        return None
+        return health_of(engine).problem()
 
     async def outages(self, *, open_only: bool, since: datetime | None) -> list[OutageRecord]:
         """Read outages in a worker thread."""
@@ -213,13 +216,15 @@ class Daemon:
         windows += await asyncio.to_thread(_require(self._windows).active, utcnow())
         schedule = MaintenanceSchedule(inventory, ZoneInfo(config.timezone), windows)  # ConfigError: nothing changes
         catalog = catalog_for(config.indicators)
+        check_profiles(config, inventory, "config")  # ConfigError: a profile the inventory uses is gone
+        pollers = Pollers(config) if self._scheduler is not None else None
         old = self.live
         live = LiveState(config, inventory, schedule)
         removed = live.adopt(old)
         self.config, self.catalog, self._live = config, catalog, live
-        if self._scheduler is not None:
-            self._pollers = Pollers(config)
-            self._scheduler.replace_pollers(self._pollers)
+        if self._scheduler is not None and pollers is not None:
+            self._pollers = pollers
+            self._scheduler.replace_pollers(pollers)
         self._publish(removed)
         self.reloads += 1
         added = len(inventory.devices.keys() - old.inventory.devices.keys())
@@ -241,6 +246,9 @@ class Daemon:
                 await self.reload()
             except NetmonError as exc:
                 failure = str(exc)
+            except Exception as exc:  # issue 15: no reload may stop the monitoring
+                self.log.exception("reload failed; the running config and inventory stay", error=repr(exc))
+                continue
             else:
                 continue
             self.log.error("reload failed; the running config and inventory stay", error=failure)
@@ -266,16 +274,20 @@ class Daemon:
             engine = schema.create_engine(self.config.database.url.reveal())
             stack.callback(engine.dispose)
             self._engine = engine
+            self.registry.register(DbHealthCollector(health_of(engine)))
             await asyncio.to_thread(_check_schema, engine)
             store = Store(engine)
             inventory = await asyncio.to_thread(store.snapshot)
+            check_profiles(self.config, inventory, "config")  # ConfigError (exit 2): a profile the inventory uses
             self._ledger = OutageLedger(engine)
             self._windows = WindowStore(engine)
             windows = [Window.from_config(c) for c in self.config.maintenance]
             windows += await asyncio.to_thread(self._windows.active, utcnow())
             live = LiveState(self.config, inventory, MaintenanceSchedule(inventory, self.zone, windows))
-            live.restore(await asyncio.to_thread(self._ledger.last_states))
+            last = await asyncio.to_thread(self._ledger.last_states)
+            live.restore(last)
             self._live = live
+            self._publish(removed_since_last_run(live, last))  # gone while stopped: as a reload does
             self.registry.register(LiveCollector(lambda: self.live, self.stats, self.indicator_gauges))
             self.registry.register(ServiceCollector(lambda: self.mqtt, lambda: self.traps))
             pollers = self._pollers = Pollers(self.config)
@@ -496,3 +508,4 @@ def _check_schema(engine: sa.Engine) -> None:
         raise StoreError(
             f"the database is at schema {current or 'empty'}, this netmon needs {schema.HEAD}: run `netmon db upgrade`"
         )
+    schema.check_writable(engine)

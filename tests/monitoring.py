@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -67,9 +67,12 @@ def write_config(config: Config, path: Path, **changes: Any) -> Path:
 
 
 @asynccontextmanager
-async def running(config: Config) -> AsyncIterator[Daemon]:
-    """Run a daemon in this event loop until the block ends; stop it gracefully (bounded)."""
-    daemon = Daemon(config, registry=CollectorRegistry())
+async def running(config: Config, load_config: Callable[[], Config] | None = None) -> AsyncIterator[Daemon]:
+    """Run a daemon in this event loop until the block ends; stop it gracefully (bounded).
+
+    *load_config* is what a reload reads (default: the same config again).
+    """
+    daemon = Daemon(config, registry=CollectorRegistry(), load_config=load_config)
     stop, started = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(daemon.run(stop, on_started=lambda _d: started.set()), name="daemon-under-test")
     try:

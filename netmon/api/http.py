@@ -252,7 +252,7 @@ class _Routes:
     async def add_maintenance(self, request: web.Request) -> web.Response:
         try:
             body = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, a 5,000-digit number, deep nesting
             raise InputError("body: expected JSON") from None
         if not isinstance(body, dict):
             raise InputError("body: expected a JSON object")
@@ -261,9 +261,11 @@ class _Routes:
         return web.json_response(stored.to_dict(), status=201)
 
     async def remove_maintenance(self, request: web.Request) -> web.Response:
-        if not await self._backend.remove_window(int(request.match_info["id"])):
+        text = request.match_info["id"]
+        window_id = int(text) if len(text) <= 18 else -1  # longer ids do not exist (and int() may refuse them)
+        if window_id < 0 or not await self._backend.remove_window(window_id):
             return web.json_response({"error": "no such API maintenance window"}, status=404)
-        return web.json_response({"deleted": int(request.match_info["id"])})
+        return web.json_response({"deleted": window_id})
 
     async def indicators(self, request: web.Request) -> web.Response:
         rows = await self._backend.indicators(request.query.get("period", "live"), request.query.get("level"))
@@ -299,6 +301,9 @@ def _window(body: Mapping[str, Any]) -> Window:
     reason = body.get("reason", "")
     if not isinstance(reason, str):
         raise InputError("reason: expected text")
+    for where, text in (("name", name), ("reason", reason), *(("objects", ref) for ref in objects)):
+        if "\x00" in text:  # PostgreSQL text cannot hold NUL: refuse it here as bad input, not as a 503
+            raise InputError(f"{where}: NUL characters are not allowed")
     return Window(name=name, objects=tuple(objects), source="api", starts_at=starts, ends_at=ending, reason=reason)
 
 

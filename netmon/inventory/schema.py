@@ -12,8 +12,9 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from netmon.errors import StoreError
+from netmon.inventory import health
 
-__all__ = ["HEAD", "create_engine", "current_revision", "describe", "transaction", "upgrade"]
+__all__ = ["HEAD", "check_writable", "create_engine", "current_revision", "describe", "transaction", "upgrade"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -33,20 +34,36 @@ def create_engine(url: str) -> Engine:
     elif parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
         kwargs["connect_args"] = {"connect_timeout": 10}
+        kwargs["pool_pre_ping"] = True  # a server restart costs no failed transaction
     engine = sa.create_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+    health.watch(engine)
     return engine
 
 
 @contextmanager
 def transaction(engine: Engine, what: str) -> Iterator[Connection]:
-    """Run one transaction; database errors become StoreError naming *what* (never SQL parameters)."""
+    """Run one transaction; database errors become StoreError naming *what* (never SQL parameters).
+
+    A transaction that wrote (or could not even start) reports its outcome to the engine's
+    `health.WriteHealth`: /readyz and /metrics show failing writes (issue 15).
+    """
+    writes, started = False, False
     try:
         with engine.begin() as conn:
-            yield conn
+            started = True
+            health.wrote(conn)  # forget a mark left by a transaction that never reported
+            try:
+                yield conn
+            finally:
+                writes = health.wrote(conn)
     except SQLAlchemyError as exc:
+        if writes or not started:
+            health.health_of(engine).record_failure(what, describe(exc))
         raise StoreError(f"{what}: {describe(exc)}") from exc
+    if writes:
+        health.health_of(engine).record_write()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
@@ -66,6 +83,22 @@ def current_revision(engine: Engine) -> str | None:
             return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot read the schema version: {describe(exc)}") from exc
+
+
+def check_writable(engine: Engine) -> None:
+    """Write once (a no-op UPDATE of the schema version) to prove the database takes writes.
+
+    `netmon run` calls it at start: a read-only SQLite file or a full disk refuses the start
+    instead of a daemon that says it is ready and records nothing (issue 15, failure 4).
+
+    Raises:
+        StoreError: the write failed; the message says why (no SQL parameters).
+    """
+    try:
+        with transaction(engine, "write check") as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = version_num"))
+    except StoreError as exc:
+        raise StoreError(f"the database does not take writes: {exc}") from exc
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:

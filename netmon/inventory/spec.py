@@ -63,6 +63,15 @@ class Spec(BaseModel):
     plural: ClassVar[str]
     key_field: ClassVar[str]
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        """Refuse NUL characters: PostgreSQL text cannot hold them, and SQLite would (issue 15: one rule)."""
+        texts = value if isinstance(value, list | tuple) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("NUL characters are not allowed")
+        return value
+
     @property
     def key(self) -> str:
         """Return the natural key (unit code, device or link name)."""

@@ -1,4 +1,4 @@
-"""What netmon tells MQTT subscribers: events and retained state, built from transitions. Pure, no I/O.
+"""What netmon tells MQTT subscribers: events and retained state, built from transitions (no I/O but `retained_states`).
 
 Every transition gives one `transition` event. A device or link (not an interface) that enters
 DOWN, UNREACHABLE or MAINTENANCE also gives `outage_opened`, and one that leaves it gives
@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from netmon.monitor.outages import CAUSES, OUTAGE_KINDS
+from sqlalchemy.engine import Engine
+
+from netmon.monitor.outages import CAUSES, OUTAGE_KINDS, OutageLedger
 from netmon.monitor.state import State, Transition
 from netmon.pollers.base import ValueObject
 
@@ -33,6 +35,7 @@ __all__ = [
     "event_topic",
     "events_for",
     "messages_for",
+    "retained_states",
     "state_topic",
 ]
 
@@ -163,6 +166,31 @@ def messages_for(transitions: Sequence[Transition], prefix: str) -> list[OutboxM
             )
             topic = state_topic(prefix, t.kind, t.name)
             messages.append(OutboxMessage(event_id=report.id, topic=topic, payload=_json(report), retain=True))
+    return messages
+
+
+def retained_states(engine: Engine, prefix: str) -> list[OutboxMessage]:
+    """Return the retained state message of every device and link, from its last recorded state.
+
+    Objects last recorded as `removed` are left out. Reads the database (call it in a worker thread).
+
+    Raises:
+        StoreError: the state history cannot be read.
+    """
+    messages = []
+    for row in OutageLedger(engine).last_states():
+        if row.kind not in OUTAGE_KINDS or row.state is State.REMOVED:
+            continue
+        report = StateReport(
+            object_kind=row.kind,
+            object_name=row.name,
+            state=row.state,
+            since=row.since.astimezone(UTC),
+            root_cause=row.root_cause,
+            flapping=row.flapping,
+        )
+        topic = state_topic(prefix, row.kind, row.name)
+        messages.append(OutboxMessage(event_id=report.id, topic=topic, payload=_json(report), retain=True))
     return messages
 
 
