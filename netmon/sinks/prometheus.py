@@ -18,6 +18,7 @@ from netmon import __version__
 from netmon.monitor.live import LiveState
 from netmon.monitor.scheduler import RoundStats
 from netmon.monitor.state import State
+from netmon.pollers.base import StorageRow
 from netmon.pollers.traps import COUNTS as TRAP_COUNTS
 from netmon.pollers.traps import TrapReceiver
 from netmon.sinks.mqtt import MqttPublisher
@@ -175,9 +176,16 @@ def _devices(live: LiveState) -> Iterator[Metric]:
             for index, load in enumerate(latest.host.cpu_load):
                 cpu.add_metric([*values[:3], str(index)], load / 100)
             for row in latest.host.storage:
-                size.add_metric([*values[:3], row.descr], row.size_bytes)
-                used.add_metric([*values[:3], row.descr], row.used_bytes)
+                _storage(size, used, [*values[:3], row.descr], row)
     yield from (up, state, flapping, rtt, jitter, loss, snmp_up, uptime, cpu, size, used)
+
+
+def _storage(size: GaugeMetricFamily, used: GaugeMetricFamily, values: list[str], row: StorageRow) -> None:
+    """Add one hrStorage row; an unknown size or use (a negative Integer32 that does not fit) has no series."""
+    if row.size_bytes is not None:
+        size.add_metric(values, row.size_bytes)
+    if row.used_bytes is not None:
+        used.add_metric(values, row.used_bytes)
 
 
 _COUNTERS = (
