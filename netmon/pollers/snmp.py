@@ -246,7 +246,8 @@ class SnmpPoller:
         """Poll HOST-RESOURCES-MIB (RFC 2790) processor load and storage.
 
         hrStorageSize/hrStorageUsed are Integer32: negative values are read as unsigned 32-bit
-        (`as_unsigned32`); a used value that then exceeds the size is unknown (None).
+        (`as_unsigned32`; -1 is unknown); a negative use that then exceeds the size is unknown
+        (None). hrProcessorLoad outside 0..100 is left out.
         """
 
         async def body(exchange: _Exchange) -> dict[str, object]:
@@ -276,8 +277,9 @@ def _storage_row(
     in_use = as_unsigned32(used.get(index))
     if unit is None or unit <= 0:
         return StorageRow(index=index, descr=descr, size_bytes=None, used_bytes=None)
-    if in_use is not None and (size is None or in_use > size):
-        in_use = None
+    raw_used = as_int(used.get(index))
+    if raw_used is not None and raw_used < 0 and (in_use is None or size is None or in_use > size):
+        in_use = None  # a negative use is read unsigned only when it then fits the size
     return StorageRow(
         index=index,
         descr=descr,
