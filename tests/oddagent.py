@@ -59,7 +59,8 @@ class OddAgent:
     ) -> None:
         self.behaviour = behaviour
         self.community = community
-        self.table = dict(sorted({**SYSTEM, **(table or {})}.items()))
+        merged: dict[Oid, Any] = {**SYSTEM, **(table or {})}
+        self.table = dict(sorted(merged.items()))
         self.oids = list(self.table)
         self.requests = 0
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -166,7 +167,8 @@ class OddAgent:
                     out.append((found, self._value(proto, found, self._lookup(found))))
                     current = found
         proto.apiPDU.set_varbinds(pdu, out)
-        return encoder.encode(response)
+        encoded: bytes = encoder.encode(response)
+        return encoded
 
     def _column_rows(self, oid: Oid) -> list[Oid]:
         """The rows of the single-index column that *oid* (the column itself or a row of it) is in."""
