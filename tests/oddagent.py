@@ -21,7 +21,7 @@ from typing import Any
 from pyasn1.codec.ber import decoder, encoder
 from pysnmp.proto import api
 
-SYSTEM = {
+SYSTEM: dict[tuple[int, ...], Any] = {
     (1, 3, 6, 1, 2, 1, 1, 1, 0): "odd agent",
     (1, 3, 6, 1, 2, 1, 1, 2, 0): (1, 3, 6, 1, 4, 1, 8072, 3, 2, 10),
     (1, 3, 6, 1, 2, 1, 1, 3, 0): 4242,
@@ -145,6 +145,8 @@ class OddAgent:
                 value = self._lookup(oid)
                 out.append((oid, proto.NoSuchObject() if value is None else self._value(proto, oid, value)))
         elif request.isSameTypeWith(proto.GetNextRequestPDU()):
+            if version == api.SNMP_VERSION_1 and any(self._next(oid) is None for oid in asked):
+                return self._no_such_name(proto, response, pdu, request)  # v1 has no endOfMibView
             for oid in asked:
                 found = self._next(oid)
                 out.append(
@@ -167,6 +169,15 @@ class OddAgent:
                     out.append((found, self._value(proto, found, self._lookup(found))))
                     current = found
         proto.apiPDU.set_varbinds(pdu, out)
+        encoded: bytes = encoder.encode(response)
+        return encoded
+
+    @staticmethod
+    def _no_such_name(proto: Any, response: Any, pdu: Any, request: Any) -> bytes:
+        """RFC 1157: the whole PDU fails with noSuchName, the request's varbinds echoed."""
+        proto.apiPDU.set_error_status(pdu, 2)
+        proto.apiPDU.set_error_index(pdu, 1)
+        proto.apiPDU.set_varbinds(pdu, [(oid, proto.Null()) for oid, _ in proto.apiPDU.get_varbinds(request)])
         encoded: bytes = encoder.encode(response)
         return encoded
 

@@ -67,8 +67,8 @@ def note_progress() -> None:
 
 
 @asynccontextmanager
-async def idle_deadline(idle: float, cap: float) -> AsyncIterator[None]:
-    """Bound a poll by *idle* seconds without an answer, and *cap* seconds in all.
+async def idle_deadline(idle: float, cap: float) -> AsyncIterator[asyncio.Timeout]:
+    """Bound a poll by *idle* seconds without an answer, and *cap* seconds in all; yield the timeout.
 
     Raises:
         TimeoutError: on leaving the block when either bound passed (as ``asyncio.timeout``).
@@ -82,7 +82,7 @@ async def idle_deadline(idle: float, cap: float) -> AsyncIterator[None]:
 
         token = _progress.set(extend)
         try:
-            yield
+            yield scope
         finally:
             _progress.reset(token)
 
