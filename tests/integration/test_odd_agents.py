@@ -14,7 +14,7 @@ import pytest
 from gufo.snmp import SnmpVersion
 from gufo.snmp.aio.client import SnmpSession
 
-from netmon.config import Config
+from netmon.config import Config, SnmpProfile
 from netmon.inventory.models import Role
 from netmon.pollers.base import Status, Target
 from netmon.pollers.snmp import SnmpPoller
@@ -29,7 +29,7 @@ NAME = ".".join(map(str, IF_NAME))
 ALIAS = ".".join(map(str, IF_ALIAS))
 
 
-def _profiles(agent: OddAgent) -> dict[str, object]:
+def _profiles(agent: OddAgent) -> dict[str, SnmpProfile]:
     return Config.model_validate(
         {
             "snmp_profiles": {
@@ -69,7 +69,7 @@ def looping() -> Iterator[OddAgent]:
 
 @pytest.mark.parametrize("version", ["v1", "v2c"])
 async def test_non_increasing_oids_end_the_walk(looping: OddAgent, version: str) -> None:
-    poller = SnmpPoller(_profiles(looping), FAST)  # type: ignore[arg-type]
+    poller = SnmpPoller(_profiles(looping), FAST)
     system = await poller.system(_target(looping, version))
     sample = await poller.interfaces(_target(looping, version), uptime=system.sys_uptime)
     assert (system.status, system.sys_name) == (Status.OK, "odd-agent")
@@ -118,7 +118,7 @@ async def test_too_big_replies_retry_with_fewer_repetitions() -> None:
     with OddAgent(ADDRESS, table=interface_table(30, alias_length=300)) as agent:
         session = SnmpSession(addr=agent.address, port=agent.port, community="odd", version=SnmpVersion.v2c, timeout=1)
         walk = await walk_column(session, ALIAS, repetitions=30, bulk=True)
-        poller = SnmpPoller(_profiles(agent), FAST)  # type: ignore[arg-type]
+        poller = SnmpPoller(_profiles(agent), FAST)
         sample = await poller.interfaces(_target(agent, "v2c"))
         done = await asyncio.to_thread(net_snmp, "snmpbulkwalk", agent, "v2c", ALIAS, "-Cr30")
     assert (walk.stop, len(walk.rows)) == ("end", 30)
@@ -135,7 +135,7 @@ async def test_a_reply_from_another_address_is_not_accepted() -> None:
     """netmon's socket is connected to the polled address: the reply is not heard (docs/monitoring.md)."""
     with OddAgent(ADDRESS, reply_from=OTHER_ADDRESS) as agent:
         done = await asyncio.to_thread(net_snmp, "snmpget", agent, "v2c", "1.3.6.1.2.1.1.5.0")
-        sample = await SnmpPoller(_profiles(agent), FAST).system(_target(agent, "v2c"))  # type: ignore[arg-type]
+        sample = await SnmpPoller(_profiles(agent), FAST).system(_target(agent, "v2c"))
     assert done.returncode == 0  # net-snmp's tools accept it
     assert "odd-agent" in done.stdout
     assert (sample.status, sample.error) == (Status.TIMEOUT, "no reply after 2 attempts")
