@@ -4,8 +4,11 @@ Pure functions, no I/O; `snmp.py` walks, this assembles. The rules (issue 13):
 
 - **Rows.** The union of ifTable and ifXTable rows: an interface only in ifTable (a management
   port with ifDescr "eth0" and no ifName) is kept.
-- **Name.** ifName, else ifDescr, else ``ifIndex:N``. Names are not unique on real devices (five
-  "ethernet0/0" on one router): identity is the ifIndex, see `netmon.monitor.topology`.
+- **Name.** ifName, else ifDescr, else ``ifIndex:N``.
+- **Identity.** Names are not unique on real devices (five "ethernet0/0" on one router, a
+  Huawei stack's GigabitEthernet2/0/1 twice). An interface is known by its name where that is
+  unique on its device (so that history survives ifIndex renumbering), else by ``name#ifIndex``
+  (`interface_ids`): the state key, the Prometheus ``interface`` label and the rate memory use it.
 - **Enums.** ifAdminStatus 1..3 and ifOperStatus 1..7 (RFC 2863); anything else is unknown (None).
 - **Speed.** ifHighSpeed times 10⁶ when ifHighSpeed ≥ 1 and ifSpeed is saturated (4,294,967,295,
   RFC 2863 ifSpeed DESCRIPTION) or absent; else ifSpeed. 0 is 0 (loopbacks, VLANs, down ports).
@@ -16,7 +19,8 @@ Pure functions, no I/O; `snmp.py` walks, this assembles. The rules (issue 13):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 
 from gufo.snmp import ValueType
 
@@ -29,9 +33,11 @@ __all__ = [
     "IF_OCTETS_32",
     "IF_OCTETS_64",
     "SPEED_SATURATED",
+    "interface_ids",
     "interface_rows",
     "needs_descr",
     "needs_octets_32",
+    "resolve_interface",
     "speed_bps",
 ]
 
@@ -129,3 +135,26 @@ def interface_rows(columns: Columns, *, fallback: str) -> tuple[InterfaceRow, ..
             )
         )
     return tuple(rows)
+
+
+def interface_ids(rows: Iterable[InterfaceRow]) -> dict[int, str]:
+    """Return each interface's identity on its device, by ifIndex: its name where unique, else ``name#ifIndex``."""
+    rows = list(rows)
+    names = Counter(row.name for row in rows)
+    return {row.if_index: row.name if names[row.name] == 1 else f"{row.name}#{row.if_index}" for row in rows}
+
+
+def resolve_interface(rows: Sequence[InterfaceRow], wanted: str) -> InterfaceRow | list[str] | None:
+    """Find the interface a link names: by identity (``name#ifIndex`` or a unique name), else by name.
+
+    Returns the row; None when no interface has that name; the sorted candidate identities when
+    the name is ambiguous on the device (the link cannot be judged by its interface).
+    """
+    ids = interface_ids(rows)
+    exact = [row for row in rows if ids[row.if_index] == wanted]
+    if exact:
+        return exact[0]
+    named = [row for row in rows if row.name == wanted]
+    if len(named) > 1:
+        return sorted(ids[row.if_index] for row in named)
+    return named[0] if named else None

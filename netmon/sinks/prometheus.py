@@ -18,7 +18,9 @@ from netmon import __version__
 from netmon.monitor.live import LiveState
 from netmon.monitor.scheduler import RoundStats
 from netmon.monitor.state import State
+from netmon.monitor.topology import interface_key
 from netmon.pollers.base import StorageRow
+from netmon.pollers.ifmib import interface_ids
 from netmon.pollers.traps import COUNTS as TRAP_COUNTS
 from netmon.pollers.traps import TrapReceiver
 from netmon.sinks.mqtt import MqttPublisher
@@ -208,13 +210,15 @@ def _interfaces(live: LiveState) -> Iterator[Metric]:
     units = live.inventory.units
     for name, device in live.inventory.devices.items():
         level = units[device.unit].level.value
-        for row in live.interfaces_of(name):
-            values = [name, row.name, device.unit, level]
+        rows = live.interfaces_of(name)
+        ids = interface_ids(rows)  # a name several interfaces share gets "#ifIndex": label sets stay unique
+        for row in rows:
+            values = [name, ids[row.if_index], device.unit, level]
             if row.oper_status is not None:
                 oper.add_metric(values, 1 if row.oper_status == 1 else 0)
             if row.admin_status is not None:
                 admin.add_metric(values, 1 if row.admin_status == 1 else 0)
-            flapping.add_metric(values, 1 if live.state_of(("interface", f"{name}:{row.name}")).flapping else 0)
+            flapping.add_metric(values, 1 if live.state_of(interface_key(name, ids[row.if_index])).flapping else 0)
             if row.speed_bps is not None:
                 speed.add_metric(values, row.speed_bps / 8)
             for family, field in counters:
