@@ -139,9 +139,15 @@ def interface_rows(columns: Columns, *, fallback: str) -> tuple[InterfaceRow, ..
 
 def interface_ids(rows: Iterable[InterfaceRow]) -> dict[int, str]:
     """Return each interface's identity on its device, by ifIndex: its name where unique, else ``name#ifIndex``."""
-    rows = list(rows)
-    names = Counter(row.name for row in rows)
-    return {row.if_index: row.name if names[row.name] == 1 else f"{row.name}#{row.if_index}" for row in rows}
+    ids = {row.if_index: row.name for row in rows}
+    for _ in range(len(ids)):  # "a#2" may be another interface's own name: suffix again until unique
+        counts = Counter(ids.values())
+        clashing = [index for index, given in ids.items() if counts[given] > 1]
+        if not clashing:
+            break
+        for index in clashing:
+            ids[index] = f"{ids[index]}#{index}"
+    return ids
 
 
 def resolve_interface(rows: Sequence[InterfaceRow], wanted: str) -> InterfaceRow | list[str] | None:
