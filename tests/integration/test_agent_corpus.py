@@ -8,11 +8,19 @@ same agent.
 from __future__ import annotations
 
 import subprocess
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from netmon.config import Config
-from netmon.inventory.models import Role
+from netmon.inventory.models import Level, Role
+from netmon.inventory.spec import DeviceSpec, Inventory, UnitSpec
+from netmon.inventory.store import Store
+from netmon.monitor.live import LiveState
+from netmon.monitor.maintenance import MaintenanceSchedule
+from netmon.monitor.outages import OutageLedger
+from netmon.monitor.rounds import RoundResult
+from netmon.monitor.topology import interface_key
 from netmon.pollers.base import InterfaceRow, InterfacesSample, Status, Target
 from netmon.pollers.snmp import SnmpPoller
 from netmon.pollers.snmptext import decode_text
@@ -139,7 +147,8 @@ async def test_duplicate_names_are_all_kept(snmpsim_agent: Simulator, version: s
 
 # ---- 8. text: NUL dropped, UTF-8, else Windows-1258, else hex --------------------------------
 
-TEXT_NAMES = {1: "Gi0/1", 2: "Cổng-1", 3: "Gi0/3", 4: "Gi0/4"}
+LONG_NAME = ("Giao diện quản lý mạng nội bộ Sở Khoa học và Công nghệ " * 4)[:189]  # 253 bytes of UTF-8
+TEXT_NAMES = {1: "Gi0/1", 2: "Cổng-1", 3: "Gi0/3", 4: "Gi0/4", 5: LONG_NAME}
 TEXT_ALIASES = {1: "Sở Khoa học và Công nghệ tỉnh Ninh Bình", 2: "Phòng Tài chính", 3: "0x818d", 4: "plain ascii"}
 
 
@@ -153,7 +162,7 @@ async def test_text_in_legacy_encodings(snmpsim_agent: Simulator, version: str) 
     assert (system.sys_name, system.sys_descr) == ("sw-an-binh", "Cisco IOS Última")  # 0xDA is Ú in Windows-1258
     sample = await poller.interfaces(target, uptime=system.sys_uptime)
     assert {row.if_index: row.name for row in sample.interfaces} == TEXT_NAMES
-    assert {row.if_index: row.alias for row in sample.interfaces} == TEXT_ALIASES
+    assert {row.if_index: row.alias for row in sample.interfaces if row.alias} == TEXT_ALIASES
     walked = snmpwalk(snmpsim_agent, "text-encodings", version, IF_ALIAS)
     assert {i: hex_text(v) for i, v in walked.items()} == TEXT_ALIASES
     assert not any("\x00" in row.name + row.alias for row in sample.interfaces)
@@ -206,3 +215,30 @@ async def test_long_aliases_are_all_read(snmpsim_agent: Simulator, version: str)
     assert len(walked) == 30
     assert {row.if_index: row.alias for row in sample.interfaces} == {i: hex_text(v) for i, v in walked.items()}
     assert all(len(row.alias) == 200 for row in sample.interfaces)
+
+
+async def test_decoded_names_are_stored_on_both_databases(snmpsim_agent: Simulator, store: Store) -> None:
+    """NUL never reaches PostgreSQL; a long ifName beside a long device name still fits the state table."""
+    device = ("sw-an-binh-" * 6)[:64]  # the longest device name: with the 189-character ifName, 254 characters
+    inventory = Inventory(
+        units={"P": UnitSpec(code="P", name="Tỉnh Ninh Bình", level=Level.PROVINCE)},
+        devices={device: DeviceSpec(name=device, unit="P", role=Role.SWITCH, address=snmpsim_agent.address)},
+        links={},
+    )
+    live = LiveState(Config.model_validate({}), inventory, MaintenanceSchedule(inventory, ZoneInfo("UTC")))
+    poller = SnmpPoller(snmpsim_agent.profiles("text-encodings"), FAST)
+    target = Target(device=device, address=snmpsim_agent.address, unit="P", role=Role.SWITCH, snmp="text-encodings-v2c")
+    sample = await poller.interfaces(target)
+    live.record([sample])
+    transitions = live.conclude(
+        RoundResult(poll_class="snmp", started=sample.ts, duration=0.0, samples=(sample,)), sample.ts
+    )
+    expected = {interface_key(device, name)[1]: state for name, state in TEXT_STATES.items()}
+    assert {t.name: t.new.value for t in transitions} == expected
+    assert all(len(name) <= 255 for name in expected)
+    ledger = OutageLedger(store.engine)
+    ledger.apply(transitions)
+    assert {row.name: row.state.value for row in ledger.last_states() if row.kind == "interface"} == expected
+
+
+TEXT_STATES = {"Gi0/1": "up", "Cổng-1": "up", "Gi0/3": "down", "Gi0/4": "down", LONG_NAME: "down"}

@@ -17,7 +17,7 @@ from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import MaintenanceSchedule, Window
 from netmon.monitor.rounds import RoundResult
 from netmon.monitor.state import State
-from netmon.monitor.topology import Topology
+from netmon.monitor.topology import Topology, interface_key
 from netmon.pollers.base import InterfaceRow, InterfacesSample, PingSample, Sample, Status
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -233,3 +233,20 @@ def test_a_link_on_a_duplicated_interface_name(
         }
     else:
         assert live.link_problems == {}
+
+
+@pytest.mark.parametrize(
+    ("device", "interface"),
+    [
+        pytest.param("d" * 64, "x" * 255, id="longest-ifdescr"),
+        pytest.param("d" * 64, "x" * 190, id="one-over"),
+        pytest.param("d" * 64, "x" * 189 + "#12", id="duplicate-suffix-pushes-over"),
+    ],
+)
+def test_interface_keys_fit_the_state_table_and_stay_unique(device: str, interface: str) -> None:
+    key = interface_key(device, interface)[1]
+    other = interface_key(device, interface[:-1] + "y")[1]
+    assert len(key) <= 255
+    assert key != other
+    assert key.startswith(f"{device}:xxx")
+    assert interface_key(device, "ge0") == ("interface", f"{device}:ge0")
