@@ -144,6 +144,8 @@ def snmp_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentUnderT
 
 CORPUS = ROOT / "tests" / "agents"
 SIM_ADDRESS = "127.77.13.1"
+#: snmpsim also listens here (same port), so that an inventory can give each data file its own device.
+SIM_EXTRA_ADDRESSES = tuple(f"127.77.13.{n}" for n in range(11, 19))
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ def _snmpsim_command(port: int, cache: Path) -> list[str]:
     (FIELD-NOTES), so it then runs on the system Python of the same version with our site-packages."""
     common = [
         f"--data-dir={CORPUS}",
-        f"--agent-udpv4-endpoint={SIM_ADDRESS}:{port}",
+        *(f"--agent-udpv4-endpoint={address}:{port}" for address in (SIM_ADDRESS, *SIM_EXTRA_ADDRESSES)),
         f"--cache-dir={cache}",
         "--logging-method=stderr",
         "--log-level=error",
