@@ -206,10 +206,23 @@ def _interfaces(live: LiveState) -> Iterator[Metric]:
     admin = GaugeMetricFamily("netmon_interface_admin_up", "1 when ifAdminStatus is up.", labels=labels)
     flapping = GaugeMetricFamily("netmon_interface_flapping", "1 while the interface flaps.", labels=labels)
     speed = GaugeMetricFamily("netmon_interface_speed_bytes", "Interface speed, bytes per second.", labels=labels)
+    narrow = GaugeMetricFamily(
+        "netmon_interface_counter_bits",
+        "32 where the octet counters are 32-bit ifInOctets/ifOutOctets (they wrap at 2^32); absent for 64-bit ifHC*.",
+        labels=labels,
+    )
+    cut = GaugeMetricFamily(
+        "netmon_snmp_walks_cut",
+        "Walks of the last IF-MIB poll cut short (OID not increasing, request/row/time limit).",
+        labels=["device", "unit", "level"],
+    )
     counters = [(CounterMetricFamily(name, doc, labels=labels), field) for name, field, doc in _COUNTERS]
     units = live.inventory.units
     for name, device in live.inventory.devices.items():
         level = units[device.unit].level.value
+        latest = live.latest.get(name)
+        if latest is not None and latest.interfaces is not None and latest.interfaces.ok:
+            cut.add_metric([name, device.unit, level], len(latest.interfaces.walk_notes))
         rows = live.interfaces_of(name)
         ids = interface_ids(rows)  # a name several interfaces share gets "#ifIndex": label sets stay unique
         for row in rows:
@@ -221,11 +234,13 @@ def _interfaces(live: LiveState) -> Iterator[Metric]:
             flapping.add_metric(values, 1 if live.state_of(interface_key(name, ids[row.if_index])).flapping else 0)
             if row.speed_bps is not None:
                 speed.add_metric(values, row.speed_bps / 8)
+            if row.counter_bits != 64:
+                narrow.add_metric(values, row.counter_bits)
             for family, field in counters:
                 value = getattr(row, field)
                 if value is not None:
                     family.add_metric(values, value)
-    yield from (oper, admin, flapping, speed)
+    yield from (oper, admin, flapping, speed, narrow, cut)
     yield from (family for family, _ in counters)
 
 
