@@ -97,6 +97,17 @@ async def test_prometheus_sees_every_interface_once_and_rounds_go_on(tmp_path: P
         if name == "netmon_interface_oper_up" and dict(labels)["device"] == "duplicate-names"
     }
     assert interfaces == {f"ethernet0/0#{i}" for i in range(1, 6)} | {"vlanr#10", "vlanr#11"}
+    values = {
+        (name, dict(labels)["device"], dict(labels).get("interface")): value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        for name, labels, value in [(sample.name, tuple(sorted(sample.labels.items())), sample.value)]
+        if name in ("netmon_interface_counter_bits", "netmon_snmp_walks_cut")
+    }
+    narrow = {key[2] for key in values if key[:2] == ("netmon_interface_counter_bits", "mixed-ports")}
+    assert narrow == {"Se0/0", "Lo0", "Vlan5", "eth0"}  # Gi0/1 and Te0/2 have ifHC counters
+    assert values[("netmon_snmp_walks_cut", "looping", None)] >= 1
+    assert values[("netmon_snmp_walks_cut", "mixed-ports", None)] == 0
     assert problems == {
         "p-man": "interface 'ethernet0/0' is ambiguous on duplicate-names: "
         "ethernet0/0#1, ethernet0/0#2, ethernet0/0#3, ethernet0/0#4, ethernet0/0#5; name one of them in the link"
