@@ -95,9 +95,14 @@ class Pollers:
         return min(settings.interval, 4 * attempts * slowest + 1.0)
 
     def cap(self, poll_class: str) -> float:
-        """Return the most time one target may take however long it keeps answering: the class's interval."""
+        """Return the most time one target may take however long it keeps answering (seconds).
+
+        The class's interval, and never less than `deadline()`: a target that is not heard from
+        is cut off exactly as before.
+        """
         polling = self.config.polling
-        return float({"ping": polling.ping, "snmp": polling.snmp}.get(poll_class, polling.host_resources).interval)
+        interval = {"ping": polling.ping, "snmp": polling.snmp}.get(poll_class, polling.host_resources).interval
+        return max(float(interval), self.deadline(poll_class))
 
     async def poll(self, poll_class: str, target: Target) -> list[Sample]:
         """Poll one target for one poll class."""

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from netmon.config import Config
 from tests.conftest import SIM_EXTRA_ADDRESSES, Simulator
-from tests.monitoring import import_inventory, monitor_config, running
+from tests.monitoring import FAST, import_inventory, monitor_config, running
 from tests.oddagent import OddAgent, interface_table
 from tests.prom import RunningPrometheus, running_prometheus
 
@@ -45,8 +45,8 @@ def _scrape(port: int) -> str:
 
 def _check(prom: RunningPrometheus) -> dict[str, float]:
     """Runs in a worker thread while the daemon polls on the event loop."""
-    prom.wait_for('netmon_poll_rounds_total{poll_class="snmp"} >= 3', timeout=60)
-    prom.wait_for('count(netmon_interface_admin_up{device="mixed-ports"}) == 5', timeout=30)
+    prom.wait_for('netmon_poll_rounds_total{poll_class="snmp"} >= 3', timeout=90)
+    prom.wait_for('count(netmon_interface_admin_up{device="mixed-ports"}) == 5', timeout=60)
     answers = {
         "dupes": 'count(netmon_interface_oper_up{device="duplicate-names"})',
         "loop_up": 'netmon_snmp_up{device="looping"}',
@@ -77,7 +77,9 @@ async def test_prometheus_sees_every_interface_once_and_rounds_go_on(tmp_path: P
         profiles = Config.model_validate({"snmp_profiles": raw}).snmp_profiles
         db_url = f"sqlite:///{tmp_path}/netmon.db"
         import_inventory(db_url, _inventory(addresses), tmp_path, profiles)
-        async with running(monitor_config(db_url, profiles)) as daemon:
+        # SNMP every 3 s: snmpsim answers a dozen walks per device slowly on a busy machine
+        polling = {**FAST["polling"], "snmp": {"interval": 3, "timeout": 1.0, "retries": 1}}
+        async with running(monitor_config(db_url, profiles, polling=polling)) as daemon:
             assert daemon.http is not None
             port = daemon.http.port
             with running_prometheus(tmp_path / "prom", targets=[f"127.0.0.1:{port}"]) as prom:
