@@ -78,7 +78,12 @@ def _indexes(columns: Columns) -> set[int]:
 def needs_descr(columns: Columns) -> bool:
     """Tell whether some interface has no usable ifName, so that ifDescr must be walked."""
     names = columns.get("name", {})
-    return any(not decode_text(names.get(index)) for index in _indexes(columns))
+    return any(_blank(names.get(index)) for index in _indexes(columns))
+
+
+def _blank(value: ValueType) -> bool:
+    """Tell whether an ifName decodes to "" (absent, empty, or only NUL bytes) without decoding it."""
+    return value is None or (isinstance(value, bytes) and not value.strip(b"\x00")) or value == ""
 
 
 def needs_octets_32(columns: Columns) -> bool:

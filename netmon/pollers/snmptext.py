@@ -63,6 +63,8 @@ def decode_text(value: ValueType, fallback: str = DEFAULT_FALLBACK) -> str:
     if not isinstance(value, bytes):
         return str(value).replace("\x00", "")
     raw = value.replace(b"\x00", b"")
+    if raw.isascii():  # the common case, already NFC
+        return raw.decode("ascii")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
