@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from netmon.errors import ConfigError, Issue
 from netmon.inventory.models import LinkKind
+from netmon.pollers.snmptext import DEFAULT_FALLBACK, check_codec
 from netmon.secrets import Secret, SecretUrl
 from netmon.yamlsrc import DocPath, Located, YamlSyntaxError, dotted, load_yaml
 
@@ -74,6 +75,23 @@ class SnmpProfile(_Section):
     port: Port = 161
     timeout: Seconds | None = None
     retries: Annotated[int, Field(ge=0, le=10)] | None = None
+    #: Codec for text that is not UTF-8 (sysName, ifAlias, ...): Windows-1258 for Vietnam (issue 13).
+    text_encoding: str = DEFAULT_FALLBACK
+
+    @field_validator("text_encoding")
+    @classmethod
+    def _known_codec(cls, value: str) -> str:
+        return check_codec(value)
+
+    @field_validator("context")
+    @classmethod
+    def _context_unsupported(cls, value: str) -> str:
+        if value:
+            raise ValueError(
+                "a non-empty SNMPv3 context cannot be sent: gufo-snmp 0.13 always sends the default "
+                "(empty) contextName; give the device a view in the default context"
+            )
+        return value
 
     @field_validator("version", mode="before")
     @classmethod

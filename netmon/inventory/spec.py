@@ -150,9 +150,13 @@ class DeviceSpec(Spec):
         if text is None:
             raise ValueError("must be an IPv4 or IPv6 address")
         try:
-            return str(ipaddress.ip_address(text))
+            address = ipaddress.ip_address(text)
         except ValueError:
             raise ValueError(f"{text!r} is not an IPv4 or IPv6 address") from None
+        # ::ffff:a.b.c.d is the IPv4 host a.b.c.d (RFC 4291 2.5.5.2): stored as IPv4, so the
+        # duplicate-address check sees it and ping/SNMP reach it (issue 13)
+        mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+        return str(mapped or address)
 
     @field_validator("tags", mode="before")
     @classmethod

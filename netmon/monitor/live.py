@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import structlog
+
 from netmon.config import Config
 from netmon.inventory.spec import Inventory
 from netmon.monitor.maintenance import MaintenanceSchedule
@@ -19,8 +21,11 @@ from netmon.monitor.rounds import RoundResult
 from netmon.monitor.state import ObjectKey, ObjectState, State, StateEngine, StateRules, Transition
 from netmon.monitor.topology import Topology, interface_key
 from netmon.pollers.base import HostSample, InterfaceRow, InterfacesSample, PingSample, Sample, SystemSample, utcnow
+from netmon.pollers.ifmib import interface_ids, resolve_interface
 
 __all__ = ["DeviceLatest", "LiveState"]
+
+_log = structlog.get_logger("netmon.live")
 
 _UP = 1  # IF-MIB ifOperStatus / ifAdminStatus up(1)
 
@@ -53,6 +58,8 @@ class LiveState:
         self.latest: dict[str, DeviceLatest] = {name: DeviceLatest() for name in inventory.devices}
         self.rounds: Counter[str] = Counter()
         self._interfaces: dict[str, set[ObjectKey]] = {}
+        #: Links whose interface cannot be resolved on their device (a name several interfaces have).
+        self.link_problems: dict[str, str] = {}
         self._link_of = {iface: link for link, iface in self.topology.link_interface.items()}
         # interface data older than this is stale: the agent stopped answering and ping decides alone
         self._fresh = timedelta(seconds=2 * config.polling.snmp.interval + 60)
@@ -140,8 +147,9 @@ class LiveState:
         if sample is None:
             return {}
         seen: dict[ObjectKey, bool | None] = {}
+        ids = interface_ids(sample.interfaces)
         for row in sample.interfaces:
-            key = interface_key(device, row.name)
+            key = interface_key(device, ids[row.if_index])
             self._register_interface(device, key)
             seen[key] = _interface_up(row)
         return seen
@@ -161,7 +169,7 @@ class LiveState:
         interface: bool | None = None
         sample = self._fresh_interfaces(spec.device, now)
         if sample is not None and spec.interface:
-            row = next((r for r in sample.interfaces if r.name == spec.interface), None)
+            row = self._link_interface(link, spec.device, spec.interface, sample)
             if row is not None and row.admin_status is not None and row.admin_status != _UP:
                 return None  # shut down on purpose: not judged
             interface = _interface_up(row) if row is not None else None
@@ -170,6 +178,18 @@ class LiveState:
         if interface is not None:
             return interface
         return True if ping is not None else None
+
+    def _link_interface(self, link: str, device: str, wanted: str, sample: InterfacesSample) -> InterfaceRow | None:
+        """Return the interface a link names; None (not judged by it) when absent or ambiguous, logged once."""
+        found = resolve_interface(sample.interfaces, wanted)
+        if not isinstance(found, list):
+            self.link_problems.pop(link, None)
+            return found
+        problem = f"interface {wanted!r} is ambiguous on {device}: {', '.join(found)}; name one of them in the link"
+        if self.link_problems.get(link) != problem:
+            _log.warning("link interface ambiguous", link=link, device=device, interface=wanted, candidates=found)
+        self.link_problems[link] = problem
+        return None
 
     # ---- reading ---------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from netmon.inventory.spec import Inventory
 from netmon.pollers.base import HostSample, PingSample, Sample, Status, SystemSample, Target, utcnow
 from netmon.pollers.ping import PingPoller
 from netmon.pollers.snmp import SnmpPoller
+from netmon.pollers.snmpwalk import idle_deadline
 
 __all__ = ["POLL_CLASSES", "Pollers", "RoundResult", "run_round", "targets_of"]
 
@@ -80,7 +81,11 @@ class Pollers:
         return concurrency * self.config.polling.ping.count if poll_class == "ping" else concurrency
 
     def deadline(self, poll_class: str) -> float:
-        """Return the most time one target may take in a round of *poll_class* (seconds)."""
+        """Return how long one target may go without an answer in a round of *poll_class* (seconds).
+
+        Every SNMP reply moves the deadline on (`idle_deadline`), up to `cap()`: an 854-interface
+        v1 switch that answers all along is not cut off for its size (issue 13).
+        """
         polling = self.config.polling
         if poll_class == "ping":
             return self.ping.longest() + 1.0
@@ -88,6 +93,16 @@ class Pollers:
         attempts = settings.retries + 1
         slowest = max([p.timeout or settings.timeout for p in self.config.snmp_profiles.values()] + [settings.timeout])
         return min(settings.interval, 4 * attempts * slowest + 1.0)
+
+    def cap(self, poll_class: str) -> float:
+        """Return the most time one target may take however long it keeps answering (seconds).
+
+        The class's interval, and never less than `deadline()`: a target that is not heard from
+        is cut off exactly as before.
+        """
+        polling = self.config.polling
+        interval = {"ping": polling.ping, "snmp": polling.snmp}.get(poll_class, polling.host_resources).interval
+        return max(float(interval), self.deadline(poll_class))
 
     async def poll(self, poll_class: str, target: Target) -> list[Sample]:
         """Poll one target for one poll class."""
@@ -125,7 +140,7 @@ async def run_round(
         structlog.contextvars.bind_contextvars(device=target.device)  # this task's log lines only
         async with gate:
             try:
-                async with asyncio.timeout(deadline):
+                async with idle_deadline(deadline, pollers.cap(poll_class)):  # moved on by every SNMP reply
                     samples = await pollers.poll(poll_class, target)
             except TimeoutError:
                 samples = pollers.failed(poll_class, target, Status.TIMEOUT, f"no answer within {deadline:g} s")

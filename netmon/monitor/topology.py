@@ -6,7 +6,8 @@
   so a cut uplink is one DOWN outage (the link) with the device and everything behind it
   UNREACHABLE. A device without a path link depends on its parent device.
 - Every other link on a device depends on that device.
-- An interface ("interface", "DEVICE:IFNAME") depends on its device; it is added when first seen.
+- An interface ("interface", "DEVICE:IDENTITY") depends on its device; it is added when first seen.
+  Its identity is its ifName where unique on the device, else ``ifName#ifIndex`` (issue 13).
 
 Link observations: a link is down when its interface is oper-down while admin-up, or when its
 far end stops answering ping. Seen from the monitoring station, a unit's link ends at the device
@@ -16,6 +17,7 @@ an agent that does not answer) leaves the ping as the only evidence.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -28,9 +30,22 @@ __all__ = ["DEFAULT_UPLINK_KINDS", "Topology", "interface_key"]
 DEFAULT_UPLINK_KINDS: tuple[LinkKind, ...] = (LinkKind.WAN, LinkKind.MAN, LinkKind.TSLCD, LinkKind.INTERNET)
 
 
+#: Longest object name the outage and state tables hold (inventory.models, VARCHAR(255)).
+MAX_OBJECT_NAME = 255
+
+
 def interface_key(device: str, interface: str) -> ObjectKey:
-    """Return the state-engine key of a device's interface."""
-    return ("interface", f"{device}:{interface}")
+    """Return the state-engine key of a device's interface: ``DEVICE:IDENTITY``, at most 255 characters.
+
+    *interface* is its identity (`netmon.pollers.ifmib.interface_ids`). ifDescr may be 255
+    characters and a device name as long: a longer key keeps its start and ends in ``~`` and 10
+    hex digits of its SHA-256, so it stays unique and fits PostgreSQL's VARCHAR(255).
+    """
+    name = f"{device}:{interface}"
+    if len(name) > MAX_OBJECT_NAME:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+        name = f"{name[: MAX_OBJECT_NAME - 11]}~{digest}"
+    return ("interface", name)
 
 
 @dataclass(frozen=True)

@@ -174,16 +174,23 @@ class InterfacesSample(Sample):
     kind: ClassVar[str] = "snmp_interfaces"
     sys_uptime: int | None = None
     interfaces: tuple[InterfaceRow, ...] = ()
+    #: Walks cut short, one line each (e.g. "1.3.6.1.2.1.2.2.1.8: OID not increasing after 3 rows").
+    walk_notes: tuple[str, ...] = ()
+
+    @property
+    def discontinuity_known(self) -> bool:
+        """Tell whether the counters' clock (sysUpTime) was read: without it a restart cannot be seen."""
+        return self.sys_uptime is not None
 
 
 @dataclass(frozen=True, kw_only=True)
 class StorageRow(ValueObject):
-    """One HOST-RESOURCES hrStorage entry, in bytes."""
+    """One HOST-RESOURCES hrStorage entry, in bytes; None where the agent's value is unusable (negative)."""
 
     index: int
     descr: str
-    size_bytes: int
-    used_bytes: int
+    size_bytes: int | None
+    used_bytes: int | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -193,6 +200,7 @@ class HostSample(Sample):
     kind: ClassVar[str] = "host_resources"
     cpu_load: tuple[int, ...] = ()
     storage: tuple[StorageRow, ...] = ()
+    walk_notes: tuple[str, ...] = ()
 
 
 class Poller(Protocol):

@@ -18,6 +18,9 @@ from netmon import __version__
 from netmon.monitor.live import LiveState
 from netmon.monitor.scheduler import RoundStats
 from netmon.monitor.state import State
+from netmon.monitor.topology import interface_key
+from netmon.pollers.base import StorageRow
+from netmon.pollers.ifmib import interface_ids
 from netmon.pollers.traps import COUNTS as TRAP_COUNTS
 from netmon.pollers.traps import TrapReceiver
 from netmon.sinks.mqtt import MqttPublisher
@@ -175,9 +178,16 @@ def _devices(live: LiveState) -> Iterator[Metric]:
             for index, load in enumerate(latest.host.cpu_load):
                 cpu.add_metric([*values[:3], str(index)], load / 100)
             for row in latest.host.storage:
-                size.add_metric([*values[:3], row.descr], row.size_bytes)
-                used.add_metric([*values[:3], row.descr], row.used_bytes)
+                _storage(size, used, [*values[:3], row.descr], row)
     yield from (up, state, flapping, rtt, jitter, loss, snmp_up, uptime, cpu, size, used)
+
+
+def _storage(size: GaugeMetricFamily, used: GaugeMetricFamily, values: list[str], row: StorageRow) -> None:
+    """Add one hrStorage row; an unknown size or use (a negative Integer32 that does not fit) has no series."""
+    if row.size_bytes is not None:
+        size.add_metric(values, row.size_bytes)
+    if row.used_bytes is not None:
+        used.add_metric(values, row.used_bytes)
 
 
 _COUNTERS = (
@@ -196,24 +206,41 @@ def _interfaces(live: LiveState) -> Iterator[Metric]:
     admin = GaugeMetricFamily("netmon_interface_admin_up", "1 when ifAdminStatus is up.", labels=labels)
     flapping = GaugeMetricFamily("netmon_interface_flapping", "1 while the interface flaps.", labels=labels)
     speed = GaugeMetricFamily("netmon_interface_speed_bytes", "Interface speed, bytes per second.", labels=labels)
+    narrow = GaugeMetricFamily(
+        "netmon_interface_counter_bits",
+        "32 where the octet counters are 32-bit ifInOctets/ifOutOctets (they wrap at 2^32); absent for 64-bit ifHC*.",
+        labels=labels,
+    )
+    cut = GaugeMetricFamily(
+        "netmon_snmp_walks_cut",
+        "Walks of the last IF-MIB poll cut short (OID not increasing, request/row/time limit).",
+        labels=["device", "unit", "level"],
+    )
     counters = [(CounterMetricFamily(name, doc, labels=labels), field) for name, field, doc in _COUNTERS]
     units = live.inventory.units
     for name, device in live.inventory.devices.items():
         level = units[device.unit].level.value
-        for row in live.interfaces_of(name):
-            values = [name, row.name, device.unit, level]
+        latest = live.latest.get(name)
+        if latest is not None and latest.interfaces is not None and latest.interfaces.ok:
+            cut.add_metric([name, device.unit, level], len(latest.interfaces.walk_notes))
+        rows = live.interfaces_of(name)
+        ids = interface_ids(rows)  # a name several interfaces share gets "#ifIndex": label sets stay unique
+        for row in rows:
+            values = [name, ids[row.if_index], device.unit, level]
             if row.oper_status is not None:
                 oper.add_metric(values, 1 if row.oper_status == 1 else 0)
             if row.admin_status is not None:
                 admin.add_metric(values, 1 if row.admin_status == 1 else 0)
-            flapping.add_metric(values, 1 if live.state_of(("interface", f"{name}:{row.name}")).flapping else 0)
+            flapping.add_metric(values, 1 if live.state_of(interface_key(name, ids[row.if_index])).flapping else 0)
             if row.speed_bps is not None:
                 speed.add_metric(values, row.speed_bps / 8)
+            if row.counter_bits != 64:
+                narrow.add_metric(values, row.counter_bits)
             for family, field in counters:
                 value = getattr(row, field)
                 if value is not None:
                     family.add_metric(values, value)
-    yield from (oper, admin, flapping, speed)
+    yield from (oper, admin, flapping, speed, narrow, cut)
     yield from (family for family, _ in counters)
 
 

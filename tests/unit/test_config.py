@@ -118,6 +118,21 @@ CONFIG_ERRORS = [
         id="bad-version",
     ),
     pytest.param(
+        "snmp_profiles:\n  p:\n    version: 3\n    user: u\n    context: vlan-20\n",
+        [
+            (
+                "{f}:5: snmp_profiles.p.context: a non-empty SNMPv3 context cannot be sent: gufo-snmp 0.13 "
+                "always sends the default (empty) contextName; give the device a view in the default context"
+            )
+        ],
+        id="v3-context-cannot-be-sent",
+    ),
+    pytest.param(
+        "snmp_profiles:\n  p:\n    version: 2c\n    community: c\n    text_encoding: tcvn3\n",
+        ["{f}:5: snmp_profiles.p.text_encoding: unknown text encoding 'tcvn3' (a Python codec name, e.g. cp1258)"],
+        id="unknown-text-encoding",
+    ),
+    pytest.param(
         "timezone: Asia/Hanoi_City\n",
         ["{f}:1: timezone: unknown time zone 'Asia/Hanoi_City' (expected e.g. Asia/Ho_Chi_Minh)"],
         id="bad-timezone",

@@ -83,9 +83,9 @@ def test_ifindex_renumbering_keeps_the_history() -> None:
     }
 
 
-def test_unnamed_and_duplicate_names_fall_back_to_ifindex() -> None:
-    rows = [_row(1, "", 0), _row(2, "eth0", 0), _row(3, "eth0", 0), _row(4, "eth1", 0)]
-    assert [c.name for c in interface_counters(rows)] == ["ifIndex:1", "ifIndex:2", "ifIndex:3", "eth1"]
+def test_duplicate_names_are_told_apart_by_ifindex() -> None:
+    rows = [_row(1, "ifIndex:1", 0), _row(2, "eth0", 0), _row(3, "eth0", 0), _row(4, "eth1", 0)]
+    assert [c.name for c in interface_counters(rows)] == ["ifIndex:1", "eth0#2", "eth0#3", "eth1"]
 
 
 def test_samples_round_trip_through_dicts() -> None:

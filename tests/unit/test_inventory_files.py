@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from netmon.errors import InventoryError
 from netmon.inventory.files import read_files, render_yaml, write_csv, write_yaml
 from netmon.inventory.plan import Plan, make_plan
-from netmon.inventory.spec import Inventory
+from netmon.inventory.spec import DeviceSpec, Inventory
 from tests.conftest import EXAMPLE_INVENTORY
 
 EMPTY = Inventory(units={}, devices={}, links={})
@@ -159,6 +159,11 @@ VALIDATION_ERRORS = [
         BASE.replace("127.30.0.1", "'0:0:0:0:0:0:0:1'").replace("127.30.1.1", "'::01'"),
         ["inv.yaml:22: device 'd1-r1': address: address ::1 is already used by device 'p-r1' (inv.yaml:17)"],
         id="duplicate-address-canonical",
+    ),
+    pytest.param(
+        BASE.replace("127.30.1.1", "'::ffff:127.30.0.1'"),
+        ["inv.yaml:22: device 'd1-r1': address: address 127.30.0.1 is already used by device 'p-r1' (inv.yaml:17)"],
+        id="duplicate-address-ipv4-mapped",
     ),
     pytest.param(
         BASE.replace("127.30.1.1", "127.30.1.300"),
@@ -325,3 +330,18 @@ def test_any_document_gives_a_plan_or_an_inventory_error(tmp_path: Path, doc: ob
     except InventoryError as exc:
         assert exc.issues
         assert all(issue.source == str(path) for issue in exc.issues)
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        pytest.param("::ffff:192.0.2.7", "192.0.2.7", id="ipv4-mapped"),
+        pytest.param("::FFFF:c000:0207", "192.0.2.7", id="ipv4-mapped-hex"),
+        pytest.param("192.0.2.7", "192.0.2.7", id="ipv4"),
+        pytest.param("2001:db8::7", "2001:db8::7", id="ipv6"),
+        pytest.param("::192.0.2.7", "::c000:207", id="ipv4-compatible-is-not-mapped"),
+    ],
+)
+def test_ipv4_mapped_addresses_are_stored_as_ipv4(given: str, stored: str) -> None:
+    device = DeviceSpec(name="d", unit="U", role="router", address=given)
+    assert device.address == stored
