@@ -33,12 +33,13 @@ from netmon.inventory.files import read_files, render_yaml, write_csv, write_yam
 from netmon.inventory.models import Level, Role
 from netmon.inventory.store import Store
 from netmon.inventory.views import describe, units_below
+from netmon.kernel import Sample, Target, utcnow
 from netmon.lab import control
 from netmon.logs import setup_logging
 from netmon.monitor.outages import CAUSES, OutageLedger, parse_since
-from netmon.monitor.rounds import POLL_CLASSES, Pollers, RoundResult, run_round, targets_of
+from netmon.monitor.rounds import Pollers, RoundResult, run_round, targets_of
 from netmon.monitor.topology import Topology
-from netmon.pollers.base import HostSample, InterfacesSample, PingSample, Sample, SystemSample, Target, utcnow
+from netmon.pollers.samples import HostSample, InterfacesSample, PingSample, SystemSample
 
 __all__ = ["app", "main"]
 
@@ -374,10 +375,10 @@ def poll(
 
 async def _poll_once(cfg: Config, targets: list[Target]) -> list[RoundResult]:
     pollers = Pollers(cfg)
-    await pollers.ping.check()
+    await pollers.check()
     return [
         await run_round(pollers, poll_class, targets, concurrency=cfg.polling.concurrency)
-        for poll_class in POLL_CLASSES
+        for poll_class in pollers.classes
     ]
 
 

@@ -139,7 +139,14 @@ _POLL_DEFAULTS: dict[str, dict[str, float]] = {
 
 
 class PollingConfig(_Section):
-    """Intervals, timeouts and retries per poll class; a class may set only some keys."""
+    """Intervals, timeouts and retries per poll class; a class may set only some keys.
+
+    The keys besides `concurrency` are poll class names from `netmon.pollers.registry`; a name
+    that is not registered is a config error naming the key. Classes registered beyond the
+    three built-in fields keep their settings as extras: read any class's with `of(name)`.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     ping: PingClass = PingClass.model_validate(_POLL_DEFAULTS["ping"])
     snmp: PollClass = PollClass.model_validate(_POLL_DEFAULTS["snmp"])
@@ -151,11 +158,48 @@ class PollingConfig(_Section):
     def _fill_class_defaults(cls, data: object) -> object:
         if not isinstance(data, dict):
             return data
+        from netmon.pollers import registry  # noqa: PLC0415 (the registry's classes import this module)
+
+        known = registry.names()
         merged = dict(data)
-        for name, defaults in _POLL_DEFAULTS.items():
-            if isinstance(data.get(name), dict):
-                merged[name] = {**defaults, **data[name]}
+        for name, value in data.items():
+            if name in cls.model_fields and name not in known:
+                continue
+            if name not in known:
+                raise ValueError(f"{name}: unknown poll class (registered: {', '.join(known)})")
+            poll_class = registry.class_of(name)
+            defaults = {**poll_class.defaults, **_POLL_DEFAULTS.get(name, {})}
+            if not isinstance(value, dict):
+                continue  # the field's own validation names the key and the type
+            if name in cls.model_fields:
+                merged[name] = {**defaults, **value}
+            else:
+                merged[name] = _class_settings(poll_class.settings_type, name, {**defaults, **value})
         return merged
+
+    def of(self, name: str) -> PollClass:
+        """Return the settings of poll class *name*: configured, else its defaults. KeyError if unregistered."""
+        if name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, PollClass):
+                return value
+        extra = self.__pydantic_extra__ or {}
+        if name in extra:
+            return extra[name]  # type: ignore[no-any-return]
+        from netmon.pollers import registry  # noqa: PLC0415 (the registry's classes import this module)
+
+        poll_class = registry.class_of(name)
+        return poll_class.settings_type.model_validate(dict(poll_class.defaults))
+
+
+def _class_settings(kind: type[PollClass], name: str, value: dict[str, Any]) -> PollClass:
+    """Validate one registered class's settings; errors name `<class>.<key>`."""
+    try:
+        return kind.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in (name, *first["loc"]))
+        raise ValueError(f"{where}: {first['msg']}") from None
 
 
 def _check_host_port(value: str, example: str) -> str:

@@ -29,6 +29,7 @@ from netmon.indicators.definitions import catalog_for
 from netmon.inventory import schema
 from netmon.inventory.models import Level
 from netmon.inventory.store import Store
+from netmon.kernel import Sample, Target, utcnow
 from netmon.monitor.availability import rollup_day
 from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import MaintenanceSchedule, Window
@@ -37,7 +38,8 @@ from netmon.monitor.rounds import Pollers, RoundResult, targets_of
 from netmon.monitor.scheduler import PollScheduler, RoundStats
 from netmon.monitor.state import Transition
 from netmon.monitor.windows import WindowStore
-from netmon.pollers.base import Sample, Status, Target, utcnow
+from netmon.pollers import registry
+from netmon.pollers.registry import poll_target
 from netmon.pollers.traps import TrapEvent, TrapReceiver
 from netmon.sinks.events import messages_for
 from netmon.sinks.mqtt import MqttPublisher
@@ -205,8 +207,8 @@ class Daemon:
             for name in ("database", "http", "mqtt", "traps")
             if getattr(config, name).model_dump() != getattr(self.config, name).model_dump()
         ]
-        intervals = {c: getattr(config.polling, c).interval for c in ("ping", "snmp", "host_resources")}
-        if intervals != {c: getattr(self.config.polling, c).interval for c in intervals}:
+        intervals = {c: config.polling.of(c).interval for c in registry.names()}
+        if intervals != {c: self.config.polling.of(c).interval for c in intervals}:
             kept.append("polling intervals")
         inventory = await asyncio.to_thread(Store(self.engine).snapshot)
         windows = [Window.from_config(c) for c in config.maintenance]
@@ -279,7 +281,7 @@ class Daemon:
             self.registry.register(LiveCollector(lambda: self.live, self.stats, self.indicator_gauges))
             self.registry.register(ServiceCollector(lambda: self.mqtt, lambda: self.traps))
             pollers = self._pollers = Pollers(self.config)
-            await pollers.ping.check()
+            await pollers.check()
             if self.config.mqtt.enabled:  # entered before the tasks: it outlives the recorder's last write
                 self.mqtt = await stack.enter_async_context(MqttPublisher(self.config.mqtt, engine, log=self.log))
             tasks = await stack.enter_async_context(asyncio.TaskGroup())
@@ -418,17 +420,13 @@ class Daemon:
             target = Target(
                 device=event.device, address=device.address, unit=device.unit, role=device.role, snmp=device.snmp
             )
-            for poll_class in ("snmp", "ping"):  # interfaces first, so the link judgement sees them
-                if not pollers.applies(poll_class, target):
+            for name, poll_class in pollers.classes.items():  # registry order: interfaces before ping
+                if not poll_class.trap_polled or not poll_class.applies(target):
                     continue
                 started = utcnow()
-                try:
-                    async with asyncio.timeout(pollers.deadline(poll_class)):
-                        samples = await pollers.poll(poll_class, target)
-                except TimeoutError:
-                    samples = pollers.failed(poll_class, target, Status.TIMEOUT, "no answer (trap-triggered poll)")
+                samples = await poll_target(poll_class, target, why="trap")  # never raises for the device's sake
                 live.record(samples)
-                result = RoundResult(poll_class=poll_class, started=started, duration=0.0, samples=tuple(samples))
+                result = RoundResult(poll_class=name, started=started, duration=0.0, samples=tuple(samples))
                 self._publish(live.conclude(result, utcnow(), extra=True))
             self._wake()
 

@@ -18,10 +18,11 @@ from netmon.config import HttpConfig
 from netmon.errors import InputError, NetmonError
 from netmon.inventory.models import Level
 from netmon.inventory.views import units_below
+from netmon.kernel import utcnow
 from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import Window
 from netmon.monitor.outages import OutageRecord, parse_since
-from netmon.pollers.base import utcnow
+from netmon.pollers.samples import PingSample
 
 __all__ = ["Backend", "HttpServer"]
 
@@ -197,7 +198,8 @@ class _Routes:
         for name, device in live.inventory.devices.items():
             row = self._row(query, "device", name, device.unit, ("role", device.role.value))
             if row is not None:
-                ping = live.latest[name].ping
+                ping = live.fresh(name, PingSample.kind)
+                ping = ping if isinstance(ping, PingSample) else None
                 rows.append(
                     {
                         **row,

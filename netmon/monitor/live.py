@@ -8,31 +8,23 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from netmon.config import Config
 from netmon.inventory.spec import Inventory
+from netmon.kernel import Sample, utcnow
+from netmon.monitor.latest import LatestSamples
 from netmon.monitor.maintenance import MaintenanceSchedule
 from netmon.monitor.outages import CAUSES, OUTAGE_KINDS, LastState
 from netmon.monitor.rounds import RoundResult
 from netmon.monitor.state import ObjectKey, ObjectState, State, StateEngine, StateRules, Transition
 from netmon.monitor.topology import Topology, interface_key
-from netmon.pollers.base import HostSample, InterfaceRow, InterfacesSample, PingSample, Sample, SystemSample, utcnow
+from netmon.pollers import registry
+from netmon.pollers.samples import InterfaceRow, InterfacesSample, PingSample
 
-__all__ = ["DeviceLatest", "LiveState"]
+__all__ = ["LiveState"]
 
 _UP = 1  # IF-MIB ifOperStatus / ifAdminStatus up(1)
-
-
-@dataclass
-class DeviceLatest:
-    """The newest sample of each poll class for one device."""
-
-    ping: PingSample | None = None
-    system: SystemSample | None = None
-    interfaces: InterfacesSample | None = None
-    host: HostSample | None = None
 
 
 class LiveState:
@@ -50,12 +42,10 @@ class LiveState:
         # ifOperStatus is a reading, not a guess from lost packets: one round decides an interface.
         exact = StateRules(down_after=1, up_after=1, flap_changes=cfg.flap_changes, flap_window=cfg.flap_window)
         self.engine = StateEngine(rules, self.topology.depends_on, kind_rules={"interface": exact})
-        self.latest: dict[str, DeviceLatest] = {name: DeviceLatest() for name in inventory.devices}
+        self.samples = LatestSamples(inventory.devices, registry.windows(config))
         self.rounds: Counter[str] = Counter()
         self._interfaces: dict[str, set[ObjectKey]] = {}
         self._link_of = {iface: link for link, iface in self.topology.link_interface.items()}
-        # interface data older than this is stale: the agent stopped answering and ping decides alone
-        self._fresh = timedelta(seconds=2 * config.polling.snmp.interval + 60)
 
     def adopt(self, old: LiveState) -> list[Transition]:
         """Take over *old*'s states and samples for the objects still here (a reload); return REMOVED transitions."""
@@ -64,14 +54,12 @@ class LiveState:
             kind, name = key
             if kind == "interface":
                 device = name.partition(":")[0]
-                if device in self.latest:
+                if device in self.inventory.devices:
                     self._register_interface(device, key)
                     self.engine.objects[key] = memory
             elif key in self.engine.objects:
                 self.engine.objects[key] = memory
-        for name, latest in old.latest.items():
-            if name in self.latest:
-                self.latest[name] = latest
+        self.samples.adopt(old.samples)
         self.rounds.update(old.rounds)
         return [
             Transition(kind=kind, name=name, old=memory.state, new=State.REMOVED, ts=now)
@@ -85,36 +73,24 @@ class LiveState:
             key = (row.kind, row.name)
             if row.kind == "interface":
                 device = row.name.partition(":")[0]
-                if device not in self.latest:
+                if device not in self.inventory.devices:
                     continue
                 self._register_interface(device, key)
             self.engine.restore(key, row.state, row.since, row.root_cause)
 
     def record(self, samples: Sequence[Sample]) -> None:
-        """Keep the newest sample of each kind per device."""
-        for sample in samples:
-            latest = self.latest.get(sample.device)
-            if latest is None:
-                continue
-            if isinstance(sample, PingSample):
-                latest.ping = sample
-            elif isinstance(sample, SystemSample):
-                latest.system = sample
-            elif isinstance(sample, InterfacesSample):
-                if sample.ok or latest.interfaces is None:
-                    latest.interfaces = sample
-            elif isinstance(sample, HostSample):
-                latest.host = sample
+        """Keep the newest sample of each kind per device (`LatestSamples.record`)."""
+        self.samples.record(samples)
 
     def conclude(self, result: RoundResult, now: datetime, *, extra: bool = False) -> list[Transition]:
         """Turn a finished round (or an *extra* poll of a few devices) into state transitions, parents first."""
         if not extra:
             self.rounds[result.poll_class] += 1
         observations: dict[ObjectKey, bool | None] = {}
-        devices = {sample.device for sample in result.samples if sample.device in self.latest}
+        devices = {sample.device for sample in result.samples if sample.device in self.inventory.devices}
         for device in devices:
             if result.poll_class == "ping":
-                ping = self.latest[device].ping
+                ping = self.samples.fresh(device, PingSample.kind, now)
                 observations[("device", device)] = ping.ok if ping is not None else None
                 # links are judged on the ping rhythm, with the newest interface reading: one
                 # hysteresis clock for a link and the devices behind it
@@ -147,17 +123,15 @@ class LiveState:
         return seen
 
     def _fresh_interfaces(self, device: str, now: datetime) -> InterfacesSample | None:
-        sample = self.latest[device].interfaces
-        if sample is None or not sample.ok or now - sample.ts > self._fresh:
-            return None
-        return sample
+        sample = self.samples.fresh(device, InterfacesSample.kind, now)
+        return sample if isinstance(sample, InterfacesSample) and sample.ok else None
 
     def _link_observation(self, link: str, now: datetime) -> bool | None:
         """Judge a link: down if its interface is oper-down while admin-up, or if its far end stops answering ping."""
         spec = self.inventory.links[link]
         if spec.device is None:
             return None
-        ping = self.latest[spec.device].ping
+        ping = self.samples.fresh(spec.device, PingSample.kind, now)
         interface: bool | None = None
         sample = self._fresh_interfaces(spec.device, now)
         if sample is not None and spec.interface:
@@ -177,10 +151,14 @@ class LiveState:
         """Return the engine's memory of *key* (UNKNOWN for an object it does not track)."""
         return self.engine.objects.get(key) or ObjectState()
 
-    def interfaces_of(self, device: str) -> tuple[InterfaceRow, ...]:
-        """Return the device's interfaces from its newest answered IF-MIB poll."""
-        sample = self.latest[device].interfaces if device in self.latest else None
-        return sample.interfaces if sample is not None and sample.ok else ()
+    def interfaces_of(self, device: str, now: datetime | None = None) -> tuple[InterfaceRow, ...]:
+        """Return the device's interfaces from its current IF-MIB sample (none when stale or failed)."""
+        sample = self._fresh_interfaces(device, now or utcnow()) if device in self.inventory.devices else None
+        return sample.interfaces if sample is not None else ()
+
+    def fresh(self, device: str, kind: str, now: datetime | None = None) -> Sample | None:
+        """Return the device's current sample of *kind* (`LatestSamples.fresh`), as of *now* (default: now)."""
+        return self.samples.fresh(device, kind, now or utcnow())
 
     def open_outages(self) -> Counter[tuple[str, str]]:
         """Count the objects now down, unreachable or in maintenance, by (kind, cause)."""

@@ -20,8 +20,8 @@ from sqlalchemy.engine import Connection, Engine
 from netmon.errors import InputError
 from netmon.inventory.models import metadata
 from netmon.inventory.schema import transaction
+from netmon.kernel import ValueObject, utc
 from netmon.monitor.state import State, Transition
-from netmon.pollers.base import ValueObject
 
 __all__ = ["CAUSES", "OUTAGE_KINDS", "LastState", "OutageLedger", "OutageRecord", "parse_since", "utc"]
 
@@ -192,11 +192,6 @@ def _record(row: sa.RowMapping) -> OutageRecord:
         ended_at=utc(row["ended_at"]) if row["ended_at"] is not None else None,
         end_cause=row["end_cause"],
     )
-
-
-def utc(value: datetime) -> datetime:
-    """Return *value* as an aware UTC datetime (SQLite returns the stored UTC values naive)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")

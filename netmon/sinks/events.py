@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from netmon.kernel import ValueObject
 from netmon.monitor.outages import CAUSES, OUTAGE_KINDS
 from netmon.monitor.state import State, Transition
-from netmon.pollers.base import ValueObject
 
 __all__ = [
     "EVENT_KINDS",
