@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import os
+import urllib.request
 from pathlib import Path
 from typing import Any, ClassVar
 
 from netmon.kernel import Sample, Status, Target
+from netmon.lab.agents import AgentSpec, start_agent, stop_agent
+from netmon.monitor.state import State
 from netmon.pollers import registry
 from netmon.pollers.classes.snmp import Snmp
 from netmon.pollers.samples import SystemSample
-from tests.conftest import AgentUnderTest, free_udp_port
+from tests.conftest import AgentUnderTest, free_udp_port, lab_profiles
 from tests.monitoring import FAST, import_inventory, monitor_config, running
 
 COLD_START = "1.3.6.1.6.3.1.1.5.1"
+_INTERFACE_FAMILIES = [
+    *("netmon_interface_oper_up", "netmon_interface_admin_up", "netmon_interface_flapping"),
+    *("netmon_interface_speed_bytes", "netmon_interface_received_bytes_total"),
+    *("netmon_interface_transmitted_bytes_total", "netmon_interface_receive_errors_total"),
+    *("netmon_interface_transmit_errors_total", "netmon_interface_receive_discards_total"),
+    "netmon_interface_transmit_discards_total",
+]
 
 
 class _Raising(Snmp):
@@ -83,3 +93,50 @@ async def test_a_trap_poll_whose_poller_raises_is_an_error_sample_and_the_daemon
             assert daemon.traps.counts["accepted"] == 2
     assert isinstance(sample, SystemSample)
     assert (sample.status, sample.error) == (Status.ERROR, "poller error: RuntimeError")
+
+
+def _series(text: str, name: str, device: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith(f"{name}{{") and f'device="{device}"' in line]
+
+
+async def _metrics(url: str) -> str:
+    def get() -> str:
+        with urllib.request.urlopen(f"{url}/metrics", timeout=5) as reply:  # noqa: S310 (loopback)
+            return str(reply.read().decode())
+
+    return await asyncio.to_thread(get)
+
+
+async def test_a_stopped_agent_s_interface_series_leave_metrics_within_the_freshness_window(
+    db_url: str, tmp_path: Path
+) -> None:
+    address = "127.77.0.41"
+    port = free_udp_port(address)
+    profiles = lab_profiles(port)
+    agent = start_agent(AgentSpec(name="stopping", port=port, addresses=(address,), profiles=profiles), tmp_path)
+    try:
+        import_inventory(db_url, _inventory(address), tmp_path, {"v2c": profiles["v2c"]})
+        polling: dict[str, Any] = {**FAST["polling"], "snmp": {"interval": 1, "timeout": 0.3, "retries": 0}}
+        config = monitor_config(db_url, {"v2c": profiles["v2c"]}, polling=polling)
+        window = Snmp.freshness(config.polling.snmp).total_seconds()
+        async with running(config) as daemon:
+            assert daemon.http is not None
+            async with asyncio.timeout(15):
+                await daemon.wait_until(lambda: bool(daemon.live.interfaces_of("sw-core")))
+            text = await _metrics(daemon.http.url)
+            assert all(_series(text, name, "sw-core") for name in _INTERFACE_FAMILIES if "flapping" not in name)
+            assert _series(text, "netmon_snmp_up", "sw-core") == [
+                'netmon_snmp_up{device="sw-core",level="province",role="switch",unit="P"} 1.0'
+            ]
+            assert stop_agent(agent)
+            async with asyncio.timeout(window):  # the bound is the promise: gone within the window
+                await daemon.wait_until(lambda: not daemon.live.interfaces_of("sw-core"))
+            text = await _metrics(daemon.http.url)
+            found = {name: _series(text, name, "sw-core") for name in _INTERFACE_FAMILIES}
+            assert found == dict.fromkeys(_INTERFACE_FAMILIES, [])
+            assert _series(text, "netmon_snmp_up", "sw-core") == [
+                'netmon_snmp_up{device="sw-core",level="province",role="switch",unit="P"} 0.0'
+            ]
+            assert daemon.live.state_of(("device", "sw-core")).state is State.UP  # ping still answers
+    finally:
+        stop_agent(agent)
