@@ -133,7 +133,7 @@ async def test_a_stopped_agent_s_interface_series_leave_metrics_within_the_fresh
                 await daemon.wait_until(lambda: not daemon.live.interfaces_of("sw-core"))
             text = await _metrics(daemon.http.url)
             found = {name: _series(text, name, "sw-core") for name in _INTERFACE_FAMILIES}
-            assert found == dict.fromkeys(_INTERFACE_FAMILIES, [])
+            assert found == {name: [] for name in _INTERFACE_FAMILIES}
             assert _series(text, "netmon_snmp_up", "sw-core") == [
                 'netmon_snmp_up{device="sw-core",level="province",role="switch",unit="P"} 0.0'
             ]
