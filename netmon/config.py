@@ -142,16 +142,16 @@ class PollingConfig(_Section):
     """Intervals, timeouts and retries per poll class; a class may set only some keys.
 
     The keys besides `concurrency` are poll class names from `netmon.pollers.registry`; a name
-    that is not registered is a config error naming the key. Classes registered beyond the
-    three built-in fields keep their settings as extras: read any class's with `of(name)`.
+    that is not registered is an unknown key (a config error naming it, with its line). Classes
+    registered beyond the three built-in fields keep their settings in `classes`; read any
+    class's settings with `of(name)`.
     """
-
-    model_config = ConfigDict(extra="allow", frozen=True)
 
     ping: PingClass = PingClass.model_validate(_POLL_DEFAULTS["ping"])
     snmp: PollClass = PollClass.model_validate(_POLL_DEFAULTS["snmp"])
     host_resources: PollClass = PollClass.model_validate(_POLL_DEFAULTS["host_resources"])
     concurrency: Annotated[int, Field(ge=1, le=10000)] = 256
+    classes: Annotated[dict[str, PollClass], Field(exclude=True)] = {}
 
     @model_validator(mode="before")
     @classmethod
@@ -160,32 +160,30 @@ class PollingConfig(_Section):
             return data
         from netmon.pollers import registry  # noqa: PLC0415 (the registry's classes import this module)
 
-        known = registry.names()
         merged = dict(data)
-        for name, value in data.items():
-            if name in cls.model_fields and name not in known:
-                continue
-            if name not in known:
-                raise ValueError(f"{name}: unknown poll class (registered: {', '.join(known)})")
-            poll_class = registry.class_of(name)
-            defaults = {**poll_class.defaults, **_POLL_DEFAULTS.get(name, {})}
+        classes: dict[str, PollClass] = {}  # only from registered names, never given directly
+        for name in registry.names():
+            value = data.get(name)
             if not isinstance(value, dict):
-                continue  # the field's own validation names the key and the type
+                continue  # absent (defaults), or the field's own validation names the key and the type
+            poll_class = registry.class_of(name)
+            settings = {**poll_class.defaults, **_POLL_DEFAULTS.get(name, {}), **value}
             if name in cls.model_fields:
-                merged[name] = {**defaults, **value}
+                merged[name] = settings
             else:
-                merged[name] = _class_settings(poll_class.settings_type, name, {**defaults, **value})
-        return merged
+                classes[name] = _class_settings(poll_class.settings_type, name, settings)
+                del merged[name]
+        merged["classes"] = classes
+        return merged  # a key that is neither a field nor a registered class stays: "unknown key"
 
     def of(self, name: str) -> PollClass:
         """Return the settings of poll class *name*: configured, else its defaults. KeyError if unregistered."""
+        if name in self.classes:
+            return self.classes[name]
         if name in type(self).model_fields:
             value = getattr(self, name)
             if isinstance(value, PollClass):
                 return value
-        extra = self.__pydantic_extra__ or {}
-        if name in extra:
-            return extra[name]  # type: ignore[no-any-return]
         from netmon.pollers import registry  # noqa: PLC0415 (the registry's classes import this module)
 
         poll_class = registry.class_of(name)
