@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 import types
 import typing
 from dataclasses import dataclass
@@ -17,7 +18,10 @@ from typing import Any, ClassVar, Self
 
 from netmon.inventory.models import Role
 
-__all__ = ["Sample", "Status", "Target", "ValueObject", "utc", "utcnow"]
+__all__ = ["TRUNCATED", "Sample", "Status", "Target", "ValueObject", "storable", "utc", "utcnow"]
+
+#: The marker of a value shortened to fit its column, followed by 8 hex digits of the full value's hash.
+TRUNCATED = "…#"
 
 
 def utcnow() -> datetime:
@@ -28,6 +32,21 @@ def utcnow() -> datetime:
 def utc(value: datetime) -> datetime:
     """Return *value* as an aware UTC datetime (SQLite returns the stored UTC values naive)."""
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def storable(text: str, limit: int) -> str:
+    """Return *text* as every database stores it: NUL bytes removed, at most *limit* characters.
+
+    A longer value is cut and ends with `TRUNCATED` and 8 hex digits of the full value's
+    SHA-256, so two long values that share a prefix stay two keys. PostgreSQL refuses NUL in
+    text and over-long varchar values (FIELD-NOTES); SQLite stores both, so without this a
+    key would be valid on one database and poison on the other.
+    """
+    clean = text.replace("\x00", "")
+    if len(clean) <= limit:
+        return clean
+    digest = hashlib.sha256(clean.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return clean[: limit - len(TRUNCATED) - 8] + TRUNCATED + digest
 
 
 class Status(enum.StrEnum):

@@ -11,28 +11,54 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from netmon.errors import StoreError
+from netmon.errors import StoreDataError, StoreError
 
-__all__ = ["HEAD", "create_engine", "current_revision", "describe", "transaction", "upgrade"]
+__all__ = [
+    "HEAD",
+    "LOCK_TIMEOUT",
+    "STATEMENT_TIMEOUT",
+    "create_engine",
+    "current_revision",
+    "describe",
+    "transaction",
+    "upgrade",
+]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 #: The newest migration revision; a test checks it against Alembic's script directory.
 #: Kept as a constant so that commands other than `db upgrade` need not import Alembic.
-HEAD = "0005"
+HEAD = "0009"
+
+
+#: Longest one statement may run (seconds): PostgreSQL `statement_timeout`, SQLite's busy timeout.
+#: A hung statement then fails as a temporary StoreError and is retried, instead of blocking forever.
+STATEMENT_TIMEOUT = 30.0
+#: Longest a PostgreSQL statement waits for a lock (seconds), well inside the statement timeout.
+LOCK_TIMEOUT = 10.0
 
 
 def create_engine(url: str) -> Engine:
-    """Open an engine; SQLite gets foreign keys, WAL and a busy timeout, and its folder is created."""
+    """Open an engine with a timeout on every statement (`STATEMENT_TIMEOUT`, `LOCK_TIMEOUT`).
+
+    SQLite gets foreign keys, WAL and a busy timeout, and its folder is created; PostgreSQL gets
+    `statement_timeout` and `lock_timeout` as connection options, and a connect timeout of 10 s.
+    """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": 30}
-    elif parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-        kwargs["connect_args"] = {"connect_timeout": 10}
+        kwargs["connect_args"] = {"timeout": STATEMENT_TIMEOUT}
+    elif parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        options = f"-c statement_timeout={int(STATEMENT_TIMEOUT * 1000)} -c lock_timeout={int(LOCK_TIMEOUT * 1000)}"
+        given = parsed.query.get("options")  # e.g. a search_path: keep it, add the timeouts
+        if given:
+            options = f"{given if isinstance(given, str) else ' '.join(given)} {options}"
+            parsed = parsed.difference_update_query(["options"])
+        kwargs["connect_args"] = {"connect_timeout": 10, "options": options}
     engine = sa.create_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
@@ -41,10 +67,16 @@ def create_engine(url: str) -> Engine:
 
 @contextmanager
 def transaction(engine: Engine, what: str) -> Iterator[Connection]:
-    """Run one transaction; database errors become StoreError naming *what* (never SQL parameters)."""
+    """Run one transaction; database errors become StoreError naming *what* (never SQL parameters).
+
+    Errors about the data itself (sqlalchemy DataError, IntegrityError: a value too long, a NUL
+    byte on PostgreSQL, a broken constraint) become `StoreDataError`: retrying cannot help.
+    """
     try:
         with engine.begin() as conn:
             yield conn
+    except (sa.exc.DataError, sa.exc.IntegrityError) as exc:
+        raise StoreDataError(f"{what}: {describe(exc)}") from exc
     except SQLAlchemyError as exc:
         raise StoreError(f"{what}: {describe(exc)}") from exc
 

@@ -21,16 +21,24 @@ from dataclasses import dataclass, field
 
 from netmon.inventory.models import LinkKind
 from netmon.inventory.spec import Inventory
+from netmon.kernel import storable
 from netmon.monitor.state import ObjectKey
 
-__all__ = ["DEFAULT_UPLINK_KINDS", "Topology", "interface_key"]
+__all__ = ["DEFAULT_UPLINK_KINDS", "KEY_LIMIT", "Topology", "interface_key"]
+
+#: Longest object name the history and outage tables hold (`object_name`, varchar 255).
+KEY_LIMIT = 255
 
 DEFAULT_UPLINK_KINDS: tuple[LinkKind, ...] = (LinkKind.WAN, LinkKind.MAN, LinkKind.TSLCD, LinkKind.INTERNET)
 
 
 def interface_key(device: str, interface: str) -> ObjectKey:
-    """Return the state-engine key of a device's interface."""
-    return ("interface", f"{device}:{interface}")
+    """Return the state-engine key of a device's interface, made storable (`netmon.kernel.storable`, 255).
+
+    The ifName comes from the agent: it may hold NUL bytes or be long enough that with the
+    device's name it overflows the 255-character object name of the history and outage tables.
+    """
+    return ("interface", storable(f"{device}:{interface}", KEY_LIMIT))
 
 
 @dataclass(frozen=True)

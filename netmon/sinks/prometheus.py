@@ -42,6 +42,7 @@ class Instruments:
     round_duration: Histogram
     samples: Counter
     db_write: Histogram
+    poison: Counter
 
     @classmethod
     def register(cls, registry: CollectorRegistry) -> Instruments:
@@ -62,6 +63,12 @@ class Instruments:
                 "Database write latency.",
                 ["operation"],
                 buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+                registry=registry,
+            ),
+            poison=Counter(
+                "netmon_pipeline_poison_items",
+                "Items the transition pipeline could not store and set aside (poison table).",
+                ["what"],
                 registry=registry,
             ),
         )

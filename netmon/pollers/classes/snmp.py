@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from netmon.config import Config
 from netmon.config import PollClass as PollSettings
 from netmon.kernel import Sample, Target
+from netmon.monitor.topology import interface_key
 from netmon.pollers.classes.common import BasePollClass
 from netmon.pollers.samples import InterfacesSample, SystemSample
 from netmon.pollers.snmp import SnmpPoller
@@ -108,7 +109,7 @@ def _interfaces(view: MetricsView) -> Iterator[Metric]:
                 oper.add_metric(series, 1 if row.oper_status == _UP else 0)
             if row.admin_status is not None:
                 admin.add_metric(series, 1 if row.admin_status == _UP else 0)
-            flapping.add_metric(series, 1 if view.state_of("interface", f"{name}:{row.name}").flapping else 0)
+            flapping.add_metric(series, 1 if view.state_of(*interface_key(name, row.name)).flapping else 0)
             if row.speed_bps is not None:
                 speed.add_metric(series, row.speed_bps / 8)
             for family, field in counters:
