@@ -215,9 +215,12 @@ class _Routes:
     async def links(self, request: web.Request) -> web.Response:
         rows = []
         query = (request.query, self._units(request.query), _level(request.query))
-        for name, link in self._backend.live.inventory.links.items():
+        live = self._backend.live
+        for name, link in live.inventory.links.items():
             row = self._row(query, "link", name, link.unit, ("kind", link.kind.value))
             if row is not None:
+                traffic = live.link_traffic(name)  # counters.py: wraps, restarts and resets give None
+                in_use, out_use = traffic.utilisation(link.capacity_mbps) if traffic else (None, None)
                 rows.append(
                     {
                         **row,
@@ -225,6 +228,10 @@ class _Routes:
                         "interface": link.interface,
                         "capacity_mbps": link.capacity_mbps,
                         "provider": link.provider,
+                        "in_bps": traffic.in_bps if traffic else None,
+                        "out_bps": traffic.out_bps if traffic else None,
+                        "in_utilisation": in_use,
+                        "out_utilisation": out_use,
                     }
                 )
         return web.json_response({"links": rows, "count": len(rows)})

@@ -16,6 +16,7 @@ from netmon.kernel import Sample, utcnow
 from netmon.monitor.latest import LatestSamples
 from netmon.monitor.maintenance import MaintenanceSchedule
 from netmon.monitor.outages import CAUSES, OUTAGE_KINDS, LastState
+from netmon.monitor.rates import LinkRates, LinkTraffic
 from netmon.monitor.rounds import RoundResult
 from netmon.monitor.state import ObjectKey, ObjectState, State, StateEngine, StateRules, Transition
 from netmon.monitor.topology import Topology, interface_key
@@ -43,6 +44,11 @@ class LiveState:
         exact = StateRules(down_after=1, up_after=1, flap_changes=cfg.flap_changes, flap_window=cfg.flap_window)
         self.engine = StateEngine(rules, self.topology.depends_on, kind_rules={"interface": exact})
         self.samples = LatestSamples(inventory.devices, registry.windows(config))
+        links_on: dict[str, list[tuple[str, str]]] = {}
+        for name, link in inventory.links.items():
+            if link.device is not None and link.interface:
+                links_on.setdefault(link.device, []).append((name, link.interface))
+        self.rates = LinkRates(links_on)
         self.rounds: Counter[str] = Counter()
         self._interfaces: dict[str, set[ObjectKey]] = {}
         self._link_of = {iface: link for link, iface in self.topology.link_interface.items()}
@@ -60,6 +66,7 @@ class LiveState:
             elif key in self.engine.objects:
                 self.engine.objects[key] = memory
         self.samples.adopt(old.samples)
+        self.rates.adopt(old.rates)
         self.rounds.update(old.rounds)
         return [
             Transition(kind=kind, name=name, old=memory.state, new=State.REMOVED, ts=now)
@@ -79,8 +86,11 @@ class LiveState:
             self.engine.restore(key, row.state, row.since, row.root_cause)
 
     def record(self, samples: Sequence[Sample]) -> None:
-        """Keep the newest sample of each kind per device (`LatestSamples.record`)."""
+        """Keep the newest sample of each kind per device (`LatestSamples.record`); follow links' counters."""
         self.samples.record(samples)
+        for sample in samples:
+            if isinstance(sample, InterfacesSample) and self.samples.newest(sample.device, sample.kind) is sample:
+                self.rates.update(sample)
 
     def conclude(self, result: RoundResult, now: datetime, *, extra: bool = False) -> list[Transition]:
         """Turn a finished round (or an *extra* poll of a few devices) into state transitions, parents first."""
@@ -155,6 +165,15 @@ class LiveState:
         """Return the device's interfaces from its current IF-MIB sample (none when stale or failed)."""
         sample = self._fresh_interfaces(device, now or utcnow()) if device in self.inventory.devices else None
         return sample.interfaces if sample is not None else ()
+
+    def link_traffic(self, link: str, now: datetime | None = None) -> LinkTraffic | None:
+        """Return the link's current traffic, from its device's fresh IF-MIB sample (None when stale or unknown)."""
+        spec = self.inventory.links.get(link)
+        if spec is None or spec.device is None:
+            return None
+        sample = self._fresh_interfaces(spec.device, now or utcnow())
+        traffic = self.rates.traffic(link)
+        return traffic if sample is not None and traffic is not None and traffic.ts == sample.ts else None
 
     def fresh(self, device: str, kind: str, now: datetime | None = None) -> Sample | None:
         """Return the device's current sample of *kind* (`LatestSamples.fresh`), as of *now* (default: now)."""
