@@ -208,6 +208,7 @@ class _Routes:
                         "rtt_seconds": ping.rtt_avg if ping else None,
                         "loss_ratio": ping.loss_ratio if ping else None,
                         "tags": list(device.tags),
+                        "checks": {name: state.value for name, state in live.checks_of(name).items()},
                     }
                 )
         return web.json_response({"devices": rows, "count": len(rows)})

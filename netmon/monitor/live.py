@@ -23,7 +23,10 @@ from netmon.monitor.topology import Topology, interface_key
 from netmon.pollers import registry
 from netmon.pollers.samples import InterfaceRow, InterfacesSample, PingSample
 
-__all__ = ["LiveState"]
+__all__ = ["OWN_KINDS", "LiveState"]
+
+#: Object kinds that stand on their own; every other kind (interfaces, poll class checks) hangs off a device.
+OWN_KINDS = frozenset({"device", "link"})
 
 _UP = 1  # IF-MIB ifOperStatus / ifAdminStatus up(1)
 
@@ -58,7 +61,7 @@ class LiveState:
         now = utcnow()
         for key, memory in old.engine.objects.items():
             kind, name = key
-            if kind == "interface":
+            if kind not in OWN_KINDS:  # an interface or a poll class's check: it hangs off its device
                 device = name.partition(":")[0]
                 if device in self.inventory.devices:
                     self._register_interface(device, key)
@@ -78,7 +81,7 @@ class LiveState:
         """Start objects in their last recorded state (after a restart) instead of UNKNOWN."""
         for row in last:
             key = (row.kind, row.name)
-            if row.kind == "interface":
+            if row.kind not in OWN_KINDS:
                 device = row.name.partition(":")[0]
                 if device not in self.inventory.devices:
                     continue
@@ -108,6 +111,8 @@ class LiveState:
                     observations[("link", link)] = self._link_observation(link, now)
             elif result.poll_class == "snmp":
                 observations.update(self._interface_observations(device, now))
+            else:
+                observations.update(self._check_observation(result.poll_class, device, now))
         return self.engine.observe(now, observations, maintenance=self._in_maintenance(now))
 
     def _in_maintenance(self, now: datetime) -> set[ObjectKey]:
@@ -120,6 +125,27 @@ class LiveState:
     def _register_interface(self, device: str, key: ObjectKey) -> None:
         self.engine.add(key, (("device", device),))
         self._interfaces.setdefault(device, set()).add(key)
+
+    def _check_observation(self, poll_class: str, device: str, now: datetime) -> dict[ObjectKey, bool | None]:
+        """Judge a stateful poll class's check of *device*: key (class name, device), under the device."""
+        try:
+            kind = registry.class_of(poll_class)
+        except KeyError:
+            return {}
+        if not kind.stateful:
+            return {}
+        key = (poll_class, device)
+        self._register_interface(device, key)
+        sample = self.samples.fresh(device, kind.sample_kinds[0].kind, now)
+        return {key: kind.verdict(sample) if sample is not None else None}
+
+    def checks_of(self, device: str) -> dict[str, State]:
+        """Return the state of every stateful poll class's check of *device* (the API's `checks`)."""
+        return {
+            name: self.engine.objects[(name, device)].state
+            for name in registry.names()
+            if (name, device) in self.engine.objects
+        }
 
     def _interface_observations(self, device: str, now: datetime) -> dict[ObjectKey, bool | None]:
         sample = self._fresh_interfaces(device, now)

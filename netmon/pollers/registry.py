@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUILTIN",
+    "NAME_LIMIT",
     "PollClass",
     "build",
     "class_of",
@@ -73,6 +74,7 @@ class PollClass(Protocol):
     settings_type: ClassVar[type[PollSettings]]
     sample_kinds: ClassVar[tuple[type[Sample], ...]]
     trap_polled: ClassVar[bool]  # polled at once when the device sends linkDown/linkUp/coldStart
+    stateful: ClassVar[bool]  # its checks get a state (key (name, device)) through `verdict`
     settings: PollSettings
 
     def __init__(self, config: Config, settings: PollSettings) -> None:
@@ -101,8 +103,16 @@ class PollClass(Protocol):
         """Return the samples that stand for a poll of *target* that did not finish."""
 
     @classmethod
+    def verdict(cls, sample: Sample) -> bool | None:
+        """Judge a check from the class's current first-kind sample: up (True), down (False), unknown (None)."""
+
+    @classmethod
     def export(cls, view: MetricsView) -> Iterator[Metric]:
         """Yield the metric families of this class's fresh samples (reads memory, no I/O)."""
+
+
+#: Longest poll class name: a stateful class's name is an object kind (state_changes.object_kind, 16).
+NAME_LIMIT = 16
 
 
 def names() -> tuple[str, ...]:
@@ -144,6 +154,8 @@ def registered(poll_class: type[PollClass] | str, name: str | None = None) -> It
     A name already built in is replaced for the block (a test's poller that raises, say).
     """
     key = name or cast("type[PollClass]", poll_class).name
+    if not 0 < len(key) <= NAME_LIMIT or not key.isidentifier():
+        raise ValueError(f"poll class name {key!r}: 1 to {NAME_LIMIT} letters, digits or _ (a config key)")
     before = _extra.get(key)
     _extra[key] = poll_class
     try:

@@ -33,6 +33,7 @@ class BasePollClass:
     settings_type: ClassVar[type[PollSettings]] = PollSettings
     sample_kinds: ClassVar[tuple[type[Sample], ...]] = ()
     trap_polled: ClassVar[bool] = False
+    stateful: ClassVar[bool] = False
 
     def __init__(self, config: Config, settings: PollSettings) -> None:
         self.config = config
@@ -61,6 +62,11 @@ class BasePollClass:
     def failed(self, target: Target, status: Status, error: str) -> list[Sample]:
         """Return one sample of the class's first kind with *status* and *error*."""
         return [self.sample_kinds[0](device=target.device, ts=utcnow(), status=status, error=error)]
+
+    @classmethod
+    def verdict(cls, sample: Sample) -> bool | None:
+        """Judge a check up when its sample is OK, down otherwise (used when `stateful`)."""
+        return sample.ok
 
     @classmethod
     def export(cls, view: MetricsView) -> Iterator[Metric]:
