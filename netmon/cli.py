@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from netmon import __version__
+from netmon.api.queries import outage_json, select_outages
 from netmon.config import Config, load_config
 from netmon.daemon import Daemon
 from netmon.errors import InputError, NetmonError, NotFoundError
@@ -557,14 +558,9 @@ def outages_list(  # noqa: PLR0917 (typer options, passed by name)
     if unit is not None and unit not in inventory.units:
         raise NotFoundError(f"no unit called {unit!r}")
     units = units_below(inventory, unit) | {unit} if unit else None
-    unit_of = Topology.build(inventory).unit_of
-    rows = [
-        (record, unit_of.get((record.kind, record.name)))
-        for record in records
-        if (units is None or unit_of.get((record.kind, record.name)) in units) and cause in (None, record.cause)
-    ]
+    rows = select_outages(records, Topology.build(inventory).unit_of, units=units, cause=cause)
     if as_json:
-        _print_json([{**r.to_dict(), "unit": u, "duration_seconds": r.duration} for r, u in rows])
+        _print_json([outage_json(r, u) for r, u in rows])
         return
     zone = ZoneInfo(cfg.timezone)
     table = Table("kind", "name", "unit", "cause", "root cause", "started", "ended", "duration", box=None)

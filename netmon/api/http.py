@@ -14,6 +14,7 @@ from typing import Any, Protocol, Self
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from netmon.api.queries import outage_json, select_outages
 from netmon.config import HttpConfig
 from netmon.errors import InputError, NetmonError
 from netmon.inventory.models import Level
@@ -243,13 +244,8 @@ class _Routes:
         units = self._units(query)
         records = await self._backend.outages(open_only=_flag(query, "open"), since=since)
         unit_of = self._backend.live.topology.unit_of
-        rows = [
-            {**record.to_dict(), "unit": unit_of.get((record.kind, record.name)), "duration_seconds": record.duration}
-            for record in records
-            if (units is None or unit_of.get((record.kind, record.name)) in units)
-            and query.get("cause", record.cause) == record.cause
-            and query.get("kind", record.kind) == record.kind
-        ]
+        chosen = select_outages(records, unit_of, units=units, cause=query.get("cause"), kind=query.get("kind"))
+        rows = [outage_json(record, unit) for record, unit in chosen]
         return web.json_response({"outages": rows, "count": len(rows)})
 
     async def maintenance(self, _request: web.Request) -> web.Response:
