@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from netmon.pollers.samples import InterfaceRow
+from netmon.pollers.base import InterfaceRow
 
 __all__ = [
     "UPTIME_WRAP",

@@ -37,8 +37,17 @@ from gufo.snmp.aio.client import SnmpSession
 from gufo.snmp.user import BaseAuthKey, BasePrivKey
 
 from netmon.config import PollClass, SnmpProfile
-from netmon.kernel import Sample, Status, Target, utcnow
-from netmon.pollers.samples import HostSample, InterfaceRow, InterfacesSample, StorageRow, SystemSample
+from netmon.pollers.base import (
+    HostSample,
+    InterfaceRow,
+    InterfacesSample,
+    Sample,
+    Status,
+    StorageRow,
+    SystemSample,
+    Target,
+    utcnow,
+)
 
 __all__ = ["SnmpPoller"]
 
