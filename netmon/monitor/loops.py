@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from netmon.errors import StoreError
 from netmon.indicators.compute import live_rows
@@ -23,7 +24,10 @@ from netmon.monitor.scheduler import RoundStats
 from netmon.runtime import Runtime, require
 from netmon.systemd import notify
 
-__all__ = ["RoundHandler", "indicator_loop", "rollup_loop"]
+__all__ = ["THREAD_GRACE", "RoundHandler", "finish_thread", "indicator_loop", "rollup_loop"]
+
+#: Longest a cancelled loop waits for its worker thread to give back its database connection (seconds).
+THREAD_GRACE = 5.0
 
 
 class RoundHandler:
@@ -65,6 +69,20 @@ async def indicator_loop(runtime: Runtime) -> None:
         runtime.wake()
 
 
+async def finish_thread(call: Callable[..., Any], *args: Any) -> Any:
+    """Run *call* in a worker thread; if cancelled, let the thread end (up to `THREAD_GRACE` s) before re-raising.
+
+    A cancelled `asyncio.to_thread` leaves its thread running: one still holding a database
+    connection when the daemon disposes the engine leaks that connection (psycopg warns).
+    """
+    future = asyncio.ensure_future(asyncio.to_thread(call, *args))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait([future], timeout=THREAD_GRACE)
+        raise
+
+
 async def rollup_loop(runtime: Runtime) -> None:
     """Refresh today's availability every `availability.rollup_interval` seconds; a failure is retried next time."""
     engine = require(runtime.engine)
@@ -76,7 +94,7 @@ async def rollup_loop(runtime: Runtime) -> None:
         started = time.perf_counter()
         try:
             for day in days:
-                await asyncio.to_thread(rollup_day, engine, runtime.live.inventory, day, runtime.zone, now)
+                await finish_thread(rollup_day, engine, runtime.live.inventory, day, runtime.zone, now)
             runtime.instruments.db_write.labels("availability").observe(time.perf_counter() - started)
             last_day = today
         except StoreError as exc:
