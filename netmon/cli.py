@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from netmon import __version__
+from netmon.api.queries import outage_json, select_outages
 from netmon.config import Config, load_config
 from netmon.daemon import Daemon
 from netmon.errors import InputError, NetmonError, NotFoundError
@@ -35,13 +36,14 @@ from netmon.inventory.files import read_files, render_yaml, write_csv, write_yam
 from netmon.inventory.models import Level, Role
 from netmon.inventory.store import Store
 from netmon.inventory.views import describe, units_below
+from netmon.kernel import Sample, Target, utcnow
 from netmon.lab import control
 from netmon.loading import reload_loader
 from netmon.logs import setup_logging
 from netmon.monitor.outages import CAUSES, OutageLedger, parse_since
-from netmon.monitor.rounds import POLL_CLASSES, Pollers, RoundResult, run_round, targets_of
+from netmon.monitor.rounds import Pollers, RoundResult, run_round, targets_of
 from netmon.monitor.topology import Topology
-from netmon.pollers.base import HostSample, InterfacesSample, PingSample, Sample, SystemSample, Target, utcnow
+from netmon.pollers.samples import HostSample, InterfacesSample, PingSample, SystemSample
 
 __all__ = ["app", "main"]
 
@@ -395,10 +397,10 @@ def poll(
 
 async def _poll_once(cfg: Config, targets: list[Target]) -> list[RoundResult]:
     pollers = Pollers(cfg)
-    await pollers.ping.check()
+    await pollers.check()
     return [
         await run_round(pollers, poll_class, targets, concurrency=cfg.polling.concurrency)
-        for poll_class in POLL_CLASSES
+        for poll_class in pollers.classes
     ]
 
 
@@ -597,14 +599,9 @@ def outages_list(  # noqa: PLR0917 (typer options, passed by name)
     if unit is not None and unit not in inventory.units:
         raise NotFoundError(f"no unit called {unit!r}")
     units = units_below(inventory, unit) | {unit} if unit else None
-    unit_of = Topology.build(inventory).unit_of
-    rows = [
-        (record, unit_of.get((record.kind, record.name)))
-        for record in records
-        if (units is None or unit_of.get((record.kind, record.name)) in units) and cause in (None, record.cause)
-    ]
+    rows = select_outages(records, Topology.build(inventory).unit_of, units=units, cause=cause)
     if as_json:
-        _print_json([{**r.to_dict(), "unit": u, "duration_seconds": r.duration} for r, u in rows])
+        _print_json([outage_json(r, u) for r, u in rows])
         return
     zone = ZoneInfo(cfg.timezone)
     table = Table("kind", "name", "unit", "cause", "root cause", "started", "ended", "duration", box=None)

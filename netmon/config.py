@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from netmon.errors import ConfigError, Issue
 from netmon.inventory.models import LinkKind
+from netmon.pollers.settings import PingClass, PollClass, PollingConfig
 from netmon.pollers.snmptext import DEFAULT_FALLBACK, check_codec
 from netmon.secrets import Secret, SecretUrl
 from netmon.yamlsrc import DocPath, Located, YamlSyntaxError, dotted, load_yaml
@@ -132,48 +133,6 @@ class SnmpProfile(_Section):
         if self.priv_protocol:
             return "authPriv"
         return "authNoPriv" if self.auth_protocol else "noAuthNoPriv"
-
-
-class PollClass(_Section):
-    """How often one class of poll runs and how long each request may take."""
-
-    interval: Seconds
-    timeout: Seconds
-    retries: Annotated[int, Field(ge=0, le=10)]
-
-
-class PingClass(PollClass):
-    """The ping poll class: also how many echo requests a round sends per target, how far apart."""
-
-    count: Annotated[int, Field(ge=1, le=100)] = 3
-    packet_interval: Annotated[float, Field(ge=0, le=60)] = 0.5
-
-
-_POLL_DEFAULTS: dict[str, dict[str, float]] = {
-    "ping": {"interval": 60, "timeout": 1.0, "retries": 0, "count": 3, "packet_interval": 0.5},
-    "snmp": {"interval": 300, "timeout": 2.0, "retries": 1},
-    "host_resources": {"interval": 300, "timeout": 3.0, "retries": 1},
-}
-
-
-class PollingConfig(_Section):
-    """Intervals, timeouts and retries per poll class; a class may set only some keys."""
-
-    ping: PingClass = PingClass.model_validate(_POLL_DEFAULTS["ping"])
-    snmp: PollClass = PollClass.model_validate(_POLL_DEFAULTS["snmp"])
-    host_resources: PollClass = PollClass.model_validate(_POLL_DEFAULTS["host_resources"])
-    concurrency: Annotated[int, Field(ge=1, le=10000)] = 256
-
-    @model_validator(mode="before")
-    @classmethod
-    def _fill_class_defaults(cls, data: object) -> object:
-        if not isinstance(data, dict):
-            return data
-        merged = dict(data)
-        for name, defaults in _POLL_DEFAULTS.items():
-            if isinstance(data.get(name), dict):
-                merged[name] = {**defaults, **data[name]}
-        return merged
 
 
 def _check_host_port(value: str, example: str) -> str:

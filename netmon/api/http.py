@@ -14,14 +14,16 @@ from typing import Any, Protocol, Self
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from netmon.api.queries import outage_json, select_outages
 from netmon.config import HttpConfig
 from netmon.errors import InputError, NetmonError
 from netmon.inventory.models import Level
 from netmon.inventory.views import units_below
+from netmon.kernel import utcnow
 from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import Window
 from netmon.monitor.outages import OutageRecord, parse_since
-from netmon.pollers.base import utcnow
+from netmon.pollers.samples import PingSample
 
 __all__ = ["Backend", "HttpServer"]
 
@@ -197,7 +199,8 @@ class _Routes:
         for name, device in live.inventory.devices.items():
             row = self._row(query, "device", name, device.unit, ("role", device.role.value))
             if row is not None:
-                ping = live.latest[name].ping
+                ping = live.fresh(name, PingSample.kind)
+                ping = ping if isinstance(ping, PingSample) else None
                 rows.append(
                     {
                         **row,
@@ -206,6 +209,7 @@ class _Routes:
                         "rtt_seconds": ping.rtt_avg if ping else None,
                         "loss_ratio": ping.loss_ratio if ping else None,
                         "tags": list(device.tags),
+                        "checks": {name: state.value for name, state in live.checks_of(name).items()},
                     }
                 )
         return web.json_response({"devices": rows, "count": len(rows)})
@@ -213,9 +217,12 @@ class _Routes:
     async def links(self, request: web.Request) -> web.Response:
         rows = []
         query = (request.query, self._units(request.query), _level(request.query))
-        for name, link in self._backend.live.inventory.links.items():
+        live = self._backend.live
+        for name, link in live.inventory.links.items():
             row = self._row(query, "link", name, link.unit, ("kind", link.kind.value))
             if row is not None:
+                traffic = live.link_traffic(name)  # counters.py: wraps, restarts and resets give None
+                in_use, out_use = traffic.utilisation(link.capacity_mbps) if traffic else (None, None)
                 rows.append(
                     {
                         **row,
@@ -223,6 +230,10 @@ class _Routes:
                         "interface": link.interface,
                         "capacity_mbps": link.capacity_mbps,
                         "provider": link.provider,
+                        "in_bps": traffic.in_bps if traffic else None,
+                        "out_bps": traffic.out_bps if traffic else None,
+                        "in_utilisation": in_use,
+                        "out_utilisation": out_use,
                     }
                 )
         return web.json_response({"links": rows, "count": len(rows)})
@@ -233,13 +244,8 @@ class _Routes:
         units = self._units(query)
         records = await self._backend.outages(open_only=_flag(query, "open"), since=since)
         unit_of = self._backend.live.topology.unit_of
-        rows = [
-            {**record.to_dict(), "unit": unit_of.get((record.kind, record.name)), "duration_seconds": record.duration}
-            for record in records
-            if (units is None or unit_of.get((record.kind, record.name)) in units)
-            and query.get("cause", record.cause) == record.cause
-            and query.get("kind", record.kind) == record.kind
-        ]
+        chosen = select_outages(records, unit_of, units=units, cause=query.get("cause"), kind=query.get("kind"))
+        rows = [outage_json(record, unit) for record, unit in chosen]
         return web.json_response({"outages": rows, "count": len(rows)})
 
     async def maintenance(self, _request: web.Request) -> web.Response:

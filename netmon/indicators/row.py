@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netmon.pollers.base import ValueObject
+from netmon.kernel import ValueObject
 
 __all__ = ["ALL_LEVELS", "SOURCES", "IndicatorRow"]
 

@@ -260,3 +260,21 @@ class OutboxEvent(SQLModel, table=True):
     payload: str = Field(sa_type=sa.Text)
     retain: bool = False
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class PoisonItem(SQLModel, table=True):
+    """An item the transition pipeline could not store (a permanent data error), kept for inspection.
+
+    The rest of its batch and every later batch were stored; `error` says why this one was not.
+    `payload` is the item as JSON (NUL bytes escaped), `object_name` made to fit its column.
+    """
+
+    __tablename__ = "poison"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ts: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+    what: str = Field(max_length=32)  # e.g. "transition"
+    object_kind: str = Field(max_length=16)
+    object_name: str = Field(max_length=255)
+    error: str = Field(max_length=1024)
+    payload: str = Field(sa_type=sa.Text)

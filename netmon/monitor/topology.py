@@ -17,35 +17,30 @@ an agent that does not answer) leaves the ping as the only evidence.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from netmon.inventory.models import LinkKind
 from netmon.inventory.spec import Inventory
+from netmon.kernel import storable
 from netmon.monitor.state import ObjectKey
 
-__all__ = ["DEFAULT_UPLINK_KINDS", "Topology", "interface_key"]
+__all__ = ["DEFAULT_UPLINK_KINDS", "KEY_LIMIT", "Topology", "interface_key"]
+
+#: Longest object name the history and outage tables hold (`object_name`, varchar 255).
+KEY_LIMIT = 255
 
 DEFAULT_UPLINK_KINDS: tuple[LinkKind, ...] = (LinkKind.WAN, LinkKind.MAN, LinkKind.TSLCD, LinkKind.INTERNET)
 
 
-#: Longest object name the outage and state tables hold (inventory.models, VARCHAR(255)).
-MAX_OBJECT_NAME = 255
-
-
 def interface_key(device: str, interface: str) -> ObjectKey:
-    """Return the state-engine key of a device's interface: ``DEVICE:IDENTITY``, at most 255 characters.
+    """Return the state-engine key of a device's interface, ``DEVICE:IDENTITY``, made storable.
 
-    *interface* is its identity (`netmon.pollers.ifmib.interface_ids`). ifDescr may be 255
-    characters and a device name as long: a longer key keeps its start and ends in ``~`` and 10
-    hex digits of its SHA-256, so it stays unique and fits PostgreSQL's VARCHAR(255).
+    *interface* is its identity (`netmon.pollers.ifmib.interface_ids`). The name comes from the
+    agent: it may hold NUL bytes or be long enough that with the device's name it overflows the
+    255-character object name of the history and outage tables (`netmon.kernel.storable`).
     """
-    name = f"{device}:{interface}"
-    if len(name) > MAX_OBJECT_NAME:
-        digest = hashlib.sha256(name.encode()).hexdigest()[:10]
-        name = f"{name[: MAX_OBJECT_NAME - 11]}~{digest}"
-    return ("interface", name)
+    return ("interface", storable(f"{device}:{interface}", KEY_LIMIT))
 
 
 @dataclass(frozen=True)

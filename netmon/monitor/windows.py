@@ -10,8 +10,8 @@ from sqlalchemy.engine import Engine
 
 from netmon.inventory.models import metadata
 from netmon.inventory.schema import transaction
+from netmon.kernel import utc
 from netmon.monitor.maintenance import Window
-from netmon.monitor.outages import utc
 
 __all__ = ["WindowStore"]
 

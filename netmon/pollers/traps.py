@@ -40,7 +40,7 @@ from pysnmp.proto import rfc1902
 
 from netmon.config import SnmpProfile, TrapConfig
 from netmon.errors import PollError
-from netmon.pollers.base import ValueObject, utcnow
+from netmon.kernel import ValueObject, utcnow
 from netmon.pollers.trapwire import (
     LEVELS,
     SNMP_TRAP_OID,

@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from netmon.api.service import ApiService
 from netmon.daemon import Daemon
 from tests.monitoring import import_inventory, monitor_config, running
 
@@ -61,4 +62,4 @@ async def test_bad_api_bodies_are_400_naming_the_field(db_url: str, tmp_path: Pa
         for name, (method, path, body, status, error) in CASES.items():
             got = await asyncio.to_thread(_request, daemon, method, path, body)
             assert got == (status, {"error": error}), name
-        assert await daemon.db_problem() is None  # nothing reached the database half-written
+        assert await ApiService(daemon.runtime).db_problem() is None  # nothing reached the database half-written

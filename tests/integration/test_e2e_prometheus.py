@@ -21,6 +21,7 @@ from netmon.inventory.store import Store
 from netmon.lab.agents import stop_agent
 from netmon.lab.control import lab_up
 from netmon.lab.faults import FaultLab, Site, available
+from netmon.pollers.samples import HostSample
 from tests.conftest import free_udp_port, lab_profiles
 from tests.monitoring import import_inventory, monitor_config, running
 from tests.prom import (
@@ -158,9 +159,9 @@ async def test_prometheus_scrapes_netmon_and_every_rule_and_panel_has_data(
             with running_prometheus(tmp_path / "prom", targets=[target], rule_files=rules) as prom:
                 expected_empty = set(FAILURE_PANELS)
                 async with asyncio.timeout(30):
-                    await daemon.wait_until(lambda: daemon.live.latest["sl-ubnd-srv1"].host is not None)
-                host = daemon.live.latest["sl-ubnd-srv1"].host
-                assert host is not None
+                    await daemon.wait_until(lambda: daemon.live.fresh("sl-ubnd-srv1", HostSample.kind) is not None)
+                host = daemon.live.fresh("sl-ubnd-srv1", HostSample.kind)
+                assert isinstance(host, HostSample)
                 assert host.ok
                 if not host.cpu_load:  # some snmpd builds (containers) export no hrProcessorTable
                     expected_empty.add(("netmon-devices.json", "CPU load"))

@@ -199,14 +199,15 @@ def test_reload_fuzz_applies_whole_or_changes_nothing(db_url: str, tmp_path: Pat
         @given(text=_mutated(valid))
         def reload_once(text: str) -> None:
             path.write_bytes(text.encode("utf-8", "surrogatepass"))
-            before = (daemon.config, daemon.live, daemon.catalog, daemon.reloads)
+            rt = daemon.runtime
+            before = (rt.config, rt.live, rt.catalog, rt.reloads)
             try:
                 loop.run_until_complete(daemon.reload())
             except InputError:
-                assert (daemon.config, daemon.live, daemon.catalog, daemon.reloads) == before  # nothing half-applied
+                assert (rt.config, rt.live, rt.catalog, rt.reloads) == before  # nothing half-applied
                 FUZZ_COUNTS["refused"] += 1
             else:
-                assert daemon.reloads == before[3] + 1
+                assert rt.reloads == before[3] + 1
                 assert daemon.live is not before[1]
                 FUZZ_COUNTS["applied"] += 1
 

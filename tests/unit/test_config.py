@@ -77,6 +77,11 @@ CONFIG_ERRORS = [
         id="unknown-nested-key",
     ),
     pytest.param(
+        "polling:\n  ping:\n    interval: 10\n  pingg:\n    interval: 20\n",
+        ["{f}:4: polling.pingg: unknown key"],
+        id="unregistered-poll-class",
+    ),
+    pytest.param(
         "polling:\n  snmp:\n    interval: often\n",
         ["{f}:3: polling.snmp.interval: Input should be a valid number, unable to parse string as a number"],
         id="wrong-type",

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from netmon.pollers.base import InterfaceRow, InterfacesSample, Status
+from netmon.kernel import Status
 from netmon.pollers.counters import (
     UPTIME_WRAP,
     CounterReading,
@@ -16,6 +16,7 @@ from netmon.pollers.counters import (
     interface_counters,
     rate,
 )
+from netmon.pollers.samples import InterfaceRow, InterfacesSample
 
 W32, W64 = 2**32, 2**64
 

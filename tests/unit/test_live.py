@@ -13,12 +13,13 @@ from netmon.config import Config, MaintenanceConfig, load_config
 from netmon.errors import ConfigError
 from netmon.inventory.models import Level, LinkKind, Role
 from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, UnitSpec
+from netmon.kernel import Sample, Status
 from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import MaintenanceSchedule, Window
 from netmon.monitor.rounds import RoundResult
 from netmon.monitor.state import State
 from netmon.monitor.topology import Topology, interface_key
-from netmon.pollers.base import InterfaceRow, InterfacesSample, PingSample, Sample, Status
+from netmon.pollers.samples import InterfaceRow, InterfacesSample, PingSample
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
