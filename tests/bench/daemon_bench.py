@@ -119,12 +119,17 @@ def _wait_ready(process: subprocess.Popen[bytes], port: int, timeout: float) -> 
 
 
 def _own_scrapes(process: subprocess.Popen[bytes], port: int, count: int, quiet_cores: float) -> dict[str, Any]:
-    """Scrape /metrics *count* times ourselves: wall, netmon CPU (less the quiet rate), bytes, series."""
+    """Scrape /metrics *count* times ourselves: wall, netmon CPU (less the quiet rate), bytes, series.
+
+    The last scrape's poll counters are kept, to tell what happened once Prometheus scraped.
+    """
     rows = []
-    for _ in range(count):
+    counters: dict[str, Any] = {}
+    for _ in range(max(1, count)):
         before = cpu_seconds(process.pid)
         status, body, wall = http_get(port, "/metrics", 300.0)
         cpu = cpu_seconds(process.pid) - before
+        counters = _exposition_counters(body)
         rows.append(
             {
                 "status": status,
@@ -135,7 +140,7 @@ def _own_scrapes(process: subprocess.Popen[bytes], port: int, count: int, quiet_
             }
         )
         _pause(process, 3.0)
-    return {"scrapes": rows, "rss_after_mb": round(rss_mb(process.pid)[0], 1)}
+    return {"scrapes": rows, "rss_after_mb": round(rss_mb(process.pid)[0], 1), "counters": counters}
 
 
 def _exposition_counters(body: bytes) -> dict[str, Any]:
@@ -163,6 +168,14 @@ def _exposition_counters(body: bytes) -> dict[str, Any]:
         "samples": picked.get("netmon_poll_samples_total", {}),
         "devices_up_now": picked.get("netmon_device_up", {}),
         "mqtt": {k: v.get("", 0.0) for k, v in picked.items() if k.startswith("netmon_mqtt_")},
+    }
+
+
+def _delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Overruns, rounds and samples by status counted between two expositions (after minus before)."""
+    return {
+        family: {key: value - before.get(family, {}).get(key, 0.0) for key, value in after.get(family, {}).items()}
+        for family in ("overruns", "rounds", "samples")
     }
 
 
@@ -286,6 +299,7 @@ def _run_daemon(args: argparse.Namespace, world: BenchWorld, url: str, workdir: 
                 result["scrape_cpu_s_from_rates"] = round(extra * args.scrape_interval, 3)
             status, body, _ = http_get(port, "/metrics", 300.0)
             result["counters"] = _exposition_counters(body) if status == 200 else {"error": status}
+            result["during_prometheus"] = _delta(result["own_scrapes"].pop("counters"), result["counters"])
             result["rss_peak_mb"] = round(rss_mb(process.pid)[1], 1)
     finally:
         _clear_retained(prefix)

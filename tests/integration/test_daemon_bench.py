@@ -80,6 +80,9 @@ def test_tiny_daemon_benchmark_measures_everything_and_stops_everything(tmp_path
     assert {key for key in counters["samples"] if not key.endswith("status=ok")} == set()  # every lab poll answers
     assert counters["samples"]["poll_class=snmp,status=ok"] > 0
     assert counters["mqtt"]["netmon_mqtt_published_total"] > 0
+    during = netmon["during_prometheus"]
+    assert during["rounds"]["poll_class=ping"] >= 1  # 12 s of 5 s rounds
+    assert all(n >= 0 for family in during.values() for n in family.values())
     assert netmon["db"]["false_transitions"] == 0
     assert netmon["db"]["state_changes"]["device:up"]["objects"] == DEVICES
     profile = netmon["profile"]
