@@ -9,10 +9,11 @@ prometheus-snmp-exporter do the same polling work (tests/bench/compare.py).
 Phases, all bounded: start and first ping round (/readyz), settle, a quiet window without
 scrapes, a few scrapes of our own (CPU, bytes, series of one scrape), then Prometheus for
 --duration seconds while /healthz is probed every 0.25 s and the API is asked for indicators
-and outages. Reports cores, RSS (steady, peak), round overruns, false transitions (every lab
-device answers, so any down/unreachable is false), scrape cost, Prometheus'
-scrape_duration_seconds, /healthz latency during and outside scrapes, API latency, the load of
-the (shared) machine, and with --profile the py-spy top 10 of the netmon process during scrapes.
+and outages (in a thread, from a third of the phase on, until 60 s after it). Reports cores,
+RSS (steady, peak), round overruns, false transitions (every lab device answers, so any
+down/unreachable is false), scrape cost, Prometheus' scrape_duration_seconds, /healthz latency
+during and outside scrapes, API latency, the load of the (shared) machine, and with --profile
+the py-spy top 10 of the netmon process during scrapes.
 Never asserts a timing. Stops everything it starts.
 
 Usage: python -m tests.bench.daemon_bench --devices 1000 --db sqlite|postgres [--profile]
@@ -57,6 +58,8 @@ from tests.prom import RunningPrometheus, running_prometheus
 RESULTS = Path(__file__).resolve().parent / "results"
 _SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)")
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
+#: How long API requests may go on after the scrape phase (s): a slow answer is measured, within bounds.
+_API_GRACE = 60.0
 _WANTED = ("netmon_poll_", "netmon_mqtt_", "netmon_device_up", "netmon_outages_open")
 
 
@@ -199,25 +202,30 @@ def _prom_scrapes(prom: RunningPrometheus, seconds: float) -> tuple[dict[str, An
     return summary, [(t, t + v) for t, v in durations]
 
 
-def _api(process: subprocess.Popen[bytes], port: int, times: int) -> dict[str, Any]:
-    """Ask the API for live indicators and for outages *times* times each: latency (ms), bytes, status."""
-    found: dict[str, Any] = {}
+def _api(port: int, times: int, deadline: float, found: dict[str, Any]) -> None:
+    """Ask the API for live indicators and for outages up to *times* times each, until *deadline* (monotonic).
+
+    Fills *found* per path: latency (ms), bytes, statuses; a request cut off by the deadline is
+    recorded by its error's name. Runs in a thread beside the scrape phase, so a slow API does not
+    stretch the phase.
+    """
     for path in ("/api/v1/indicators", "/api/v1/outages"):
         latencies: list[float] = []
         sizes: list[int] = []
         statuses: list[int | str] = []
         for _ in range(times):
+            remaining = deadline - time.monotonic()
+            if remaining <= 1:
+                break
             try:
-                status, body, wall = http_get(port, path, 120.0)
+                status, body, wall = http_get(port, path, remaining)
             except (OSError, http.client.HTTPException) as exc:
                 statuses.append(type(exc).__name__)
                 continue
             latencies.append(wall * 1000)
             sizes.append(len(body))
             statuses.append(status)
-            _pause(process, 1.0)
         found[path] = {"latency_ms": percentiles(latencies), "bytes": max(sizes, default=0), "status": statuses}
-    return found
 
 
 def _clear_retained(prefix: str) -> None:
@@ -261,10 +269,15 @@ def _prometheus_phase(
 
             profiler = threading.Thread(target=record, name="py-spy", daemon=True)
             profiler.start()
-        _pause(process, args.duration / 2)
-        result["api"] = _api(process, port, args.api_requests)
+        _pause(process, args.duration / 3)
+        api: dict[str, Any] = {}
+        api_deadline = phase_start + args.duration + _API_GRACE
+        asker = threading.Thread(target=_api, args=(port, args.api_requests, api_deadline, api), name="api")
+        asker.start()
         _pause(process, phase_start + args.duration - time.monotonic())
         phase_end = time.monotonic()
+        asker.join(timeout=max(0.0, api_deadline - time.monotonic()) + 10)
+        result["api"] = api
         if profiler is not None:
             profiler.join(timeout=args.profile_seconds + 90)
             result["profile"] = profile
