@@ -30,13 +30,14 @@ __all__ = [
     "profile_top",
     "rss_mb",
     "series_count",
+    "summarize_profile",
 ]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 #: Frames on every stack of the daemon (the entry point and the event loop's own machinery): left
 #: out of the "total" ranking, where they would fill the top rows and say nothing.
 _ENTRY = re.compile(
-    r"\((<frozen runpy>|typer/\S+|click/\S+|asyncio/(runners|base_events|events)\.py|netmon/(cli|__main__)\.py)\)$"
+    r"\((<frozen runpy>|typer/\S+|_?click/\S+|asyncio/(runners|base_events|events)\.py|netmon/(cli|__main__)\.py)\)$"
 )
 
 
@@ -187,6 +188,11 @@ def profile_top(pid: int, seconds: int, out: Path, *, top: int = 10) -> dict[str
     done = subprocess.run(command, capture_output=True, timeout=seconds + 60, check=False)
     if done.returncode != 0 or not out.exists():
         raise RuntimeError(f"py-spy failed ({done.returncode}): {done.stderr.decode(errors='replace')[-500:]}")
+    return {"seconds": seconds, **summarize_profile(out, top=top)}
+
+
+def summarize_profile(out: Path, *, top: int = 10) -> dict[str, Any]:
+    """Rank the functions of a py-spy raw (collapsed stacks) file: see profile_top."""
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
     samples = 0
@@ -208,7 +214,7 @@ def profile_top(pid: int, seconds: int, out: Path, *, top: int = 10) -> dict[str
             for frame, n in counter.most_common(top)
         ]
 
-    return {"seconds": seconds, "samples": samples, "self": rows(own), "total": rows(total), "raw": str(out)}
+    return {"samples": samples, "self": rows(own), "total": rows(total), "raw": str(out)}
 
 
 def _frame(text: str) -> str:
