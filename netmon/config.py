@@ -39,6 +39,7 @@ __all__ = [
     "SnmpProfile",
     "StateConfig",
     "TrapConfig",
+    "WebConfigFile",
     "load_config",
 ]
 
@@ -175,6 +176,10 @@ class HttpConfig(_Section):
     """The HTTP server for /metrics, health and the API."""
 
     listen: str = "127.0.0.1:9105"
+    #: Serve beyond loopback without basic auth (web.config_file); logged loudly (issue 14).
+    allow_insecure: bool = False
+    #: GETs without a token, only while listening on loopback (or allow_insecure) with no basic auth.
+    anonymous_reads: bool = True
 
     @field_validator("listen")
     @classmethod
@@ -190,6 +195,12 @@ class HttpConfig(_Section):
     def port(self) -> int:
         """Return the port part."""
         return int(self.listen.rpartition(":")[2])
+
+
+class WebConfigFile(_Section):
+    """Where the exporter-toolkit web config is (TLS, basic auth); `--web.config.file` overrides it."""
+
+    config_file: Path | None = None
 
 
 class TrapConfig(_Section):
@@ -336,6 +347,7 @@ class Config(_Section):
     snmp_profiles: dict[str, SnmpProfile] = {}
     polling: PollingConfig = PollingConfig()
     http: HttpConfig = HttpConfig()
+    web: WebConfigFile = WebConfigFile()
     traps: TrapConfig = TrapConfig()
     mqtt: MqttConfig = MqttConfig()
     logging: LoggingConfig = LoggingConfig()

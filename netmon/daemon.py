@@ -21,6 +21,7 @@ import sqlalchemy as sa
 import structlog
 from prometheus_client import CollectorRegistry
 
+from netmon.api.access import Access
 from netmon.api.http import HttpServer
 from netmon.config import Config
 from netmon.errors import InputError, NetmonError, StoreError
@@ -302,7 +303,9 @@ class Daemon:
             interval = watchdog_interval()
             if interval is not None:
                 stack.callback(tasks.create_task(watchdog_loop(interval), name="watchdog").cancel)
-            self.http = await stack.enter_async_context(HttpServer(self.config.http, self))
+            self.http = await stack.enter_async_context(
+                HttpServer(self.config.http, self, await self._access(), log=self.log)
+            )
             self._scheduler = await stack.enter_async_context(
                 PollScheduler(
                     pollers,
@@ -323,6 +326,19 @@ class Daemon:
             await stop.wait()
             notify("STOPPING=1")
             self.log.info("stopping: finishing rounds and writing state")
+
+    async def _access(self) -> Access:
+        """Load the web config and apply the exposure rule (issue 14); ConfigError stops the start."""
+        mqtt = self.mqtt
+        return await asyncio.to_thread(
+            Access.open,
+            self.config.http,
+            self.config.web.config_file,
+            self.engine,
+            log=self.log,
+            mqtt_prefix=self.config.mqtt.topic_prefix if mqtt is not None else None,
+            wake=mqtt.wake if mqtt is not None else None,
+        )
 
     async def _stop_recorder(self, recorder: asyncio.Task[None]) -> None:
         """Write what is queued, then end the recorder; cancel it if that takes too long."""
