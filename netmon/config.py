@@ -180,6 +180,10 @@ class HttpConfig(_Section):
     allow_insecure: bool = False
     #: GETs without a token, only while listening on loopback (or allow_insecure) with no basic auth.
     anonymous_reads: bool = True
+    #: A connection must send a whole request head within this many seconds (slow clients).
+    header_timeout: Seconds = 10.0
+    #: A request must be answered within this many seconds (503 after).
+    request_timeout: Seconds = 30.0
 
     @field_validator("listen")
     @classmethod

@@ -81,6 +81,8 @@ class Access:
         policy = Policy(
             anonymous_reads=http.anonymous_reads and not authenticated and (loopback or http.allow_insecure),
             tls=web is not None and web.tls is not None,
+            header_timeout=http.header_timeout,
+            handler_timeout=http.request_timeout,
             headers=tuple(web.headers.items()) if web is not None else (),
         )
         tokens = TokenStore(engine) if engine is not None else None

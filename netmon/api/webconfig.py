@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import bcrypt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from netmon.errors import ConfigError, Issue
@@ -75,14 +75,6 @@ class _File(_Section):
     tls_server_config: _Tls | None = None
     http_server_config: _Http = _Http()
     basic_auth_users: dict[Annotated[str, Field(min_length=1, pattern=r"^[^:]+$")], str] = {}
-
-    @field_validator("basic_auth_users")
-    @classmethod
-    def _bcrypt_only(cls, value: dict[str, str]) -> dict[str, str]:
-        for user, hashed in value.items():
-            if not hashed.startswith(("$2a$", "$2b$", "$2y$")) or len(hashed) != 60:
-                raise ValueError(f"{user}: expected a bcrypt hash ($2y$...), e.g. from `netmon web hash-password`")
-        return value
 
 
 @dataclass(frozen=True)
@@ -155,6 +147,18 @@ def load_web_config(path: Path) -> WebConfig:
     except ValidationError as exc:
         raise ConfigError([_issue(err, located) for err in exc.errors()]) from None
     users = {name: hashed.encode() for name, hashed in parsed.basic_auth_users.items()}
+    bad = [
+        Issue(
+            source=source,
+            line=located.line(("basic_auth_users", name)),
+            where=f"basic_auth_users.{name}",
+            message="expected a bcrypt hash ($2y$...), e.g. from `netmon web hash-password`",
+        )
+        for name, hashed in parsed.basic_auth_users.items()
+        if not hashed.startswith(("$2a$", "$2b$", "$2y$")) or len(hashed) != 60
+    ]
+    if bad:
+        raise ConfigError(bad)
     tls, mutual = None, False
     if parsed.tls_server_config is not None:
         tls = _context(parsed.tls_server_config, path.parent, located)
