@@ -176,6 +176,9 @@ class Guard:
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        unmatched = request.match_info.http_exception
+        if unmatched is not None:  # 404/405 before auth: the paths are public in the OpenAPI spec anyway
+            raise unmatched
         if request.path in _OPEN:
             request[PRINCIPAL] = "anonymous"
             return await handler(request)
