@@ -195,8 +195,8 @@ async def test_token_scopes_read_write_expired_revoked(make_config: Callable[...
         maintenance = f"{base}/api/v1/maintenance"
         status, body = await _call("POST", maintenance, reader, _window())
         assert (status, body["status"]) == (403, 403)
-        for token in (None, expired, revoked):
-            assert (await _call("POST", maintenance, token, _window()))[0] == 401
+        for bad in (None, expired, revoked):
+            assert (await _call("POST", maintenance, bad, _window()))[0] == 401
         status, stored = await _call("POST", maintenance, writer, _window())
         assert status == 201
         assert stored["author"] == "token:writer"
