@@ -85,6 +85,7 @@ class HttpServer:
         self._config = config
         self._backend = backend
         self._runner: web.AppRunner | None = None
+        self.app: web.Application | None = None
         self.port = config.port
         self._log = log if log is not None else structlog.get_logger("netmon.http")
         self.access = access if access is not None else Access.open(config, None, None, log=self._log)
@@ -93,6 +94,7 @@ class HttpServer:
     async def __aenter__(self) -> Self:
         """Bind and start serving (NetmonError when the address cannot be bound)."""
         app = web.Application(middlewares=self.guard.middlewares, client_max_size=self.access.policy.body_limit)
+        self.app = app
         routes = _Routes(self._backend, self.access, self.access.policy.json_depth)
         app.router.add_get("/", routes.index)
         app.router.add_get("/metrics", routes.metrics)

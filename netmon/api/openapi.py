@@ -53,7 +53,7 @@ _SCHEMAS: dict[str, Any] = {
             **_COMMON_ROW,
             "kind": _STR,
             "device": _STR,
-            "interface": _STR,
+            "interface": _nullable("string"),
             "capacity_mbps": _nullable("number"),
             "provider": _nullable("string"),
         }
