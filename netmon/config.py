@@ -212,6 +212,9 @@ class TrapConfig(_Section):
 
     enabled: bool = False
     listen: str = "0.0.0.0:162"
+    #: Datagrams per second and burst allowed per source address; beyond, dropped as rate_limited.
+    rate_limit: Annotated[float, Field(gt=0, le=100000)] = 50.0
+    rate_burst: Annotated[int, Field(ge=1, le=100000)] = 200
 
     @field_validator("listen")
     @classmethod
