@@ -28,7 +28,7 @@ from netmon.errors import InputError, NetmonError
 from netmon.inventory.models import Level
 from netmon.inventory.views import units_below
 from netmon.monitor.live import LiveState
-from netmon.monitor.maintenance import Window
+from netmon.monitor.maintenance import MaintenanceSchedule, Window
 from netmon.monitor.outages import OutageRecord, parse_since
 from netmon.pollers.base import utcnow
 
@@ -273,8 +273,14 @@ class _Routes:
         units = self._units(query)
         records = await self._backend.outages(open_only=_flag(query, "open"), since=since)
         unit_of = self._backend.live.topology.unit_of
+        windows = _WindowsAt(self._backend.live.schedule)
         rows = [
-            {**record.to_dict(), "unit": unit_of.get((record.kind, record.name)), "duration_seconds": record.duration}
+            {
+                **record.to_dict(),
+                "unit": unit_of.get((record.kind, record.name)),
+                "duration_seconds": record.duration,
+                "windows": windows.covering(record) if record.cause == "maintenance" else [],
+            }
             for record in records
             if (units is None or unit_of.get((record.kind, record.name)) in units)
             and query.get("cause", record.cause) == record.cause
@@ -327,6 +333,25 @@ class _Routes:
     async def indicators(self, request: web.Request) -> web.Response:
         rows = await self._backend.indicators(request.query.get("period", "live"), request.query.get("level"))
         return web.json_response({"indicators": rows, "count": len(rows)})
+
+
+class _WindowsAt:
+    """The known windows (config, and API ones not deleted) that put an object in maintenance at an instant."""
+
+    def __init__(self, schedule: MaintenanceSchedule) -> None:
+        self._schedule = schedule
+        self._covered: list[tuple[Window, frozenset[tuple[str, str]]]] | None = None
+
+    def covering(self, record: OutageRecord) -> list[dict[str, Any]]:
+        """Return id, name, author and reason of each window covering *record*'s object when it began."""
+        if self._covered is None:  # resolved once per request, and only when a maintenance outage is listed
+            self._covered = [(w, self._schedule.check(w)) for w in self._schedule.windows()]
+        zone = self._schedule.zone
+        return [
+            {"id": w.id, "name": w.name, "author": w.author, "reason": w.reason}
+            for w, keys in self._covered
+            if (record.kind, record.name) in keys and w.active(record.started_at, zone)
+        ]
 
 
 def _limit(text: str) -> int:

@@ -70,6 +70,11 @@ _SCHEMAS: dict[str, Any] = {
             "end_cause": _nullable("string"),
             "unit": _nullable("string"),
             "duration_seconds": _nullable("number"),
+            "windows": {
+                "type": "array",
+                "description": "for cause maintenance: the known windows covering the object when it began",
+                "items": _obj({"id": _nullable("integer"), "name": _STR, "author": _STR, "reason": _STR}),
+            },
         }
     ),
     "WindowRequest": _obj(

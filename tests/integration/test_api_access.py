@@ -216,6 +216,26 @@ async def test_writes_are_audited_in_the_database_and_on_mqtt(make_config: Calla
         assert status == 201
         _, listed = await _call("GET", f"{base}/api/v1/maintenance")
         assert [(w["author"], w["reason"]) for w in listed["windows"]] == [("token:ops-an", "swap the router")]
+        outages: list[Any] = []
+
+        async def fetch_outages() -> None:
+            outages[:] = (await _call("GET", f"{base}/api/v1/outages?cause=maintenance"))[1]["outages"]
+
+        async with asyncio.timeout(20):  # the window puts w1-r1 in maintenance from the next round on
+            while not outages:
+                await fetch_outages()
+                if not outages:  # wait for the next round and its write
+                    seen: int = daemon.live.rounds["ping"]
+
+                    def next_round(seen: int = seen) -> bool:
+                        return daemon.live.rounds["ping"] > seen and daemon.flushed
+
+                    await daemon.wait_until(next_round)
+        (outage,) = outages
+        assert outage["name"] == "w1-r1"
+        assert outage["windows"] == [
+            {"id": stored["id"], "name": "thay thiết bị", "author": "token:ops-an", "reason": "swap the router"}
+        ]
         assert (await _call("DELETE", f"{base}/api/v1/maintenance/{stored['id']}", writer))[0] == 200
         assert (await _call("POST", f"{base}/api/v1/reload", writer))[0] == 202
         assert (await _call("DELETE", f"{base}/api/v1/maintenance/999", writer))[0] == 404  # nothing done: no audit
