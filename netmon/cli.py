@@ -73,6 +73,12 @@ app.add_typer(inventory_app, name="inventory")
 outages_app = typer.Typer(help="Outage history: what was down or cut off, when, and why.", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
 app.add_typer(outages_app, name="outages")
+# issue 14: tokens, audit trail, web config (their commands import what they need when run)
+from netmon.api.commands import audit_app, token_app, web_app  # noqa: E402
+
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+app.add_typer(web_app, name="web")
 
 #: Piped output is not cut to 80 columns: tables stay whole for grep and less.
 out = Console(soft_wrap=True, highlight=False, width=None if sys.stdout.isatty() else 250)
@@ -537,6 +543,12 @@ def run(
         float | None,
         typer.Option("--duration", min=1, help="Stop after this many seconds (demos); default: until SIGTERM/SIGINT."),
     ] = None,
+    web_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--web.config.file", help="Exporter-toolkit web config (TLS, basic auth); overrides web.config_file."
+        ),
+    ] = None,
 ) -> None:
     """Run the monitor: poll on schedule, track state and outages, serve /metrics and the API.
 
@@ -547,9 +559,16 @@ def run(
 
     Example: netmon --config config/netmon.example.yaml run
     """
-    cfg = load_config(config)
+
+    def with_web(loaded: Config) -> Config:
+        if web_config is None:
+            return loaded
+        return loaded.model_copy(update={"web": loaded.web.model_copy(update={"config_file": web_config})})
+
+    cfg = with_web(load_config(config))
     setup_logging(cfg.logging, service=True)
-    asyncio.run(_run_daemon(cfg, duration, reload_loader(config)))
+    reread = reload_loader(config)  # a reload refuses an empty file (issue 15)
+    asyncio.run(_run_daemon(cfg, duration, lambda: with_web(reread())))
 
 
 async def _run_daemon(cfg: Config, duration: float | None, reload_config: Callable[[], Config]) -> None:

@@ -41,6 +41,7 @@ __all__ = [
     "SnmpProfile",
     "StateConfig",
     "TrapConfig",
+    "WebConfigFile",
     "load_config",
 ]
 
@@ -152,6 +153,14 @@ class HttpConfig(_Section):
     """The HTTP server for /metrics, health and the API."""
 
     listen: str = "127.0.0.1:9105"
+    #: Serve beyond loopback without basic auth (web.config_file); logged loudly (issue 14).
+    allow_insecure: bool = False
+    #: GETs without a token, only while listening on loopback (or allow_insecure) with no basic auth.
+    anonymous_reads: bool = True
+    #: A connection must send a whole request head within this many seconds (slow clients).
+    header_timeout: Seconds = 10.0
+    #: A request must be answered within this many seconds (503 after).
+    request_timeout: Seconds = 30.0
 
     @field_validator("listen")
     @classmethod
@@ -169,11 +178,20 @@ class HttpConfig(_Section):
         return int(self.listen.rpartition(":")[2])
 
 
+class WebConfigFile(_Section):
+    """Where the exporter-toolkit web config is (TLS, basic auth); `--web.config.file` overrides it."""
+
+    config_file: Path | None = None
+
+
 class TrapConfig(_Section):
     """The SNMP trap receiver: where it listens. Traps are checked against each device's own profile."""
 
     enabled: bool = False
     listen: str = "0.0.0.0:162"
+    #: Datagrams per second and burst allowed per source address; beyond, dropped as rate_limited.
+    rate_limit: Annotated[float, Field(gt=0, le=100000)] = 50.0
+    rate_burst: Annotated[int, Field(ge=1, le=100000)] = 200
 
     @field_validator("listen")
     @classmethod
@@ -313,6 +331,7 @@ class Config(_Section):
     snmp_profiles: dict[str, SnmpProfile] = {}
     polling: PollingConfig = PollingConfig()
     http: HttpConfig = HttpConfig()
+    web: WebConfigFile = WebConfigFile()
     traps: TrapConfig = TrapConfig()
     mqtt: MqttConfig = MqttConfig()
     logging: LoggingConfig = LoggingConfig()

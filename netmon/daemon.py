@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 
+from netmon.api.access import Access
 from netmon.api.http import HttpServer
 from netmon.api.service import ApiService
 from netmon.config import Config
@@ -131,7 +132,10 @@ class Daemon:
                 loops["watchdog"] = watchdog_loop(interval)
             for name, loop in loops.items():
                 stack.callback(tasks.create_task(loop, name=name).cancel)
-            http = self.http = await stack.enter_async_context(HttpServer(config.http, ApiService(rt)))
+            service = ApiService(rt, request_reload=self.reloader.request)
+            http = self.http = await stack.enter_async_context(
+                HttpServer(config.http, service, await self._access(), log=rt.log)
+            )
             rounds = RoundHandler(rt)
             targets = lambda: targets_of(rt.live.inventory)  # noqa: E731 (read at each round: reloads replace it)
             scheduler = PollScheduler(
@@ -151,3 +155,16 @@ class Daemon:
         if self.mqtt is not None:
             self.mqtt.wake()
         self.runtime.wake()
+
+    async def _access(self) -> Access:
+        """Load the web config and apply the exposure rule (issue 14); ConfigError stops the start."""
+        rt, mqtt = self.runtime, self.mqtt
+        return await asyncio.to_thread(
+            Access.open,
+            rt.config.http,
+            rt.config.web.config_file,
+            require(rt.engine),
+            log=rt.log,
+            mqtt_prefix=rt.config.mqtt.topic_prefix if mqtt is not None else None,
+            wake=mqtt.wake if mqtt is not None else None,
+        )

@@ -11,11 +11,13 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from netmon.api.tokens import TokenStore
 from netmon.config import Config, SnmpProfile
 from netmon.daemon import Daemon
 from netmon.inventory import schema
 from netmon.inventory.files import read_files
 from netmon.inventory.store import Store
+from netmon.pollers.base import utcnow
 
 #: Fast rounds: one echo per second, SNMP every second, down after 2 lost rounds, up after 1.
 FAST: dict[str, Any] = {
@@ -90,3 +92,9 @@ async def running(config: Config, load_config: Callable[[], Config] | None = Non
             task.cancel()
             raise TimeoutError("the daemon did not stop within 15 s")
         task.result()
+
+
+def make_token(daemon: Daemon, scope: str = "write", name: str | None = None) -> str:
+    """Create an API token of *scope* in the daemon's database; return it (for `Authorization: Bearer`)."""
+    token, _ = TokenStore(daemon.engine).create(name or f"test-{scope}", scope, None, utcnow())
+    return token

@@ -7,6 +7,7 @@ HTTP layer (`api/http.py`) keeps the URLs, the JSON shapes and the middleware.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -33,9 +34,15 @@ DB_PROBE_TIMEOUT = 2.0
 class ApiService:
     """The daemon as the HTTP API sees it (`Backend`)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, *, request_reload: Callable[[], None] | None = None) -> None:
         self._runtime = runtime
+        self._request_reload = request_reload
         self.registry: CollectorRegistry = runtime.registry  # what `/metrics` renders
+
+    def request_reload(self) -> None:
+        """Ask the daemon to re-read its config and inventory (POST /api/v1/reload); ignored when not running."""
+        if self._request_reload is not None:
+            self._request_reload()
 
     @property
     def live(self) -> LiveState:

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "ApiToken",
+    "AuditEntry",
     "AvailabilityDay",
     "CommuneType",
     "Device",
@@ -243,6 +245,35 @@ class MaintenanceWindow(SQLModel, table=True):
     starts_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     ends_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
     reason: str = Field(default="", max_length=1024)
+    author: str = Field(default="", max_length=128)  # the token name that made it (issue 14)
+
+
+class ApiToken(SQLModel, table=True):
+    """An API token: only the SHA-256 of the token is stored; the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    scope: str = Field(max_length=8)  # read | write
+    token_hash: str = Field(max_length=64, unique=True)  # hex SHA-256
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    expires_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class AuditEntry(SQLModel, table=True):
+    """One write: who (token name or local user), what (action and target), when, and from where."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+    actor: str = Field(max_length=128)
+    action: str = Field(max_length=64)
+    target: str = Field(max_length=512)
+    source: str = Field(max_length=128)
+    detail: str = Field(default="", sa_type=sa.Text)
 
 
 class OutboxEvent(SQLModel, table=True):

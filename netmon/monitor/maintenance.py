@@ -40,6 +40,7 @@ class Window(ValueObject):
     at: str | None = None  # HH:MM local time
     duration: float | None = None
     reason: str = ""
+    author: str = ""  # who made an API window: "token:NAME" (issue 14); "" for config windows
 
     @classmethod
     def from_config(cls, cfg: MaintenanceConfig) -> Window:

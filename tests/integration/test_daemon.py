@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from netmon.daemon import Daemon
 from netmon.monitor.availability import object_seconds
 from netmon.monitor.state import State
 from tests.conftest import AgentUnderTest, free_tcp_port
-from tests.monitoring import import_inventory, monitor_config, running, write_config
+from tests.monitoring import import_inventory, make_token, monitor_config, running, write_config
 
 INVENTORY = """
 units:
@@ -145,7 +146,10 @@ async def test_health_readiness_and_the_api(config_for: Any) -> None:
 def _post(daemon: Daemon, path: str, data: dict[str, Any]) -> tuple[int, Any]:
     assert daemon.http is not None
     request = urllib.request.Request(  # noqa: S310 (loopback)
-        f"{daemon.http.url}{path}", data=json.dumps(data).encode(), method="POST"
+        f"{daemon.http.url}{path}",
+        data=json.dumps(data).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {make_token(daemon, name='test-post-' + uuid.uuid4().hex[:8])}"},
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as reply:  # noqa: S310 (loopback)
