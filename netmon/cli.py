@@ -10,6 +10,7 @@ import sys
 import zoneinfo
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -21,24 +22,29 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from netmon import __version__
+from netmon.api.queries import outage_json, select_outages
 from netmon.config import Config, load_config
 from netmon.daemon import Daemon
 from netmon.errors import InputError, NetmonError, NotFoundError
-from netmon.indicators.compute import compute
+from netmon.indicators.compute import compute, first_sample
 from netmon.indicators.definitions import catalog_for
 from netmon.indicators.export import Format, render_csv, render_json, write_export
-from netmon.indicators.period import parse_period
+from netmon.indicators.period import Period, parse_period
+from netmon.indicators.row import IndicatorRow
 from netmon.inventory import schema
 from netmon.inventory.files import read_files, render_yaml, write_csv, write_yaml
 from netmon.inventory.models import Level, Role
 from netmon.inventory.store import Store
 from netmon.inventory.views import describe, service_rows, units_below
+from netmon.kernel import Sample, Target, utcnow
 from netmon.lab import control
+from netmon.loading import reload_loader
 from netmon.logs import setup_logging
 from netmon.monitor.outages import CAUSES, OutageLedger, parse_since
-from netmon.monitor.rounds import POLL_CLASSES, Pollers, RoundResult, run_round, targets_of
+from netmon.monitor.rounds import Pollers, RoundResult, run_round, targets_of
 from netmon.monitor.topology import Topology
-from netmon.pollers.base import HostSample, InterfacesSample, PingSample, Sample, SystemSample, Target, utcnow
+from netmon.pollers.samples import HostSample, InterfacesSample, PingSample, SystemSample
+from netmon.pollers.service import ServiceSample
 
 __all__ = ["app", "main"]
 
@@ -51,7 +57,7 @@ _PROGRESS_ROWS = 300
 app = typer.Typer(
     name="netmon",
     help="Network and infrastructure inventory monitor for a province's IT department.\n\n"
-    "Example: netmon --config config/netmon.example.yaml inventory list --level ward",
+    "Example: netmon --config config/netmon.example.yaml inventory list --level commune",
     no_args_is_help=True,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -68,6 +74,12 @@ app.add_typer(inventory_app, name="inventory")
 outages_app = typer.Typer(help="Outage history: what was down or cut off, when, and why.", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
 app.add_typer(outages_app, name="outages")
+# issue 14: tokens, audit trail, web config (their commands import what they need when run)
+from netmon.api.commands import audit_app, token_app, web_app  # noqa: E402
+
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+app.add_typer(web_app, name="web")
 
 #: Piped output is not cut to 80 columns: tables stay whole for grep and less.
 out = Console(soft_wrap=True, highlight=False, width=None if sys.stdout.isatty() else 250)
@@ -92,6 +104,7 @@ class ExportFormat(StrEnum):
 
     YAML = "yaml"
     CSV = "csv"
+    XLSX = "xlsx"
 
 
 def _handled(func: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -193,7 +206,11 @@ def db_upgrade(config: ConfigOpt = None) -> None:
 @_handled
 def inventory_import(
     files: Annotated[
-        list[Path], typer.Argument(help="YAML files, CSV files (units.csv, devices.csv, links.csv) or folders of them.")
+        list[Path],
+        typer.Argument(
+            help="YAML files, CSV files (units.csv, devices.csv, links.csv; , ; or tab), folders of them, "
+            "or XLSX workbooks (a sheet per list)."
+        ),
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
     prune: Annotated[
@@ -210,6 +227,8 @@ def inventory_import(
     """
     cfg = _config(config)
     parsed = read_files(files)
+    for note in parsed.notes:
+        err.print(f"note: {note}", markup=False)
     with _store(cfg) as store, _progress(len(parsed)) as progress:
         plan = store.import_parsed(
             parsed, profiles=set(cfg.snmp_profiles), prune=prune, dry_run=dry_run, progress=progress
@@ -243,12 +262,18 @@ def inventory_export(
     output: Annotated[
         Path,
         typer.Option(
-            "--output", "-o", help="YAML: a file, or - for stdout. CSV: a folder for units/devices/links.csv."
+            "--output",
+            "-o",
+            help="YAML: a file, or - for stdout. CSV: a folder for units/devices/links.csv. XLSX: a workbook.",
         ),
     ],
-    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="yaml (one file) or csv (one file per list).")] = (
-        ExportFormat.YAML
-    ),
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option("--format", "-f", help="yaml (one file), csv (one file per list) or xlsx (a sheet per list)."),
+    ] = ExportFormat.YAML,
+    bom: Annotated[
+        bool, typer.Option("--bom/--no-bom", help="CSV: start with a UTF-8 BOM so that Excel shows Vietnamese.")
+    ] = True,
     config: ConfigOpt = None,
 ) -> None:
     """Export the stored inventory in the import format; re-importing it changes nothing.
@@ -264,8 +289,13 @@ def inventory_export(
     if fmt is ExportFormat.YAML:
         write_yaml(inventory, output)
         written = [output]
+    elif fmt is ExportFormat.XLSX:
+        from netmon.inventory.sheets import write_xlsx  # noqa: PLC0415 (openpyxl loads only for XLSX)
+
+        write_xlsx(inventory, output)
+        written = [output]
     else:
-        written = write_csv(inventory, output)
+        written = write_csv(inventory, output, bom=bom)
     counts = f"{len(inventory.units)} units, {len(inventory.devices)} devices, {len(inventory.links)} links"
     counts += f", {len(inventory.services)} services" if inventory.services else ""
     err.print(f"exported {counts} to {', '.join(map(str, written))}", markup=False)
@@ -361,15 +391,17 @@ def _render(key: str, value: Any) -> str:
 @app.command("poll")
 @_handled
 def poll(
-    once: Annotated[bool, typer.Option("--once", help="Poll every device once and print the samples.")] = False,
-    device: Annotated[str | None, typer.Option(help="Only this device.")] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Poll every device and service once and print the samples.")
+    ] = False,
+    device: Annotated[str | None, typer.Option(help="Only this device (or service, by name).")] = None,
     unit: Annotated[
         str | None, typer.Option(help="Only the devices of this unit (code) and the units below it.")
     ] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Poll the inventory's devices: ping, SNMP system and IF-MIB, HOST-RESOURCES on servers.
+    """Poll the inventory's devices (ping, SNMP system and IF-MIB, HOST-RESOURCES on servers) and services.
 
     A device that does not answer is reported, not an error: the exit code is 0.
 
@@ -383,7 +415,7 @@ def poll(
     units = units_below(inventory, unit) if unit else None
     targets = [t for t in targets_of(inventory) if (units is None or t.unit in units) and device in (None, t.device)]
     if device is not None and not targets:
-        raise NotFoundError(f"no enabled device called {device!r}")
+        raise NotFoundError(f"no enabled device or service called {device!r}")
     results = asyncio.run(_poll_once(cfg, targets))
     if as_json:
         _print_json([{"kind": s.kind, **s.to_dict()} for r in results for s in r.samples])
@@ -397,10 +429,10 @@ def poll(
 
 async def _poll_once(cfg: Config, targets: list[Target]) -> list[RoundResult]:
     pollers = Pollers(cfg)
-    await pollers.ping.check()
+    await pollers.check()
     return [
         await run_round(pollers, poll_class, targets, concurrency=cfg.polling.concurrency)
-        for poll_class in POLL_CLASSES
+        for poll_class in pollers.classes
     ]
 
 
@@ -417,7 +449,13 @@ def _summary(sample: Sample) -> str:
         return f"ok {len(sample.interfaces)} interfaces, {up} up, {'/'.join(map(str, sorted(bits)))}-bit counters"
     if isinstance(sample, HostSample):
         return f"ok {len(sample.cpu_load)} CPUs, {len(sample.storage)} storage areas"
-    return str(sample.status)
+    # an http/tcp check: `device` is the service's name
+    return _check_summary(sample) if isinstance(sample, ServiceSample) else str(sample.status)
+
+
+def _check_summary(sample: ServiceSample) -> str:
+    status = f" status {sample.http_status}" if sample.http_status is not None else ""
+    return f"ok {sample.check.value}{status} in {sample.duration * 1000:.1f} ms"
 
 
 @export_app.command("indicators")
@@ -451,6 +489,8 @@ def export_indicators(
     catalog = catalog_for(cfg.indicators)
     with _store(cfg) as store:
         rows = compute(store.engine, store.snapshot(), when, level=level, zone=zone, now=now, definitions=catalog)
+        first = None if when.live else first_sample(store.engine)
+    _warn_no_data(when, first, zone, rows)
     chosen = level.value if level is not None else None
     if str(output) == "-":
         text = render_json(rows, period=when, level=chosen, generated_at=now) if fmt is Format.JSON else None
@@ -458,6 +498,24 @@ def export_indicators(
         return
     write_export(rows, output, fmt, period=when, level=chosen, catalog=catalog, generated_at=now)
     err.print(f"exported {len(rows)} indicator rows for {when.label} to {output}", markup=False)
+
+
+def _warn_no_data(when: Period, first: datetime | None, zone: zoneinfo.ZoneInfo, rows: list[IndicatorRow]) -> None:
+    """Warn when the period begins before monitoring did: its availability rows are partly "no data"."""
+    if when.live:
+        return
+    if first is None:
+        err.print(f"warning: netmon has recorded no state yet: {when.label} has no monitoring data", markup=False)
+    elif when.start < first:
+        began = f"{first.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}"
+        err.print(
+            f"warning: {when.label} starts before netmon's first sample ({began}): "
+            "availability-based indicators have no data before it",
+            markup=False,
+        )
+    parts = sorted({row.part for row in rows if row.part})
+    if parts:
+        err.print(f"note: {when.label} spans a reorganisation; split into {', '.join(parts)}", markup=False)
 
 
 @lab_app.command("up")
@@ -517,6 +575,12 @@ def run(
         float | None,
         typer.Option("--duration", min=1, help="Stop after this many seconds (demos); default: until SIGTERM/SIGINT."),
     ] = None,
+    web_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--web.config.file", help="Exporter-toolkit web config (TLS, basic auth); overrides web.config_file."
+        ),
+    ] = None,
 ) -> None:
     """Run the monitor: poll on schedule, track state and outages, serve /metrics and the API.
 
@@ -527,9 +591,16 @@ def run(
 
     Example: netmon --config config/netmon.example.yaml run
     """
-    cfg = load_config(config)
+
+    def with_web(loaded: Config) -> Config:
+        if web_config is None:
+            return loaded
+        return loaded.model_copy(update={"web": loaded.web.model_copy(update={"config_file": web_config})})
+
+    cfg = with_web(load_config(config))
     setup_logging(cfg.logging, service=True)
-    asyncio.run(_run_daemon(cfg, duration, lambda: load_config(config)))
+    reread = reload_loader(config)  # a reload refuses an empty file (issue 15)
+    asyncio.run(_run_daemon(cfg, duration, lambda: with_web(reread())))
 
 
 async def _run_daemon(cfg: Config, duration: float | None, reload_config: Callable[[], Config]) -> None:
@@ -579,14 +650,9 @@ def outages_list(  # noqa: PLR0917 (typer options, passed by name)
     if unit is not None and unit not in inventory.units:
         raise NotFoundError(f"no unit called {unit!r}")
     units = units_below(inventory, unit) | {unit} if unit else None
-    unit_of = Topology.build(inventory).unit_of
-    rows = [
-        (record, unit_of.get((record.kind, record.name)))
-        for record in records
-        if (units is None or unit_of.get((record.kind, record.name)) in units) and cause in (None, record.cause)
-    ]
+    rows = select_outages(records, Topology.build(inventory).unit_of, units=units, cause=cause)
     if as_json:
-        _print_json([{**r.to_dict(), "unit": u, "duration_seconds": r.duration} for r, u in rows])
+        _print_json([outage_json(r, u) for r, u in rows])
         return
     zone = ZoneInfo(cfg.timezone)
     table = Table("kind", "name", "unit", "cause", "root cause", "started", "ended", "duration", box=None)

@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from netmon.errors import ConfigError, Issue
 from netmon.inventory.models import LinkKind
+from netmon.pollers.settings import PingClass, PollClass, PollingConfig
+from netmon.pollers.snmptext import DEFAULT_FALLBACK, check_codec
 from netmon.secrets import Secret, SecretUrl
 from netmon.yamlsrc import DocPath, Located, YamlSyntaxError, dotted, load_yaml
 
@@ -39,6 +41,7 @@ __all__ = [
     "SnmpProfile",
     "StateConfig",
     "TrapConfig",
+    "WebConfigFile",
     "load_config",
 ]
 
@@ -74,6 +77,23 @@ class SnmpProfile(_Section):
     port: Port = 161
     timeout: Seconds | None = None
     retries: Annotated[int, Field(ge=0, le=10)] | None = None
+    #: Codec for text that is not UTF-8 (sysName, ifAlias, ...): Windows-1258 for Vietnam (issue 13).
+    text_encoding: str = DEFAULT_FALLBACK
+
+    @field_validator("text_encoding")
+    @classmethod
+    def _known_codec(cls, value: str) -> str:
+        return check_codec(value)
+
+    @field_validator("context")
+    @classmethod
+    def _context_unsupported(cls, value: str) -> str:
+        if value:
+            raise ValueError(
+                "a non-empty SNMPv3 context cannot be sent: gufo-snmp 0.13 always sends the default "
+                "(empty) contextName; give the device a view in the default context"
+            )
+        return value
 
     @field_validator("version", mode="before")
     @classmethod
@@ -116,48 +136,6 @@ class SnmpProfile(_Section):
         return "authNoPriv" if self.auth_protocol else "noAuthNoPriv"
 
 
-class PollClass(_Section):
-    """How often one class of poll runs and how long each request may take."""
-
-    interval: Seconds
-    timeout: Seconds
-    retries: Annotated[int, Field(ge=0, le=10)]
-
-
-class PingClass(PollClass):
-    """The ping poll class: also how many echo requests a round sends per target, how far apart."""
-
-    count: Annotated[int, Field(ge=1, le=100)] = 3
-    packet_interval: Annotated[float, Field(ge=0, le=60)] = 0.5
-
-
-_POLL_DEFAULTS: dict[str, dict[str, float]] = {
-    "ping": {"interval": 60, "timeout": 1.0, "retries": 0, "count": 3, "packet_interval": 0.5},
-    "snmp": {"interval": 300, "timeout": 2.0, "retries": 1},
-    "host_resources": {"interval": 300, "timeout": 3.0, "retries": 1},
-}
-
-
-class PollingConfig(_Section):
-    """Intervals, timeouts and retries per poll class; a class may set only some keys."""
-
-    ping: PingClass = PingClass.model_validate(_POLL_DEFAULTS["ping"])
-    snmp: PollClass = PollClass.model_validate(_POLL_DEFAULTS["snmp"])
-    host_resources: PollClass = PollClass.model_validate(_POLL_DEFAULTS["host_resources"])
-    concurrency: Annotated[int, Field(ge=1, le=10000)] = 256
-
-    @model_validator(mode="before")
-    @classmethod
-    def _fill_class_defaults(cls, data: object) -> object:
-        if not isinstance(data, dict):
-            return data
-        merged = dict(data)
-        for name, defaults in _POLL_DEFAULTS.items():
-            if isinstance(data.get(name), dict):
-                merged[name] = {**defaults, **data[name]}
-        return merged
-
-
 def _check_host_port(value: str, example: str) -> str:
     """Check a HOST:PORT listen address; *example* is the port shown in error messages."""
     host, sep, port = value.rpartition(":")
@@ -175,6 +153,14 @@ class HttpConfig(_Section):
     """The HTTP server for /metrics, health and the API."""
 
     listen: str = "127.0.0.1:9105"
+    #: Serve beyond loopback without basic auth (web.config_file); logged loudly (issue 14).
+    allow_insecure: bool = False
+    #: GETs without a token, only while listening on loopback (or allow_insecure) with no basic auth.
+    anonymous_reads: bool = True
+    #: A connection must send a whole request head within this many seconds (slow clients).
+    header_timeout: Seconds = 10.0
+    #: A request must be answered within this many seconds (503 after).
+    request_timeout: Seconds = 30.0
 
     @field_validator("listen")
     @classmethod
@@ -192,11 +178,20 @@ class HttpConfig(_Section):
         return int(self.listen.rpartition(":")[2])
 
 
+class WebConfigFile(_Section):
+    """Where the exporter-toolkit web config is (TLS, basic auth); `--web.config.file` overrides it."""
+
+    config_file: Path | None = None
+
+
 class TrapConfig(_Section):
     """The SNMP trap receiver: where it listens. Traps are checked against each device's own profile."""
 
     enabled: bool = False
     listen: str = "0.0.0.0:162"
+    #: Datagrams per second and burst allowed per source address; beyond, dropped as rate_limited.
+    rate_limit: Annotated[float, Field(gt=0, le=100000)] = 50.0
+    rate_burst: Annotated[int, Field(ge=1, le=100000)] = 200
 
     @field_validator("listen")
     @classmethod
@@ -336,6 +331,7 @@ class Config(_Section):
     snmp_profiles: dict[str, SnmpProfile] = {}
     polling: PollingConfig = PollingConfig()
     http: HttpConfig = HttpConfig()
+    web: WebConfigFile = WebConfigFile()
     traps: TrapConfig = TrapConfig()
     mqtt: MqttConfig = MqttConfig()
     logging: LoggingConfig = LoggingConfig()

@@ -6,7 +6,8 @@ NetmonError                  root: the CLI maps it to exit code 1
 │   ├── InventoryError       inventory files: every issue found, each with file:line:field
 │   ├── NotFoundError        a named unit, device or link does not exist
 │   └── PeriodError          a reporting period that cannot be parsed or has not begun
-├── StoreError               the database failed or is not migrated
+├── StoreError               the database failed or is not migrated (temporary: retry)
+│   └── StoreDataError       an item that can never be stored (too long, NUL byte, constraint)
 └── PollError                a poller cannot work at all (e.g. no ICMP socket); a device
                              that does not answer is a Sample, never a PollError
 """
@@ -25,6 +26,7 @@ __all__ = [
     "NotFoundError",
     "PeriodError",
     "PollError",
+    "StoreDataError",
     "StoreError",
 ]
 
@@ -80,7 +82,11 @@ class InventoryError(_IssuesError):
 
 
 class StoreError(NetmonError):
-    """The inventory database could not be read or written."""
+    """The inventory database could not be read or written; retrying may help (connection, lock, timeout)."""
+
+
+class StoreDataError(StoreError):
+    """An item the database refuses for what it is (value too long, NUL byte, constraint): never retry it."""
 
 
 class NotFoundError(InputError):

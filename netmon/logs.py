@@ -67,7 +67,12 @@ def setup_logging(settings: LoggingConfig, stream: TextIO | None = None, *, serv
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            # exc_info of a standard-library record becomes the formatted traceback, not its repr (issue 15)
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
         )
     )
     logging.basicConfig(level=max(level, logging.WARNING), handlers=[handler], force=True)

@@ -9,7 +9,7 @@ from pydantic_core import core_schema
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-__all__ = ["REDACTED", "Secret", "SecretUrl"]
+__all__ = ["REDACTED", "SUPPORTED_DRIVERS", "Secret", "SecretUrl"]
 
 REDACTED = "***"
 
@@ -59,6 +59,10 @@ class Secret:
         return cls(value)
 
 
+#: Database URL schemes netmon ships drivers and migrations for (sqlite3 and psycopg 3).
+SUPPORTED_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"})
+
+
 class SecretUrl(Secret):
     """A database URL whose password is redacted when displayed."""
 
@@ -71,7 +75,12 @@ class SecretUrl(Secret):
     @classmethod
     def _validate(cls, value: str) -> Secret:
         try:
-            make_url(value)
+            url = make_url(value)
         except ArgumentError:
             raise ValueError("not a database URL (expected e.g. sqlite:///var/netmon.db)") from None
+        if url.drivername not in SUPPORTED_DRIVERS:
+            # issue 15: mysql:// passed check-config, then `netmon run` died on a missing driver
+            raise ValueError(
+                f"unsupported database {url.drivername!r}: netmon runs on sqlite:///PATH or postgresql://HOST/DB"
+            )
         return cls(value)

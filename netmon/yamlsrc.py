@@ -48,6 +48,7 @@ def load_yaml(text: str, source: str | Path) -> Located:
     """Parse one YAML document safely; duplicate keys and syntax errors raise YamlSyntaxError."""
     name = str(source)
     loader = None
+    root: yaml.Node | None = None
     try:
         loader = _Loader(text)
         node = loader.get_single_node()
@@ -55,7 +56,10 @@ def load_yaml(text: str, source: str | Path) -> Located:
             return Located(name, None, {})
         lines: dict[DocPath, int] = {}
         _walk(node, (), lines, name)
+        root = node
         data = loader.construct_document(node)
+    except YamlSyntaxError:
+        raise
     except yaml.reader.ReaderError as exc:
         message = f"YAML: character #x{exc.character:04x} is not allowed"
         raise YamlSyntaxError(
@@ -68,10 +72,61 @@ def load_yaml(text: str, source: str | Path) -> Located:
         raise YamlSyntaxError(Issue(source=name, line=at, where="", message=f"YAML: {problem}")) from exc
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(Issue(source=name, line=None, where="", message=f"YAML: {exc}")) from exc
+    except Exception as exc:  # a constructor's ValueError, AttributeError, ...: input, not a bug
+        raise YamlSyntaxError(_construct_issue(loader, root, exc, name)) from exc
     finally:
         if loader is not None:
             loader.dispose()
     return Located(name, data, lines)
+
+
+def _construct_issue(loader: Any, root: yaml.Node | None, exc: Exception, source: str) -> Issue:
+    """Locate the value a YAML constructor refused (`2026-12-32`, `!!timestamp hello`, a 5,000-digit int).
+
+    PyYAML's constructors raise plain ValueError, AttributeError or TypeError without a mark, so
+    each scalar and collection is constructed again on its own, in document order, until one fails.
+    """
+    message = f"YAML: cannot read the value: {_one_line(exc)}"
+    if loader is None or root is None:
+        return Issue(source=source, line=None, where="", message=message)
+    for path, node in _nodes(root, ()):
+        loader.constructed_objects, loader.recursive_objects, loader.state_generators = {}, {}, []
+        try:
+            loader.construct_object(node, deep=True)
+        except Exception as inner:  # noqa: BLE001 (the same kinds as above)
+            tag = node.tag.rsplit(":", 1)[-1]
+            shown = (
+                repr(node.value) if isinstance(node, yaml.ScalarNode) else f"this {type(node).__name__[:-4].lower()}"
+            )
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            why = f": {_one_line(inner)}" if type(inner) is ValueError else ""
+            return Issue(
+                source=source,
+                line=node.start_mark.line + 1,
+                where=dotted(path),
+                message=f"YAML: {shown} is not a valid {tag}{why}",
+            )
+    return Issue(source=source, line=None, where="", message=message)
+
+
+def _nodes(node: yaml.Node, path: DocPath) -> list[tuple[DocPath, yaml.Node]]:
+    """Return the nodes below *node*, deepest first, so that the innermost bad value is the one named."""
+    found: list[tuple[DocPath, yaml.Node]] = []
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node.value)
+            found += _nodes(key_node, (*path, key))
+            found += _nodes(value_node, (*path, key))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            found += _nodes(item, (*path, index))
+    found.append((path, node))
+    return found
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return (text if len(text) <= 200 else text[:197] + "...") or type(exc).__name__
 
 
 def _walk(node: yaml.Node, path: DocPath, lines: dict[DocPath, int], source: str) -> None:

@@ -21,10 +21,11 @@ netmon=.venv/bin/netmon
 $netmon check-config
 $netmon db upgrade
 $netmon inventory import config/inventory.example.yaml
-$netmon inventory show SL-H01
+$netmon inventory show SL-LG        # a phường of the 2026 two-tier structure, directly under the province
+$netmon inventory show SL-H01       # its history: the former Thành phố Lam Giang (district, until 2025-07-01)
 $netmon lab up
 trap '$netmon lab down' EXIT   # every agent the demo starts is stopped again
-$netmon poll --once --unit SL-H01
+$netmon poll --once --unit SL-LG
 
 duration=${DEMO_DURATION:-90}
 args=()
@@ -36,3 +37,7 @@ trap 'kill -TERM $daemon 2>/dev/null; wait $daemon; $netmon lab down' EXIT
 .venv/bin/python scripts/demo_peek.py   # waits for /readyz, then shows a few devices, links and metrics
 wait $daemon
 trap '$netmon lab down' EXIT
+# Both structures: 2025 splits at 2025-07-01 (districts and Sở TT&TT before, two-tier after); the
+# availability rows are "no data" (netmon did not run in 2025) and the CLI says so.
+$netmon export indicators --period 2025 -o var/demo-indicators-2025.xlsx
+$netmon export indicators --period live -o var/demo-indicators-live.csv

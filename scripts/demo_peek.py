@@ -34,12 +34,12 @@ def main() -> int:
                 print("demo: netmon did not become ready within 60 s", file=sys.stderr)  # noqa: T201
                 return 1
             time.sleep(0.5)  # polling the readiness endpoint, bounded by the deadline
-    devices = json.loads(get("/api/v1/devices?unit=SL-H01"))["devices"]
-    links = json.loads(get("/api/v1/links?unit=SL-H01"))["links"]
-    lines = [f"demo: ready. {BASE}/api/v1/devices?unit=SL-H01 ->"]
+    devices = json.loads(get("/api/v1/devices?unit=SL-LG"))["devices"]
+    links = json.loads(get("/api/v1/links?unit=SL-LG"))["links"]
+    lines = [f"demo: ready. {BASE}/api/v1/devices?unit=SL-LG ->"]
     for d in devices:
         lines.append(f"  {d['name']:<18} {d['role']:<12} {d['state']:<8} {(d['rtt_seconds'] or 0) * 1e3:.2f} ms")
-    lines += [f"{BASE}/api/v1/links?unit=SL-H01 ->"]
+    lines += [f"{BASE}/api/v1/links?unit=SL-LG ->"]
     lines += [f"  {k['name']:<22} {k['kind']:<9} {k['state']}" for k in links]
     metrics = get("/metrics").decode().splitlines()
     lines += [f"{BASE}/metrics -> {len(metrics)} lines, e.g.:"]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -135,3 +138,103 @@ def snmp_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentUnderT
     agent = start_agent(spec, tmp_path_factory.mktemp("snmpd"))
     yield AgentUnderTest(agent=agent, address=AGENT_ADDRESS, port=port, profiles=profiles)
     assert stop_agent(agent)
+
+
+# ---- snmpsim: the hand-written corpus of agent behaviours (tests/agents, issue 13) ------------
+
+CORPUS = ROOT / "tests" / "agents"
+SIM_ADDRESS = "127.77.13.1"
+#: snmpsim also listens here (same port), so that an inventory can give each data file its own device.
+SIM_EXTRA_ADDRESSES = tuple(f"127.77.13.{n}" for n in range(11, 19))
+
+
+@dataclass(frozen=True)
+class Simulator:
+    """A running snmpsim serving every `tests/agents/*.snmprec`; the community is the file's stem."""
+
+    address: str
+    port: int
+
+    def profiles(self, *communities: str) -> dict[str, SnmpProfile]:
+        """Profiles "<community>-v1" and "<community>-v2c" for each data file named."""
+        raw = {
+            f"{name}-v{version}": {"version": version, "community": name, "port": self.port}
+            for name in communities
+            for version in ("1", "2c")
+        }
+        return Config.model_validate({"snmp_profiles": raw}).snmp_profiles
+
+
+def _snmpsim_command(port: int, cache: Path) -> list[str]:
+    """snmpsim as root must drop privileges; the user it drops to cannot read a Python under /root
+    (FIELD-NOTES), so it then runs on the system Python of the same version with our site-packages."""
+    common = [
+        f"--data-dir={CORPUS}",
+        *(f"--agent-udpv4-endpoint={address}:{port}" for address in (SIM_ADDRESS, *SIM_EXTRA_ADDRESSES)),
+        f"--cache-dir={cache}",
+        "--logging-method=stderr",
+        "--log-level=error",
+    ]
+    if os.geteuid() != 0:
+        return [sys.executable, "-m", "snmpsim.commands.responder", *common]
+    system_python = Path(f"/usr/bin/python3.{sys.version_info.minor}")
+    if not system_python.exists():
+        pytest.fail(f"snmpsim as root needs {system_python} (the venv's Python may be unreadable to nobody)")
+    return [
+        str(system_python),
+        "-m",
+        "snmpsim.commands.responder",
+        *common,
+        "--process-user=nobody",
+        "--process-group=nogroup",
+    ]
+
+
+@pytest.fixture(scope="session")
+def snmpsim_agent() -> Iterator[Simulator]:
+    """One snmpsim for the session, on a loopback address; waits until an snmpget answers."""
+    port = free_udp_port(SIM_ADDRESS)
+    # outside pytest's 0700 tmp tree: snmpsim writes its index there after dropping to nobody
+    with tempfile.TemporaryDirectory(prefix="netmon-snmpsim-") as cache_dir:
+        Path(cache_dir).chmod(0o777)
+        yield from _run_snmpsim(port, Path(cache_dir))
+
+
+def _run_snmpsim(port: int, cache: Path) -> Iterator[Simulator]:
+    site = next(p for p in sys.path if p.endswith("site-packages"))
+    env = {**os.environ, "PYTHONPATH": site}
+    process = subprocess.Popen(_snmpsim_command(port, cache), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    probe = [
+        "snmpget",
+        "-v2c",
+        "-c",
+        "system-only",
+        "-t",
+        "0.3",
+        "-r",
+        "0",
+        f"{SIM_ADDRESS}:{port}",
+        "1.3.6.1.2.1.1.5.0",
+    ]
+    try:
+        for _ in range(100):  # indexing the corpus takes a few seconds; each try waits up to 0.3 s + 0.2 s
+            if subprocess.run(probe, capture_output=True, timeout=10, check=False).returncode == 0:
+                break
+            try:
+                process.wait(timeout=0.2)  # paces the probes and notices a crash
+            except subprocess.TimeoutExpired:
+                continue
+            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+            pytest.fail(f"snmpsim exited with {process.returncode}: {output[-2000:]}")
+        else:
+            pytest.fail("snmpsim did not answer within ~50 s")
+        yield Simulator(address=SIM_ADDRESS, port=port)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()

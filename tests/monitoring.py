@@ -4,25 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from netmon.api.tokens import TokenStore
 from netmon.config import Config, SnmpProfile
 from netmon.daemon import Daemon
 from netmon.inventory import schema
 from netmon.inventory.files import read_files
 from netmon.inventory.store import Store
+from netmon.pollers.base import utcnow
 
-#: Fast rounds: one echo per second, SNMP every second, down after 2 lost rounds, up after 1.
+#: Fast rounds: one echo per second, SNMP every second, service checks every 2 s, down after 2 lost rounds, up after 1.
 FAST: dict[str, Any] = {
     "polling": {
         "ping": {"interval": 1, "timeout": 0.3, "retries": 0, "count": 1, "packet_interval": 0},
         "snmp": {"interval": 1, "timeout": 1.0, "retries": 1},
         "host_resources": {"interval": 3600, "timeout": 0.5, "retries": 0},
+        "http": {"interval": 2, "timeout": 1.0},  # service checks (inventory `services`)
+        "tcp": {"interval": 2, "timeout": 1.0},
         "concurrency": 64,
     },
     "state": {"down_after": 2, "up_after": 1, "flap_changes": 3, "flap_window": 300},
@@ -67,9 +71,12 @@ def write_config(config: Config, path: Path, **changes: Any) -> Path:
 
 
 @asynccontextmanager
-async def running(config: Config) -> AsyncIterator[Daemon]:
-    """Run a daemon in this event loop until the block ends; stop it gracefully (bounded)."""
-    daemon = Daemon(config, registry=CollectorRegistry())
+async def running(config: Config, load_config: Callable[[], Config] | None = None) -> AsyncIterator[Daemon]:
+    """Run a daemon in this event loop until the block ends; stop it gracefully (bounded).
+
+    *load_config* is what a reload reads (default: the same config again).
+    """
+    daemon = Daemon(config, registry=CollectorRegistry(), load_config=load_config)
     stop, started = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(daemon.run(stop, on_started=lambda _d: started.set()), name="daemon-under-test")
     try:
@@ -87,3 +94,9 @@ async def running(config: Config) -> AsyncIterator[Daemon]:
             task.cancel()
             raise TimeoutError("the daemon did not stop within 15 s")
         task.result()
+
+
+def make_token(daemon: Daemon, scope: str = "write", name: str | None = None) -> str:
+    """Create an API token of *scope* in the daemon's database; return it (for `Authorization: Bearer`)."""
+    token, _ = TokenStore(daemon.engine).create(name or f"test-{scope}", scope, None, utcnow())
+    return token

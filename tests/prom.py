@@ -212,7 +212,13 @@ def _pause(process: subprocess.Popen[bytes], seconds: float) -> None:
         return
 
 
-def _config(targets: Sequence[str], rule_files: Sequence[Path], scrape_interval: str, evaluation_interval: str) -> str:
+def _config(
+    targets: Sequence[str],
+    rule_files: Sequence[Path],
+    scrape_interval: str,
+    evaluation_interval: str,
+    scrape: Mapping[str, Any] | None = None,
+) -> str:
     config: dict[str, Any] = {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": evaluation_interval},
         "rule_files": [str(path.resolve()) for path in rule_files],
@@ -220,7 +226,12 @@ def _config(targets: Sequence[str], rule_files: Sequence[Path], scrape_interval:
     }
     if targets:
         config["scrape_configs"].append(
-            {"job_name": "netmon", "honor_labels": True, "static_configs": [{"targets": list(targets)}]}
+            {
+                "job_name": "netmon",
+                "honor_labels": True,
+                "static_configs": [{"targets": list(targets)}],
+                **(scrape or {}),
+            }
         )
     return yaml.safe_dump(config, sort_keys=False)
 
@@ -234,14 +245,18 @@ def running_prometheus(
     scrape_interval: str = "1s",
     evaluation_interval: str = "1s",
     startup_timeout: float = 30.0,
+    scrape: Mapping[str, Any] | None = None,
 ) -> Iterator[RunningPrometheus]:
-    """Run Prometheus on a free 127.0.0.1 port, scraping *targets* (job netmon) with *rule_files*."""
+    """Run Prometheus on a free 127.0.0.1 port, scraping *targets* (job netmon) with *rule_files*.
+
+    *scrape* adds keys to the job's scrape_config, e.g. `scheme`, `basic_auth`, `tls_config`.
+    """
     binary = shutil.which("prometheus")
     if binary is None:
         raise PrometheusError("prometheus is not installed (scripts/ensure-system.sh prometheus)")
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
-    config.write_text(_config(targets, rule_files, scrape_interval, evaluation_interval), encoding="utf-8")
+    config.write_text(_config(targets, rule_files, scrape_interval, evaluation_interval, scrape), encoding="utf-8")
     port = free_tcp_port()
     log = workdir / "prometheus.log"
     command = [

@@ -1,28 +1,39 @@
 """The HTTP server (aiohttp, in the daemon's event loop): /metrics, /healthz, /readyz and /api/v1.
 
 Reads come from the in-memory live view; the outage history is read from the database in a
-worker thread, never on the loop. Errors are JSON: {"error": "..."} with 400 for bad queries.
+worker thread, never on the loop. Errors are JSON: {"error": "...", "status": N} (guard.py), 400
+for bad queries. Who may call what, TLS, limits and the audit trail: access.py, guard.py,
+webconfig.py (issue 14); the request and response shapes: openapi.py, served at
+/api/v1/openapi.json.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from netmon.api.access import Access
+from netmon.api.guard import PRINCIPAL, Guard, read_json
+from netmon.api.openapi import spec
+from netmon.api.queries import outage_json, select_outages
 from netmon.config import HttpConfig
 from netmon.errors import InputError, NetmonError
 from netmon.inventory.models import Level, ServiceCheck
 from netmon.inventory.spec import ServiceSpec
 from netmon.inventory.views import units_below
+from netmon.kernel import utcnow
 from netmon.monitor.live import LiveState
-from netmon.monitor.maintenance import Window
+from netmon.monitor.maintenance import MaintenanceSchedule, Window
 from netmon.monitor.outages import OutageRecord, parse_since
-from netmon.pollers.base import utcnow
+from netmon.pollers.samples import PingSample
 from netmon.pollers.service import ServiceSample
 
 __all__ = ["Backend", "HttpServer"]
@@ -66,20 +77,29 @@ class Backend(Protocol):
         """Compute indicator rows."""
         ...
 
+    def request_reload(self) -> None:
+        """Ask for a reload of the config and the inventory."""
+        ...
+
 
 class HttpServer:
     """Serves the app on `http.listen`; `port` is the bound port (useful with port 0)."""
 
-    def __init__(self, config: HttpConfig, backend: Backend) -> None:
+    def __init__(self, config: HttpConfig, backend: Backend, access: Access | None = None, *, log: Any = None) -> None:
         self._config = config
         self._backend = backend
         self._runner: web.AppRunner | None = None
+        self.app: web.Application | None = None
         self.port = config.port
+        self._log = log if log is not None else structlog.get_logger("netmon.http")
+        self.access = access if access is not None else Access.open(config, None, None, log=self._log)
+        self.guard = Guard(self.access.policy, self.access.authenticate, self._log)
 
     async def __aenter__(self) -> Self:
-        """Bind and start serving."""
-        app = web.Application(middlewares=[_errors])
-        routes = _Routes(self._backend)
+        """Bind and start serving (NetmonError when the address cannot be bound)."""
+        app = web.Application(middlewares=self.guard.middlewares, client_max_size=self.access.policy.body_limit)
+        self.app = app
+        routes = _Routes(self._backend, self.access, self.access.policy.json_depth)
         app.router.add_get("/", routes.index)
         app.router.add_get("/metrics", routes.metrics)
         app.router.add_get("/healthz", routes.healthz)
@@ -92,9 +112,15 @@ class HttpServer:
         app.router.add_post("/api/v1/maintenance", routes.add_maintenance)
         app.router.add_delete("/api/v1/maintenance/{id:\\d+}", routes.remove_maintenance)
         app.router.add_get("/api/v1/indicators", routes.indicators)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        app.router.add_get("/api/v1/audit", routes.audit)
+        app.router.add_post("/api/v1/reload", routes.reload)
+        app.router.add_get("/api/v1/openapi.json", routes.openapi)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=2.0, keepalive_timeout=15.0
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._config.host, self._config.port)
+        tls = self.access.web.tls if self.access.web is not None else None
+        site = _GuardedSite(self._runner, self._config.host, self._config.port, ssl_context=tls, guard=self.guard)
         try:
             await site.start()
         except OSError as exc:
@@ -117,17 +143,31 @@ class HttpServer:
         """Return the base URL."""
         host = self._config.host
         host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.access.policy.tls else "http"
+        return f"{scheme}://{host}:{self.port}"
 
 
-@web.middleware
-async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except InputError as exc:
-        return web.json_response({"error": str(exc)}, status=400)
-    except NetmonError as exc:
-        return web.json_response({"error": str(exc)}, status=503)
+class _GuardedSite(web.TCPSite):
+    """A TCPSite whose connections go through the guard (per-client cap, request-head deadline)."""
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int, *, ssl_context: Any, guard: Guard) -> None:
+        super().__init__(runner, host, port, ssl_context=ssl_context)
+        self._guard = guard
+
+    async def start(self) -> None:
+        """Bind like TCPSite.start, with the guarded protocol factory."""
+        await web.BaseSite.start(self)
+        server = self._runner.server
+        assert server is not None  # noqa: S101 (set up by AppRunner.setup)
+        self._server = await asyncio.get_running_loop().create_server(
+            self._guard.factory(server),
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            ssl_handshake_timeout=self._guard.policy.header_timeout if self._ssl_context else None,
+            backlog=self._backlog,
+            reuse_address=self._reuse_address,
+        )
 
 
 def _flag(query: Mapping[str, str], name: str) -> bool:
@@ -140,13 +180,15 @@ def _flag(query: Mapping[str, str], name: str) -> bool:
 
 
 class _Routes:
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, access: Access, depth: int) -> None:
         self._backend = backend
+        self._access = access
+        self._depth = depth
 
     async def index(self, _request: web.Request) -> web.Response:
         paths = ["/metrics", "/healthz", "/readyz", "/api/v1/devices", "/api/v1/links", "/api/v1/services"]
         paths += ["/api/v1/outages"]
-        paths += ["/api/v1/maintenance", "/api/v1/indicators"]
+        paths += ["/api/v1/maintenance", "/api/v1/indicators", "/api/v1/audit", "/api/v1/openapi.json"]
         return web.json_response({"service": "netmon", "endpoints": paths})
 
     async def metrics(self, _request: web.Request) -> web.Response:
@@ -201,7 +243,8 @@ class _Routes:
         for name, device in live.inventory.devices.items():
             row = self._row(query, "device", name, device.unit, ("role", device.role.value))
             if row is not None:
-                ping = live.latest[name].ping
+                ping = live.fresh(name, PingSample.kind)
+                ping = ping if isinstance(ping, PingSample) else None
                 rows.append(
                     {
                         **row,
@@ -210,6 +253,7 @@ class _Routes:
                         "rtt_seconds": ping.rtt_avg if ping else None,
                         "loss_ratio": ping.loss_ratio if ping else None,
                         "tags": list(device.tags),
+                        "checks": {name: state.value for name, state in live.checks_of(name).items()},
                     }
                 )
         return web.json_response({"devices": rows, "count": len(rows)})
@@ -217,9 +261,12 @@ class _Routes:
     async def links(self, request: web.Request) -> web.Response:
         rows = []
         query = (request.query, self._units(request.query), _level(request.query))
-        for name, link in self._backend.live.inventory.links.items():
+        live = self._backend.live
+        for name, link in live.inventory.links.items():
             row = self._row(query, "link", name, link.unit, ("kind", link.kind.value))
             if row is not None:
+                traffic = live.link_traffic(name)  # counters.py: wraps, restarts and resets give None
+                in_use, out_use = traffic.utilisation(link.capacity_mbps) if traffic else (None, None)
                 rows.append(
                     {
                         **row,
@@ -227,6 +274,10 @@ class _Routes:
                         "interface": link.interface,
                         "capacity_mbps": link.capacity_mbps,
                         "provider": link.provider,
+                        "in_bps": traffic.in_bps if traffic else None,
+                        "out_bps": traffic.out_bps if traffic else None,
+                        "in_utilisation": in_use,
+                        "out_utilisation": out_use,
                     }
                 )
         return web.json_response({"links": rows, "count": len(rows)})
@@ -237,7 +288,8 @@ class _Routes:
         for name, service in live.inventory.services.items():
             row = self._row(query, "service", name, service.unit, ("check", service.check.value))
             if row is not None:
-                rows.append({**row, **_service_fields(service, live.services.get(name))})
+                check = live.fresh(name, ServiceSample.kind)
+                rows.append({**row, **_service_fields(service, check if isinstance(check, ServiceSample) else None)})
         return web.json_response({"services": rows, "count": len(rows)})
 
     async def outages(self, request: web.Request) -> web.Response:
@@ -246,12 +298,14 @@ class _Routes:
         units = self._units(query)
         records = await self._backend.outages(open_only=_flag(query, "open"), since=since)
         unit_of = self._backend.live.topology.unit_of
+        windows = _WindowsAt(self._backend.live.schedule)
+        chosen = select_outages(records, unit_of, units=units, cause=query.get("cause"), kind=query.get("kind"))
         rows = [
-            {**record.to_dict(), "unit": unit_of.get((record.kind, record.name)), "duration_seconds": record.duration}
-            for record in records
-            if (units is None or unit_of.get((record.kind, record.name)) in units)
-            and query.get("cause", record.cause) == record.cause
-            and query.get("kind", record.kind) == record.kind
+            {
+                **outage_json(record, unit),
+                "windows": windows.covering(record) if record.cause == "maintenance" else [],
+            }
+            for record, unit in chosen
         ]
         return web.json_response({"outages": rows, "count": len(rows)})
 
@@ -263,20 +317,40 @@ class _Routes:
         return web.json_response({"windows": rows, "count": len(rows)})
 
     async def add_maintenance(self, request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise InputError("body: expected JSON") from None
+        body = await read_json(request, self._depth)
         if not isinstance(body, dict):
             raise InputError("body: expected a JSON object")
-        window = _window(body)
+        window = replace(_window(body), author=request[PRINCIPAL])
         stored = await self._backend.add_window(window)
+        await self._audit(request, "maintenance.create", f"maintenance:{stored.id}", name=stored.name)
         return web.json_response(stored.to_dict(), status=201)
 
     async def remove_maintenance(self, request: web.Request) -> web.Response:
-        if not await self._backend.remove_window(int(request.match_info["id"])):
-            return web.json_response({"error": "no such API maintenance window"}, status=404)
-        return web.json_response({"deleted": int(request.match_info["id"])})
+        text = request.match_info["id"]
+        window_id = int(text) if len(text) <= 18 else -1  # longer ids do not exist (and int() may refuse them)
+        if window_id < 0 or not await self._backend.remove_window(window_id):
+            return web.json_response({"error": "no such API maintenance window", "status": 404}, status=404)
+        await self._audit(request, "maintenance.delete", f"maintenance:{window_id}")
+        return web.json_response({"deleted": window_id})
+
+    async def reload(self, request: web.Request) -> web.Response:
+        self._backend.request_reload()
+        await self._audit(request, "reload", "config")
+        return web.json_response({"reload": "requested"}, status=202)
+
+    async def audit(self, request: web.Request) -> web.Response:
+        since = parse_since(request.query["since"], utcnow(), where="since") if "since" in request.query else None
+        limit = _limit(request.query.get("limit", "100"))
+        log = self._access.audit_log
+        rows = await asyncio.to_thread(log.list, since=since, limit=limit) if log is not None else []
+        return web.json_response({"entries": [r.to_dict() for r in rows], "count": len(rows)})
+
+    async def openapi(self, _request: web.Request) -> web.Response:
+        return web.json_response(spec())
+
+    async def _audit(self, request: web.Request, action: str, target: str, **detail: Any) -> None:
+        actor = request[PRINCIPAL]
+        await self._access.record(actor=actor, action=action, target=target, source=request.remote or "?", **detail)
 
     async def indicators(self, request: web.Request) -> web.Response:
         rows = await self._backend.indicators(request.query.get("period", "live"), request.query.get("level"))
@@ -305,6 +379,31 @@ def _service_fields(service: ServiceSpec, check: ServiceSample | None) -> dict[s
         "enabled": service.enabled,
         "last_check": last,
     }
+
+
+class _WindowsAt:
+    """The known windows (config, and API ones not deleted) that put an object in maintenance at an instant."""
+
+    def __init__(self, schedule: MaintenanceSchedule) -> None:
+        self._schedule = schedule
+        self._covered: list[tuple[Window, frozenset[tuple[str, str]]]] | None = None
+
+    def covering(self, record: OutageRecord) -> list[dict[str, Any]]:
+        """Return id, name, author and reason of each window covering *record*'s object when it began."""
+        if self._covered is None:  # resolved once per request, and only when a maintenance outage is listed
+            self._covered = [(w, self._schedule.check(w)) for w in self._schedule.windows()]
+        zone = self._schedule.zone
+        return [
+            {"id": w.id, "name": w.name, "author": w.author, "reason": w.reason}
+            for w, keys in self._covered
+            if (record.kind, record.name) in keys and w.active(record.started_at, zone)
+        ]
+
+
+def _limit(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise InputError(f"limit: expected a whole number from 1 to 1000, not {text!r}")
+    return int(text)
 
 
 def _level(query: Mapping[str, str]) -> Level | None:
@@ -336,6 +435,9 @@ def _window(body: Mapping[str, Any]) -> Window:
     reason = body.get("reason", "")
     if not isinstance(reason, str):
         raise InputError("reason: expected text")
+    for where, text in (("name", name), ("reason", reason), *(("objects", ref) for ref in objects)):
+        if "\x00" in text:  # PostgreSQL text cannot hold NUL: refuse it here as bad input, not as a 503
+            raise InputError(f"{where}: NUL characters are not allowed")
     return Window(name=name, objects=tuple(objects), source="api", starts_at=starts, ends_at=ending, reason=reason)
 
 

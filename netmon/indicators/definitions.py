@@ -6,6 +6,8 @@ A definition's formula is a numerator and an optional denominator, each one *qua
   the condition holds;
 - ``sum: FIELD`` (staff | computers | servers | vc_endpoints), optionally ``cap: FIELD``: the
   sum over units of a declared count, each unit's value capped at another of its counts;
+  with ``or_devices: [ROLES]``, a unit that declares no count counts its enabled devices of
+  those roles instead (the evidence says which);
 - ``capacity_mbps: [KINDS]``: the declared capacity of the unit's links of those kinds;
 - ``devices: [ROLES]`` / ``links: [KINDS]``: how many enabled devices / links are declared;
 - ``up: OBJECTS`` / ``judged: OBJECTS`` with OBJECTS ``{devices: [ROLES]}`` or ``{links: [KINDS]}``:
@@ -15,6 +17,11 @@ A CONDITION is one of ``has_link: [KINDS]``, ``has_device: [ROLES]`` (declared),
 ``link_up: {kind: [KINDS], min_ratio: R}``, ``device_up: {role: [ROLES], min_ratio: R}`` (live: one
 such object is up now; over a period: one has availability >= R, a number or a rule name), or
 ``any: [CONDITIONS]`` / ``all: [CONDITIONS]``.
+
+A coverage indicator may name ``declared: CONDITION`` (what the inventory claims, e.g.
+``has_link: [internet]``): rows then carry it beside the verified count, and the XLSX lists the
+discrepancies. ``reference`` names the framework text (ICT-Index, DTI by decision and year,
+provincial); ``points: {YEAR: N}`` overrides ``max_points`` for a year's template.
 """
 
 from __future__ import annotations
@@ -128,6 +135,7 @@ class Quantity(_Strict):
     units: Literal["all"] | Condition | None = None
     sum: UnitField | None = None
     cap: UnitField | None = None
+    or_devices: Roles | None = None
     capacity_mbps: Kinds | None = None
     devices: Roles | None = None
     links: Kinds | None = None
@@ -138,9 +146,12 @@ class Quantity(_Strict):
     def _exactly_one(self) -> Self:
         if self.cap is not None and self.sum is None:
             raise ValueError("cap goes with sum")
-        given = [n for n in type(self).model_fields if n != "cap" and getattr(self, n) is not None]
+        if self.or_devices is not None and self.sum is None:
+            raise ValueError("or_devices goes with sum")
+        extra = ("cap", "or_devices")
+        given = [n for n in type(self).model_fields if n not in extra and getattr(self, n) is not None]
         if len(given) != 1:
-            names = " | ".join(n for n in type(self).model_fields if n != "cap")
+            names = " | ".join(n for n in type(self).model_fields if n not in extra)
             raise ValueError(f"give exactly one of {names} (got {', '.join(given) or 'none'})")
         return self
 
@@ -170,10 +181,17 @@ class Definition(_Strict):
     rule_vi: Annotated[str, Field(min_length=1)]
     rule_en: Annotated[str, Field(min_length=1)]
     formula: Formula
+    declared: Condition | None = None
+    reference: str = ""
+    points: Mapping[int, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+
+    def max_points_in(self, year: int | None) -> float | None:
+        """Return the maximum points of *year*'s template (``points``), else ``max_points``."""
+        return self.points.get(year, self.max_points) if year is not None else self.max_points
 
     @model_validator(mode="after")
     def _points_need_a_ratio(self) -> Self:
-        if self.max_points is not None and self.formula.denominator is None:
+        if (self.max_points is not None or self.points) and self.formula.denominator is None:
             raise ValueError("max_points needs a denominator (points = a / b × max_points)")
         return self
 

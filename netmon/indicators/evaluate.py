@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from netmon.indicators.definitions import Catalog, Condition, ObjectSet, Quantity
+from netmon.indicators.definitions import Catalog, Condition, Definition, ObjectSet, Quantity
 from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, UnitSpec
 from netmon.monitor.availability import StateSeconds
 from netmon.monitor.state import State
@@ -88,6 +88,10 @@ class UnitIndex:
     def _declared(self, term: Quantity, unit: UnitSpec) -> Term:
         """Evaluate a term over declared data only: counts, capacities, devices and links."""
         if term.sum is not None:
+            if getattr(unit, term.sum) is None and term.or_devices is not None:
+                devices = [d for d in self.devices[unit.code] if d.role in term.or_devices]
+                why = f"no declared {term.sum}: counted from the inventory"
+                return Term(len(devices), tuple(f"device:{d.name} ({d.role}) — {why}" for d in devices))
             return _unit_count(unit, term.sum, term.cap)
         if term.capacity_mbps is not None:
             links = [link for link in self.links[unit.code] if link.kind in term.capacity_mbps]
@@ -125,6 +129,26 @@ class UnitIndex:
             if why is not None:
                 return f"{key[0]}:{key[1]} {why}"
         return None
+
+    def monitored(self, definition: Definition, unit: UnitSpec) -> list[ObjectKey]:
+        """Return the objects of *unit* whose monitoring state *definition* reads (for "no data")."""
+        keys: list[ObjectKey] = []
+        for term in (definition.formula.numerator, definition.formula.denominator):
+            if term is None:
+                continue
+            for objects in (term.up, term.judged):
+                if objects is not None:
+                    keys.extend(self._objects(unit, objects))
+            if isinstance(term.units, Condition):
+                keys.extend(self._condition_objects(term.units, unit))
+        return list(dict.fromkeys(keys))
+
+    def _condition_objects(self, test: Condition, unit: UnitSpec) -> list[ObjectKey]:
+        if test.link_up is not None:
+            return [("link", x.name) for x in self._links(unit, test.link_up.kind)]
+        if test.device_up is not None:
+            return [("device", d.name) for d in self._devices(unit, test.device_up.role)]
+        return [key for child in test.any or test.all or () for key in self._condition_objects(child, unit)]
 
     def _links(self, unit: UnitSpec, kinds: Collection[str]) -> list[LinkSpec]:
         return [link for link in self.links[unit.code] if link.kind in kinds]

@@ -18,6 +18,7 @@ from typing import Any
 from netmon.indicators.definitions import Catalog
 from netmon.indicators.period import Period
 from netmon.indicators.row import IndicatorRow
+from netmon.inventory.files import csv_safe
 
 __all__ = ["COLUMNS", "SCHEMA_VERSION", "Format", "atomic_path", "render_csv", "render_json", "write_export"]
 
@@ -47,9 +48,14 @@ class Format(enum.StrEnum):
             return None
 
 
-def render_csv(rows: Sequence[IndicatorRow]) -> str:
-    """Render rows as CSV (UTF-8 text, header row; empty cell = None; evidence joined by ' | ')."""
+def render_csv(rows: Sequence[IndicatorRow], *, bom: bool = False) -> str:
+    """Render rows as CSV (header row; empty cell = None; evidence joined by ' | '; formula-like texts quoted).
+
+    With *bom*, the text starts with U+FEFF so that Excel reads it as UTF-8 (files get one by default).
+    """
     buffer = io.StringIO()
+    if bom:
+        buffer.write("\ufeff")
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in rows:
@@ -63,8 +69,10 @@ def _cell(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple):
-        return _EVIDENCE_JOIN.join(map(str, value))
-    return str(value)
+        return csv_safe(_EVIDENCE_JOIN.join(map(str, value)))
+    if isinstance(value, int | float):
+        return str(value)
+    return csv_safe(str(value))
 
 
 def render_json(rows: Sequence[IndicatorRow], *, period: Period, level: str | None, generated_at: datetime) -> str:
@@ -104,10 +112,11 @@ def write_export(
     level: str | None,
     catalog: Catalog,
     generated_at: datetime,
+    bom: bool = True,
 ) -> None:
-    """Write *rows* to *path* in *fmt*, atomically: the file is whole or left as it was."""
+    """Write *rows* to *path* in *fmt*, atomically: the file is whole or left as it was (CSV: BOM unless not *bom*)."""
     writers: dict[Format, Callable[[Path], object]] = {
-        Format.CSV: lambda tmp: tmp.write_text(render_csv(rows), encoding="utf-8", newline=""),
+        Format.CSV: lambda tmp: tmp.write_text(render_csv(rows, bom=bom), encoding="utf-8", newline=""),
         Format.JSON: lambda tmp: tmp.write_text(
             render_json(rows, period=period, level=level, generated_at=generated_at), encoding="utf-8"
         ),

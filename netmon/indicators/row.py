@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netmon.pollers.base import ValueObject
+from netmon.kernel import ValueObject
 
 __all__ = ["ALL_LEVELS", "SOURCES", "IndicatorRow"]
 
@@ -22,7 +22,15 @@ class IndicatorRow(ValueObject):
     - ``a`` numerator, ``b`` denominator (None for a plain count), ``ratio`` = a / b;
     - ``applicable`` is False when b = 0: then ratio and points are None (never 0 % or 100 %);
     - ``points`` = min(ratio, 1) * ``max_points`` (None without max points or when not applicable);
-    - ``evidence_a`` / ``evidence_b`` name what was counted in a and in b ("device:NAME ...").
+    - ``evidence_a`` / ``evidence_b`` name what was counted in a and in b ("device:NAME ...");
+    - ``part``: when the period spans a reorganisation it is split at the change dates, and each
+      part (local days, inclusive: "2025-01-01..2025-06-30") is computed in the structure in
+      force then; "" when the period is whole;
+    - ``no_data``: the unit's objects had no up/down time in the period (netmon was not running, or
+      they did not exist yet): not 0 %, left out of a and b of the roll-up; ``note`` says why;
+    - ``declared``: for a coverage indicator, 1/0 (a roll-up: the sum) when the inventory declares
+      such a connection, beside ``a`` that counts it only when verified by monitoring;
+    - ``reference``: the framework text the indicator serves (e.g. DTI 2025, 405/QĐ-BKHCN).
     """
 
     indicator: str
@@ -43,6 +51,11 @@ class IndicatorRow(ValueObject):
     source: str
     evidence_a: tuple[str, ...] = ()
     evidence_b: tuple[str, ...] = ()
+    part: str = ""
+    no_data: bool = False
+    note: str = ""
+    declared: float | None = None
+    reference: str = ""
 
     @property
     def rollup(self) -> bool:

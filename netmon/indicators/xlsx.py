@@ -1,4 +1,9 @@
-"""The XLSX report: summary, one sheet per level, evidence and rules; bilingual, ready to print."""
+"""The XLSX report: summary, one sheet per level, evidence, discrepancies and rules; bilingual, A4, ready to print.
+
+Every text is written as a text cell: a unit named ``=1+1`` or ``=HYPERLINK(...)`` is never a
+formula (OWASP formula injection). A period split at a reorganisation says so in its title, and
+each row names its part; a unit without data says so in its note.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,8 @@ from netmon.indicators.row import IndicatorRow
 from netmon.inventory.models import Level
 
 __all__ = [
+    "DECLARED_NOT_SEEN",
+    "DISCREPANCY_COLUMNS",
     "EVIDENCE_COLUMNS",
     "LEVEL_COLUMNS",
     "LEVEL_SHEETS",
@@ -28,22 +35,30 @@ __all__ = [
     "NOT_APPLICABLE",
     "RATIO_FORMATS",
     "RULE_COLUMNS",
+    "SEEN_NOT_DECLARED",
     "SHEETS",
+    "SPLIT",
     "SUMMARY_COLUMNS",
     "write_xlsx",
 ]
 
 #: Sheet names (at most 31 characters, none of \\ / ? * [ ] :).
-SHEETS = {"summary": "Tổng hợp - Summary", "evidence": "Bằng chứng - Evidence", "rules": "Quy tắc - Rules"}
+SHEETS = {
+    "summary": "Tổng hợp - Summary",
+    "evidence": "Bằng chứng - Evidence",
+    "discrepancies": "Chênh lệch - Discrepancies",
+    "rules": "Quy tắc - Rules",
+}
 LEVEL_SHEETS = {
     Level.PROVINCE: "Cấp tỉnh - Province",
     Level.DEPARTMENT: "Sở ngành - Department",
     Level.DISTRICT: "Cấp huyện - District",
-    Level.WARD: "Cấp xã - Ward",
+    Level.COMMUNE: "Cấp xã - Commune",
 }
 #: The number format of the ratio column, by unit of measure.
 RATIO_FORMATS = {"percent": "0.0%", "per_person": "0.00", "mbps_per_person": "0.00", "count": "#,##0"}
 NOT_APPLICABLE = "không áp dụng (b = 0) / not applicable (b = 0)"
+SPLIT = "kỳ được chia theo cơ cấu tổ chức tại thời điểm / period split by the structure in force"
 _COUNT = "#,##0"
 _POINTS = "0.00"
 _HEADER_ROW = 2
@@ -62,6 +77,8 @@ _VALUES = [
     ("Điểm / Points", 10),
 ]
 _TAIL = [("Nguồn dữ liệu / Data source", 20), ("Ghi chú / Note", 44)]
+#: Appended after the note: declared (inventory) beside the verified a, and the part of a split period.
+_EXTRA = [("Khai báo / Declared", 12), ("Phần kỳ / Part", 24)]
 SUMMARY_COLUMNS = [
     _ID,
     *_NAMES,
@@ -71,8 +88,28 @@ SUMMARY_COLUMNS = [
     ("Đơn vị đo / Measure", 16),
     ("Khung / Framework", 12),
     *_TAIL,
+    *_EXTRA,
 ]
-LEVEL_COLUMNS = [_ID, *_NAMES, ("Mã đơn vị / Unit code", 14), ("Tên đơn vị / Unit name", 40), *_VALUES, *_TAIL]
+LEVEL_COLUMNS = [
+    _ID,
+    *_NAMES,
+    ("Mã đơn vị / Unit code", 14),
+    ("Tên đơn vị / Unit name", 40),
+    *_VALUES,
+    *_TAIL,
+    *_EXTRA,
+]
+DISCREPANCY_COLUMNS = [
+    _ID,
+    ("Mã đơn vị / Unit code", 14),
+    ("Tên đơn vị / Unit name", 40),
+    ("Cấp / Level", 12),
+    ("Phần kỳ / Part", 24),
+    ("Chênh lệch / Discrepancy", 60),
+    ("Được tính / Counted", 60),
+]
+DECLARED_NOT_SEEN = "khai báo nhưng không thấy hoạt động / declared but never seen working"
+SEEN_NOT_DECLARED = "hoạt động nhưng không khai báo / working but not declared"
 EVIDENCE_COLUMNS = [
     _ID,
     ("Mã đơn vị / Unit code", 14),
@@ -109,6 +146,9 @@ def write_xlsx(
     title = f"Chỉ tiêu hạ tầng / Infrastructure indicators — kỳ / period {period.label}: {span}; lập / made {stamp}"
     if not period.complete:
         title += " — kỳ chưa kết thúc / period not over"
+    parts = sorted({row.part for row in rows if row.part})
+    if parts:
+        title += f" — {SPLIT}: {', '.join(parts)}"
     book = Workbook()
     summary = book.active
     if summary is None:  # pragma: no cover (a new workbook always has one sheet)
@@ -120,7 +160,7 @@ def write_xlsx(
         if row.rollup:
             at += 1
             head = [row.indicator, row.name_vi, row.name_en, row.level, row.period]
-            tail = [row.measure, row.framework, row.source, _note(row)]
+            tail = [row.measure, row.framework, row.source, _note(row), row.declared, row.part]
             _put(summary, at, [*head, *_values(row), *tail])
             _formats(summary, at, first_value=6, measure=row.measure)
     for level, name in LEVEL_SHEETS.items():
@@ -128,6 +168,7 @@ def write_xlsx(
         if mine:
             _level_sheet(book.create_sheet(name), title, mine)
     _evidence_sheet(book.create_sheet(SHEETS["evidence"]), title, rows)
+    _discrepancy_sheet(book.create_sheet(SHEETS["discrepancies"]), title, rows)
     _rules_sheet(book.create_sheet(SHEETS["rules"]), title, catalog)
     book.save(path)
 
@@ -143,6 +184,8 @@ def _put(
     for column, value in enumerate(values, start=1):
         text = ILLEGAL_CHARACTERS_RE.sub(" ", value) if isinstance(value, str) else value
         cell = sheet.cell(at, column, text)
+        if isinstance(text, str):
+            cell.data_type = "s"  # text stays text: openpyxl would store "=..." as a formula
         if font is not None:
             cell.font = font
         if align is not None:
@@ -160,6 +203,7 @@ def _head(sheet: Worksheet, title: str, columns: Sequence[tuple[str, int]]) -> N
     sheet.freeze_panes = _FREEZE
     sheet.auto_filter.ref = f"A{_HEADER_ROW}:{get_column_letter(len(columns))}{_HEADER_ROW}"
     sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
@@ -171,7 +215,10 @@ def _values(row: IndicatorRow) -> list[_Value]:
 
 
 def _note(row: IndicatorRow) -> str:
-    return "" if row.applicable else NOT_APPLICABLE
+    notes = [row.note] if row.note else []
+    if not row.applicable and not row.no_data:
+        notes.append(NOT_APPLICABLE)
+    return "; ".join(notes)
 
 
 def _formats(sheet: Worksheet, row: int, *, first_value: int, measure: str) -> None:
@@ -185,7 +232,8 @@ def _level_sheet(sheet: Worksheet, title: str, rows: Sequence[IndicatorRow]) -> 
     for at, row in enumerate(rows, start=_HEADER_ROW + 1):
         unit_name = row.unit_name if not row.rollup else LEVEL_TOTAL
         head = [row.indicator, row.name_vi, row.name_en, row.unit or "", unit_name]
-        _put(sheet, at, [*head, *_values(row), row.source, _note(row)], font=_BOLD if row.rollup else None)
+        values = [*head, *_values(row), row.source, _note(row), row.declared, row.part]
+        _put(sheet, at, values, font=_BOLD if row.rollup else None)
         _formats(sheet, at, first_value=6, measure=row.measure)
 
 
@@ -199,6 +247,21 @@ def _evidence_sheet(sheet: Worksheet, title: str, rows: Sequence[IndicatorRow]) 
             for item in items:
                 at += 1
                 _put(sheet, at, [row.indicator, row.unit, row.level, term, item])
+
+
+def _discrepancy_sheet(sheet: Worksheet, title: str, rows: Sequence[IndicatorRow]) -> None:
+    """List the units where the inventory's claim and monitoring disagree, per coverage indicator."""
+    _head(sheet, title, DISCREPANCY_COLUMNS)
+    at = _HEADER_ROW
+    for row in rows:
+        if row.rollup or row.declared is None or bool(row.declared) == bool(row.a):
+            continue
+        what = DECLARED_NOT_SEEN if row.declared else SEEN_NOT_DECLARED
+        if row.no_data:
+            what += f" ({row.note})"
+        at += 1
+        counted = " | ".join(row.evidence_a)
+        _put(sheet, at, [row.indicator, row.unit, row.unit_name, row.level, row.part, what, counted])
 
 
 def _rules_sheet(sheet: Worksheet, title: str, catalog: Catalog) -> None:

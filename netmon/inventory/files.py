@@ -1,4 +1,10 @@
-"""Inventory files: one YAML file, or one CSV file per list; read with lines, written atomically."""
+"""Inventory files: one YAML file, one CSV file per list, or one XLSX workbook with a sheet per list.
+
+Read with lines (cells for XLSX), written atomically. CSV files may be separated by `,`, `;` (Excel
+in a vi-VN locale) or tabs; they are written with a UTF-8 BOM so that Excel shows Vietnamese. A text
+cell that a spreadsheet would run as a formula (=, +, -, @) is written with a leading apostrophe
+and read back without it (OWASP "CSV injection"), so the round trip is lossless.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import csv
 import io
 import os
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +22,29 @@ import yaml
 from pydantic import ValidationError
 
 from netmon.errors import Issue
-from netmon.inventory.spec import KINDS, Inventory, Origin, Record, ServiceSpec, Spec
+from netmon.inventory.models import LEGACY_WARD
+from netmon.inventory.spec import KINDS, Inventory, Origin, Record, ServiceSpec, Spec, UnitSpec
 from netmon.yamlsrc import YamlSyntaxError, load_yaml
 
-__all__ = ["Parsed", "read_files", "render_yaml", "write_csv", "write_yaml"]
+__all__ = [
+    "FORMULA_START",
+    "Parsed",
+    "csv_safe",
+    "read_files",
+    "render_yaml",
+    "unquote_cell",
+    "write_csv",
+    "write_yaml",
+]
+
+#: A text cell starting with one of these is a formula to Excel and LibreOffice (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: CSV delimiters tried, in order of preference.
+_DELIMITERS = (",", ";", "\t")
+_WARD_NOTE = (
+    "level 'ward' is read as 'commune' ({count} units): since 2025-07-01 communes (xã, phường, đặc khu) "
+    "sit directly under the province; a commune under a district is the historic three-tier structure"
+)
 
 _BY_PLURAL: dict[str, type[Spec]] = {kind.plural: kind for kind in KINDS}
 #: libyaml's emitter; the pure-Python one takes seconds for a 10,000-device province.
@@ -40,28 +66,43 @@ class Parsed:
     invalid: dict[type[Spec], set[str]] = field(default_factory=lambda: {kind: set() for kind in KINDS})
     provided: set[type[Spec]] = field(default_factory=set)
     issues: list[Issue] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    wards: int = 0
 
     def __len__(self) -> int:
         return sum(len(rows) for rows in self.records.values())
 
 
 def read_files(paths: Iterable[Path]) -> Parsed:
-    """Read YAML files, CSV files and folders of CSV files; collect issues instead of stopping."""
+    """Read YAML, CSV and XLSX files and folders of CSV files; collect issues (and notes) instead of stopping."""
     parsed = Parsed()
     for path in paths:
-        if path.is_dir():
-            found = [path / f"{kind.plural}.csv" for kind in KINDS if (path / f"{kind.plural}.csv").is_file()]
-            if not found:
-                parsed.issues.append(_file_issue(path, f"folder holds none of {_CSV_NAMES}"))
-            for csv_path in found:
-                _read_csv(csv_path, parsed)
-        elif path.suffix.lower() == ".csv":
-            _read_csv(path, parsed)
-        elif path.suffix.lower() in (".yaml", ".yml"):
-            _read_yaml(path, parsed)
-        else:
-            parsed.issues.append(_file_issue(path, "expected a .yaml/.yml file, a .csv file or a folder of CSV files"))
+        wards = parsed.wards
+        _read_one(path, parsed)
+        if parsed.wards > wards:
+            parsed.notes.append(f"{path}: " + _WARD_NOTE.format(count=parsed.wards - wards))
     return parsed
+
+
+def _read_one(path: Path, parsed: Parsed) -> None:
+    if path.is_dir():
+        found = [path / f"{kind.plural}.csv" for kind in KINDS if (path / f"{kind.plural}.csv").is_file()]
+        if not found:
+            parsed.issues.append(_file_issue(path, f"folder holds none of {_CSV_NAMES}"))
+        for csv_path in found:
+            _read_csv(csv_path, parsed)
+    elif path.suffix.lower() == ".csv":
+        _read_csv(path, parsed)
+    elif path.suffix.lower() in (".yaml", ".yml"):
+        _read_yaml(path, parsed)
+    elif path.suffix.lower() == ".xlsx":
+        from netmon.inventory.sheets import read_xlsx  # noqa: PLC0415 (openpyxl loads only for XLSX)
+
+        read_xlsx(path, parsed)
+    else:
+        parsed.issues.append(
+            _file_issue(path, "expected a .yaml/.yml file, a .csv or .xlsx file, or a folder of CSV files")
+        )
 
 
 def _file_issue(path: Path, message: str, line: int | None = None) -> Issue:
@@ -141,13 +182,25 @@ def _read_csv(path: Path, parsed: Parsed) -> None:
     if text is None:
         return
     parsed.provided.add(kind)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    columns = set(kind.model_fields)
+    delimiter = _sniff(text, columns)
+    if delimiter is None:
+        first = text.split("\n", 1)[0].strip()[:80]
+        parsed.issues.append(
+            _file_issue(
+                path,
+                f"the first line {first!r} names none of the {kind.plural} columns "
+                f"({', '.join(kind.model_fields)}) when split at ',', ';' or tab",
+                1,
+            )
+        )
+        return
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader, None)
         if header is None:
             return
-        header = [name.strip() for name in header]
-        columns = set(kind.model_fields)
+        header = [_nfc(name.strip()) for name in header]
         for name in header:
             if name not in columns:
                 parsed.issues.append(
@@ -172,7 +225,9 @@ def _read_csv(path: Path, parsed: Parsed) -> None:
                     )
                 else:
                     row = {
-                        name: cell for name, cell in zip(header, cells, strict=True) if name in columns and cell.strip()
+                        name: unquote_cell(cell)
+                        for name, cell in zip(header, cells, strict=True)
+                        if name in columns and cell.strip()
                     }
                     _add(parsed, kind, row, Origin(source=str(path), line=line), index)
                 index += 1
@@ -181,7 +236,36 @@ def _read_csv(path: Path, parsed: Parsed) -> None:
         parsed.issues.append(_file_issue(path, f"CSV: {exc}", reader.line_num))
 
 
+def _sniff(text: str, columns: set[str]) -> str | None:
+    """Pick the delimiter that splits the header into the most known column names; None if none does."""
+    first = text.split("\n", 1)[0]
+    best, found = None, 0
+    for delimiter in _DELIMITERS:
+        header = next(csv.reader([first], delimiter=delimiter), [])
+        known = sum(1 for name in header if _nfc(name.strip()) in columns)
+        if known > found:
+            best, found = delimiter, known
+    return best
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def csv_safe(text: str) -> str:
+    """Return a CSV text cell that no spreadsheet runs as a formula: a leading apostrophe before =, +, -, @."""
+    return "'" + text if text.startswith((*FORMULA_START, "'")) else text
+
+
+def unquote_cell(text: str) -> str:
+    """Undo csv_safe: drop the apostrophe netmon put before a formula character (or before an apostrophe)."""
+    return text[1:] if text.startswith("'") and text[1:].startswith((*FORMULA_START, "'")) else text
+
+
 def _add(parsed: Parsed, kind: type[Spec], row: Mapping[str, Any], origin: Origin, index: int) -> None:
+    level = row.get("level") if kind is UnitSpec else None
+    if isinstance(level, str) and level.strip().lower() == LEGACY_WARD:
+        parsed.wards += 1
     try:
         spec = kind.model_validate(row)
     except ValidationError as exc:
@@ -192,14 +276,9 @@ def _add(parsed: Parsed, kind: type[Spec], row: Mapping[str, Any], origin: Origi
             parsed.invalid[kind].add(key.strip())
         for err in exc.errors():
             name = str(err["loc"][0]) if err["loc"] else ""
-            parsed.issues.append(
-                Issue(
-                    source=origin.source,
-                    line=origin.at(name),
-                    where=f"{label}: {name}" if name else label,
-                    message=_message(err),
-                )
-            )
+            source, line = origin.place(name)
+            where = f"{label}: {name}" if name else label
+            parsed.issues.append(Issue(source=source, line=line, where=where, message=_message(err)))
         return
     parsed.records[kind].append(Record(spec, origin))
 
@@ -215,13 +294,14 @@ def _message(err: Mapping[str, Any]) -> str:
     return str(err["msg"]).removeprefix("Value error, ")
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def _atomic_write(path: Path, text: str | bytes) -> None:
     """Write *text* to *path* through a temporary file and rename: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         Path(tmp).replace(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -244,8 +324,10 @@ def write_yaml(inventory: Inventory, path: Path) -> None:
     _atomic_write(path, render_yaml(inventory))
 
 
-def _csv_text(kind: type[Spec], specs: Iterable[Spec]) -> str:
+def _csv_text(kind: type[Spec], specs: Iterable[Spec], *, bom: bool = True) -> str:
     out = io.StringIO()
+    if bom:
+        out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\n")
     columns = list(kind.model_fields)
     writer.writerow(columns)
@@ -262,13 +344,18 @@ def _cell(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return " ".join(value)
-    return str(value)
+    if isinstance(value, int | float):
+        return str(value)
+    return csv_safe(str(value))
 
 
-def write_csv(inventory: Inventory, folder: Path) -> list[Path]:
-    """Write units.csv, devices.csv, links.csv (and services.csv if any) into *folder*; each file atomically."""
+def write_csv(inventory: Inventory, folder: Path, *, bom: bool = True) -> list[Path]:
+    """Write units.csv, devices.csv, links.csv (and services.csv if any) into *folder*.
+
+    Each file is written atomically, with a UTF-8 BOM unless not *bom*.
+    """
     texts = {
-        folder / f"{kind.plural}.csv": _csv_text(kind, inventory.of(kind).values())
+        folder / f"{kind.plural}.csv": _csv_text(kind, inventory.of(kind).values(), bom=bom)
         for kind in KINDS
         if kind is not ServiceSpec or inventory.services
     }

@@ -1,4 +1,10 @@
-"""Inventory tables: units (province → department/district → ward), devices, links and services."""
+"""Inventory tables: units (province → department/district (historic) → commune), devices, links and services.
+
+Vietnam's local government has two tiers since 2025-07-01 (province → commune: xã, phường, đặc khu)
+and had three before (province → district → commune, with thị trấn). A unit carries the dates it
+was in force and the unit it merged into (`successor`), so that a period is reported in the
+structure in force then (docs/inventory.md, "Two structures").
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,10 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "ApiToken",
+    "AuditEntry",
     "AvailabilityDay",
+    "CommuneType",
     "Device",
     "Level",
     "Link",
@@ -37,12 +46,41 @@ metadata = SQLModel.metadata
 
 
 class Level(enum.StrEnum):
-    """Administrative level of a unit."""
+    """Administrative level of a unit.
+
+    `district` is historic (no district level since 2025-07-01: two-tier local government). `commune` is the
+    commune level of both structures; the older word `ward` is read as `commune`.
+    """
 
     PROVINCE = "province"
     DEPARTMENT = "department"
     DISTRICT = "district"
-    WARD = "ward"
+    COMMUNE = "commune"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Level | None:
+        """Read the pre-2025 level name `ward` (any case, padded) as `commune`; trim other names."""
+        if isinstance(value, str):
+            text = value.strip().lower()
+            if text == LEGACY_WARD:
+                return cls.COMMUNE
+            for member in cls:
+                if member.value == text:
+                    return member
+        return None
+
+
+#: The level name netmon used before the two-tier structure; files using it still import.
+LEGACY_WARD = "ward"
+
+
+class CommuneType(enum.StrEnum):
+    """The type of a commune-level unit: xã, phường, đặc khu (since 2025-07-01), thị trấn (historic)."""
+
+    XA = "xã"
+    PHUONG = "phường"
+    DAC_KHU = "đặc khu"
+    THI_TRAN = "thị trấn"
 
 
 class Role(enum.StrEnum):
@@ -102,6 +140,10 @@ class Unit(SQLModel, table=True):
     computers: int | None = Field(default=None, ge=0)
     servers: int | None = Field(default=None, ge=0)
     vc_endpoints: int | None = Field(default=None, ge=0)
+    type: CommuneType | None = Field(default=None, sa_type=_enum(CommuneType, "commune_type"))
+    valid_from: date | None = None
+    valid_to: date | None = None
+    successor: str | None = Field(default=None, max_length=64)  # a unit code; the plan checks it
 
 
 class Device(SQLModel, table=True):
@@ -118,6 +160,8 @@ class Device(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="devices.id", index=True)
     tags: str = Field(default="", max_length=1024)
     enabled: bool = True
+    previous_unit: str | None = Field(default=None, max_length=64)  # the unit before moved_on
+    moved_on: date | None = None
 
 
 class Link(SQLModel, table=True):
@@ -133,6 +177,8 @@ class Link(SQLModel, table=True):
     interface: str | None = Field(default=None, max_length=255)
     capacity_mbps: int | None = Field(default=None, ge=0)
     provider: str | None = Field(default=None, max_length=128)
+    previous_unit: str | None = Field(default=None, max_length=64)  # the unit before moved_on
+    moved_on: date | None = None
 
 
 class Service(SQLModel, table=True):
@@ -227,6 +273,35 @@ class MaintenanceWindow(SQLModel, table=True):
     starts_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     ends_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
     reason: str = Field(default="", max_length=1024)
+    author: str = Field(default="", max_length=128)  # the token name that made it (issue 14)
+
+
+class ApiToken(SQLModel, table=True):
+    """An API token: only the SHA-256 of the token is stored; the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    scope: str = Field(max_length=8)  # read | write
+    token_hash: str = Field(max_length=64, unique=True)  # hex SHA-256
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    expires_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class AuditEntry(SQLModel, table=True):
+    """One write: who (token name or local user), what (action and target), when, and from where."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+    actor: str = Field(max_length=128)
+    action: str = Field(max_length=64)
+    target: str = Field(max_length=512)
+    source: str = Field(max_length=128)
+    detail: str = Field(default="", sa_type=sa.Text)
 
 
 class OutboxEvent(SQLModel, table=True):
@@ -244,3 +319,21 @@ class OutboxEvent(SQLModel, table=True):
     payload: str = Field(sa_type=sa.Text)
     retain: bool = False
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class PoisonItem(SQLModel, table=True):
+    """An item the transition pipeline could not store (a permanent data error), kept for inspection.
+
+    The rest of its batch and every later batch were stored; `error` says why this one was not.
+    `payload` is the item as JSON (NUL bytes escaped), `object_name` made to fit its column.
+    """
+
+    __tablename__ = "poison"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ts: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+    what: str = Field(max_length=32)  # e.g. "transition"
+    object_kind: str = Field(max_length=16)
+    object_name: str = Field(max_length=255)
+    error: str = Field(max_length=1024)
+    payload: str = Field(sa_type=sa.Text)

@@ -20,12 +20,13 @@ __all__ = ["DATABASE", "Change", "Plan", "make_plan"]
 
 DATABASE = Origin(source="database")
 
-#: The level a unit's parent must have, by the unit's level.
-_PARENT_LEVEL: dict[Level, Level | None] = {
-    Level.PROVINCE: None,
-    Level.DEPARTMENT: Level.PROVINCE,
-    Level.DISTRICT: Level.PROVINCE,
-    Level.WARD: Level.DISTRICT,
+#: The levels a unit's parent may have, by the unit's level: a commune sits under the province
+#: (two-tier, since 2025-07-01) or under a district (three-tier, historic).
+_PARENT_LEVEL: dict[Level, tuple[Level, ...]] = {
+    Level.PROVINCE: (),
+    Level.DEPARTMENT: (Level.PROVINCE,),
+    Level.DISTRICT: (Level.PROVINCE,),
+    Level.COMMUNE: (Level.PROVINCE, Level.DISTRICT),
 }
 
 
@@ -125,14 +126,8 @@ class _Merged:
 
     def issue(self, record: Record, name: str, message: str) -> None:
         spec = record.spec
-        self.issues.append(
-            Issue(
-                source=record.origin.source,
-                line=record.origin.at(name),
-                where=f"{spec.noun} {spec.key!r}: {name}",
-                message=message,
-            )
-        )
+        source, line = record.origin.place(name)
+        self.issues.append(Issue(source=source, line=line, where=f"{spec.noun} {spec.key!r}: {name}", message=message))
 
 
 def make_plan(current: Inventory, parsed: Parsed, *, profiles: Collection[str], prune: bool) -> Plan:
@@ -167,7 +162,7 @@ def _merge(current: Inventory, parsed: Parsed, prune: bool) -> _Merged:
                 merged.issue(
                     record,
                     kind.key_field,
-                    f"duplicate {kind.noun} {kind.key_field} (first at {where.source}:{where.at(kind.key_field)})",
+                    f"duplicate {kind.noun} {kind.key_field} (first at {where.describe(kind.key_field)})",
                 )
                 continue
             first[key] = record
@@ -183,19 +178,54 @@ def _check_units(merged: _Merged) -> None:
             continue
         wanted = _PARENT_LEVEL[unit.level]
         parent = merged.get(UnitSpec, unit.parent)
-        if wanted is None and unit.parent is not None:
+        if not wanted and unit.parent is not None:
             merged.issue(record, "parent", "a province has no parent unit")
-        elif wanted is not None and unit.parent is None:
+        elif wanted and unit.parent is None:
             merged.issue(record, "parent", f"a {unit.level} needs a parent unit: {_a(wanted)}")
-        elif isinstance(parent, UnitSpec) and wanted is not None and parent.level != wanted:
+        elif isinstance(parent, UnitSpec) and wanted and parent.level not in wanted:
             merged.issue(
                 record, "parent", f"a {unit.level}'s parent must be {_a(wanted)}, not {parent.level} {parent.code!r}"
             )
+        _check_validity(merged, record, unit)
     _check_cycles(merged, UnitSpec, lambda spec: spec.parent)  # type: ignore[attr-defined]
 
 
-def _a(level: Level) -> str:
-    return "the province" if level is Level.PROVINCE else f"a {level}"
+def _a(levels: tuple[Level, ...]) -> str:
+    return " or ".join("the province" if level is Level.PROVINCE else f"a {level}" for level in levels)
+
+
+def _check_validity(merged: _Merged, record: Record, unit: UnitSpec) -> None:
+    """Check a unit's type, dates and successor (docs/inventory.md, "Two structures")."""
+    if unit.type is not None and unit.level is not Level.COMMUNE:
+        merged.issue(record, "type", f"only a commune has a type (xã, phường, đặc khu, thị trấn), not a {unit.level}")
+    if unit.valid_from is not None and unit.valid_to is not None and unit.valid_to <= unit.valid_from:
+        merged.issue(record, "valid_to", f"must be after valid_from ({unit.valid_from.isoformat()})")
+    if unit.successor is None or not merged.check_ref(record, "successor", UnitSpec, "successor unit"):
+        return
+    successor = merged.get(UnitSpec, unit.successor)
+    if unit.valid_to is None:
+        merged.issue(record, "successor", "a unit with a successor needs valid_to (the day it merged)")
+    elif not isinstance(successor, UnitSpec):
+        return
+    elif successor.code == unit.code:
+        merged.issue(record, "successor", "a unit cannot be its own successor")
+    elif successor.level is not unit.level:
+        other = f"the successor {successor.code!r} is a {successor.level}, not a {unit.level}"
+        merged.issue(record, "successor", other)
+    elif not successor.in_force(unit.valid_to):
+        merged.issue(
+            record, "successor", f"the successor {successor.code!r} is not in force on {unit.valid_to.isoformat()}"
+        )
+
+
+def _check_move(merged: _Merged, record: Record) -> None:
+    """Check a dated move: it names both the unit before (previous_unit) and the day it moved (moved_on)."""
+    spec = record.spec
+    previous, moved_on = getattr(spec, "previous_unit", None), getattr(spec, "moved_on", None)
+    if (previous is None) != (moved_on is None):
+        missing = "moved_on" if moved_on is None else "previous_unit"
+        merged.issue(record, missing, "a move needs both previous_unit and moved_on")
+    merged.check_ref(record, "previous_unit", UnitSpec, "unit")
 
 
 def _check_devices(merged: _Merged, profiles: Collection[str]) -> None:
@@ -204,12 +234,13 @@ def _check_devices(merged: _Merged, profiles: Collection[str]) -> None:
     for record in merged.by_kind[DeviceSpec].values():
         device: DeviceSpec = record.spec  # type: ignore[assignment]
         merged.check_ref(record, "unit", UnitSpec, "unit")
+        _check_move(merged, record)
         merged.check_ref(record, "parent", DeviceSpec, "parent device")
         if device.snmp is not None and device.snmp not in profiles:
             merged.issue(record, "snmp", f"unknown SNMP profile {device.snmp!r} (the config defines: {known})")
         other = addresses.setdefault(device.address, record)
         if other is not record:
-            place = f"{other.origin.source}:{other.origin.at('address')}" if other.origin.line else other.origin.source
+            place = other.origin.describe("address") if other.origin.line else other.origin.source
             merged.issue(
                 record, "address", f"address {device.address} is already used by device {other.spec.key!r} ({place})"
             )
@@ -220,6 +251,7 @@ def _check_links(merged: _Merged) -> None:
     for record in merged.by_kind[LinkSpec].values():
         link: LinkSpec = record.spec  # type: ignore[assignment]
         merged.check_ref(record, "unit", UnitSpec, "unit")
+        _check_move(merged, record)
         merged.check_ref(record, "device", DeviceSpec, "device")
         if link.interface is not None and link.device is None:
             merged.issue(record, "interface", "an interface needs a device: name the device that has it")

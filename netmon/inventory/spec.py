@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from netmon.inventory.models import Level, LinkKind, Role, ServiceCheck
+from netmon.inventory.models import CommuneType, Level, LinkKind, Role, ServiceCheck
 from netmon.inventory.targets import parse_expect_status, parse_host_port, parse_url
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "ServiceSpec",
     "Spec",
     "UnitSpec",
+    "unit_on",
 ]
 
 _CODE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
@@ -35,11 +38,18 @@ def _blank_to_none(value: object) -> object:
 
 
 def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
+    """Trim a text and normalise it to Unicode NFC, so that NFD input (macOS, some Excel exports) changes nothing."""
+    return unicodedata.normalize("NFC", value.strip()) if isinstance(value, str) else value
+
+
+def _choice(value: object) -> object:
+    """Trim a choice cell (" province ", "switch ") and fold its case; NFC for Vietnamese choices."""
+    return unicodedata.normalize("NFC", value.strip().lower()) if isinstance(value, str) else value
 
 
 Key = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=64, pattern=_CODE)]
 Name = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=255)]
+OptDate = Annotated[date | None, BeforeValidator(_blank_to_none), BeforeValidator(_strip)]
 OptKey = Annotated[Key | None, BeforeValidator(_blank_to_none)]
 OptText = Annotated[
     Annotated[str, Field(max_length=255)] | None, BeforeValidator(_blank_to_none), BeforeValidator(_strip)
@@ -55,6 +65,15 @@ class Spec(BaseModel):
     plural: ClassVar[str]
     key_field: ClassVar[str]
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        """Refuse NUL characters: PostgreSQL text cannot hold them, and SQLite would (issue 15: one rule)."""
+        texts = value if isinstance(value, list | tuple) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("NUL characters are not allowed")
+        return value
+
     @property
     def key(self) -> str:
         """Return the natural key (unit code, device or link name)."""
@@ -69,14 +88,22 @@ class Spec(BaseModel):
                 continue
             if isinstance(value, tuple):
                 value = list(value)
-            elif isinstance(value, Level | Role | LinkKind | ServiceCheck):
+            elif isinstance(value, Level | Role | LinkKind | CommuneType | ServiceCheck):
                 value = value.value
+            elif isinstance(value, date):
+                value = value.isoformat()
             row[name] = value
         return row
 
 
 class UnitSpec(Spec):
-    """An organisational unit: province, department, district or ward."""
+    """An organisational unit: province, department, district (historic) or commune.
+
+    `type` is a commune's type (xã | phường | đặc khu | thị trấn). `valid_from` is the first day the
+    unit is in force, `valid_to` the first day it is not (both local dates; None: always). A unit
+    that merged into another names it as `successor`: its devices and links count there from
+    `valid_to` on. Level `ward` (files from before 2025) is read as `commune`.
+    """
 
     noun: ClassVar[str] = "unit"
     plural: ClassVar[str] = "units"
@@ -84,12 +111,20 @@ class UnitSpec(Spec):
 
     code: Key
     name: Name
-    level: Level
+    level: Annotated[Level, BeforeValidator(_choice)]
     parent: OptKey = None
     staff: Count = None
     computers: Count = None
     servers: Count = None
     vc_endpoints: Count = None
+    type: Annotated[CommuneType | None, BeforeValidator(_blank_to_none), BeforeValidator(_choice)] = None
+    valid_from: OptDate = None
+    valid_to: OptDate = None
+    successor: OptKey = None
+
+    def in_force(self, day: date) -> bool:
+        """Tell whether the unit is in force on local *day* (valid_from <= day < valid_to)."""
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day < self.valid_to)
 
 
 class DeviceSpec(Spec):
@@ -101,12 +136,14 @@ class DeviceSpec(Spec):
 
     name: Key
     unit: Key
-    role: Role
+    role: Annotated[Role, BeforeValidator(_choice)]
     address: str
     snmp: OptKey = None
     parent: OptKey = None
     tags: tuple[str, ...] = ()
     enabled: bool = True
+    previous_unit: OptKey = None
+    moved_on: OptDate = None
 
     @field_validator("address", mode="before")
     @classmethod
@@ -115,9 +152,13 @@ class DeviceSpec(Spec):
         if text is None:
             raise ValueError("must be an IPv4 or IPv6 address")
         try:
-            return str(ipaddress.ip_address(text))
+            address = ipaddress.ip_address(text)
         except ValueError:
             raise ValueError(f"{text!r} is not an IPv4 or IPv6 address") from None
+        # ::ffff:a.b.c.d is the IPv4 host a.b.c.d (RFC 4291 2.5.5.2): stored as IPv4, so the
+        # duplicate-address check sees it and ping/SNMP reach it (issue 13)
+        mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+        return str(mapped or address)
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -145,12 +186,14 @@ class LinkSpec(Spec):
     key_field: ClassVar[str] = "name"
 
     name: Key
-    kind: LinkKind
+    kind: Annotated[LinkKind, BeforeValidator(_choice)]
     unit: Key
     device: OptKey = None
     interface: OptText = None
     capacity_mbps: Count = None
     provider: OptText = None
+    previous_unit: OptKey = None
+    moved_on: OptDate = None
 
 
 class ServiceSpec(Spec):
@@ -169,7 +212,7 @@ class ServiceSpec(Spec):
 
     name: Key
     unit: Key
-    check: ServiceCheck
+    check: Annotated[ServiceCheck, BeforeValidator(_choice)]
     device: OptKey = None
     url: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
     address: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
@@ -213,15 +256,40 @@ KINDS: tuple[type[Spec], ...] = (UnitSpec, DeviceSpec, LinkSpec, ServiceSpec)
 
 @dataclass(frozen=True, kw_only=True)
 class Origin:
-    """Where a record came from: a file and line (per field where known), or the database."""
+    """Where a record came from: a file and line (per field where known), a sheet row, or the database.
+
+    A record read from an XLSX sheet has `sheet` set and `columns` (field -> column letter): its
+    issues are placed as ``file:sheet!C5``.
+    """
 
     source: str
     line: int | None = None
     fields: Mapping[str, int] = field(default_factory=dict)
+    sheet: str | None = None
+    columns: Mapping[str, str] = field(default_factory=dict)
 
     def at(self, name: str) -> int | None:
         """Return the line of field *name*, else the record's line."""
         return self.fields.get(name, self.line)
+
+    def place(self, name: str) -> tuple[str, int | None]:
+        """Return (source, line) for an issue about field *name*: ``file:sheet!C5`` and None for a sheet."""
+        if self.sheet is None:
+            return self.source, self.at(name)
+        column = self.columns.get(name, "A")
+        return f"{self.source}:{self.sheet}!{column}{self.line}", None
+
+    def describe(self, name: str) -> str:
+        """Return the place of field *name* as text (``file:line`` or ``file:sheet!C5``)."""
+        source, line = self.place(name)
+        return f"{source}:{line}" if line is not None else source
+
+
+def unit_on(spec: DeviceSpec | LinkSpec, day: date) -> str:
+    """Return the unit a device or link belonged to on local *day*: previous_unit before moved_on."""
+    if spec.moved_on is not None and spec.previous_unit is not None and day < spec.moved_on:
+        return spec.previous_unit
+    return spec.unit
 
 
 @dataclass(frozen=True)

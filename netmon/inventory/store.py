@@ -13,7 +13,18 @@ from sqlalchemy.engine import Connection, Engine
 from netmon.errors import StoreError
 from netmon.inventory import schema
 from netmon.inventory.files import Parsed
-from netmon.inventory.models import Device, Level, Link, LinkKind, Role, Service, ServiceCheck, Unit, metadata
+from netmon.inventory.models import (
+    CommuneType,
+    Device,
+    Level,
+    Link,
+    LinkKind,
+    Role,
+    Service,
+    ServiceCheck,
+    Unit,
+    metadata,
+)
 from netmon.inventory.plan import Plan, make_plan
 from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, ServiceSpec, UnitSpec
 from netmon.inventory.views import units_below
@@ -149,6 +160,10 @@ def _snapshot(conn: Connection) -> Inventory:
             computers=row["computers"],
             servers=row["servers"],
             vc_endpoints=row["vc_endpoints"],
+            type=CommuneType(row["type"]) if row["type"] is not None else None,
+            valid_from=row["valid_from"],
+            valid_to=row["valid_to"],
+            successor=row["successor"],
         )
     raw_devices = conn.execute(sa.select(_DEVICES).order_by(_DEVICES.c.id)).mappings().all()
     device_name = {row["id"]: row["name"] for row in raw_devices}
@@ -162,6 +177,8 @@ def _snapshot(conn: Connection) -> Inventory:
             parent=device_name.get(row["parent_id"]) if row["parent_id"] is not None else None,
             tags=tuple(row["tags"].split()),
             enabled=bool(row["enabled"]),
+            previous_unit=row["previous_unit"],
+            moved_on=row["moved_on"],
         )
         for row in raw_devices
     }
@@ -174,6 +191,8 @@ def _snapshot(conn: Connection) -> Inventory:
             interface=row["interface"],
             capacity_mbps=row["capacity_mbps"],
             provider=row["provider"],
+            previous_unit=row["previous_unit"],
+            moved_on=row["moved_on"],
         )
         for row in conn.execute(sa.select(_LINKS).order_by(_LINKS.c.id)).mappings()
     }
@@ -331,6 +350,10 @@ def _unit_row(spec: UnitSpec, units: Mapping[str, int]) -> dict[str, Any]:
         "computers": spec.computers,
         "servers": spec.servers,
         "vc_endpoints": spec.vc_endpoints,
+        "type": spec.type.value if spec.type is not None else None,
+        "valid_from": spec.valid_from,
+        "valid_to": spec.valid_to,
+        "successor": spec.successor,
     }
 
 
@@ -344,6 +367,8 @@ def _device_row(spec: DeviceSpec, units: Mapping[str, int], devices: Mapping[str
         "parent_id": devices[spec.parent] if spec.parent is not None else None,
         "tags": " ".join(spec.tags),
         "enabled": spec.enabled,
+        "previous_unit": spec.previous_unit,
+        "moved_on": spec.moved_on,
     }
 
 
@@ -356,6 +381,8 @@ def _link_row(spec: LinkSpec, units: Mapping[str, int], devices: Mapping[str, in
         "interface": spec.interface,
         "capacity_mbps": spec.capacity_mbps,
         "provider": spec.provider,
+        "previous_unit": spec.previous_unit,
+        "moved_on": spec.moved_on,
     }
 
 

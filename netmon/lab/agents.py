@@ -22,9 +22,11 @@ from netmon.config import SnmpProfile
 from netmon.errors import NetmonError
 
 __all__ = [
+    "ADDRESS_BUDGET",
     "AgentSpec",
     "LabError",
     "RunningAgent",
+    "endpoint",
     "is_running",
     "load_state",
     "render_snmpd_conf",
@@ -83,7 +85,17 @@ _LAB_RANGES = (
 )
 
 
-def _endpoint(address: str, port: int) -> str:
+#: Bytes of the `agentAddress` value an agent may be given. net-snmp copies the line into a
+#: 2,560-byte buffer (SPRINT_MAX_LEN) and silently drops what does not fit (FIELD-NOTES); the
+#: margin leaves room for the token and the terminator.
+ADDRESS_BUDGET = 2_400
+
+
+def endpoint(address: str, port: int) -> str:
+    """Return net-snmp's endpoint for *address* and *port* (`udp:A:P` or `udp6:[A]:P`).
+
+    Raises LabError when *address* is outside 127.0.0.0/8, ::1 and 198.18.0.0/15.
+    """
     ip = ipaddress.ip_address(address)
     if not any(ip in network for network in _LAB_RANGES if network.version == ip.version):
         raise LabError(f"lab agents listen on loopback or 198.18.0.0/15 only, not {address}")
@@ -91,15 +103,22 @@ def _endpoint(address: str, port: int) -> str:
 
 
 def render_snmpd_conf(spec: AgentSpec, persist_dir: Path) -> str:
-    """Return the snmpd.conf of an agent: loopback only, read-only, no AgentX, no traps."""
+    """Return the snmpd.conf of an agent: loopback only, read-only, no AgentX, no traps.
+
+    Raises LabError when an address is outside the lab's ranges, or when the address list is
+    longer than ADDRESS_BUDGET bytes (net-snmp would bind only part of it, without a word).
+    """
+    addresses = (
+        f"udp:0.0.0.0:{spec.port}" if spec.any_address else ",".join(endpoint(a, spec.port) for a in spec.addresses)
+    )
+    if len(addresses) > ADDRESS_BUDGET:
+        raise LabError(
+            f"{spec.name}: {len(spec.addresses)} addresses take {len(addresses)} bytes of agentAddress, "
+            f"more than the {ADDRESS_BUDGET} net-snmp keeps; split them over more agents (lab.control.lab_specs)"
+        )
     lines = [
         "# written by netmon lab; do not edit",
-        "agentAddress "
-        + (
-            f"udp:0.0.0.0:{spec.port}"
-            if spec.any_address
-            else ",".join(_endpoint(a, spec.port) for a in spec.addresses)
-        ),
+        f"agentAddress {addresses}",
         f"[snmp] persistentDir {persist_dir}",
         "[snmp] serverRecvBuf 4194304",
         "[snmp] serverSendBuf 4194304",

@@ -1,4 +1,10 @@
-"""Bring the scale lab up and down: one snmpd per SNMP port, serving the inventory's devices."""
+"""Bring the scale lab up and down: snmpd agents on loopback serving the inventory's devices.
+
+The devices of one SNMP port are dealt out to as many agents as their addresses need: net-snmp
+copies the `agentAddress` line into a 2,560-byte buffer (SPRINT_MAX_LEN) and cuts it short without a
+word, and a second `agentAddress` line appends to the same buffer (docs/lab.md, FIELD-NOTES). So an
+agent serves at most `MAX_ADDRESSES` addresses whose endpoints fit in `agents.ADDRESS_BUDGET` bytes.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,11 @@ from pathlib import Path
 from netmon.config import SnmpProfile
 from netmon.inventory.spec import Inventory
 from netmon.lab.agents import (
+    ADDRESS_BUDGET,
     AgentSpec,
     LabError,
     RunningAgent,
+    endpoint,
     is_running,
     load_state,
     save_state,
@@ -19,13 +27,40 @@ from netmon.lab.agents import (
     stop_agent,
 )
 
-__all__ = ["STATE_FILE", "lab_down", "lab_specs", "lab_status", "lab_up"]
+__all__ = ["MAX_ADDRESSES", "STATE_FILE", "chunk_addresses", "lab_down", "lab_specs", "lab_status", "lab_up"]
 
 STATE_FILE = "lab.json"
+#: Addresses one lab snmpd serves at most (FIELD-NOTES: ~114 short IPv4 endpoints fit net-snmp's buffer).
+MAX_ADDRESSES = 100
+
+
+def chunk_addresses(addresses: list[str], port: int) -> list[tuple[str, ...]]:
+    """Split *addresses* into groups of at most MAX_ADDRESSES whose endpoint list fits ADDRESS_BUDGET bytes.
+
+    Each group becomes one snmpd's `agentAddress` line, `udp:A:PORT,udp6:[B]:PORT,...`. Order is kept.
+    Raises LabError (from `agents.endpoint`) for an address outside loopback and 198.18.0.0/15.
+    """
+    groups: list[tuple[str, ...]] = []
+    group: list[str] = []
+    size = 0
+    for address in addresses:
+        length = len(endpoint(address, port)) + 1  # and its comma
+        if group and (len(group) == MAX_ADDRESSES or size + length > ADDRESS_BUDGET):
+            groups.append(tuple(group))
+            group, size = [], 0
+        group.append(address)
+        size += length
+    if group:
+        groups.append(tuple(group))
+    return groups
 
 
 def lab_specs(inventory: Inventory, profiles: Mapping[str, SnmpProfile]) -> list[AgentSpec]:
-    """Group the enabled SNMP devices by their profile's port: one agent per port."""
+    """Group the enabled SNMP devices by their profile's port, then into agents that net-snmp can bind.
+
+    Agents are named `agent-PORT-K` (K from 1), each with at most MAX_ADDRESSES addresses; see
+    chunk_addresses. Every agent of a port gets all the profiles that use the port.
+    """
     by_port: dict[int, list[str]] = defaultdict(list)
     port_profiles: dict[int, dict[str, SnmpProfile]] = defaultdict(dict)
     for device in inventory.devices.values():
@@ -35,8 +70,9 @@ def lab_specs(inventory: Inventory, profiles: Mapping[str, SnmpProfile]) -> list
         by_port[profile.port].append(device.address)
         port_profiles[profile.port][device.snmp] = profile
     return [
-        AgentSpec(name=f"agent-{port}", port=port, addresses=tuple(addresses), profiles=port_profiles[port])
+        AgentSpec(name=f"agent-{port}-{k}", port=port, addresses=chunk, profiles=port_profiles[port])
         for port, addresses in sorted(by_port.items())
+        for k, chunk in enumerate(chunk_addresses(addresses, port), start=1)
     ]
 
 

@@ -77,7 +77,7 @@ def synthetic_province(devices: int, *, profile: str | None = "lab-v2c") -> dict
         hub = site(district, core, ("server", "vc_endpoint"), ("lan", "internet", "wan", "tslcd"))
         for x in range(1, _WARDS_PER_DISTRICT + 1):
             ward = f"{district}-X{x:02}"
-            unit(ward, f"Xã Giả Lập {h}.{x}", "ward", district, 15)
+            unit(ward, f"Xã Giả Lập {h}.{x}", "commune", district, 15)
             site(ward, hub, ("vc_endpoint", "access_point"), ("lan", "internet", "tslcd"))
     return doc
 

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from netmon.inventory.models import metadata
 from netmon.inventory.schema import transaction
 from netmon.inventory.spec import Inventory
-from netmon.monitor.outages import utc
+from netmon.kernel import utc
 
 __all__ = ["ROLLED_UP_KINDS", "StateSeconds", "day_bounds", "object_seconds", "read_days", "rollup_day"]
 

@@ -8,32 +8,34 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+
+import structlog
 
 from netmon.config import Config
 from netmon.inventory.spec import Inventory
+from netmon.kernel import Sample, utcnow
+from netmon.monitor.latest import LatestSamples
 from netmon.monitor.maintenance import MaintenanceSchedule
 from netmon.monitor.outages import CAUSES, OUTAGE_KINDS, LastState
+from netmon.monitor.rates import LinkRates, LinkTraffic
 from netmon.monitor.rounds import RoundResult
 from netmon.monitor.state import ObjectKey, ObjectState, State, StateEngine, StateRules, Transition
 from netmon.monitor.topology import Topology, interface_key
-from netmon.pollers.base import HostSample, InterfaceRow, InterfacesSample, PingSample, Sample, SystemSample, utcnow
+from netmon.pollers import registry
+from netmon.pollers.ifmib import interface_ids, resolve_interface
+from netmon.pollers.samples import InterfaceRow, InterfacesSample, PingSample
 from netmon.pollers.service import ServiceSample
 
-__all__ = ["DeviceLatest", "LiveState"]
+__all__ = ["OWN_KINDS", "LiveState"]
+
+#: Object kinds that stand on their own; every other kind (interfaces, poll class checks) hangs off a device.
+#: A service (http/tcp check) is its own object: it may run on a device, but it is not one of the device's checks.
+OWN_KINDS = frozenset({"device", "link", "service"})
+
+_log = structlog.get_logger("netmon.live")
 
 _UP = 1  # IF-MIB ifOperStatus / ifAdminStatus up(1)
-
-
-@dataclass
-class DeviceLatest:
-    """The newest sample of each poll class for one device."""
-
-    ping: PingSample | None = None
-    system: SystemSample | None = None
-    interfaces: InterfacesSample | None = None
-    host: HostSample | None = None
 
 
 class LiveState:
@@ -51,30 +53,33 @@ class LiveState:
         # ifOperStatus is a reading, not a guess from lost packets: one round decides an interface.
         exact = StateRules(down_after=1, up_after=1, flap_changes=cfg.flap_changes, flap_window=cfg.flap_window)
         self.engine = StateEngine(rules, self.topology.depends_on, kind_rules={"interface": exact})
-        self.latest: dict[str, DeviceLatest] = {name: DeviceLatest() for name in inventory.devices}
-        self.services: dict[str, ServiceSample] = {}  # the newest check of each service, by service name
+        # a service check's sample carries the service's name where a device's carries the device's
+        self.samples = LatestSamples([*inventory.devices, *inventory.services], registry.windows(config))
+        links_on: dict[str, list[tuple[str, str]]] = {}
+        for name, link in inventory.links.items():
+            if link.device is not None and link.interface:
+                links_on.setdefault(link.device, []).append((name, link.interface))
+        self.rates = LinkRates(links_on)
         self.rounds: Counter[str] = Counter()
         self._interfaces: dict[str, set[ObjectKey]] = {}
+        #: Links whose interface cannot be resolved on their device (a name several interfaces have).
+        self.link_problems: dict[str, str] = {}
         self._link_of = {iface: link for link, iface in self.topology.link_interface.items()}
-        # interface data older than this is stale: the agent stopped answering and ping decides alone
-        self._fresh = timedelta(seconds=2 * config.polling.snmp.interval + 60)
 
     def adopt(self, old: LiveState) -> list[Transition]:
         """Take over *old*'s states and samples for the objects still here (a reload); return REMOVED transitions."""
         now = utcnow()
         for key, memory in old.engine.objects.items():
             kind, name = key
-            if kind == "interface":
+            if kind not in OWN_KINDS:  # an interface or a poll class's check: it hangs off its device
                 device = name.partition(":")[0]
-                if device in self.latest:
+                if device in self.inventory.devices:
                     self._register_interface(device, key)
                     self.engine.objects[key] = memory
             elif key in self.engine.objects:
                 self.engine.objects[key] = memory
-        for name, latest in old.latest.items():
-            if name in self.latest:
-                self.latest[name] = latest
-        self.services.update((k, v) for k, v in old.services.items() if k in self.inventory.services)
+        self.samples.adopt(old.samples)
+        self.rates.adopt(old.rates)
         self.rounds.update(old.rounds)
         return [
             Transition(kind=kind, name=name, old=memory.state, new=State.REMOVED, ts=now)
@@ -86,42 +91,38 @@ class LiveState:
         """Start objects in their last recorded state (after a restart) instead of UNKNOWN."""
         for row in last:
             key = (row.kind, row.name)
-            if row.kind == "interface":
+            if row.kind not in OWN_KINDS:
                 device = row.name.partition(":")[0]
-                if device not in self.latest:
+                if device not in self.inventory.devices:
                     continue
                 self._register_interface(device, key)
             self.engine.restore(key, row.state, row.since, row.root_cause)
 
     def record(self, samples: Sequence[Sample]) -> None:
-        """Keep the newest sample of each kind per device."""
+        """Keep the newest sample of each kind per device (`LatestSamples.record`); follow links' counters."""
+        self.samples.record(samples)
         for sample in samples:
-            if isinstance(sample, ServiceSample):  # a service check: `device` is the service's name
-                if ("service", sample.device) in self.engine.objects:  # enabled services only
-                    self.services[sample.device] = sample
-                continue
-            latest = self.latest.get(sample.device)
-            if latest is None:
-                continue
-            if isinstance(sample, PingSample):
-                latest.ping = sample
-            elif isinstance(sample, SystemSample):
-                latest.system = sample
-            elif isinstance(sample, InterfacesSample):
-                if sample.ok or latest.interfaces is None:
-                    latest.interfaces = sample
-            elif isinstance(sample, HostSample):
-                latest.host = sample
+            if isinstance(sample, InterfacesSample) and self.samples.newest(sample.device, sample.kind) is sample:
+                self.rates.update(sample)
 
     def conclude(self, result: RoundResult, now: datetime, *, extra: bool = False) -> list[Transition]:
         """Turn a finished round (or an *extra* poll of a few devices) into state transitions, parents first."""
         if not extra:
             self.rounds[result.poll_class] += 1
         observations: dict[ObjectKey, bool | None] = {}
-        devices = {sample.device for sample in result.samples if sample.device in self.latest}
+        services = {sample.device for sample in result.samples if isinstance(sample, ServiceSample)}
+        devices = {
+            sample.device
+            for sample in result.samples
+            if sample.device in self.inventory.devices and not isinstance(sample, ServiceSample)
+        }
+        for service in services:  # http/tcp checks: one observation per enabled service
+            if ("service", service) in self.engine.objects:
+                check = self.samples.fresh(service, ServiceSample.kind, now)
+                observations[("service", service)] = check.ok if check is not None else None
         for device in devices:
             if result.poll_class == "ping":
-                ping = self.latest[device].ping
+                ping = self.samples.fresh(device, PingSample.kind, now)
                 observations[("device", device)] = ping.ok if ping is not None else None
                 # links are judged on the ping rhythm, with the newest interface reading: one
                 # hysteresis clock for a link and the devices behind it
@@ -129,9 +130,8 @@ class LiveState:
                     observations[("link", link)] = self._link_observation(link, now)
             elif result.poll_class == "snmp":
                 observations.update(self._interface_observations(device, now))
-        for sample in result.samples:  # service checks (http, tcp): one observation per service
-            if isinstance(sample, ServiceSample) and ("service", sample.device) in self.engine.objects:
-                observations[("service", sample.device)] = self.services[sample.device].ok
+            else:
+                observations.update(self._check_observation(result.poll_class, device, now))
         return self.engine.observe(now, observations, maintenance=self._in_maintenance(now))
 
     def _in_maintenance(self, now: datetime) -> set[ObjectKey]:
@@ -145,33 +145,63 @@ class LiveState:
         self.engine.add(key, (("device", device),))
         self._interfaces.setdefault(device, set()).add(key)
 
+    def _check_observation(self, poll_class: str, device: str, now: datetime) -> dict[ObjectKey, bool | None]:
+        """Judge a stateful poll class's check of *device*: key (class name, device), under the device."""
+        try:
+            kind = registry.class_of(poll_class)
+        except KeyError:
+            return {}
+        if not kind.stateful:
+            return {}
+        key = (poll_class, device)
+        self._register_interface(device, key)
+        sample = self.samples.fresh(device, kind.sample_kinds[0].kind, now)
+        return {key: kind.verdict(sample) if sample is not None else None}
+
+    @property
+    def services(self) -> dict[str, ServiceSample]:
+        """Return the newest check of each enabled service that has been checked, by service name."""
+        found: dict[str, ServiceSample] = {}
+        for name in self.inventory.services:
+            sample = self.samples.newest(name, ServiceSample.kind)
+            if isinstance(sample, ServiceSample) and ("service", name) in self.engine.objects:
+                found[name] = sample
+        return found
+
+    def checks_of(self, device: str) -> dict[str, State]:
+        """Return the state of every stateful poll class's check of *device* (the API's `checks`)."""
+        return {
+            name: self.engine.objects[(name, device)].state
+            for name in registry.names()
+            if (name, device) in self.engine.objects
+        }
+
     def _interface_observations(self, device: str, now: datetime) -> dict[ObjectKey, bool | None]:
         sample = self._fresh_interfaces(device, now)
         if sample is None:
             return {}
         seen: dict[ObjectKey, bool | None] = {}
+        ids = interface_ids(sample.interfaces)
         for row in sample.interfaces:
-            key = interface_key(device, row.name)
+            key = interface_key(device, ids[row.if_index])
             self._register_interface(device, key)
             seen[key] = _interface_up(row)
         return seen
 
     def _fresh_interfaces(self, device: str, now: datetime) -> InterfacesSample | None:
-        sample = self.latest[device].interfaces
-        if sample is None or not sample.ok or now - sample.ts > self._fresh:
-            return None
-        return sample
+        sample = self.samples.fresh(device, InterfacesSample.kind, now)
+        return sample if isinstance(sample, InterfacesSample) and sample.ok else None
 
     def _link_observation(self, link: str, now: datetime) -> bool | None:
         """Judge a link: down if its interface is oper-down while admin-up, or if its far end stops answering ping."""
         spec = self.inventory.links[link]
         if spec.device is None:
             return None
-        ping = self.latest[spec.device].ping
+        ping = self.samples.fresh(spec.device, PingSample.kind, now)
         interface: bool | None = None
         sample = self._fresh_interfaces(spec.device, now)
         if sample is not None and spec.interface:
-            row = next((r for r in sample.interfaces if r.name == spec.interface), None)
+            row = self._link_interface(link, spec.device, spec.interface, sample)
             if row is not None and row.admin_status is not None and row.admin_status != _UP:
                 return None  # shut down on purpose: not judged
             interface = _interface_up(row) if row is not None else None
@@ -181,16 +211,41 @@ class LiveState:
             return interface
         return True if ping is not None else None
 
+    def _link_interface(self, link: str, device: str, wanted: str, sample: InterfacesSample) -> InterfaceRow | None:
+        """Return the interface a link names; None (not judged by it) when absent or ambiguous, logged once."""
+        found = resolve_interface(sample.interfaces, wanted)
+        if not isinstance(found, list):
+            self.link_problems.pop(link, None)
+            return found
+        problem = f"interface {wanted!r} is ambiguous on {device}: {', '.join(found)}; name one of them in the link"
+        if self.link_problems.get(link) != problem:
+            _log.warning("link interface ambiguous", link=link, device=device, interface=wanted, candidates=found)
+        self.link_problems[link] = problem
+        return None
+
     # ---- reading ---------------------------------------------------------------------------
 
     def state_of(self, key: ObjectKey) -> ObjectState:
         """Return the engine's memory of *key* (UNKNOWN for an object it does not track)."""
         return self.engine.objects.get(key) or ObjectState()
 
-    def interfaces_of(self, device: str) -> tuple[InterfaceRow, ...]:
-        """Return the device's interfaces from its newest answered IF-MIB poll."""
-        sample = self.latest[device].interfaces if device in self.latest else None
-        return sample.interfaces if sample is not None and sample.ok else ()
+    def interfaces_of(self, device: str, now: datetime | None = None) -> tuple[InterfaceRow, ...]:
+        """Return the device's interfaces from its current IF-MIB sample (none when stale or failed)."""
+        sample = self._fresh_interfaces(device, now or utcnow()) if device in self.inventory.devices else None
+        return sample.interfaces if sample is not None else ()
+
+    def link_traffic(self, link: str, now: datetime | None = None) -> LinkTraffic | None:
+        """Return the link's current traffic, from its device's fresh IF-MIB sample (None when stale or unknown)."""
+        spec = self.inventory.links.get(link)
+        if spec is None or spec.device is None:
+            return None
+        sample = self._fresh_interfaces(spec.device, now or utcnow())
+        traffic = self.rates.traffic(link)
+        return traffic if sample is not None and traffic is not None and traffic.ts == sample.ts else None
+
+    def fresh(self, device: str, kind: str, now: datetime | None = None) -> Sample | None:
+        """Return the device's current sample of *kind* (`LatestSamples.fresh`), as of *now* (default: now)."""
+        return self.samples.fresh(device, kind, now or utcnow())
 
     def open_outages(self) -> Counter[tuple[str, str]]:
         """Count the objects now down, unreachable or in maintenance, by (kind, cause)."""

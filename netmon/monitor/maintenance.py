@@ -17,8 +17,8 @@ from netmon.config import MaintenanceConfig
 from netmon.errors import ConfigError, Issue
 from netmon.inventory.spec import Inventory
 from netmon.inventory.views import units_below
+from netmon.kernel import ValueObject
 from netmon.monitor.state import ObjectKey
-from netmon.pollers.base import ValueObject
 
 __all__ = ["MaintenanceSchedule", "Window", "resolve"]
 
@@ -40,6 +40,7 @@ class Window(ValueObject):
     at: str | None = None  # HH:MM local time
     duration: float | None = None
     reason: str = ""
+    author: str = ""  # who made an API window: "token:NAME" (issue 14); "" for config windows
 
     @classmethod
     def from_config(cls, cfg: MaintenanceConfig) -> Window:

@@ -9,6 +9,7 @@ engine is restored from the open outages at start-up, so it does not begin again
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,13 +18,23 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from netmon.errors import InputError
+from netmon.errors import InputError, StoreDataError
 from netmon.inventory.models import metadata
 from netmon.inventory.schema import transaction
+from netmon.kernel import ValueObject, utc
 from netmon.monitor.state import State, Transition
-from netmon.pollers.base import ValueObject
 
-__all__ = ["CAUSES", "OUTAGE_KINDS", "LastState", "OutageLedger", "OutageRecord", "parse_since", "utc"]
+__all__ = [
+    "CAUSES",
+    "OUTAGE_KINDS",
+    "LastState",
+    "OutageLedger",
+    "OutageRecord",
+    "Written",
+    "check_storable",
+    "parse_since",
+    "utc",
+]
 
 _OUTAGES = metadata.tables["outages"]
 _CHANGES = metadata.tables["state_changes"]
@@ -58,6 +69,18 @@ class OutageRecord(ValueObject):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Written:
+    """What the ledger wrote for one transition: the outage it closed and the one it opened (or neither).
+
+    Events and reports (MQTT) are built from this, never from a second copy of the rules.
+    """
+
+    transition: Transition
+    closed: OutageRecord | None = None
+    opened: OutageRecord | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class LastState:
     """An object's latest recorded state."""
 
@@ -75,37 +98,28 @@ class OutageLedger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def apply(self, transitions: Sequence[Transition], *, also: Callable[[Connection], None] | None = None) -> None:
-        """Open and close outages for *transitions* in one transaction, with *also*; a replay changes nothing."""
+    def apply(
+        self, transitions: Sequence[Transition], *, also: Callable[[Connection, list[Written]], None] | None = None
+    ) -> list[Written]:
+        """Open and close outages for *transitions* in one transaction, with *also*; a replay changes nothing.
+
+        Returns what was written, one `Written` per transition (in order), and hands the same list
+        to *also* inside the transaction (the MQTT outbox: events are written with what they report,
+        or not at all). Raises StoreError; `StoreDataError` when a transition cannot be stored
+        (a name over its column, a NUL byte): the item is poison, retrying cannot help.
+        """
         if not transitions:
-            return
+            return []
+        for t in transitions:
+            check_storable(t)
+        written: list[Written] = []
         with transaction(self.engine, "outage ledger") as conn:
-            if also is not None:
-                also(conn)  # e.g. the MQTT outbox: events are written with what they report, or not at all
             _record_changes(conn, transitions)
             for t in transitions:
-                if t.kind not in OUTAGE_KINDS:
-                    continue
-                cause = CAUSES.get(t.new)
-                current = _open(conn, t.kind, t.name)
-                if current is not None and current.cause == cause:
-                    continue  # already recorded: a replay, or the same outage continuing
-                if current is not None:
-                    conn.execute(
-                        sa.update(_OUTAGES)
-                        .where(_OUTAGES.c.id == current.id)
-                        .values(ended_at=max(t.ts, current.started_at).astimezone(UTC), end_cause=cause or t.new.value)
-                    )
-                if cause is not None:
-                    conn.execute(
-                        sa.insert(_OUTAGES).values(
-                            object_kind=t.kind,
-                            object_name=t.name,
-                            cause=cause,
-                            root_cause=t.root_cause,
-                            started_at=t.ts.astimezone(UTC),
-                        )
-                    )
+                written.append(_apply_one(conn, t) if t.kind in OUTAGE_KINDS else Written(transition=t))
+            if also is not None:
+                also(conn, written)
+        return written
 
     def outages(self, *, open_only: bool = False, since: datetime | None = None) -> list[OutageRecord]:
         """List outages, newest first; *since* keeps those still open then or started after."""
@@ -138,6 +152,43 @@ class OutageLedger:
                 )
                 for row in conn.execute(query).mappings()
             ]
+
+
+def _apply_one(conn: Connection, t: Transition) -> Written:
+    """Apply one device or link transition: close the open outage if its cause ends, open the next."""
+    cause = CAUSES.get(t.new)
+    current = _open(conn, t.kind, t.name)
+    if current is not None and current.cause == cause:
+        return Written(transition=t)  # already recorded: a replay, or the same outage continuing
+    closed = opened = None
+    if current is not None:
+        ended_at, end_cause = max(t.ts, current.started_at).astimezone(UTC), cause or t.new.value
+        conn.execute(
+            sa.update(_OUTAGES).where(_OUTAGES.c.id == current.id).values(ended_at=ended_at, end_cause=end_cause)
+        )
+        closed = dataclasses.replace(current, ended_at=ended_at, end_cause=end_cause)
+    if cause is not None:
+        started_at = t.ts.astimezone(UTC)
+        row = {"object_kind": t.kind, "object_name": t.name, "cause": cause, "root_cause": t.root_cause}
+        new_id = conn.execute(sa.insert(_OUTAGES).values(**row, started_at=started_at)).inserted_primary_key
+        assert new_id is not None  # noqa: S101 (an INSERT always has a key; for mypy)
+        opened = OutageRecord(
+            id=new_id[0], kind=t.kind, name=t.name, cause=cause, root_cause=t.root_cause, started_at=started_at,
+            ended_at=None,
+        )  # fmt: skip
+    return Written(transition=t, closed=closed, opened=opened)
+
+
+def check_storable(t: Transition) -> None:
+    """Raise StoreDataError when *t* cannot be stored as it is: a key over its column or with a NUL byte.
+
+    Keys are made storable at the edge (`netmon.kernel.storable`); this guard catches what slipped
+    through, so one bad item is isolated instead of failing its batch on PostgreSQL only.
+    """
+    for field, value, limit in (("kind", t.kind, 16), ("name", t.name, 255), ("root_cause", t.root_cause, 255)):
+        if value is not None and (len(value) > limit or "\x00" in value):
+            problem = "a NUL byte" if "\x00" in value else f"{len(value)} characters (at most {limit})"
+            raise StoreDataError(f"transition {field} has {problem}: {value[:64]!r}")
 
 
 def _record_changes(conn: Connection, transitions: Sequence[Transition]) -> None:
@@ -192,11 +243,6 @@ def _record(row: sa.RowMapping) -> OutageRecord:
         ended_at=utc(row["ended_at"]) if row["ended_at"] is not None else None,
         end_cause=row["end_cause"],
     )
-
-
-def utc(value: datetime) -> datetime:
-    """Return *value* as an aware UTC datetime (SQLite returns the stored UTC values naive)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 _RELATIVE = re.compile(r"^(\d+)([mhdw])$")

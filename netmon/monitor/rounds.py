@@ -9,24 +9,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
 
 from netmon.config import Config
-from netmon.inventory.models import Role
 from netmon.inventory.spec import Inventory
-from netmon.pollers.base import HostSample, PingSample, Sample, Status, SystemSample, Target, utcnow
-from netmon.pollers.ping import PingPoller
-from netmon.pollers.snmp import SnmpPoller
+from netmon.kernel import Sample, Target, utcnow
+from netmon.pollers import registry
+from netmon.pollers.registry import PollClass, poll_target
+from netmon.pollers.service import service_targets
 
-__all__ = ["POLL_CLASSES", "Pollers", "RoundResult", "run_round", "targets_of"]
-
-POLL_CLASSES = ("ping", "snmp", "host_resources")
-
-_log = structlog.get_logger("netmon.rounds")
+__all__ = ["Pollers", "RoundResult", "run_round", "targets_of"]
 
 #: Granularity of the spread of a round's starts (seconds). Coarse on purpose: targets started
 #: together have their replies handled in shared event-loop iterations; a fine spread costs one
@@ -50,60 +46,34 @@ class RoundResult:
 
 
 def targets_of(inventory: Inventory) -> list[Target]:
-    """Return the enabled devices as poll targets."""
-    return [
+    """Return the enabled devices, then the enabled services (`ServiceTarget`), as poll targets.
+
+    One list for every poll class: each class's `applies()` picks its own (the device classes
+    take devices, `http`/`tcp` take services of their check).
+    """
+    devices = [
         Target(device=d.name, address=d.address, unit=d.unit, role=d.role, snmp=d.snmp)
         for d in inventory.devices.values()
         if d.enabled
     ]
+    return [*devices, *service_targets(inventory)]
 
 
 class Pollers:
-    """The pollers of one process, and what each poll class polls on which targets."""
+    """The poll classes of one process (one instance per registered class), by name."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, classes: Mapping[str, PollClass] | None = None) -> None:
         self.config = config
-        self.ping = PingPoller(config.polling.ping)
-        self.snmp = SnmpPoller(config.snmp_profiles, config.polling.snmp)
-        self.host = SnmpPoller(config.snmp_profiles, config.polling.host_resources)
+        self.classes: dict[str, PollClass] = dict(classes) if classes is not None else registry.build(config)
 
-    def applies(self, poll_class: str, target: Target) -> bool:
-        """Tell whether *poll_class* polls *target*."""
-        if poll_class == "ping":
-            return True
-        if poll_class == "snmp":
-            return target.snmp is not None
-        return target.snmp is not None and target.role is Role.SERVER
+    def __getitem__(self, name: str) -> PollClass:
+        """Return the poll class *name*; KeyError when it is not registered."""
+        return self.classes[name]
 
-    def slots(self, poll_class: str, concurrency: int) -> int:
-        """Return how many targets may be in flight: a ping target holds its slot for `count` packets."""
-        return concurrency * self.config.polling.ping.count if poll_class == "ping" else concurrency
-
-    def deadline(self, poll_class: str) -> float:
-        """Return the most time one target may take in a round of *poll_class* (seconds)."""
-        polling = self.config.polling
-        if poll_class == "ping":
-            return self.ping.longest() + 1.0
-        settings = polling.snmp if poll_class == "snmp" else polling.host_resources
-        attempts = settings.retries + 1
-        slowest = max([p.timeout or settings.timeout for p in self.config.snmp_profiles.values()] + [settings.timeout])
-        return min(settings.interval, 4 * attempts * slowest + 1.0)
-
-    async def poll(self, poll_class: str, target: Target) -> list[Sample]:
-        """Poll one target for one poll class."""
-        if poll_class == "ping":
-            return [await self.ping.poll(target)]
-        if poll_class == "snmp":
-            system = await self.snmp.system(target)
-            if not system.ok:  # the agent is not answering: do not wait out the walks too
-                return [system]
-            return [system, await self.snmp.interfaces(target, uptime=system.sys_uptime)]
-        return [await self.host.host_resources(target)]
-
-    def failed(self, poll_class: str, target: Target, status: Status, error: str) -> list[Sample]:
-        """Return the samples that stand for a poll that did not finish."""
-        kinds: dict[str, type[Sample]] = {"ping": PingSample, "snmp": SystemSample, "host_resources": HostSample}
-        return [kinds[poll_class](device=target.device, ts=utcnow(), status=status, error=error)]
+    async def check(self) -> None:
+        """Run every class's start-up check (PollError when one cannot poll at all, e.g. no ICMP socket)."""
+        for poll_class in self.classes.values():
+            await poll_class.check()
 
 
 async def run_round(
@@ -115,28 +85,24 @@ async def run_round(
     spread: float = 0.0,
     on_samples: Callable[[Sequence[Sample]], None] | None = None,
 ) -> RoundResult:
-    """Poll every applicable target once, starting them evenly over *spread* seconds; return when all are done."""
+    """Poll every applicable target once through `poll_target`, starting them evenly over *spread* seconds.
+
+    Returns when all are done; a target that fails or hangs gives failure samples, never an exception.
+    """
     started_at, started = utcnow(), time.monotonic()
-    gate = asyncio.Semaphore(pollers.slots(poll_class, concurrency))
-    deadline = pollers.deadline(poll_class)
+    polls = pollers[poll_class]
+    gate = asyncio.Semaphore(polls.slots(concurrency))
     collected: list[Sample] = []
 
     async def one(target: Target) -> None:
         structlog.contextvars.bind_contextvars(device=target.device)  # this task's log lines only
         async with gate:
-            try:
-                async with asyncio.timeout(deadline):
-                    samples = await pollers.poll(poll_class, target)
-            except TimeoutError:
-                samples = pollers.failed(poll_class, target, Status.TIMEOUT, f"no answer within {deadline:g} s")
-            except Exception as exc:  # noqa: BLE001 (one device's poller bug must not fail the round)
-                _log.exception("poller failed", poll_class=poll_class, device=target.device)
-                samples = pollers.failed(poll_class, target, Status.ERROR, f"poller error: {type(exc).__name__}")
+            samples = await poll_target(polls, target)
         collected.extend(samples)
         if on_samples is not None:
             on_samples(samples)
 
-    chosen = [target for target in targets if pollers.applies(poll_class, target)]
+    chosen = [target for target in targets if polls.applies(target)]
     ticks = max(1, min(len(chosen), int(spread / _TICK)))
     per_tick = -(-len(chosen) // ticks) if chosen else 0
     async with asyncio.TaskGroup() as group:

@@ -1,4 +1,4 @@
-"""The poll scheduler (APScheduler 3): one job per poll class, targets spread over the interval.
+"""The poll scheduler (APScheduler 3): one job per registered poll class, targets spread over the interval.
 
 Each job runs at most one round at a time (`max_instances=1`, `coalesce`): a round still
 running when the next is due is an overrun, logged and counted, never stacked. Lag is the
@@ -20,8 +20,8 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, EVENT_
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from netmon.monitor.rounds import POLL_CLASSES, Pollers, RoundResult, run_round
-from netmon.pollers.base import Sample, Target, utcnow
+from netmon.kernel import Sample, Target, utcnow
+from netmon.monitor.rounds import Pollers, RoundResult, run_round
 
 __all__ = ["SPREAD", "PollScheduler", "RoundStats"]
 
@@ -60,7 +60,7 @@ class PollScheduler:
         on_samples: Callable[[Sequence[Sample]], None] | None = None,
         on_round: Callable[[RoundResult, RoundStats], None] | None = None,
         on_overrun: Callable[[RoundStats], None] | None = None,
-        poll_classes: Sequence[str] = POLL_CLASSES,
+        poll_classes: Sequence[str] | None = None,
     ) -> None:
         self._pollers = pollers
         self._targets = targets
@@ -68,7 +68,8 @@ class PollScheduler:
         self._on_round = on_round
         self._on_overrun = on_overrun
         polling = pollers.config.polling
-        self.stats = {name: RoundStats(name, getattr(polling, name).interval) for name in poll_classes}
+        chosen = poll_classes if poll_classes is not None else list(pollers.classes)
+        self.stats = {name: RoundStats(name, polling.of(name).interval) for name in chosen}
         self._scheduled: dict[str, datetime] = {}
         self._running: set[asyncio.Task[None]] = set()
         self._stopping = False

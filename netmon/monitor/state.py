@@ -23,7 +23,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from netmon.pollers.base import ValueObject
+from netmon.kernel import ValueObject
 
 __all__ = ["ObjectKey", "ObjectState", "State", "StateEngine", "StateRules", "Transition"]
 

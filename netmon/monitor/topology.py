@@ -6,7 +6,8 @@
   so a cut uplink is one DOWN outage (the link) with the device and everything behind it
   UNREACHABLE. A device without a path link depends on its parent device.
 - Every other link on a device depends on that device.
-- An interface ("interface", "DEVICE:IFNAME") depends on its device; it is added when first seen.
+- An interface ("interface", "DEVICE:IDENTITY") depends on its device; it is added when first seen.
+  Its identity is its ifName where unique on the device, else ``ifName#ifIndex`` (issue 13).
 - A service ("service", NAME; enabled ones only) depends on the device it runs on, if any: the
   device down makes its services UNREACHABLE, so one server cut is one outage (issue 11, item 5).
 
@@ -23,16 +24,25 @@ from dataclasses import dataclass, field
 
 from netmon.inventory.models import LinkKind
 from netmon.inventory.spec import Inventory
+from netmon.kernel import storable
 from netmon.monitor.state import ObjectKey
 
-__all__ = ["DEFAULT_UPLINK_KINDS", "Topology", "interface_key"]
+__all__ = ["DEFAULT_UPLINK_KINDS", "KEY_LIMIT", "Topology", "interface_key"]
+
+#: Longest object name the history and outage tables hold (`object_name`, varchar 255).
+KEY_LIMIT = 255
 
 DEFAULT_UPLINK_KINDS: tuple[LinkKind, ...] = (LinkKind.WAN, LinkKind.MAN, LinkKind.TSLCD, LinkKind.INTERNET)
 
 
 def interface_key(device: str, interface: str) -> ObjectKey:
-    """Return the state-engine key of a device's interface."""
-    return ("interface", f"{device}:{interface}")
+    """Return the state-engine key of a device's interface, ``DEVICE:IDENTITY``, made storable.
+
+    *interface* is its identity (`netmon.pollers.ifmib.interface_ids`). The name comes from the
+    agent: it may hold NUL bytes or be long enough that with the device's name it overflows the
+    255-character object name of the history and outage tables (`netmon.kernel.storable`).
+    """
+    return ("interface", storable(f"{device}:{interface}", KEY_LIMIT))
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from sqlalchemy.engine import Engine
 
 from netmon.inventory.models import metadata
 from netmon.inventory.schema import transaction
+from netmon.kernel import utc
 from netmon.monitor.maintenance import Window
-from netmon.monitor.outages import utc
 
 __all__ = ["WindowStore"]
 
@@ -36,6 +36,7 @@ class WindowStore:
                     starts_at=window.starts_at.astimezone(UTC),
                     ends_at=window.ends_at.astimezone(UTC),
                     reason=window.reason,
+                    author=window.author,
                 )
             )
             key = result.inserted_primary_key
@@ -59,6 +60,7 @@ class WindowStore:
                     starts_at=utc(row["starts_at"]),
                     ends_at=utc(row["ends_at"]),
                     reason=row["reason"],
+                    author=row["author"],
                 )
                 for row in conn.execute(query).mappings()
             ]

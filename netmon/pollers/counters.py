@@ -6,11 +6,11 @@ clock (sysUpTime, in hundredths of a second), which is what the counters are sam
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from netmon.pollers.base import InterfaceRow
+from netmon.pollers.ifmib import interface_ids
 
 __all__ = [
     "UPTIME_WRAP",
@@ -90,16 +90,16 @@ class InterfaceCounters:
 
 
 def interface_counters(rows: Iterable[InterfaceRow]) -> list[InterfaceCounters]:
-    """Key each interface's counters by ifName, so that ifIndex renumbering keeps the history.
+    """Key each interface's counters by its identity (`netmon.pollers.ifmib.interface_ids`).
 
-    An interface without a name, or whose name another interface also has, falls back to
-    `ifIndex:N`, the only key it has.
+    That is its ifName where unique on the device, so that ifIndex renumbering keeps the
+    history; else ``name#ifIndex``. Each interface keeps its own counter width (`bits`).
     """
     rows = list(rows)
-    names = Counter(row.name for row in rows)
+    ids = interface_ids(rows)
     return [
         InterfaceCounters(
-            name=row.name if row.name and names[row.name] == 1 else f"ifIndex:{row.if_index}",
+            name=ids[row.if_index],
             bits=row.counter_bits,
             values={c: v for c in COUNTERS if (v := getattr(row, c)) is not None},
             speed_bps=row.speed_bps,

@@ -24,14 +24,16 @@ import re
 import ssl
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 from cryptography import x509
 
+from netmon.config import Config
+from netmon.config import PollClass as PollSettings
 from netmon.inventory.models import ServiceCheck
-from netmon.pollers.base import Sample, Status, utcnow
-from netmon.pollers.service import CheckSettings, ServiceSample, ServiceTarget
+from netmon.kernel import Status, utcnow
+from netmon.pollers.service import ServiceCheckClass, ServiceSample, ServiceTarget
 from netmon.pollers.tcp import connect_status
 
 __all__ = ["HttpCheck"]
@@ -40,38 +42,27 @@ _MAX_REDIRECTS = 5
 _USER_AGENT = "netmon-http-check/1"
 
 
-class HttpCheck:
-    """Poll class `http`: the PollClass shape of `netmon.pollers.registry` (name, applies, deadline, poll, failed)."""
+class HttpCheck(ServiceCheckClass):
+    """Poll class `http` (registered in `netmon.pollers.registry.BUILTIN`; settings `polling.http`)."""
 
-    name = "http"
+    name: ClassVar[str] = "http"
+    service_check: ClassVar[ServiceCheck] = ServiceCheck.HTTP
 
-    def __init__(self, settings: CheckSettings | None = None) -> None:
-        self.settings = settings or CheckSettings()
+    def __init__(self, config: Config | None = None, settings: PollSettings | None = None) -> None:
+        super().__init__(config, settings)
         # loads the system's CA certificates: file I/O, done once here rather than in a check
         self._verifying = ssl.create_default_context()
-
-    def applies(self, target: object) -> bool:
-        """Tell whether *target* is an http service."""
-        return isinstance(target, ServiceTarget) and target.check is ServiceCheck.HTTP
-
-    def timeout(self, target: ServiceTarget) -> float:
-        """Return the whole check's timeout for *target* in seconds."""
-        return target.timeout or self.settings.timeout
-
-    def deadline(self, target: ServiceTarget) -> float:
-        """Return the most time one check may take (seconds): the timeout and a second of slack."""
-        return self.timeout(target) + 1.0
 
     def _ssl(self, target: ServiceTarget) -> ssl.SSLContext | bool:
         if not target.tls_verify:
             return False  # aiohttp: TLS without verification
         return self._verifying
 
-    async def poll(self, target: ServiceTarget) -> list[Sample]:
+    async def check_service(self, target: ServiceTarget) -> ServiceSample:
         """GET the target's URL once; return one ServiceSample whatever happens."""
         ts, started = utcnow(), time.monotonic()
         if target.url is None:
-            return self.failed(target, Status.ERROR, "no URL")
+            return _sample(target, ts, Status.ERROR, 0.0, "no URL", None, None)
         limit = self.timeout(target)
         connector = _CertRecorder(ssl=self._ssl(target), force_close=True, limit=1)
         status_code: int | None = None
@@ -88,12 +79,12 @@ class HttpCheck:
                 session.get(target.url, max_redirects=_MAX_REDIRECTS) as response,
             ):
                 status_code = response.status
-                body = await _read_bounded(response, self.settings.max_body_bytes)
+                body = await _read_bounded(response, self.check_settings.max_body_bytes)
                 charset = response.charset or "utf-8"
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             status, message = _failure(exc)
             not_after = connector.not_after
-            return [_sample(target, ts, status, time.monotonic() - started, message, status_code, not_after)]
+            return _sample(target, ts, status, time.monotonic() - started, message, status_code, not_after)
         duration = time.monotonic() - started
         not_after = connector.not_after
         matched = _matches(target.body_match, body, charset)
@@ -103,11 +94,7 @@ class HttpCheck:
             status, error = Status.BAD_REPLY, f"body does not match {target.body_match!r}"
         else:
             status, error = Status.OK, None
-        return [_sample(target, ts, status, duration, error, status_code, not_after, matched)]
-
-    def failed(self, target: ServiceTarget, status: Status, error: str) -> list[Sample]:
-        """Return the sample that stands for a check that did not finish."""
-        return [_sample(target, utcnow(), status, 0.0, error, None, None)]
+        return _sample(target, ts, status, duration, error, status_code, not_after, matched)
 
 
 async def _read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:

@@ -14,7 +14,8 @@ from gufo.ping.socket import SelectionPolicy
 
 from netmon.config import PingClass
 from netmon.errors import PollError
-from netmon.pollers.base import PingSample, Status, Target, utcnow
+from netmon.kernel import Status, Target, utcnow
+from netmon.pollers.samples import PingSample
 
 __all__ = ["RECV_BUFFER", "PingPoller", "summarize"]
 

@@ -1,9 +1,10 @@
 """SNMP poller (gufo-snmp): system group, IF-MIB interfaces, HOST-RESOURCES.
 
-One session per device poll (a gufo session carries one request at a time), GETBULK column
-walks on v2c/v3, GETNEXT and 32-bit counters on v1. Timeouts and retries come from the
-credential profile, else from the poll class. Every failure becomes a Sample status; gufo's
-exceptions are translated here and nowhere else.
+One session per device poll (a gufo session carries one request at a time), bounded GETBULK
+column walks on v2c/v3 and GETNEXT on v1 (`netmon.pollers.snmpwalk`), interface rows assembled
+by `netmon.pollers.ifmib`, values decoded by `netmon.pollers.snmptext`. Timeouts and retries
+come from the credential profile, else from the poll class. Every failure becomes a Sample
+status; gufo's exceptions are translated here and nowhere else (`_Exchange.call`).
 """
 
 from __future__ import annotations
@@ -32,14 +33,12 @@ from gufo.snmp import (
     User,
     ValueType,
 )
-from gufo.snmp._fast import GetIter  # gufo-snmp is pinned below 0.14: see _bulk_column
 from gufo.snmp.aio.client import SnmpSession
 from gufo.snmp.user import BaseAuthKey, BasePrivKey
 
 from netmon.config import PollClass, SnmpProfile
 from netmon.pollers.base import (
     HostSample,
-    InterfaceRow,
     InterfacesSample,
     Sample,
     Status,
@@ -48,6 +47,17 @@ from netmon.pollers.base import (
     Target,
     utcnow,
 )
+from netmon.pollers.ifmib import (
+    IF_COLUMNS,
+    IF_DESCR,
+    IF_OCTETS_32,
+    IF_OCTETS_64,
+    interface_rows,
+    needs_descr,
+    needs_octets_32,
+)
+from netmon.pollers.snmptext import as_enum, as_int, as_unsigned32, decode_text
+from netmon.pollers.snmpwalk import note_progress, walk_column
 
 __all__ = ["SnmpPoller"]
 
@@ -61,31 +71,18 @@ _SYSTEM = {
     "sys_uptime": SYS_UPTIME,
     "sys_name": "1.3.6.1.2.1.1.5.0",
 }
-# IF-MIB columns netmon uses, and nothing else.
-_IF_STATUS = {
-    "admin_status": "1.3.6.1.2.1.2.2.1.7",
-    "oper_status": "1.3.6.1.2.1.2.2.1.8",
-    "in_discards": "1.3.6.1.2.1.2.2.1.13",
-    "in_errors": "1.3.6.1.2.1.2.2.1.14",
-    "out_discards": "1.3.6.1.2.1.2.2.1.19",
-    "out_errors": "1.3.6.1.2.1.2.2.1.20",
-}
-# Walked only when the agent lacks ifName / ifHighSpeed (old or v1-only agents).
-_IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
-_IF_SPEED = "1.3.6.1.2.1.2.2.1.5"
-_IF_OCTETS_32 = {"in_octets": "1.3.6.1.2.1.2.2.1.10", "out_octets": "1.3.6.1.2.1.2.2.1.16"}
-_IF_X_TABLE = {
-    "name": "1.3.6.1.2.1.31.1.1.1.1",
-    "high_speed": "1.3.6.1.2.1.31.1.1.1.15",
-    "alias": "1.3.6.1.2.1.31.1.1.1.18",
-}
-_IF_OCTETS_64 = {"in_octets": "1.3.6.1.2.1.31.1.1.1.6", "out_octets": "1.3.6.1.2.1.31.1.1.1.10"}
 _HR_PROCESSOR_LOAD = "1.3.6.1.2.1.25.3.3.1.2"
 _HR_STORAGE = {
     "descr": "1.3.6.1.2.1.25.2.3.1.3",
     "unit": "1.3.6.1.2.1.25.2.3.1.4",
     "size": "1.3.6.1.2.1.25.2.3.1.5",
     "used": "1.3.6.1.2.1.25.2.3.1.6",
+}
+_STOPS = {
+    "not_increasing": "OID not increasing",
+    "requests": "request limit reached",
+    "rows": "row limit reached",
+    "time": "time limit reached",
 }
 
 _AUTH: dict[str, type[BaseAuthKey]] = {
@@ -104,9 +101,9 @@ _VERSION = {"1": SnmpVersion.v1, "2c": SnmpVersion.v2c, "3": SnmpVersion.v3}
 #: 4080 bytes. A reply one row longer than the table ends the walk in one request, so numeric
 #: columns of a 48-port switch take one request each. Text columns can hold long strings.
 _REPETITIONS = {  # column: (v1/v2c, v3)
-    _IF_X_TABLE["name"]: (40, 25),
-    _IF_X_TABLE["alias"]: (20, 12),
-    _IF_DESCR: (20, 12),
+    IF_COLUMNS["name"]: (40, 25),
+    IF_COLUMNS["alias"]: (20, 12),
+    IF_DESCR: (20, 12),
     _HR_STORAGE["descr"]: (20, 12),
 }
 _NUMBER_REPETITIONS = (60, 45)
@@ -123,16 +120,6 @@ class _StepError(Exception):
 
 def _repetitions(column: str, *, v3: bool) -> int:
     return _REPETITIONS.get(column, _NUMBER_REPETITIONS)[1 if v3 else 0]
-
-
-def _text(value: ValueType) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return "" if value is None else str(value)
-
-
-def _int(value: ValueType) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class SnmpPoller:
@@ -178,7 +165,9 @@ class SnmpPoller:
     async def _open(self, target: Target) -> AsyncIterator[_Exchange]:
         profile = self._profile(target)
         retries = profile.retries if profile.retries is not None else self.defaults.retries
-        exchange = _Exchange(lambda: self._session(target, profile), retries, version=profile.version)
+        exchange = _Exchange(
+            lambda: self._session(target, profile), retries, version=profile.version, text=profile.text_encoding
+        )
         await exchange.call(exchange.start)
         yield exchange
 
@@ -203,172 +192,176 @@ class SnmpPoller:
     # ---- poll classes -----------------------------------------------------------------------
 
     async def system(self, target: Target) -> SystemSample:
-        """Poll sysDescr, sysObjectID, sysUpTime and sysName."""
+        """Poll sysDescr, sysObjectID, sysUpTime and sysName; keep whichever of them answered.
+
+        An SNMPv1 agent answers a GET naming one missing OID with noSuchName for the whole PDU
+        (RFC 1157 4.1.2); gufo hides the error-index, so the four OIDs are then asked one by one.
+        A missing sysUpTime.0 leaves ``sys_uptime`` None (counter discontinuities unknown); the
+        sample is NO_SUCH_OBJECT only when none of the four answered.
+        """
 
         async def body(exchange: _Exchange) -> dict[str, object]:
             got = await exchange.call(lambda s: s.get_many(_SYSTEM.values()))
-            if got.get(SYS_UPTIME) is None:  # v2c/v3 leave a missing OID out; v1 gives None
-                raise _StepError(Status.NO_SUCH_OBJECT, "the agent has no sysUpTime.0")
+            if exchange.v1 and len(got) < len(_SYSTEM):
+                got = {oid: value for oid in _SYSTEM.values() if (value := await exchange.get(oid)) is not None}
+            if not got:
+                raise _StepError(Status.NO_SUCH_OBJECT, "the agent has no sysDescr, sysObjectID, sysUpTime, sysName")
             return {
-                "sys_uptime": _int(got.get(SYS_UPTIME)),
-                "sys_name": _text(got.get(_SYSTEM["sys_name"])),
-                "sys_descr": _text(got.get(_SYSTEM["sys_descr"])),
-                "sys_object_id": _text(got.get(_SYSTEM["sys_object_id"])),
+                "sys_uptime": as_int(got.get(SYS_UPTIME)),
+                "sys_name": exchange.text(got.get(_SYSTEM["sys_name"])),
+                "sys_descr": exchange.text(got.get(_SYSTEM["sys_descr"])),
+                "sys_object_id": exchange.text(got.get(_SYSTEM["sys_object_id"])),
             }
 
         return await self._run(target, SystemSample, body)
 
     async def interfaces(self, target: Target, *, uptime: int | None = None) -> InterfacesSample:
-        """Poll the IF-MIB columns netmon uses, with HC counters where the agent has them.
+        """Poll the IF-MIB columns netmon uses (rules: `netmon.pollers.ifmib`).
 
-        *uptime* is a sysUpTime read just before (by `system()`), saving a request; else it is read here.
+        *uptime* is a sysUpTime read just before (by `system()`), saving a request; else it is
+        read here, and an agent without it still has its interfaces polled (``sys_uptime`` None).
         """
 
         async def body(exchange: _Exchange) -> dict[str, object]:
             nonlocal uptime
             if uptime is None:
-                uptime = _int(await exchange.call(lambda s: s.get(SYS_UPTIME)))
-            columns = {name: await exchange.walk(oid) for name, oid in (_IF_X_TABLE | _IF_STATUS).items()}
-            columns["descr"] = {} if columns["name"] else await exchange.walk(_IF_DESCR)
-            columns["speed"] = {} if any(columns["high_speed"].values()) else await exchange.walk(_IF_SPEED)
-            octets = {}
-            bits = 32
+                uptime = as_int(await exchange.get(SYS_UPTIME))
+            columns = {name: await exchange.walk(oid) for name, oid in IF_COLUMNS.items()}
             if not exchange.v1:
-                octets = {name: await exchange.walk(oid) for name, oid in _IF_OCTETS_64.items()}
-                bits = 64 if any(octets.values()) else 32
-            if bits == 32:
-                octets = {name: await exchange.walk(oid) for name, oid in _IF_OCTETS_32.items()}
-            columns |= octets
-            return {"sys_uptime": uptime, "interfaces": _interface_rows(columns, bits)}
+                columns["hc_in_octets"] = await exchange.walk(IF_OCTETS_64["in_octets"])
+                columns["hc_out_octets"] = await exchange.walk(IF_OCTETS_64["out_octets"])
+            if needs_descr(columns):
+                columns["descr"] = await exchange.walk(IF_DESCR)
+            if needs_octets_32(columns):
+                columns |= {name: await exchange.walk(oid) for name, oid in IF_OCTETS_32.items()}
+            return {
+                "sys_uptime": uptime,
+                "interfaces": interface_rows(columns, fallback=exchange.fallback),
+                "walk_notes": tuple(exchange.notes),
+            }
 
         return await self._run(target, InterfacesSample, body)
 
     async def host_resources(self, target: Target) -> HostSample:
-        """Poll HOST-RESOURCES-MIB processor load and storage."""
+        """Poll HOST-RESOURCES-MIB (RFC 2790) processor load and storage.
+
+        hrStorageSize/hrStorageUsed are Integer32: negative values are read as unsigned 32-bit
+        (`as_unsigned32`; -1 is unknown); a negative use that then exceeds the size is unknown
+        (None). hrProcessorLoad outside 0..100 is left out.
+        """
 
         async def body(exchange: _Exchange) -> dict[str, object]:
             load = await exchange.walk(_HR_PROCESSOR_LOAD)
             storage = {name: await exchange.walk(oid) for name, oid in _HR_STORAGE.items()}
             if not load and not storage["descr"]:
                 raise _StepError(Status.NO_SUCH_OBJECT, "the agent has no HOST-RESOURCES-MIB")
-            rows = []
-            for index, descr in sorted(storage["descr"].items()):
-                unit = _int(storage["unit"].get(index)) or 0
-                rows.append(
-                    StorageRow(
-                        index=index,
-                        descr=_text(descr),
-                        size_bytes=(_int(storage["size"].get(index)) or 0) * unit,
-                        used_bytes=(_int(storage["used"].get(index)) or 0) * unit,
-                    )
-                )
-            cpu = tuple(v for _, value in sorted(load.items()) if (v := _int(value)) is not None)
-            return {"cpu_load": cpu, "storage": tuple(rows)}
+            rows = [
+                _storage_row(index, exchange.text(descr), storage["unit"], storage["size"], storage["used"])
+                for index, descr in sorted(storage["descr"].items())
+            ]
+            cpu = tuple(v for _, value in sorted(load.items()) if (v := as_enum(value, 0, 100)) is not None)
+            return {"cpu_load": cpu, "storage": tuple(rows), "walk_notes": tuple(exchange.notes)}
 
         return await self._run(target, HostSample, body)
 
 
-def _interface_rows(columns: Mapping[str, Mapping[int, ValueType]], bits: int) -> tuple[InterfaceRow, ...]:
-    rows = []
-    for index in sorted(set(columns["descr"]) | set(columns["name"])):
-
-        def get(column: str, index: int = index) -> int | None:
-            return _int(columns[column].get(index))
-
-        high = get("high_speed")
-        speed = high * 1_000_000 if high else get("speed")
-        rows.append(
-            InterfaceRow(
-                if_index=index,
-                name=_text(columns["name"].get(index)) or _text(columns["descr"].get(index)),
-                alias=_text(columns["alias"].get(index)),
-                oper_status=get("oper_status"),
-                admin_status=get("admin_status"),
-                speed_bps=speed,
-                counter_bits=bits,
-                in_octets=get("in_octets"),
-                out_octets=get("out_octets"),
-                in_errors=get("in_errors"),
-                out_errors=get("out_errors"),
-                in_discards=get("in_discards"),
-                out_discards=get("out_discards"),
-            )
-        )
-    return tuple(rows)
+def _storage_row(
+    index: int,
+    descr: str,
+    units: Mapping[int, ValueType],
+    sizes: Mapping[int, ValueType],
+    used: Mapping[int, ValueType],
+) -> StorageRow:
+    unit = as_int(units.get(index))
+    size = as_unsigned32(sizes.get(index))
+    in_use = as_unsigned32(used.get(index))
+    if unit is None or unit <= 0:
+        return StorageRow(index=index, descr=descr, size_bytes=None, used_bytes=None)
+    raw_used = as_int(used.get(index))
+    if raw_used is not None and raw_used < 0 and (in_use is None or size is None or in_use > size):
+        in_use = None  # a negative use is read unsigned only when it then fits the size
+    return StorageRow(
+        index=index,
+        descr=descr,
+        size_bytes=None if size is None else size * unit,
+        used_bytes=None if in_use is None else in_use * unit,
+    )
 
 
 class _Exchange:
     """Requests to one device over one session, retried on timeout with a fresh socket."""
 
-    def __init__(self, factory: Callable[[], SnmpSession], retries: int, *, version: str) -> None:
+    def __init__(self, factory: Callable[[], SnmpSession], retries: int, *, version: str, text: str) -> None:
         self._factory = factory
         self._retries = retries
         self._session: SnmpSession | None = None
         self.v1 = version == "1"
         self._v3 = version == "3"
+        self.fallback = text
+        self.notes: list[str] = []
+
+    def text(self, value: ValueType) -> str:
+        """Decode an OCTET STRING with this profile's fallback codec (`decode_text`)."""
+        return decode_text(value, self.fallback)
 
     @staticmethod
     async def start(session: SnmpSession) -> None:
         """Discover the v3 engine and localize keys (a no-op on v1/v2c)."""
         await session.refresh()
 
-    async def call(self, request: Callable[[SnmpSession], Awaitable[_T]]) -> _T:
-        """Run one request; retry timeouts on a new session so late replies cannot be mistaken."""
+    async def call(self, request: Callable[[SnmpSession], Awaitable[_T]], step: str = "") -> _T:
+        """Run one request; retry timeouts on a new session so late replies cannot be mistaken.
+
+        Raises:
+            _StepError: the status and a message naming *step* (an OID), without secrets.
+        """
+        where = f" ({step})" if step else ""
         for attempt in range(self._retries + 1):
             try:
                 if self._session is None:  # first use, or a retry: a new socket, so late replies cannot match
                     self._session = self._factory()
                     if attempt:
                         await self._session.refresh()
-                return await request(self._session)
+                result = await request(self._session)
             except TimeoutError as exc:
                 if "refused" in str(exc.__cause__ or exc):
-                    raise _StepError(Status.REFUSED, "connection refused: no SNMP agent listens on that port") from None
+                    raise _StepError(Status.REFUSED, "connection refused: no SNMP agent listens on that port") from exc
                 if attempt == self._retries:
-                    raise _StepError(Status.TIMEOUT, f"no reply after {attempt + 1} attempts") from None
+                    # a reply from another source address is not heard: the socket is connected
+                    # to the polled address (docs/monitoring.md, "Replies from another address")
+                    raise _StepError(Status.TIMEOUT, f"no reply after {attempt + 1} attempts{where}") from exc
                 self._session = None
-            except NoSuchInstance:
-                raise _StepError(Status.NO_SUCH_OBJECT, "no such object") from None
-            except SnmpAuthError:
-                raise _StepError(Status.AUTH_FAILED, "SNMPv3 authentication failed (user, keys or protocols)") from None
-            except SnmpDecodeError:
-                raise _StepError(Status.BAD_REPLY, "the reply could not be decoded") from None
+            except NoSuchInstance as exc:
+                raise _StepError(Status.NO_SUCH_OBJECT, f"no such object{where}") from exc
+            except SnmpAuthError as exc:
+                raise _StepError(Status.AUTH_FAILED, "SNMPv3 authentication failed (user, keys or protocols)") from exc
+            except SnmpDecodeError as exc:
+                raise _StepError(Status.BAD_REPLY, f"the reply could not be decoded{where}") from exc
             except SnmpError as exc:
-                raise _StepError(Status.ERROR, f"SNMP error: {type(exc).__name__}") from None
+                raise _StepError(Status.ERROR, f"SNMP error{where}: {type(exc).__name__}") from exc
             except OSError as exc:
-                raise _StepError(Status.UNREACHABLE, exc.strerror or type(exc).__name__) from None
+                raise _StepError(Status.UNREACHABLE, exc.strerror or type(exc).__name__) from exc
+            else:
+                note_progress()
+                return result
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def get(self, oid: str) -> ValueType:
+        """GET one OID; None when the agent has no such object (v1 noSuchName, v2c noSuchObject/Instance)."""
+        try:
+            return await self.call(lambda s: s.get(oid), oid)
+        except _StepError as exc:
+            if exc.status is Status.NO_SUCH_OBJECT:
+                return None
+            raise
+
     async def walk(self, column: str) -> dict[int, ValueType]:
-        """Walk one table column (GETBULK, or GETNEXT on v1); return values by last sub-identifier."""
+        """Walk one table column (GETBULK, or GETNEXT on v1), bounded (`walk_column`); values by last sub-identifier.
 
-        async def run(session: SnmpSession) -> dict[int, ValueType]:
-            if self.v1:
-                return {int(oid.rsplit(".", 1)[1]): value async for oid, value in session.getnext(column)}
-            return await _bulk_column(session, column, _repetitions(column, v3=self._v3))
-
-        return await self.call(run)
-
-
-async def _bulk_column(session: SnmpSession, column: str, repetitions: int) -> dict[int, ValueType]:
-    """Walk a column with GETBULK, a whole response at a time.
-
-    gufo's public iterator yields one varbind per `__anext__`, a Python frame per value (about
-    a third of the CPU of an IF-MIB poll); its session already receives whole responses as
-    lists. This uses those (underscored; gufo-snmp is pinned below 0.14) and falls back to the
-    public iterator if the session lacks them.
-    """
-    sock = getattr(session, "_sock", None)
-    if sock is None or not hasattr(session, "_send") or not hasattr(session, "_recv"):
-        return {int(oid.rsplit(".", 1)[1]): v async for oid, v in session.getbulk(column, repetitions)}
-    context = GetIter(column, repetitions)
-    found: dict[int, ValueType] = {}
-    while True:
-        await session._send(lambda: sock.send_get_bulk(context))
-        batch = await session._recv(lambda: sock.recv_get_bulk(context))
-        if not batch:
-            return found
-        for item in batch:
-            if item is None:  # the walk left the column
-                return found
-            found[int(item[0].rsplit(".", 1)[1])] = item[1]
+        A walk cut short (OID not increasing, a limit) keeps its rows and adds a line to `notes`.
+        """
+        repetitions = 0 if self.v1 else _repetitions(column, v3=self._v3)
+        walk = await self.call(lambda s: walk_column(s, column, repetitions=repetitions, bulk=not self.v1), column)
+        if walk.stop in _STOPS:
+            self.notes.append(f"{column}: {_STOPS[walk.stop]} after {len(walk.rows)} rows, {walk.requests} requests")
+        return walk.rows

@@ -18,10 +18,11 @@ import errno
 import socket
 import time
 from datetime import datetime
+from typing import ClassVar
 
 from netmon.inventory.models import ServiceCheck
-from netmon.pollers.base import Sample, Status, utcnow
-from netmon.pollers.service import CheckSettings, ServiceSample, ServiceTarget
+from netmon.kernel import Status, utcnow
+from netmon.pollers.service import ServiceCheckClass, ServiceSample, ServiceTarget
 
 __all__ = ["TcpCheck", "connect_status"]
 
@@ -43,37 +44,23 @@ def connect_status(exc: BaseException) -> tuple[Status, str]:
     return Status.ERROR, f"check error: {type(exc).__name__}"
 
 
-class TcpCheck:
-    """Poll class `tcp`: the PollClass shape of `netmon.pollers.registry` (name, applies, deadline, poll, failed)."""
+class TcpCheck(ServiceCheckClass):
+    """Poll class `tcp` (registered in `netmon.pollers.registry.BUILTIN`; settings `polling.tcp`)."""
 
-    name = "tcp"
+    name: ClassVar[str] = "tcp"
+    service_check: ClassVar[ServiceCheck] = ServiceCheck.TCP
 
-    def __init__(self, settings: CheckSettings | None = None) -> None:
-        self.settings = settings or CheckSettings()
-
-    def applies(self, target: object) -> bool:
-        """Tell whether *target* is a tcp service."""
-        return isinstance(target, ServiceTarget) and target.check is ServiceCheck.TCP
-
-    def timeout(self, target: ServiceTarget) -> float:
-        """Return the connect timeout of *target* in seconds."""
-        return target.timeout or self.settings.timeout
-
-    def deadline(self, target: ServiceTarget) -> float:
-        """Return the most time one check may take (seconds): the timeout and a second of slack."""
-        return self.timeout(target) + 1.0
-
-    async def poll(self, target: ServiceTarget) -> list[Sample]:
+    async def check_service(self, target: ServiceTarget) -> ServiceSample:
         """Connect once to the target's HOST:PORT; return one ServiceSample whatever happens."""
         ts, started = utcnow(), time.monotonic()
         if target.host is None or target.port is None:
-            return self.failed(target, Status.ERROR, "no HOST:PORT")
+            return _sample(target, ts, Status.ERROR, 0.0, "no HOST:PORT")
         try:
             async with asyncio.timeout(self.timeout(target)):
                 _reader, writer = await asyncio.open_connection(target.host, target.port)
         except (TimeoutError, OSError) as exc:
             status, message = connect_status(exc)
-            return [_sample(target, ts, status, time.monotonic() - started, message)]
+            return _sample(target, ts, status, time.monotonic() - started, message)
         duration = time.monotonic() - started
         writer.close()
         try:
@@ -81,11 +68,7 @@ class TcpCheck:
                 await writer.wait_closed()
         except (TimeoutError, OSError):
             pass  # the connect succeeded: how the peer takes the close does not change the outcome
-        return [_sample(target, ts, Status.OK, duration, None)]
-
-    def failed(self, target: ServiceTarget, status: Status, error: str) -> list[Sample]:
-        """Return the sample that stands for a check that did not finish."""
-        return [_sample(target, utcnow(), status, 0.0, error)]
+        return _sample(target, ts, Status.OK, duration, None)
 
 
 def _sample(target: ServiceTarget, ts: datetime, status: Status, duration: float, error: str | None) -> ServiceSample:

@@ -40,7 +40,8 @@ from pysnmp.proto import rfc1902
 
 from netmon.config import SnmpProfile, TrapConfig
 from netmon.errors import PollError
-from netmon.pollers.base import ValueObject, utcnow
+from netmon.kernel import ValueObject, utcnow
+from netmon.pollers.ratelimit import TokenBuckets
 from netmon.pollers.trapwire import (
     LEVELS,
     SNMP_TRAP_OID,
@@ -72,6 +73,7 @@ COUNTS = (
     "malformed",  # not an SNMP message, or a v1/v2c one pysnmp could not decode
     "unsupported",  # v3 informs and engine discovery; authPriv without the cryptography package
     "error",  # pysnmp failed on it (logged)
+    "rate_limited",  # over its source's rate (traps.rate_limit, traps.rate_burst): not even parsed
 )
 _MAX_TEXT = 128
 _RECV_BUFFER = 1 << 20
@@ -136,6 +138,8 @@ class TrapReceiver:
         self._engines: OrderedDict[tuple[bytes, str], str] = OrderedDict()
         self._warned: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._current: _Current | None = None  # the datagram pysnmp is processing now
+        #: Per-source token buckets: a flood from one address cannot starve polling (issue 14).
+        self.limiter = TokenBuckets(config.rate_limit, config.rate_burst)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -216,6 +220,9 @@ class TrapReceiver:
 
     def _receive(self, _dispatcher: object, domain: tuple[int, ...], address: tuple[str, int], datagram: bytes) -> None:
         source = str(address[0])
+        if not self.limiter.allow(source, asyncio.get_running_loop().time()):
+            self._drop("rate_limited", source, None)
+            return
         try:
             header = read_header(datagram)
         except MalformedError:

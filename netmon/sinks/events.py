@@ -1,9 +1,13 @@
-"""What netmon tells MQTT subscribers: events and retained state, built from transitions. Pure, no I/O.
+"""What netmon tells MQTT subscribers: events and retained state, from what the ledger wrote.
 
-Every transition gives one `transition` event. A device or link (not an interface) that enters
-DOWN, UNREACHABLE or MAINTENANCE also gives `outage_opened`, and one that leaves it gives
-`outage_closed`; a change of cause (down → unreachable) closes one outage and opens the next,
-the same rules as `OutageLedger.apply`. Devices and links also get a retained state message.
+No I/O but `retained_states`, which reads the state history.
+
+Every transition gives one `transition` event. The outage events come from the outage ledger's
+own record of what it wrote (`OutageLedger.apply` returns `Written` items), never from a second
+copy of its rules: an outage the ledger closed gives `outage_closed`, one it opened gives
+`outage_opened` (a change of cause gives both, closed first), each with the outage's database
+`outage_id`. A replay the ledger ignored gives no outage event. Devices and links also get a
+retained state message.
 
 Topics (QoS 1): `<prefix>/events/<kind>` and, retained, `<prefix>/state/<device|link>/<name>`.
 Payloads are JSON objects with `schema` (the payload version, 1) and a unique `id`: delivery is
@@ -19,9 +23,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from netmon.monitor.outages import CAUSES, OUTAGE_KINDS
-from netmon.monitor.state import State, Transition
-from netmon.pollers.base import ValueObject
+from sqlalchemy.engine import Engine
+
+from netmon.kernel import ValueObject
+from netmon.monitor.outages import OUTAGE_KINDS, OutageLedger, Written
+from netmon.monitor.state import State
 
 __all__ = [
     "EVENT_KINDS",
@@ -33,6 +39,7 @@ __all__ = [
     "event_topic",
     "events_for",
     "messages_for",
+    "retained_states",
     "state_topic",
 ]
 
@@ -52,8 +59,8 @@ class Event(ValueObject):
     """One thing that happened to a device, link or interface; `id` lets subscribers drop duplicates.
 
     `transition` carries old, new, root_cause and flapping; `outage_opened` carries cause,
-    root_cause and started_at; `outage_closed` carries cause and ended_at (its start is in the
-    matching `outage_opened`). `ts` is when it happened, in UTC.
+    root_cause, started_at and outage_id; `outage_closed` carries cause, ended_at and outage_id
+    (its start is in the matching `outage_opened`). `ts` is when it happened, in UTC.
     """
 
     schema: int = SCHEMA
@@ -69,6 +76,7 @@ class Event(ValueObject):
     cause: str | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
+    outage_id: int | None = None  # the outages row (database id) an outage event tells of
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,41 +103,50 @@ class OutboxMessage:
     retain: bool = False
 
 
-def events_for(transitions: Sequence[Transition]) -> list[Event]:
-    """Return the events of *transitions*, in order: each transition, then the outage it closes and opens."""
-    return [event for t in transitions for event in _events_of(t)]
+def events_for(written: Sequence[Written]) -> list[Event]:
+    """Return the events of what the ledger wrote, in order: each transition, then the outage it closed and opened."""
+    return [event for item in written for event in _events_of(item)]
 
 
-def _events_of(t: Transition) -> list[Event]:
+def _events_of(item: Written) -> list[Event]:
+    t = item.transition
     ts = t.ts.astimezone(UTC)
-    changed = Event(
-        kind="transition",
-        ts=ts,
-        object_kind=t.kind,
-        object_name=t.name,
-        old=t.old,
-        new=t.new,
-        root_cause=t.root_cause,
-        flapping=t.flapping,
-    )
-    events = [changed]
-    old_cause, new_cause = CAUSES.get(t.old), CAUSES.get(t.new)
-    if t.kind not in OUTAGE_KINDS or old_cause == new_cause:
-        return events
-    if old_cause is not None:
-        events.append(
-            Event(kind="outage_closed", ts=ts, object_kind=t.kind, object_name=t.name, cause=old_cause, ended_at=ts)
+    events = [
+        Event(
+            kind="transition",
+            ts=ts,
+            object_kind=t.kind,
+            object_name=t.name,
+            old=t.old,
+            new=t.new,
+            root_cause=t.root_cause,
+            flapping=t.flapping,
         )
-    if new_cause is not None:
+    ]
+    if item.closed is not None:
+        ended = item.closed.ended_at or ts
+        events.append(
+            Event(
+                kind="outage_closed",
+                ts=ended,
+                object_kind=t.kind,
+                object_name=t.name,
+                cause=item.closed.cause,
+                ended_at=ended,
+                outage_id=item.closed.id,
+            )
+        )
+    if item.opened is not None:
         events.append(
             Event(
                 kind="outage_opened",
-                ts=ts,
+                ts=item.opened.started_at,
                 object_kind=t.kind,
                 object_name=t.name,
-                cause=new_cause,
-                root_cause=t.root_cause,
-                started_at=ts,
+                cause=item.opened.cause,
+                root_cause=item.opened.root_cause,
+                started_at=item.opened.started_at,
+                outage_id=item.opened.id,
             )
         )
     return events
@@ -145,12 +162,13 @@ def state_topic(prefix: str, object_kind: str, name: str) -> str:
     return f"{prefix}/state/{object_kind}/{name}"
 
 
-def messages_for(transitions: Sequence[Transition], prefix: str) -> list[OutboxMessage]:
-    """Return the outbox messages of *transitions*: their events and, for devices and links, retained state."""
+def messages_for(written: Sequence[Written], prefix: str) -> list[OutboxMessage]:
+    """Return the outbox messages of what the ledger wrote: events and, for devices and links, retained state."""
     messages: list[OutboxMessage] = []
-    for t in transitions:
+    for item in written:
+        t = item.transition
         messages += [
-            OutboxMessage(event_id=e.id, topic=event_topic(prefix, e.kind), payload=_json(e)) for e in _events_of(t)
+            OutboxMessage(event_id=e.id, topic=event_topic(prefix, e.kind), payload=_json(e)) for e in _events_of(item)
         ]
         if t.kind in OUTAGE_KINDS:
             report = StateReport(
@@ -163,6 +181,31 @@ def messages_for(transitions: Sequence[Transition], prefix: str) -> list[OutboxM
             )
             topic = state_topic(prefix, t.kind, t.name)
             messages.append(OutboxMessage(event_id=report.id, topic=topic, payload=_json(report), retain=True))
+    return messages
+
+
+def retained_states(engine: Engine, prefix: str) -> list[OutboxMessage]:
+    """Return the retained state message of every device and link, from its last recorded state.
+
+    Objects last recorded as `removed` are left out. Reads the database (call it in a worker thread).
+
+    Raises:
+        StoreError: the state history cannot be read.
+    """
+    messages = []
+    for row in OutageLedger(engine).last_states():
+        if row.kind not in OUTAGE_KINDS or row.state is State.REMOVED:
+            continue
+        report = StateReport(
+            object_kind=row.kind,
+            object_name=row.name,
+            state=row.state,
+            since=row.since.astimezone(UTC),
+            root_cause=row.root_cause,
+            flapping=row.flapping,
+        )
+        topic = state_topic(prefix, row.kind, row.name)
+        messages.append(OutboxMessage(event_id=report.id, topic=topic, payload=_json(report), retain=True))
     return messages
 
 

@@ -12,9 +12,13 @@ backoff; a database error (`StoreError`) is retried the same way while staying c
 other error is a bug and ends the task group. Leaving makes one last drain attempt bounded by
 `STOP_TIMEOUT`; what is still pending then stays in the outbox for the next start.
 
-Delivery is at least once: a crash (or a lost connection) between PUBACK and delete sends a
-message again, so subscribers drop messages whose payload `id` they have already seen. Order is
-kept: a message is published only after every message before it was acknowledged.
+After every (re)connect, once the outbox is drained, the last recorded state of every device and
+link is published again, retained: a broker restarted without persistence has it back at once.
+
+Delivery is at least once: a crash between PUBACK and delete sends a message again (a failed
+delete does not: the acknowledged ids are remembered and deleted on the next drain), so
+subscribers drop messages whose payload `id` they have already seen. Order is kept: a message
+is published only after every message before it was acknowledged.
 
 The password is only given to the MQTT client; logs, errors and `repr` show `***`.
 """
@@ -35,6 +39,7 @@ from sqlalchemy.engine import Engine
 from netmon.config import MqttConfig
 from netmon.errors import StoreError
 from netmon.secrets import REDACTED
+from netmon.sinks.events import retained_states
 from netmon.sinks.outbox import Outbox
 
 __all__ = [
@@ -81,6 +86,8 @@ class MqttPublisher:
         self.pending_estimate = 0  # messages in the outbox when last counted, less those sent since
         self.connected = False  # as of the last connect, publish or failure
         self.reconnects = 0  # connection failures followed by a retry
+        self.republished = 0  # retained states sent again after a (re)connect
+        self._acknowledged: set[int] = set()  # outbox ids the broker acknowledged, not yet deleted
         self._idle_wake = idle_wake
         self._backoff = backoff
         self._timeout = timeout
@@ -167,12 +174,19 @@ class MqttPublisher:
                 return
 
     async def _serve(self, client: aiomqtt.Client, delay: float, first: float) -> float:
-        """Drain, then wait for a wake-up, until stopping; return the backoff delay to start from."""
+        """Drain, republish the retained states once, then wait for a wake-up, until stopping.
+
+        Return the backoff delay to start from.
+        """
+        republish = True
         while True:
             stopping = self._stopping.is_set()
             self._wakeup.clear()
             try:
                 await self._drain(client)
+                if republish:
+                    await self._republish(client)
+                    republish = False
                 delay = first  # a connection that works resets the backoff
             except StoreError as exc:
                 wait = random.uniform(0, delay)  # noqa: S311 (jitter, not cryptography)
@@ -183,26 +197,67 @@ class MqttPublisher:
                     continue
             if stopping:
                 return delay
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._idle_wake):
-                    await self._wakeup.wait()
+            await self._idle(client)
+
+    async def _idle(self, client: aiomqtt.Client) -> None:
+        """Wait for `wake()` or the idle period; raise MqttError as soon as the broker goes away.
+
+        With an empty outbox nothing is published, so a lost connection would go unnoticed (and
+        the retained states unrepublished) until the next event: aiomqtt's message iterator ends
+        with MqttError on a disconnect, so the wait listens to it (nothing is subscribed, so no
+        message arrives).
+        """
+        gone = asyncio.ensure_future(anext(aiter(client.messages)))
+        woken = asyncio.ensure_future(self._wakeup.wait())
+        try:
+            done, _ = await asyncio.wait({gone, woken}, timeout=self._idle_wake, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (gone, woken):
+                waiter.cancel()
+            await asyncio.gather(gone, woken, return_exceptions=True)
+        if gone in done and not gone.cancelled():
+            gone.result()  # raises the MqttError of the disconnect
 
     async def _drain(self, client: aiomqtt.Client) -> None:
-        """Publish every pending message in order; delete each batch once acknowledged."""
+        """Publish every pending message in order; delete each batch once acknowledged.
+
+        A message the broker acknowledged but the database would not let go (the delete failed:
+        database down, read-only, disk full) is remembered and only deleted next time, not sent
+        again (issue 15: two messages were delivered twice after a read-only database).
+        """
         self.pending_estimate = await asyncio.to_thread(self.outbox.count)
         while batch := await asyncio.to_thread(self.outbox.pending, self._batch):
-            done: list[int] = []
+            done = [item.id for item in batch if item.id in self._acknowledged]
             try:
                 for item in batch:
+                    if item.id in self._acknowledged:
+                        continue
                     m = item.message
                     await client.publish(m.topic, m.payload.encode(), qos=1, retain=m.retain, timeout=self._timeout)
+                    self._acknowledged.add(item.id)
                     done.append(item.id)
                     self.published += 1
             finally:
                 if done:  # acknowledged: even when a later publish failed
-                    await asyncio.to_thread(self.outbox.delete, done)
+                    await asyncio.to_thread(self.outbox.delete, done)  # StoreError: they stay acknowledged
+                    self._acknowledged.difference_update(done)
                     self.pending_estimate = max(self.pending_estimate - len(done), 0)
         self.pending_estimate = 0
+
+    async def _republish(self, client: aiomqtt.Client) -> None:
+        """Publish every device's and link's last recorded state again, retained (issue 15, failure 6).
+
+        A broker restarted without persistence forgets retained messages: without this, a late
+        subscriber saw nothing for objects that had not changed since. The states come from the
+        state history, which the recorder writes in the same transaction as the outbox, and the
+        outbox was drained just before: what goes out is what the broker last had, never older.
+        Objects whose last state is `removed` are not republished.
+        """
+        messages = await asyncio.to_thread(retained_states, self.outbox.engine, self.config.topic_prefix)
+        for m in messages:
+            await client.publish(m.topic, m.payload.encode(), qos=1, retain=True, timeout=self._timeout)
+        self.republished += len(messages)
+        self.log.info("mqtt: retained states republished", count=len(messages))
 
     async def _count(self) -> None:
         with contextlib.suppress(StoreError):

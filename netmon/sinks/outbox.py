@@ -21,8 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from netmon.inventory.models import metadata
 from netmon.inventory.schema import transaction
-from netmon.monitor.outages import utc
-from netmon.pollers.base import utcnow
+from netmon.kernel import utc, utcnow
 from netmon.sinks.events import OutboxMessage
 
 __all__ = ["Outbox", "PendingMessage"]

@@ -1,6 +1,8 @@
 """Prometheus exposition: a custom collector over the live view, plus the daemon's own instruments.
 
-`collect()` reads the in-memory live view and does no I/O. The registry is injected, so each
+`collect()` reads the in-memory live view and does no I/O. Device, link and round metrics are
+built here; each poll class exports its own samples (`PollClass.export`, beside the class), and
+this module only iterates the registry. The registry is injected, so each
 daemon (and each test) has its own. Names follow docs/metrics.md.
 """
 
@@ -15,10 +17,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from netmon import __version__
+from netmon.kernel import utcnow
+from netmon.monitor.latest import MetricsView
 from netmon.monitor.live import LiveState
 from netmon.monitor.scheduler import RoundStats
 from netmon.monitor.state import State
-from netmon.pollers.base import utcnow
+from netmon.pollers import registry
 from netmon.pollers.traps import COUNTS as TRAP_COUNTS
 from netmon.pollers.traps import TrapReceiver
 from netmon.sinks.mqtt import MqttPublisher
@@ -39,6 +43,7 @@ class Instruments:
     round_duration: Histogram
     samples: Counter
     db_write: Histogram
+    poison: Counter
 
     @classmethod
     def register(cls, registry: CollectorRegistry) -> Instruments:
@@ -59,6 +64,12 @@ class Instruments:
                 "Database write latency.",
                 ["operation"],
                 buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+                registry=registry,
+            ),
+            poison=Counter(
+                "netmon_pipeline_poison_items",
+                "Items the transition pipeline could not store and set aside (poison table).",
+                ["what"],
                 registry=registry,
             ),
         )
@@ -85,7 +96,7 @@ class LiveCollector(Collector):
         yield build
         yield from _inventory(live)
         yield from _devices(live)
-        yield from _interfaces(live)
+        yield from _poll_classes(live)
         yield from _links(live)
         yield from live_service_metrics(live, utcnow())
         yield from _rounds(self._stats())
@@ -146,14 +157,6 @@ def _devices(live: LiveState) -> Iterator[Metric]:
     up = GaugeMetricFamily("netmon_device_up", "1 when the device is up.", labels=labels)
     state = GaugeMetricFamily("netmon_device_state", "1 for the device's current state.", labels=[*labels, "state"])
     flapping = GaugeMetricFamily("netmon_device_flapping", "1 while the device flaps.", labels=labels)
-    rtt = GaugeMetricFamily("netmon_ping_rtt_seconds", "Mean echo RTT of the last ping round.", labels=labels)
-    jitter = GaugeMetricFamily("netmon_ping_jitter_seconds", "RTT mean deviation, last ping round.", labels=labels)
-    loss = GaugeMetricFamily("netmon_ping_loss_ratio", "Echo requests lost in the last ping round.", labels=labels)
-    snmp_up = GaugeMetricFamily("netmon_snmp_up", "1 when the last SNMP system poll answered.", labels=labels)
-    uptime = GaugeMetricFamily("netmon_device_uptime_seconds", "sysUpTime.", labels=labels)
-    cpu = GaugeMetricFamily("netmon_host_cpu_load_ratio", "hrProcessorLoad / 100.", labels=[*labels[:3], "cpu"])
-    size = GaugeMetricFamily("netmon_host_storage_size_bytes", "hrStorageSize.", labels=[*labels[:3], "storage"])
-    used = GaugeMetricFamily("netmon_host_storage_used_bytes", "hrStorageUsed.", labels=[*labels[:3], "storage"])
     units = live.inventory.units
     for name, device in live.inventory.devices.items():
         if not device.enabled:
@@ -164,61 +167,14 @@ def _devices(live: LiveState) -> Iterator[Metric]:
         for option in _STATES:
             state.add_metric([*values, option], 1 if memory.state.value == option else 0)
         flapping.add_metric(values, 1 if memory.flapping else 0)
-        latest = live.latest[name]
-        if latest.ping is not None:
-            loss.add_metric(values, latest.ping.loss_ratio)
-            if latest.ping.rtt_avg is not None:
-                rtt.add_metric(values, latest.ping.rtt_avg)
-            if latest.ping.jitter is not None:
-                jitter.add_metric(values, latest.ping.jitter)
-        if latest.system is not None:
-            snmp_up.add_metric(values, 1 if latest.system.ok else 0)
-            if latest.system.ok and latest.system.sys_uptime is not None:
-                uptime.add_metric(values, latest.system.sys_uptime / 100)
-        if latest.host is not None and latest.host.ok:
-            for index, load in enumerate(latest.host.cpu_load):
-                cpu.add_metric([*values[:3], str(index)], load / 100)
-            for row in latest.host.storage:
-                size.add_metric([*values[:3], row.descr], row.size_bytes)
-                used.add_metric([*values[:3], row.descr], row.used_bytes)
-    yield from (up, state, flapping, rtt, jitter, loss, snmp_up, uptime, cpu, size, used)
+    yield from (up, state, flapping)
 
 
-_COUNTERS = (
-    ("netmon_interface_received_bytes", "in_octets", "Octets received (ifHCInOctets)."),
-    ("netmon_interface_transmitted_bytes", "out_octets", "Octets sent (ifHCOutOctets)."),
-    ("netmon_interface_receive_errors", "in_errors", "Inbound errors (ifInErrors)."),
-    ("netmon_interface_transmit_errors", "out_errors", "Outbound errors (ifOutErrors)."),
-    ("netmon_interface_receive_discards", "in_discards", "Inbound discards (ifInDiscards)."),
-    ("netmon_interface_transmit_discards", "out_discards", "Outbound discards (ifOutDiscards)."),
-)
-
-
-def _interfaces(live: LiveState) -> Iterator[Metric]:
-    labels = ["device", "interface", "unit", "level"]
-    oper = GaugeMetricFamily("netmon_interface_oper_up", "1 when ifOperStatus is up.", labels=labels)
-    admin = GaugeMetricFamily("netmon_interface_admin_up", "1 when ifAdminStatus is up.", labels=labels)
-    flapping = GaugeMetricFamily("netmon_interface_flapping", "1 while the interface flaps.", labels=labels)
-    speed = GaugeMetricFamily("netmon_interface_speed_bytes", "Interface speed, bytes per second.", labels=labels)
-    counters = [(CounterMetricFamily(name, doc, labels=labels), field) for name, field, doc in _COUNTERS]
-    units = live.inventory.units
-    for name, device in live.inventory.devices.items():
-        level = units[device.unit].level.value
-        for row in live.interfaces_of(name):
-            values = [name, row.name, device.unit, level]
-            if row.oper_status is not None:
-                oper.add_metric(values, 1 if row.oper_status == 1 else 0)
-            if row.admin_status is not None:
-                admin.add_metric(values, 1 if row.admin_status == 1 else 0)
-            flapping.add_metric(values, 1 if live.state_of(("interface", f"{name}:{row.name}")).flapping else 0)
-            if row.speed_bps is not None:
-                speed.add_metric(values, row.speed_bps / 8)
-            for family, field in counters:
-                value = getattr(row, field)
-                if value is not None:
-                    family.add_metric(values, value)
-    yield from (oper, admin, flapping, speed)
-    yield from (family for family, _ in counters)
+def _poll_classes(live: LiveState) -> Iterator[Metric]:
+    """Yield each registered poll class's own families, read through the one freshness rule."""
+    view = MetricsView(live, utcnow())
+    for name in registry.names():
+        yield from registry.class_of(name).export(view)
 
 
 def _links(live: LiveState) -> Iterator[Metric]:

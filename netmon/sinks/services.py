@@ -5,7 +5,8 @@ families; it reads values only (no I/O), so a collector may call it on every scr
 every series: `service`, `unit`, `level` (the unit's), `check` (http or tcp).
 
 From the newest check, when it is fresh (younger than `fresh_for` seconds; an older check says
-nothing about now and its series are left out, as snmp_exporter drops a failed walk):
+nothing about now and its series are left out, as snmp_exporter drops a failed walk; the live
+view's `live_service_metrics` reads checks through `LatestSamples.fresh`, the one freshness rule):
 
 - `netmon_probe_success`: 1 when the check passed (blackbox `probe_success`);
 - `netmon_probe_duration_seconds`: the whole check (blackbox `probe_duration_seconds`);
@@ -28,7 +29,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from netmon.inventory.spec import Inventory
 from netmon.monitor.live import LiveState
 from netmon.monitor.state import ObjectState, State
-from netmon.pollers.service import CheckSettings, ServiceSample
+from netmon.pollers.service import ServiceSample
 
 __all__ = ["LABELS", "live_service_metrics", "service_metrics"]
 
@@ -42,12 +43,13 @@ def service_metrics(
     *,
     states: Mapping[str, ObjectState] | None = None,
     now: datetime,
-    fresh_for: float,
+    fresh_for: float | None,
 ) -> list[Metric]:
     """Return the metric families of every enabled service.
 
     *samples* maps a service name to its newest check; *states* maps it to the state engine's
-    memory (absent: unknown). *now* is an aware UTC time; *fresh_for* is in seconds.
+    memory (absent: unknown). *now* is an aware UTC time; *fresh_for* is in seconds (None: *samples*
+    are already the current ones).
     """
     up = GaugeMetricFamily("netmon_service_up", "1 when the service is up (state engine).", labels=LABELS)
     state = GaugeMetricFamily("netmon_service_state", "1 for the service's current state.", labels=[*LABELS, "state"])
@@ -64,7 +66,7 @@ def service_metrics(
         "notAfter of the TLS peer certificate, unix seconds.",
         labels=LABELS,
     )
-    window = timedelta(seconds=fresh_for)
+    window = timedelta(seconds=fresh_for) if fresh_for is not None else None
     memories = states or {}
     for name, service in inventory.services.items():
         if not service.enabled:
@@ -76,7 +78,7 @@ def service_metrics(
             state.add_metric([*values, option], 1 if memory.state.value == option else 0)
         flapping.add_metric(values, 1 if memory.flapping else 0)
         sample = samples.get(name)
-        if sample is None or now - sample.ts > window:
+        if sample is None or (window is not None and now - sample.ts > window):
             continue
         success.add_metric(values, 1 if sample.ok else 0)
         duration.add_metric(values, sample.duration)
@@ -87,8 +89,16 @@ def service_metrics(
     return [up, state, flapping, success, duration, status, expiry]
 
 
-def live_service_metrics(live: LiveState, now: datetime, settings: CheckSettings | None = None) -> list[Metric]:
-    """Return `service_metrics` of a live view; a check is fresh for 2 intervals + 60 s (as interface data)."""
-    interval = (settings or CheckSettings()).interval
+def live_service_metrics(live: LiveState, now: datetime) -> list[Metric]:
+    """Return `service_metrics` of a live view: each service's current check (`LiveState.fresh`) and state.
+
+    The http and tcp classes share these families, so they are exported here once (from
+    `netmon.sinks.prometheus`) rather than by each class's `export()`, which would repeat them.
+    """
     states = {name: live.state_of(("service", name)) for name in live.inventory.services}
-    return service_metrics(live.services, live.inventory, states=states, now=now, fresh_for=2 * interval + 60)
+    current: dict[str, ServiceSample] = {}
+    for name in live.inventory.services:
+        sample = live.fresh(name, ServiceSample.kind, now)
+        if isinstance(sample, ServiceSample):
+            current[name] = sample
+    return service_metrics(current, live.inventory, states=states, now=now, fresh_for=None)

@@ -22,11 +22,11 @@ from typing import Any
 
 from netmon.config import Config
 from netmon.inventory.models import Role
+from netmon.kernel import Status, Target
 from netmon.lab.faults import FaultLab, available
 from netmon.lab.scale import Population, add_population, hosts
 from netmon.monitor.rounds import Pollers, RoundResult
 from netmon.monitor.scheduler import PollScheduler, RoundStats
-from netmon.pollers.base import Status, Target
 from tests.bench.compare import fping_cost, snmp_exporter_cost
 
 COMMUNITY = "bench"
@@ -67,8 +67,8 @@ async def _phase(config: Config, poll_class: str, targets: list[Target], rounds:
             done.set()
 
     pollers = Pollers(config)
-    await pollers.ping.check()
-    interval = getattr(config.polling, poll_class).interval
+    await pollers.check()
+    interval = config.polling.of(poll_class).interval
     scheduler = PollScheduler(pollers, lambda: targets, on_round=on_round, poll_classes=[poll_class])
     cpu_start = time.process_time()
     async with asyncio.timeout(interval * (rounds + 2)), scheduler:

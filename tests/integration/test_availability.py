@@ -75,10 +75,10 @@ def test_daily_rollup_per_object_and_unit(store: Store) -> None:
     assert rollup_day(store.engine, inventory, day, ZONE, datetime.now(UTC)) == rows  # a re-run replaces the rows
     link = read_days(store.engine, day, day, kind="link")[("link", "sl-h01-man")]
     assert (link.up, link.down, link.maintenance, link.unknown) == (21 * HOUR, HOUR, 2 * HOUR, 0.0)
-    unit = read_days(store.engine, day, day, kind="unit")[("unit", "SL-H01")]
+    unit = read_days(store.engine, day, day, kind="unit")[("unit", "SL-LG")]
     assert unit.down == HOUR
     assert unit.maintenance == 2 * HOUR
-    assert unit.total == 24 * HOUR * 9  # 5 devices and 4 links of SL-H01, one day each
+    assert unit.total == 24 * HOUR * 21  # 11 devices and 10 links of SL-LG (the former SL-H01), one day each
     with store.engine.connect() as conn:
         count = conn.execute(sa.text("select count(*) from availability_daily")).scalar()
     assert count == rows
@@ -101,12 +101,12 @@ def test_outages_list_filters_by_unit_cause_and_time(store: Store, tmp_path: Pat
         assert result.exit_code == 0, result.output
         return [(o["name"], o["cause"], o["unit"]) for o in json.loads(result.stdout)]
 
-    assert outages("--unit", "SL-H01") == [
-        ("sl-h01-x01-r1", "unreachable", "SL-H01-X01"),
-        ("sl-h01-man", "down", "SL-H01"),
+    assert outages("--unit", "SL-LG") == [
+        ("sl-h01-x01-r1", "unreachable", "SL-LG"),
+        ("sl-h01-man", "down", "SL-LG"),
     ]
-    assert outages("--cause", "down") == [("sl-h01-man", "down", "SL-H01"), ("sl-stc-r1", "down", "SL-STC")]
-    assert outages("--since", "1d", "--cause", "down") == [("sl-h01-man", "down", "SL-H01")]
+    assert outages("--cause", "down") == [("sl-h01-man", "down", "SL-LG"), ("sl-stc-r1", "down", "SL-STC")]
+    assert outages("--since", "1d", "--cause", "down") == [("sl-h01-man", "down", "SL-LG")]
     assert outages("--open", "--unit", "SL-STC") == []
     table = CliRunner().invoke(app, ["outages", "list", "--config", str(config), "--open"])
     assert "sl-h01-man" in table.stdout

@@ -106,12 +106,12 @@ def test_dry_run_then_import(config: Path) -> None:
     dry = run("inventory", "import", EXAMPLE_INVENTORY, "--dry-run", "--config", config)
     assert dry.exit_code == 0
     assert "+ unit SL" in dry.stdout
-    assert "would change: 141 to create" in dry.stdout
+    assert "would change: 147 to create" in dry.stdout
     assert json.loads(run("inventory", "list", "--json", "--config", config).stdout) == []
     real = run("inventory", "import", EXAMPLE_INVENTORY, "--config", config, "--json")
-    assert len(json.loads(real.stdout)["changes"]) == 141
+    assert len(json.loads(real.stdout)["changes"]) == 147
     again = run("inventory", "import", EXAMPLE_INVENTORY, "--config", config)
-    assert "imported: 0 to create, 0 to update, 0 to delete, 141 unchanged" in again.stdout
+    assert "imported: 0 to create, 0 to update, 0 to delete, 147 unchanged" in again.stdout
 
 
 def test_bad_inventory_exits_2_with_every_error(loaded: Path, tmp_path: Path) -> None:
@@ -131,12 +131,12 @@ def test_bad_inventory_exits_2_with_every_error(loaded: Path, tmp_path: Path) ->
 
 
 def test_list_filters_and_json(loaded: Path) -> None:
-    result = run("inventory", "list", "--level", "ward", "--role", "router", "--json", "--config", loaded)
+    result = run("inventory", "list", "--level", "commune", "--role", "router", "--json", "--config", loaded)
     assert result.exit_code == 0
     rows = json.loads(result.stdout)
-    assert len(rows) == 9
-    assert {(r["level"], r["role"]) for r in rows} == {("ward", "router")}
-    table = run("inventory", "list", "--unit", "SL-H01", "--config", loaded)
+    assert len(rows) == 12  # since 2025-07-01 the former districts' core routers are in communes too
+    assert {(r["level"], r["role"]) for r in rows} == {("commune", "router")}
+    table = run("inventory", "list", "--unit", "SL-LG", "--config", loaded)
     assert "sl-h01-core-r1" in table.stdout
     assert "sl-h02-core-r1" not in table.stdout
     assert run("inventory", "list", "--level", "village", "--config", loaded).exit_code == 2
@@ -166,7 +166,7 @@ def test_show_device_unit_link_and_unknown(loaded: Path) -> None:
     device = json.loads(run("inventory", "show", "sl-h01-x01-r1", "--json", "--config", loaded).stdout)
     assert device["type"] == "device"
     assert device["upstream"] == ["sl-h01-core-r1", "sl-ubnd-core-r1"]
-    assert [u["level"] for u in device["unit_path"]] == ["province", "district", "ward"]
+    assert [u["level"] for u in device["unit_path"]] == ["province", "commune"]  # two-tier since 2025-07-01
     unit = json.loads(run("inventory", "show", "SL-H01", "--json", "--config", loaded).stdout)
     assert unit["type"] == "unit"
     assert len(unit["children"]) == 3

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from netmon.daemon import Daemon
 from netmon.monitor.availability import object_seconds
 from netmon.monitor.state import State
 from tests.conftest import AgentUnderTest, free_tcp_port
-from tests.monitoring import import_inventory, monitor_config, running, write_config
+from tests.monitoring import import_inventory, make_token, monitor_config, running, write_config
 
 INVENTORY = """
 units:
@@ -77,7 +78,7 @@ def _all_up(daemon: Daemon) -> bool:
 
 
 def _ward_has_lan(daemon: Daemon) -> bool:
-    return ("lan_units", "P-D1-W1", "ward", 1, 1) in daemon.indicator_gauges()
+    return ("lan_units", "P-D1-W1", "commune", 1, 1) in daemon.indicator_gauges()
 
 
 async def test_metrics_pass_promtool_and_carry_the_inventory(config_for: Any, tmp_path: Path) -> None:
@@ -89,16 +90,16 @@ async def test_metrics_pass_promtool_and_carry_the_inventory(config_for: Any, tm
         status, text = await _fetch(daemon, "/metrics")
     assert status == 200
     assert 'netmon_device_up{device="d1-r1",level="district",role="router",unit="P-D1"} 1.0' in text
-    assert 'netmon_device_state{device="w1-vc1",level="ward",role="vc_endpoint",state="up",unit="P-D1-W1"} 1.0' in text
+    vc_state = 'netmon_device_state{device="w1-vc1",level="commune",role="vc_endpoint",state="up",unit="P-D1-W1"} 1.0'
+    assert vc_state in text
     assert 'netmon_snmp_up{device="d1-sw1",level="district",role="switch",unit="P-D1"} 0.0' in text
     assert 'netmon_interface_oper_up{device="p-r1",interface="lo",level="province",unit="P"} 1.0' in text
-    assert (
-        'netmon_link_state{kind="internet",level="ward",link="w1-internet",state="unknown",unit="P-D1-W1"} 1.0' in text
-    )
-    assert 'netmon_unit_info{level="ward",name="Xã Một",parent="P-D1",unit="P-D1-W1"} 1.0' in text
+    inet_state = 'netmon_link_state{kind="internet",level="commune",link="w1-internet",state="unknown",unit="P-D1-W1"}'
+    assert f"{inet_state} 1.0" in text
+    assert 'netmon_unit_info{level="commune",name="Xã Một",parent="P-D1",unit="P-D1-W1"} 1.0' in text
     assert 'netmon_poll_samples_total{poll_class="snmp",status="refused"}' in text
     assert "netmon_interface_received_bytes_total{" in text
-    assert 'netmon_indicator_ratio{indicator="lan_units",level="ward",unit="P-D1-W1"} 1.0' in text
+    assert 'netmon_indicator_ratio{indicator="lan_units",level="commune",unit="P-D1-W1"} 1.0' in text
     assert await asyncio.to_thread(_promtool_check_metrics, text) == (0, "")
 
 
@@ -122,14 +123,15 @@ async def test_health_readiness_and_the_api(config_for: Any) -> None:
         assert sorted(d["name"] for d in body["devices"]) == ["d1-r1", "w1-r1"]  # the ward is below the district
         assert {d["state"] for d in body["devices"]} == {"up"}
         status, body = await _fetch(daemon, "/api/v1/links?kind=tslcd")
-        assert [(link["name"], link["state"], link["level"]) for link in body["links"]] == [("w1-tslcd", "up", "ward")]
+        found = [(link["name"], link["state"], link["level"]) for link in body["links"]]
+        assert found == [("w1-tslcd", "up", "commune")]
         assert (await _fetch(daemon, "/api/v1/outages?open=true"))[1] == {"outages": [], "count": 0}
         status, body = await _fetch(daemon, "/api/v1/devices?level=village")
         assert status == 400
         assert "level" in body["error"]
         status, body = await _fetch(daemon, "/api/v1/outages?since=yesterday")
         assert (status, "since" in body["error"]) == (400, True)
-        status, body = await _fetch(daemon, "/api/v1/indicators?period=live&level=ward")
+        status, body = await _fetch(daemon, "/api/v1/indicators?period=live&level=commune")
         assert status == 200
         lan = [r for r in body["indicators"] if r["indicator"] == "lan_units" and r["unit"] == "P-D1-W1"]
         assert [(r["a"], r["b"], r["ratio"], r["source"]) for r in lan] == [(1, 1, 1.0, "live monitoring")]
@@ -144,7 +146,10 @@ async def test_health_readiness_and_the_api(config_for: Any) -> None:
 def _post(daemon: Daemon, path: str, data: dict[str, Any]) -> tuple[int, Any]:
     assert daemon.http is not None
     request = urllib.request.Request(  # noqa: S310 (loopback)
-        f"{daemon.http.url}{path}", data=json.dumps(data).encode(), method="POST"
+        f"{daemon.http.url}{path}",
+        data=json.dumps(data).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {make_token(daemon, name='test-post-' + uuid.uuid4().hex[:8])}"},
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as reply:  # noqa: S310 (loopback)

@@ -21,6 +21,7 @@ from netmon.inventory.store import Store
 from netmon.lab.agents import stop_agent
 from netmon.lab.control import lab_up
 from netmon.lab.faults import FaultLab, Site, available
+from netmon.pollers.samples import HostSample
 from tests.conftest import free_udp_port, lab_profiles
 from tests.monitoring import import_inventory, monitor_config, running
 from tests.prom import (
@@ -47,7 +48,7 @@ FAILURE_PANELS = {
 #: Whether the daemon schedules the http and tcp poll classes (netmon/pollers/http.py, tcp.py).
 #: Until their registry line is in, services exist (state unknown) but are never checked, so
 #: the panels of their checks are empty; with the line in, set True and they must have data.
-SERVICE_CHECKS_SCHEDULED = False
+SERVICE_CHECKS_SCHEDULED = True
 SERVICE_PANELS = {("netmon-unit.json", "Service checks"), ("netmon-unit.json", "Service response time")}
 #: The dashboards' variables, as a user picks them: the core router and the server (host panels).
 VALUES = {**SAMPLE_VALUES, "device": "sl-ubnd-core-r1|sl-ubnd-srv1"}
@@ -182,9 +183,9 @@ async def _run(
             with running_prometheus(tmp_path / "prom", targets=[target], rule_files=rules) as prom:
                 expected_empty = set(FAILURE_PANELS)
                 async with asyncio.timeout(30):
-                    await daemon.wait_until(lambda: daemon.live.latest["sl-ubnd-srv1"].host is not None)
-                host = daemon.live.latest["sl-ubnd-srv1"].host
-                assert host is not None
+                    await daemon.wait_until(lambda: daemon.live.fresh("sl-ubnd-srv1", HostSample.kind) is not None)
+                host = daemon.live.fresh("sl-ubnd-srv1", HostSample.kind)
+                assert isinstance(host, HostSample)
                 assert host.ok
                 if not host.cpu_load:  # some snmpd builds (containers) export no hrProcessorTable
                     expected_empty.add(("netmon-devices.json", "CPU load"))

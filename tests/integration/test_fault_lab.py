@@ -13,9 +13,9 @@ import pytest
 
 from netmon.config import Config
 from netmon.inventory.models import Role
+from netmon.kernel import Status, Target
 from netmon.lab.agents import is_running
 from netmon.lab.faults import FaultLab, Site, available, netem_available
-from netmon.pollers.base import Status, Target
 from netmon.pollers.ping import PingPoller
 from netmon.pollers.snmp import SnmpPoller
 from tests.conftest import lab_profiles

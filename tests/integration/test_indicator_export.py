@@ -61,8 +61,9 @@ def test_xlsx_sheets_headers_values_and_formats(xlsx: Path) -> None:
         "Cấp tỉnh - Province",
         "Sở ngành - Department",
         "Cấp huyện - District",
-        "Cấp xã - Ward",
+        "Cấp xã - Commune",
         "Bằng chứng - Evidence",
+        "Chênh lệch - Discrepancies",
         "Quy tắc - Rules",
     ]
     for sheet in book.worksheets:
@@ -88,6 +89,8 @@ def test_xlsx_sheets_headers_values_and_formats(xlsx: Path) -> None:
         "Khung / Framework",
         "Nguồn dữ liệu / Data source",
         "Ghi chú / Note",
+        "Khai báo / Declared",
+        "Phần kỳ / Part",
     ]
     assert summary.column_dimensions["B"].width == 52
     # lan_units: P (p-lan declared), D2 (d2-lan declared): P, D2 count; D1's switch has no state, H1's router is down
@@ -106,12 +109,14 @@ def test_xlsx_sheets_headers_values_and_formats(xlsx: Path) -> None:
         "DTI",
         "live monitoring",
         None,
+        1,  # declared: P declares p-lan
+        None,
     ]
     assert [summary.cell(3, col).number_format for col in range(6, 11)] == ["#,##0", "#,##0", "0.0%", "0.00", "0.00"]
     assert [c.value for c in summary[4]][3:10] == ["department", "live", 1, 2, 0.5, 10.0, 5.0]
     assert [c.value for c in summary[7]][3:10] == ["all", "live", 2, 5, 0.4, 10.0, 4.0]
     by_key = {(r[0].value, r[3].value): r for r in summary.iter_rows(min_row=3)}
-    ward = by_key[("computers_per_staff", "ward")]
+    ward = by_key[("computers_per_staff", "commune")]
     assert [c.value for c in ward][5:10] == [3, 0, None, None, None]
     assert ward[13].value == NOT_APPLICABLE
     assert ward[7].number_format == "0.00"
@@ -120,7 +125,7 @@ def test_xlsx_sheets_headers_values_and_formats(xlsx: Path) -> None:
     assert servers[10].value == "count"
     assert summary.max_row == 2 + 19 * 5  # four levels and all, per indicator
 
-    wards = book["Cấp xã - Ward"]
+    wards = book["Cấp xã - Commune"]
     assert [c.value for c in wards[2]][3:5] == ["Mã đơn vị / Unit code", "Tên đơn vị / Unit name"]
     assert [c.value for c in wards[3]][:8] == [
         "lan_units",
@@ -178,7 +183,9 @@ def test_csv_and_json_carry_the_same_rows(tmp_path: Path, rows: list[IndicatorRo
     period = parse_period("live", ZONE, NOW)
     for fmt in (Format.CSV, Format.JSON):
         write_export(rows, tmp_path / f"i.{fmt}", fmt, period=period, level=None, catalog=CATALOG, generated_at=NOW)
-    table = list(csv.DictReader(io.StringIO((tmp_path / "i.csv").read_text(encoding="utf-8"))))
+    raw = (tmp_path / "i.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # a UTF-8 BOM, so that Excel shows Vietnamese
+    table = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     document = json.loads((tmp_path / "i.json").read_text(encoding="utf-8"))
     assert document["period"]["label"] == "live"
     assert [IndicatorRow.from_dict(r) for r in document["rows"]] == rows
@@ -193,7 +200,7 @@ def test_csv_and_json_carry_the_same_rows(tmp_path: Path, rows: list[IndicatorRo
         assert line["ratio"] == ("" if data["ratio"] is None else str(data["ratio"]))
         assert line["b"] == ("" if data["b"] is None else str(data["b"]))
         assert line["evidence_a"] == " | ".join(data["evidence_a"])
-    na = next(r for r in document["rows"] if r["indicator"] == "computers_per_staff" and r["level"] == "ward")
+    na = next(r for r in document["rows"] if r["indicator"] == "computers_per_staff" and r["level"] == "commune")
     assert (na["a"], na["b"], na["ratio"], na["applicable"], na["points"]) == (3, 0, None, False, None)
 
 
@@ -239,16 +246,16 @@ def test_cli_exports_csv_json_xlsx(config: Path, tmp_path: Path) -> None:
     rolled = {(r["indicator"], r["level"]): (r["a"], r["b"]) for r in document["rows"] if r["unit"] is None}
     assert rolled[("lan_units", "all")] == (4, 5)
     assert rolled[("internet_units", "department")] == (1, 2)
-    with (tmp_path / "oct.csv").open(encoding="utf-8", newline="") as handle:
+    with (tmp_path / "oct.csv").open(encoding="utf-8-sig", newline="") as handle:
         assert len(list(csv.DictReader(handle))) == len(document["rows"])
     assert load_workbook(tmp_path / "oct.xlsx")["Tổng hợp - Summary"]["E3"].value == "2026-10"
 
-    only = run("export", "indicators", "-p", "2026-Q4", "--level", "ward", "-f", "json", "-o", "-", "-c", config)
+    only = run("export", "indicators", "-p", "2026-Q4", "--level", "commune", "-f", "json", "-o", "-", "-c", config)
     assert only.exit_code == 0, only.stderr
     data = json.loads(only.stdout)
-    assert data["level"] == "ward"
+    assert data["level"] == "commune"
     assert data["period"]["complete"] is False
-    assert {r["level"] for r in data["rows"]} == {"ward"}
+    assert {r["level"] for r in data["rows"]} == {"commune"}
 
 
 @pytest.mark.parametrize(

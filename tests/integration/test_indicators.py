@@ -25,7 +25,7 @@ from tests.integration.indicator_province import NOW, load_province, parsed_prov
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 CATALOG = load_catalog(rules=INDICATOR_RULES)
-LEVELS = ("province", "department", "district", "ward", "all")
+LEVELS = ("province", "department", "district", "commune", "all")
 NA = None
 
 Expected = dict[str, tuple[float, float | None, float | None]]
@@ -34,59 +34,60 @@ Expected = dict[str, tuple[float, float | None, float | None]]
 OCTOBER: dict[str, Expected] = {
     # P: p-lan declared; D1: d1-sw1 up 100 %; D2: d2-lan declared; H1: h1-r1 up 30/30 days; W1: nothing
     "lan_units": {"province": (1, 1, 1.0), "department": (2, 2, 1.0), "district": (1, 1, 1.0),
-                  "ward": (0, 1, 0.0), "all": (4, 5, 4 / 5)},
-    # P: p-inet 29/31 = 93.5 % >= 90 %; D1: d1-inet 100 %; H1: h1-inet has no history
-    "internet_units": {"province": (1, 1, 1.0), "department": (1, 2, 0.5), "district": (0, 1, 0.0),
-                       "ward": (0, 1, 0.0), "all": (2, 5, 2 / 5)},
+                  "commune": (0, 1, 0.0), "all": (4, 5, 4 / 5)},
+    # P: p-inet 29/31 = 93.5 % >= 90 %; D1: d1-inet 100 %; H1: h1-inet has no history: no data, not 0 %,
+    # left out of b (issue 16); W1 has no internet link at all: 0 of 1
+    "internet_units": {"province": (1, 1, 1.0), "department": (1, 2, 0.5), "district": (0, 0, NA),
+                       "commune": (0, 1, 0.0), "all": (2, 4, 2 / 4)},
     # D1: d1-wan; H1: h1-man (man counts as WAN/MAN)
     "wan_units": {"province": (0, 1, 0.0), "department": (1, 2, 0.5), "district": (1, 1, 1.0),
-                  "ward": (0, 1, 0.0), "all": (2, 5, 2 / 5)},
+                  "commune": (0, 1, 0.0), "all": (2, 5, 2 / 5)},
     # P: p-tslcd 27/31 = 87.1 % < 90 %
     "tslcd_units": {"province": (0, 1, 0.0), "department": (0, 2, 0.0), "district": (0, 1, 0.0),
-                    "ward": (0, 1, 0.0), "all": (0, 5, 0.0)},
+                    "commune": (0, 1, 0.0), "all": (0, 5, 0.0)},
     "vc_endpoints": {"province": (1, NA, NA), "department": (1, NA, NA), "district": (1, NA, NA),
-                     "ward": (0, NA, NA), "all": (3, NA, NA)},
+                     "commune": (0, NA, NA), "all": (3, NA, NA)},
     # P: p-vc1 11/31 = 35 % < 50 %; H1: h1-vc1 16/31 = 51.6 % >= 50 %
     "vc_units": {"province": (0, 1, 0.0), "department": (0, 2, 0.0), "district": (1, 1, 1.0),
-                 "ward": (0, 1, 0.0), "all": (1, 5, 1 / 5)},
+                 "commune": (0, 1, 0.0), "all": (1, 5, 1 / 5)},
     # computers / staff: 12/10; (15+0)/(20+5); 8/8; W1 3 computers, no staff: n/a
     "computers_per_staff": {"province": (12, 10, 1.2), "department": (15, 25, 0.6), "district": (8, 8, 1.0),
-                            "ward": (3, 0, NA), "all": (38, 43, 38 / 43)},
+                            "commune": (3, 0, NA), "all": (38, 43, 38 / 43)},
     # min(computers, staff) / staff: min(12,10)=10; min(15,20)+0; 8; W1 capped at no staff = 0
     "staff_with_computer": {"province": (10, 10, 1.0), "department": (15, 25, 0.6), "district": (8, 8, 1.0),
-                            "ward": (0, 0, NA), "all": (33, 43, 33 / 43)},
+                            "commune": (0, 0, NA), "all": (33, 43, 33 / 43)},
     # internet Mbps / staff: 100/10; 50/25; 30/8; 0/0
     "internet_mbps_per_staff": {"province": (100, 10, 10.0), "department": (50, 25, 2.0),
-                                "district": (30, 8, 3.75), "ward": (0, 0, NA), "all": (180, 43, 180 / 43)},
+                                "district": (30, 8, 3.75), "commune": (0, 0, NA), "all": (180, 43, 180 / 43)},
     "servers": {"province": (2, NA, NA), "department": (1, NA, NA), "district": (0, NA, NA),
-                "ward": (0, NA, NA), "all": (3, NA, NA)},
+                "commune": (0, NA, NA), "all": (3, NA, NA)},
     # p-lan up all month; d2-lan no history
     "link_availability_lan": {"province": (31 * D, 31 * D, 1.0), "department": (0, 0, NA),
-                              "district": (0, 0, NA), "ward": (0, 0, NA), "all": (31 * D, 31 * D, 1.0)},
+                              "district": (0, 0, NA), "commune": (0, 0, NA), "all": (31 * D, 31 * D, 1.0)},
     # p-inet 29 of 31 days; d1-inet 31 of 31; h1-inet no history
     "link_availability_internet": {"province": (29 * D, 31 * D, 29 / 31), "department": (31 * D, 31 * D, 1.0),
-                                   "district": (0, 0, NA), "ward": (0, 0, NA),
+                                   "district": (0, 0, NA), "commune": (0, 0, NA),
                                    "all": (60 * D, 62 * D, 60 / 62)},
     "link_availability_wan": {"province": (0, 0, NA), "department": (31 * D, 31 * D, 1.0),
-                              "district": (31 * D, 31 * D, 1.0), "ward": (0, 0, NA),
+                              "district": (31 * D, 31 * D, 1.0), "commune": (0, 0, NA),
                               "all": (62 * D, 62 * D, 1.0)},
     "link_availability_tslcd": {"province": (27 * D, 31 * D, 27 / 31), "department": (0, 0, NA),
-                                "district": (0, 0, NA), "ward": (0, 0, NA), "all": (27 * D, 31 * D, 27 / 31)},
+                                "district": (0, 0, NA), "commune": (0, 0, NA), "all": (27 * D, 31 * D, 27 / 31)},
     # p-r1 all month; d2-r1 disabled; h1-r1 30 days up, 1 day maintenance left out
     "device_availability_router": {"province": (31 * D, 31 * D, 1.0), "department": (0, 0, NA),
-                                   "district": (30 * D, 30 * D, 1.0), "ward": (0, 0, NA),
+                                   "district": (30 * D, 30 * D, 1.0), "commune": (0, 0, NA),
                                    "all": (61 * D, 61 * D, 1.0)},
     # p-sw1 21 of 31 days; d1-sw1 31 of 31
     "device_availability_switch": {"province": (21 * D, 31 * D, 21 / 31), "department": (31 * D, 31 * D, 1.0),
-                                   "district": (0, 0, NA), "ward": (0, 0, NA), "all": (52 * D, 62 * D, 52 / 62)},
+                                   "district": (0, 0, NA), "commune": (0, 0, NA), "all": (52 * D, 62 * D, 52 / 62)},
     # d1-fw1 has no history at all: n/a everywhere
     "device_availability_firewall": dict.fromkeys(LEVELS, (0, 0, NA)),
     # p-srv1 29 days up, 2 days unreachable left out
     "device_availability_server": {"province": (29 * D, 29 * D, 1.0), "department": (0, 0, NA),
-                                   "district": (0, 0, NA), "ward": (0, 0, NA), "all": (29 * D, 29 * D, 1.0)},
+                                   "district": (0, 0, NA), "commune": (0, 0, NA), "all": (29 * D, 29 * D, 1.0)},
     # p-vc1 11 of 31 days; h1-vc1 16 of 31
     "device_availability_vc_endpoint": {"province": (11 * D, 31 * D, 11 / 31), "department": (0, 0, NA),
-                                        "district": (16 * D, 31 * D, 16 / 31), "ward": (0, 0, NA),
+                                        "district": (16 * D, 31 * D, 16 / 31), "commune": (0, 0, NA),
                                         "all": (27 * D, 62 * D, 27 / 62)},
 }  # fmt: skip
 
@@ -94,36 +95,36 @@ OCTOBER: dict[str, Expected] = {
 LIVE: dict[str, Expected] = {
     "lan_units": OCTOBER["lan_units"],
     "internet_units": {"province": (0, 1, 0.0), "department": (1, 2, 0.5), "district": (0, 1, 0.0),
-                       "ward": (0, 1, 0.0), "all": (1, 5, 1 / 5)},
+                       "commune": (0, 1, 0.0), "all": (1, 5, 1 / 5)},
     "wan_units": {"province": (0, 1, 0.0), "department": (1, 2, 0.5), "district": (0, 1, 0.0),
-                  "ward": (0, 1, 0.0), "all": (1, 5, 1 / 5)},
+                  "commune": (0, 1, 0.0), "all": (1, 5, 1 / 5)},
     "tslcd_units": {"province": (1, 1, 1.0), "department": (0, 2, 0.0), "district": (0, 1, 0.0),
-                    "ward": (0, 1, 0.0), "all": (1, 5, 1 / 5)},
+                    "commune": (0, 1, 0.0), "all": (1, 5, 1 / 5)},
     "vc_endpoints": OCTOBER["vc_endpoints"],
     "vc_units": {"province": (1, 1, 1.0), "department": (0, 2, 0.0), "district": (0, 1, 0.0),
-                 "ward": (0, 1, 0.0), "all": (1, 5, 1 / 5)},
+                 "commune": (0, 1, 0.0), "all": (1, 5, 1 / 5)},
     "computers_per_staff": OCTOBER["computers_per_staff"],
     "staff_with_computer": OCTOBER["staff_with_computer"],
     "internet_mbps_per_staff": OCTOBER["internet_mbps_per_staff"],
     "servers": OCTOBER["servers"],
     "link_availability_lan": {"province": (1, 1, 1.0), "department": (0, 0, NA), "district": (0, 0, NA),
-                              "ward": (0, 0, NA), "all": (1, 1, 1.0)},
+                              "commune": (0, 0, NA), "all": (1, 1, 1.0)},
     "link_availability_internet": {"province": (0, 1, 0.0), "department": (1, 1, 1.0), "district": (0, 0, NA),
-                                   "ward": (0, 0, NA), "all": (1, 2, 0.5)},
+                                   "commune": (0, 0, NA), "all": (1, 2, 0.5)},
     # h1-man is UNREACHABLE: in neither a nor b
     "link_availability_wan": {"province": (0, 0, NA), "department": (1, 1, 1.0), "district": (0, 0, NA),
-                              "ward": (0, 0, NA), "all": (1, 1, 1.0)},
+                              "commune": (0, 0, NA), "all": (1, 1, 1.0)},
     "link_availability_tslcd": {"province": (1, 1, 1.0), "department": (0, 0, NA), "district": (0, 0, NA),
-                                "ward": (0, 0, NA), "all": (1, 1, 1.0)},
+                                "commune": (0, 0, NA), "all": (1, 1, 1.0)},
     "device_availability_router": {"province": (1, 1, 1.0), "department": (0, 0, NA), "district": (1, 1, 1.0),
-                                   "ward": (0, 0, NA), "all": (2, 2, 1.0)},
+                                   "commune": (0, 0, NA), "all": (2, 2, 1.0)},
     "device_availability_switch": {"province": (1, 1, 1.0), "department": (1, 1, 1.0), "district": (0, 0, NA),
-                                   "ward": (0, 0, NA), "all": (2, 2, 1.0)},
+                                   "commune": (0, 0, NA), "all": (2, 2, 1.0)},
     "device_availability_firewall": dict.fromkeys(LEVELS, (0, 0, NA)),
     "device_availability_server": {"province": (1, 1, 1.0), "department": (0, 0, NA), "district": (0, 0, NA),
-                                   "ward": (0, 0, NA), "all": (1, 1, 1.0)},
+                                   "commune": (0, 0, NA), "all": (1, 1, 1.0)},
     "device_availability_vc_endpoint": {"province": (1, 1, 1.0), "department": (0, 0, NA),
-                                        "district": (0, 1, 0.0), "ward": (0, 0, NA), "all": (1, 2, 0.5)},
+                                        "district": (0, 1, 0.0), "commune": (0, 0, NA), "all": (1, 2, 0.5)},
 }  # fmt: skip
 
 

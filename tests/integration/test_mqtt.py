@@ -16,8 +16,9 @@ import sqlalchemy as sa
 
 from netmon.config import MqttConfig
 from netmon.inventory import schema
+from netmon.monitor.outages import OutageLedger, Written
 from netmon.monitor.state import State, Transition
-from netmon.sinks.events import events_for, messages_for
+from netmon.sinks.events import OutboxMessage, events_for, messages_for
 from netmon.sinks.mqtt import MqttPublisher
 from netmon.sinks.outbox import Outbox
 from tests.mqtt import Broker, clear_retained, eventually, subscribed
@@ -76,19 +77,26 @@ def _transitions(names: list[str], old: State, new: State, kind: str = "device",
 
 
 async def _record(
-    publisher: MqttPublisher, outbox: Outbox, batch: list[Transition], *, events_only: bool = False
+    publisher: MqttPublisher,
+    outbox: Outbox,
+    batch: list[Transition],
+    *,
+    events_only: bool = False,
+    written: list[Written] | None = None,
 ) -> list[str]:
-    """Do what the recorder does: write the batch's messages in one transaction, then wake the publisher.
+    """Do what the pipeline does: the ledger writes the batch and its messages in one transaction; wake the publisher.
 
-    Return the ids written (only the events' with *events_only*).
+    Return the ids written (only the events' with *events_only*); extend *written* with what the ledger wrote.
     """
-    messages = messages_for(batch, publisher.config.topic_prefix)
+    messages: list[OutboxMessage] = []
 
-    def write() -> None:
-        with schema.transaction(outbox.engine, "test recorder") as conn:
-            outbox.add(conn, messages)
+    def also(conn: sa.Connection, items: list[Written]) -> None:
+        messages.extend(messages_for(items, publisher.config.topic_prefix))
+        outbox.add(conn, messages)
 
-    await asyncio.to_thread(write)
+    done = await asyncio.to_thread(OutageLedger(outbox.engine).apply, batch, also=also)
+    if written is not None:
+        written.extend(done)
     publisher.wake()
     return [m.event_id for m in messages if not (events_only and m.retain)]
 
@@ -99,9 +107,10 @@ async def test_mqtt_subscriber_gets_exactly_one_event_per_transition(engine: sa.
     first += _transitions(["ge-0/0/1"], U, D, kind="interface", minute=1)
     first += _transitions(["wan-1"], U, X, kind="link", minute=2)
     sentinel = _transitions(["r2"], U, M, minute=3)
+    written: list[Written] = []
     async with subscribed(f"{prefix}/events/#") as sub, _fast(_config(prefix), engine) as publisher:
-        await _record(publisher, outbox, first)
-        await _record(publisher, outbox, sentinel)
+        await _record(publisher, outbox, first, written=written)
+        await _record(publisher, outbox, sentinel, written=written)
         # messages keep their order: once the sentinel's events arrived, any duplicate would have too
         await sub.until(
             lambda got: any(m.payload["object_name"] == "r2" and m.payload["new"] == "maintenance" for m in got)
@@ -112,12 +121,12 @@ async def test_mqtt_subscriber_gets_exactly_one_event_per_transition(engine: sa.
     assert [(p["object_kind"], p["object_name"], p["old"], p["new"]) for p in transitions] == [
         (t.kind, t.name, t.old.value, t.new.value) for t in first + sentinel
     ]
-    expected = [(e.kind, e.object_name) for e in events_for(first + sentinel)]
+    expected = [(e.kind, e.object_name) for e in events_for(written)]
     assert [(m.payload["kind"], m.payload["object_name"]) for m in received] == expected
     assert all(m.topic == f"{prefix}/events/{m.payload['kind']}" and not m.retain for m in received)
     assert len(set(sub.ids())) == len(received)
     assert all(m.payload["schema"] == 1 for m in received)
-    assert publisher.published == len(messages_for(first + sentinel, prefix))
+    assert publisher.published == len(messages_for(written, prefix))
     assert publisher.pending_estimate == 0
     assert await asyncio.to_thread(outbox.count) == 0
     await clear_retained([f"{prefix}/state/device/{n}" for n in ("r1", "r2")] + [f"{prefix}/state/link/wan-1"])
@@ -135,12 +144,13 @@ async def test_mqtt_retained_state_for_a_late_subscriber(engine: sa.Engine, pref
     ]
     history[2] = [Transition(kind="device", name="b", old=U, new=X, ts=T0 + timedelta(minutes=1), root_cause="a")]
     topics = [f"{prefix}/state/device/a", f"{prefix}/state/device/b", f"{prefix}/state/link/wan-1"]
+    written: list[Written] = []
     try:
         async with _fast(_config(prefix), engine) as publisher:
             for batch in history:
-                await _record(publisher, outbox, batch)
+                await _record(publisher, outbox, batch, written=written)
             await eventually(lambda: outbox.count() == 0, what="drained")
-        assert publisher.published == len(messages_for([t for batch in history for t in batch], prefix))
+        assert publisher.published == len(messages_for(written, prefix))
         async with subscribed(f"{prefix}/state/#") as late:
             await late.until(lambda got: {m.topic for m in got} == set(topics))
         states = {m.topic: m.payload for m in late.messages}
@@ -173,7 +183,8 @@ async def test_mqtt_broker_outage_loses_nothing_and_keeps_order(engine: sa.Engin
 
             await broker.stop()
             for minute in range(1, 4):  # three batches written while the broker is away: they wait
-                batch = _transitions([f"d{i}" for i in range(5)], U, D, minute=minute)
+                old, new = (U, D) if minute % 2 else (D, U)  # each opens or closes five outages
+                batch = _transitions([f"d{i}" for i in range(5)], old, new, minute=minute)
                 events += await _record(publisher, outbox, batch, events_only=True)
             await eventually(lambda: publisher.reconnects >= 1 and not publisher.connected, what="outage noticed")
             assert await asyncio.to_thread(outbox.count) == 3 * 15  # 5 transitions, 5 outages, 5 states each

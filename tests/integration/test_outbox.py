@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from netmon.inventory import schema
 from netmon.inventory.models import metadata
+from netmon.monitor.outages import Written
 from netmon.monitor.state import State, Transition
 from netmon.sinks.events import OutboxMessage, messages_for
 from netmon.sinks.outbox import Outbox
@@ -80,7 +81,7 @@ def test_outbox_order_limit_and_delete(outbox: Outbox) -> None:
 
 def test_outbox_keeps_transition_messages(outbox: Outbox) -> None:
     batch = [Transition(kind="device", name="Sở-1", old=State.UP, new=State.DOWN, ts=T0)]
-    messages = messages_for(batch, "nm")
+    messages = messages_for([Written(transition=t) for t in batch], "nm")
     with outbox.engine.begin() as conn:
         outbox.add(conn, messages)
     assert [p.message for p in outbox.pending()] == messages

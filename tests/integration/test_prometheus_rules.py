@@ -86,6 +86,11 @@ def test_amtool_check_config():
             id="ward-goes-to-its-district-too",
         ),
         pytest.param(
+            ["alertname=NetmonDeviceDown", "severity=warning", "unit=SL-LG"],
+            "district-sl-h01,noc-tickets",
+            id="two-tier-commune-goes-to-its-area-staff",
+        ),
+        pytest.param(
             ["alertname=NetmonDeviceDown", "severity=warning", "unit=SL-H011"],
             "noc-tickets",
             id="prefix-not-a-district",

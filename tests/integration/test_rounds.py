@@ -12,9 +12,10 @@ import pytest
 
 from netmon.config import Config
 from netmon.inventory.models import Role
+from netmon.kernel import Sample, Status, Target
 from netmon.lab.agents import AgentSpec, RunningAgent, start_agent, stop_agent
 from netmon.monitor.rounds import Pollers, run_round
-from netmon.pollers.base import Sample, Status, Target
+from netmon.pollers.classes.snmp import Snmp
 from tests.conftest import AgentUnderTest, free_udp_port, lab_profiles
 
 HUNG_ADDRESS = "127.77.0.3"
@@ -58,8 +59,9 @@ async def test_a_hung_agent_does_not_hold_up_the_round(
     def seen(samples: Sequence[Sample]) -> None:
         order.extend(f"{s.device}:{s.kind}" for s in samples)
 
-    async with asyncio.timeout(pollers.deadline("snmp") + 10):  # a guard, not a measurement
-        result = await run_round(pollers, "snmp", _targets(snmp_agent), concurrency=8, on_samples=seen)
+    targets = _targets(snmp_agent)
+    async with asyncio.timeout(pollers["snmp"].deadline(targets[0]) + 10):  # a guard, not a measurement
+        result = await run_round(pollers, "snmp", targets, concurrency=8, on_samples=seen)
     statuses = {(s.device, s.kind): (s.status, s.error) for s in result.samples}
     assert statuses == {
         ("good", "snmp_system"): (Status.OK, None),
@@ -70,29 +72,30 @@ async def test_a_hung_agent_does_not_hold_up_the_round(
     assert order == ["good:snmp_system", "good:snmp_interfaces", "hung:snmp_system"]
 
 
-class _Broken(Pollers):
-    """Pollers with a bug on one device and a stuck poll on another: our own code, not a fake agent."""
+class _Broken(Snmp):
+    """The snmp poll class with a bug on one device and a stuck poll on another: our own code, not a fake agent."""
 
-    async def poll(self, poll_class: str, target: Target) -> list[Sample]:
+    async def poll(self, target: Target) -> list[Sample]:
         if target.device == "buggy":
             raise KeyError("a bug")
         if target.device == "stuck":
             await asyncio.Event().wait()
-        return await super().poll(poll_class, target)
+        return await super().poll(target)
 
 
 async def test_a_poller_bug_or_a_stuck_poll_is_a_sample(snmp_agent: AgentUnderTest) -> None:
-    pollers = _Broken(_config(snmp_agent.port, snmp_agent.port, interval=1))
+    config = _config(snmp_agent.port, snmp_agent.port, interval=1)
+    pollers = Pollers(config, {"snmp": _Broken(config, config.polling.snmp)})
     targets = [
         Target(device=name, address=snmp_agent.address, unit="U", role=Role.ROUTER, snmp="good")
         for name in ("buggy", "stuck", "fine")
     ]
-    async with asyncio.timeout(pollers.deadline("snmp") + 10):
+    async with asyncio.timeout(pollers["snmp"].deadline(targets[0]) + 10):
         result = await run_round(pollers, "snmp", targets, concurrency=8)
     statuses = {(s.device, s.kind): (s.status, s.error) for s in result.samples}
     assert statuses == {
         ("buggy", "snmp_system"): (Status.ERROR, "poller error: KeyError"),
-        ("stuck", "snmp_system"): (Status.TIMEOUT, "no answer within 1 s"),
+        ("stuck", "snmp_system"): (Status.TIMEOUT, "no answer within 1 s (round poll)"),
         ("fine", "snmp_system"): (Status.OK, None),
         ("fine", "snmp_interfaces"): (Status.OK, None),
     }
@@ -101,7 +104,7 @@ async def test_a_poller_bug_or_a_stuck_poll_is_a_sample(snmp_agent: AgentUnderTe
 
 async def test_ping_round_on_loopback() -> None:
     pollers = Pollers(Config.model_validate({"polling": {"ping": {"count": 2, "packet_interval": 0}}}))
-    await pollers.ping.check()
+    await pollers.check()
     targets = [
         Target(device=f"d{i}", address=address, unit="U", role=Role.SWITCH)
         for i, address in enumerate(("127.77.1.1", "::1"))

@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,7 +32,7 @@ from netmon.monitor.availability import object_seconds
 from netmon.monitor.outages import OutageLedger
 from netmon.monitor.state import State
 from tests.conftest import AgentUnderTest, free_tcp_port, lab_profiles
-from tests.monitoring import import_inventory, monitor_config, running, write_config
+from tests.monitoring import import_inventory, make_token, monitor_config, running, write_config
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=str(available()))
 
@@ -182,12 +183,13 @@ def _metrics(url: str) -> str:
 
 def _request(daemon: Daemon, method: str, path: str, data: Any = None) -> tuple[int, Any]:
     assert daemon.http is not None
-    return _http(f"{daemon.http.url}{path}", method, data)
+    token = make_token(daemon, name=f"test-{uuid.uuid4().hex[:8]}")
+    return _http(f"{daemon.http.url}{path}", method, data, headers={"Authorization": f"Bearer {token}"})
 
 
-def _http(url: str, method: str = "GET", data: Any = None) -> tuple[int, Any]:
+def _http(url: str, method: str = "GET", data: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     body = json.dumps(data).encode() if data is not None else None
-    request = urllib.request.Request(url, data=body, method=method)  # noqa: S310 (loopback)
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310 (loopback)
     try:
         with urllib.request.urlopen(request, timeout=5) as reply:  # noqa: S310 (loopback)
             return reply.status, json.loads(reply.read())

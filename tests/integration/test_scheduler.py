@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from netmon.config import Config
+from netmon.config import PollClass as PollSettings
 from netmon.inventory.models import Role
+from netmon.kernel import Sample, Status, Target
 from netmon.monitor.rounds import Pollers, RoundResult
 from netmon.monitor.scheduler import PollScheduler, RoundStats
-from netmon.pollers.base import Sample, Status, Target
+from netmon.pollers.classes.ping import Ping
 
 TARGETS = [Target(device=f"d{i}", address=f"127.77.2.{i}", unit="U", role=Role.SWITCH) for i in range(1, 21)]
 
@@ -41,23 +43,35 @@ async def test_rounds_repeat_and_are_measured() -> None:
     assert all({x.device for x in r.samples} == {t.device for t in TARGETS} for r in results)
 
 
-class _Slow(Pollers):
-    """Pollers whose ping waits for the test: rounds last as long as the test wants."""
+class _SlowPing(Ping):
+    """The ping poll class, waiting for the test: rounds last as long as the test wants."""
 
-    def __init__(self, config: Config) -> None:
-        super().__init__(config)
+    def __init__(self, config: Config, settings: PollSettings) -> None:
+        super().__init__(config, settings)
         self.release = asyncio.Event()
         self.running = 0
         self.most_running = 0
 
-    async def poll(self, poll_class: str, target: Target) -> list[Sample]:
+    def deadline(self, target: Target) -> float:
+        return 60.0  # the test, not the deadline, ends these polls
+
+    async def poll(self, target: Target) -> list[Sample]:
         self.running += 1
         self.most_running = max(self.most_running, self.running)
         try:
             await self.release.wait()
-            return await super().poll(poll_class, target)
+            return await super().poll(target)
         finally:
             self.running -= 1
+
+
+class _Slow(Pollers):
+    """Pollers whose ping waits for the test."""
+
+    def __init__(self, config: Config) -> None:
+        self.slow = _SlowPing(config, config.polling.ping)
+        super().__init__(config, {"ping": self.slow})
+        self.release = self.slow.release
 
 
 async def test_an_overrunning_round_is_counted_not_stacked() -> None:
@@ -80,5 +94,5 @@ async def test_an_overrunning_round_is_counted_not_stacked() -> None:
     stats = scheduler.stats["ping"]
     assert stats.overruns >= 2
     assert stats.rounds >= 1
-    assert pollers.most_running == 1
+    assert pollers.slow.most_running == 1
     assert stats.last_by_status == {str(Status.OK): 1}

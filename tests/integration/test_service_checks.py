@@ -13,9 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from netmon.inventory.models import ServiceCheck
+from netmon.config import Config
+from netmon.inventory.models import Level, Role, ServiceCheck
+from netmon.inventory.spec import DeviceSpec, Inventory, ServiceSpec, UnitSpec
 from netmon.inventory.targets import parse_expect_status
+from netmon.monitor.rounds import Pollers, targets_of
+from netmon.pollers import registry
 from netmon.pollers.base import Status
 from netmon.pollers.http import HttpCheck
 from netmon.pollers.service import CheckSettings, ServiceSample, ServiceTarget
@@ -45,7 +50,7 @@ def http_target(url: str, **kwargs: object) -> ServiceTarget:
 
 
 async def check_http(target: ServiceTarget) -> ServiceSample:
-    samples = await HttpCheck(CheckSettings(max_body_bytes=BODY_LIMIT)).poll(target)
+    samples = await HttpCheck(settings=CheckSettings(max_body_bytes=BODY_LIMIT)).poll(target)
     assert len(samples) == 1
     sample = samples[0]
     assert isinstance(sample, ServiceSample)
@@ -147,3 +152,44 @@ def test_failed_gives_a_service_sample() -> None:
     assert isinstance(sample, ServiceSample)
     assert (sample.device, sample.status, sample.error) == ("a", Status.TIMEOUT, "no answer within 11 s")
     assert ServiceSample.from_dict(sample.to_dict()) == sample
+
+
+def test_http_and_tcp_are_registered_with_polling_settings() -> None:
+    assert [registry.class_of("http"), registry.class_of("tcp")] == [HttpCheck, TcpCheck]
+    config = Config.model_validate({"polling": {"http": {"interval": 30, "max_body_bytes": 1024}}})
+    http, tcp = config.polling.of("http"), config.polling.of("tcp")
+    assert isinstance(http, CheckSettings)
+    assert (http.interval, http.timeout, http.max_body_bytes) == (30, 10, 1024)
+    assert (tcp.interval, tcp.timeout) == (60, 10)
+    built = registry.build(config)
+    assert built["http"].settings == http
+    with pytest.raises(ValidationError, match=r"tcp\.colour"):
+        Config.model_validate({"polling": {"tcp": {"colour": "blue"}}})
+
+
+def test_one_target_list_carries_devices_and_services_and_each_class_takes_its_own() -> None:
+    inventory = Inventory(
+        units={"P": UnitSpec(code="P", name="Tỉnh", level=Level.PROVINCE)},
+        devices={"srv": DeviceSpec(name="srv", unit="P", role=Role.SERVER, address="127.0.0.9", snmp="lab")},
+        links={},
+        services={
+            "portal": ServiceSpec.model_validate(
+                {"name": "portal", "unit": "P", "check": "http", "url": "http://127.0.0.9/", "device": "srv"}
+            ),
+            "mail": ServiceSpec.model_validate(
+                {"name": "mail", "unit": "P", "check": "tcp", "address": "127.0.0.9:25"}
+            ),
+            "off": ServiceSpec.model_validate(
+                {"name": "off", "unit": "P", "check": "tcp", "address": "127.0.0.9:26", "enabled": False}
+            ),
+        },
+    )
+    targets = targets_of(inventory)
+    assert [t.device for t in targets] == ["srv", "portal", "mail"]
+    chosen = {
+        name: [t.device for t in targets if poll_class.applies(t)]
+        for name, poll_class in Pollers(Config()).classes.items()
+    }
+    assert chosen == {"snmp": ["srv"], "ping": ["srv"], "host_resources": ["srv"], "http": ["portal"], "tcp": ["mail"]}
+    assert targets[1].address == "http://127.0.0.9/"
+    assert targets[2].address == "127.0.0.9:25"

@@ -14,8 +14,8 @@ import pytest
 
 from netmon.config import Config
 from netmon.inventory.models import Role
+from netmon.kernel import Status, Target
 from netmon.lab.agents import AgentSpec, start_agent, stop_agent
-from netmon.pollers.base import Status, Target
 from netmon.pollers.snmp import SnmpPoller
 from tests.conftest import AGENT_SYS_NAME, AgentUnderTest, free_udp_port, lab_profiles
 

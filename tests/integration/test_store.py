@@ -214,13 +214,14 @@ def test_prune_cannot_orphan_a_stored_record(store: Store, tmp_path: Path) -> No
 def test_device_listing_filters(store: Store) -> None:
     _import(store, EXAMPLE_INVENTORY)
     snapshot = store.snapshot()
-    district = next(u for u in snapshot.units.values() if u.level is Level.DISTRICT)
-    below = {district.code} | {u.code for u in snapshot.units.values() if u.parent == district.code}
-    rows = store.devices(unit=district.code)
-    assert rows
-    assert {r.device.unit for r in rows} == below
-    routers = store.devices(role=Role.ROUTER, level=Level.WARD)
+    province = next(u for u in snapshot.units.values() if u.level is Level.PROVINCE)
+    rows = store.devices(unit=province.code)  # the province and every unit below it
+    assert {r.device.unit for r in rows} == {d.unit for d in snapshot.devices.values()}
+    commune = store.devices(unit="SL-LG")  # two-tier: a commune directly under the province
+    assert commune
+    assert {(r.device.unit, r.level) for r in commune} == {("SL-LG", Level.COMMUNE)}
+    routers = store.devices(role=Role.ROUTER, level=Level.COMMUNE)
     assert routers
-    assert all(r.device.role is Role.ROUTER and r.level is Level.WARD for r in routers)
+    assert all(r.device.role is Role.ROUTER and r.level is Level.COMMUNE for r in routers)
     with pytest.raises(NotFoundError, match="no unit with code 'NOPE'"):
         store.devices(unit="NOPE")

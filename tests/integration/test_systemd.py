@@ -14,7 +14,7 @@ from tests.prom import ROOT
 
 SYSTEMD = ROOT / "systemd"
 UNIT = SYSTEMD / "netmon.service"
-MAX_EXPOSURE = 2.5
+MAX_EXPOSURE = 2.0  # issue 14 (measured: 1.6 with systemd 252)
 
 
 def tool(name: str) -> str:
@@ -95,7 +95,7 @@ def test_systemd_analyze_verify(testable_unit):
     assert about_netmon == []
 
 
-def test_security_exposure_is_at_most_2_5(testable_unit):
+def test_security_exposure_is_at_most_2_0(testable_unit):
     analyze = tool("systemd-analyze")
     if "--offline" not in run(analyze, "security", "--help").stdout:
         pytest.skip("systemd-analyze security has no --offline (systemd < 250)")

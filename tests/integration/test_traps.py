@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from netmon.config import Config, SnmpProfile, TrapConfig
 from netmon.errors import PollError
 from netmon.pollers import traps, trapwire
+from netmon.pollers.ratelimit import TokenBuckets
 from netmon.pollers.traps import TrapEvent, TrapReceiver
 
 HOST = "127.0.0.1"
@@ -268,6 +269,17 @@ async def test_malformed_datagrams_are_counted(harness: Harness) -> None:
             sock.sendto(junk, harness.receiver.address)
     await harness.barrier()
     assert harness.receiver.counts == {"malformed": 4, "accepted": 1}
+
+
+async def test_a_flood_from_one_source_is_rate_limited_and_others_still_get_through(harness: Harness) -> None:
+    harness.receiver.limiter = TokenBuckets(rate=0.001, burst=3)  # ~no refill within the test
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((OTHER_HOST, 0))
+        for _ in range(50):
+            sock.sendto(b"not snmp at all", harness.receiver.address)
+    await harness.barrier()  # from HOST: its own bucket is full
+    assert harness.receiver.counts == {"malformed": 3, "rate_limited": 47, "accepted": 1}
+    assert harness.logs.getvalue().count('"rate_limited"') == 1  # warned once per source, not per datagram
 
 
 async def test_v2c_inform_is_answered_and_delivered(harness: Harness) -> None:

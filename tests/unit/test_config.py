@@ -77,6 +77,11 @@ CONFIG_ERRORS = [
         id="unknown-nested-key",
     ),
     pytest.param(
+        "polling:\n  ping:\n    interval: 10\n  pingg:\n    interval: 20\n",
+        ["{f}:4: polling.pingg: unknown key"],
+        id="unregistered-poll-class",
+    ),
+    pytest.param(
         "polling:\n  snmp:\n    interval: often\n",
         ["{f}:3: polling.snmp.interval: Input should be a valid number, unable to parse string as a number"],
         id="wrong-type",
@@ -116,6 +121,21 @@ CONFIG_ERRORS = [
         "snmp_profiles:\n  p:\n    version: 4\n    community: c\n",
         ["{f}:3: snmp_profiles.p.version: Input should be '1', '2c' or '3'"],
         id="bad-version",
+    ),
+    pytest.param(
+        "snmp_profiles:\n  p:\n    version: 3\n    user: u\n    context: vlan-20\n",
+        [
+            (
+                "{f}:5: snmp_profiles.p.context: a non-empty SNMPv3 context cannot be sent: gufo-snmp 0.13 "
+                "always sends the default (empty) contextName; give the device a view in the default context"
+            )
+        ],
+        id="v3-context-cannot-be-sent",
+    ),
+    pytest.param(
+        "snmp_profiles:\n  p:\n    version: 2c\n    community: c\n    text_encoding: tcvn3\n",
+        ["{f}:5: snmp_profiles.p.text_encoding: unknown text encoding 'tcvn3' (a Python codec name, e.g. cp1258)"],
+        id="unknown-text-encoding",
     ),
     pytest.param(
         "timezone: Asia/Hanoi_City\n",

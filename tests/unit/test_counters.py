@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from netmon.pollers.base import InterfaceRow, InterfacesSample, Status
+from netmon.kernel import Status
 from netmon.pollers.counters import (
     UPTIME_WRAP,
     CounterReading,
@@ -16,6 +16,7 @@ from netmon.pollers.counters import (
     interface_counters,
     rate,
 )
+from netmon.pollers.samples import InterfaceRow, InterfacesSample
 
 W32, W64 = 2**32, 2**64
 
@@ -83,9 +84,9 @@ def test_ifindex_renumbering_keeps_the_history() -> None:
     }
 
 
-def test_unnamed_and_duplicate_names_fall_back_to_ifindex() -> None:
-    rows = [_row(1, "", 0), _row(2, "eth0", 0), _row(3, "eth0", 0), _row(4, "eth1", 0)]
-    assert [c.name for c in interface_counters(rows)] == ["ifIndex:1", "ifIndex:2", "ifIndex:3", "eth1"]
+def test_duplicate_names_are_told_apart_by_ifindex() -> None:
+    rows = [_row(1, "ifIndex:1", 0), _row(2, "eth0", 0), _row(3, "eth0", 0), _row(4, "eth1", 0)]
+    assert [c.name for c in interface_counters(rows)] == ["ifIndex:1", "eth0#2", "eth0#3", "eth1"]
 
 
 def test_samples_round_trip_through_dicts() -> None:

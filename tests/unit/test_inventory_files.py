@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from netmon.errors import InventoryError
 from netmon.inventory.files import read_files, render_yaml, write_csv, write_yaml
 from netmon.inventory.plan import Plan, make_plan
-from netmon.inventory.spec import Inventory
+from netmon.inventory.spec import DeviceSpec, Inventory
 from tests.conftest import EXAMPLE_INVENTORY
 
 EMPTY = Inventory(units={}, devices={}, links={})
@@ -72,7 +72,7 @@ def test_base_inventory_is_valid(tmp_path: Path) -> None:
 def test_example_inventory_is_valid() -> None:
     plan = make_plan(EMPTY, read_files([EXAMPLE_INVENTORY]), profiles=PROFILES, prune=False)
     units = plan.desired.units
-    assert {u.level for u in units.values()} == {"province", "department", "district", "ward"}
+    assert {u.level for u in units.values()} == {"province", "department", "district", "commune"}
     assert any("ư" in u.name or "ơ" in u.name for u in units.values()), "Vietnamese diacritics intact"
     assert all(d.address.startswith("127.") for d in plan.desired.devices.values())
 
@@ -99,9 +99,9 @@ VALIDATION_ERRORS = [
         id="unknown-link-device",
     ),
     pytest.param(
-        BASE.replace("    parent: D1\n", "    parent: P\n"),
-        ["inv.yaml:12: unit 'W1': parent: a ward's parent must be a district, not province 'P'"],
-        id="ward-under-province",
+        BASE.replace("    level: district\n", "    level: department\n"),
+        ["inv.yaml:12: unit 'W1': parent: a commune's parent must be the province or a district, not department 'D1'"],
+        id="commune-under-department",
     ),
     pytest.param(
         BASE.replace("    level: province\n", "    level: province\n    parent: D1\n"),
@@ -119,7 +119,7 @@ VALIDATION_ERRORS = [
     pytest.param(
         BASE.replace("    level: district\n    parent: P\n", "    level: district\n    parent: W1\n"),
         [
-            "inv.yaml:8: unit 'D1': parent: a district's parent must be the province, not ward 'W1'",
+            "inv.yaml:8: unit 'D1': parent: a district's parent must be the province, not commune 'W1'",
             "inv.yaml:8: unit 'D1': parent: parent chain is a cycle: D1 → W1 → D1",
         ],
         id="unit-cycle",
@@ -161,6 +161,11 @@ VALIDATION_ERRORS = [
         id="duplicate-address-canonical",
     ),
     pytest.param(
+        BASE.replace("127.30.1.1", "'::ffff:127.30.0.1'"),
+        ["inv.yaml:22: device 'd1-r1': address: address 127.30.0.1 is already used by device 'p-r1' (inv.yaml:17)"],
+        id="duplicate-address-ipv4-mapped",
+    ),
+    pytest.param(
         BASE.replace("127.30.1.1", "127.30.1.300"),
         ["inv.yaml:22: device 'd1-r1': address: '127.30.1.300' is not an IPv4 or IPv6 address"],
         id="bad-address",
@@ -176,8 +181,8 @@ VALIDATION_ERRORS = [
         id="interface-without-device",
     ),
     pytest.param(
-        BASE.replace("    level: ward\n", "    level: commune\n"),
-        ["inv.yaml:11: unit 'W1': level: Input should be 'province', 'department', 'district' or 'ward'"],
+        BASE.replace("    level: ward\n", "    level: hamlet\n"),
+        ["inv.yaml:11: unit 'W1': level: Input should be 'province', 'department', 'district' or 'commune'"],
         id="bad-level",
     ),
     pytest.param(
@@ -243,12 +248,12 @@ def test_every_error_is_reported_in_one_run(tmp_path: Path) -> None:
     text = (
         BASE.replace("    unit: D1\n    role: router", "    unit: D9\n    role: router")
         .replace("snmp: lab-v2c", "snmp: public")
-        .replace("    parent: D1\n", "    parent: P\n")
+        .replace("    level: ward\n", "    level: ward\n    type: hamlet\n")
         .replace("    device: d1-r1\n", "    device: nope\n")
     )
     errors = _errors(tmp_path, text)
     assert len(errors) == 4
-    assert [e.split(":")[1] for e in errors] == ["12", "18", "20", "28"]
+    assert [e.split(":")[1] for e in errors] == ["12", "19", "21", "29"]
 
 
 CSV_UNITS = 'code,name,level,parent,staff\nP,Tỉnh Sông Lam,province,,90\nD1,"Huyện\nLâm Sơn",district,P,40\n'
@@ -331,3 +336,18 @@ def test_any_document_gives_a_plan_or_an_inventory_error(tmp_path: Path, doc: ob
     except InventoryError as exc:
         assert exc.issues
         assert all(issue.source == str(path) for issue in exc.issues)
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        pytest.param("::ffff:192.0.2.7", "192.0.2.7", id="ipv4-mapped"),
+        pytest.param("::FFFF:c000:0207", "192.0.2.7", id="ipv4-mapped-hex"),
+        pytest.param("192.0.2.7", "192.0.2.7", id="ipv4"),
+        pytest.param("2001:db8::7", "2001:db8::7", id="ipv6"),
+        pytest.param("::192.0.2.7", "::c000:207", id="ipv4-compatible-is-not-mapped"),
+    ],
+)
+def test_ipv4_mapped_addresses_are_stored_as_ipv4(given: str, stored: str) -> None:
+    device = DeviceSpec(name="d", unit="U", role="router", address=given)
+    assert device.address == stored

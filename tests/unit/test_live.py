@@ -13,12 +13,13 @@ from netmon.config import Config, MaintenanceConfig, load_config
 from netmon.errors import ConfigError
 from netmon.inventory.models import Level, LinkKind, Role
 from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, UnitSpec
+from netmon.kernel import Sample, Status
 from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import MaintenanceSchedule, Window
 from netmon.monitor.rounds import RoundResult
 from netmon.monitor.state import State
-from netmon.monitor.topology import Topology
-from netmon.pollers.base import InterfaceRow, InterfacesSample, PingSample, Sample, Status
+from netmon.monitor.topology import Topology, interface_key
+from netmon.pollers.samples import InterfaceRow, InterfacesSample, PingSample
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -28,7 +29,7 @@ def _inventory() -> Inventory:
     units = [
         UnitSpec(code="P", name="Tỉnh", level=Level.PROVINCE),
         UnitSpec(code="D", name="Huyện", level=Level.DISTRICT, parent="P"),
-        UnitSpec(code="W", name="Xã", level=Level.WARD, parent="D"),
+        UnitSpec(code="W", name="Xã", level=Level.COMMUNE, parent="D"),
     ]
     devices = [
         DeviceSpec(name="p-r1", unit="P", role=Role.ROUTER, address="127.0.0.2"),
@@ -186,3 +187,67 @@ def test_bad_windows_are_refused_in_the_config(window: dict[str, object], messag
     with pytest.raises(ConfigError, match=message) as caught:
         load_config(path, environ={})
     assert f"{path}:2: maintenance[0]: " in str(caught.value)
+
+
+def _rows(device: str, rows: list[tuple[int, str, int]], ts: datetime = T0) -> InterfacesSample:
+    made = [InterfaceRow(if_index=i, name=name, oper_status=oper, admin_status=1) for i, name, oper in rows]
+    return InterfacesSample(device=device, ts=ts, status=Status.OK, interfaces=tuple(made))
+
+
+def test_interfaces_with_one_name_keep_their_own_state() -> None:
+    live = _live()
+    rows = [(1, "ethernet0/0", 1), (2, "ethernet0/0", 2), (3, "ethernet0/0", 1), (7, "ge0", 1)]
+    changes = _round(live, "snmp", [_rows("d-r1", rows)], T0)
+    assert sorted(changes) == [
+        "d-r1:ethernet0/0#1:up",
+        "d-r1:ethernet0/0#2:down",
+        "d-r1:ethernet0/0#3:up",
+        "d-r1:ge0:up",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("interface", "rows", "expected", "problem"),
+    [
+        pytest.param("ge1", [(1, "ge1", 2), (2, "ge1", 1)], State.UP, True, id="ambiguous-name-is-not-judged"),
+        pytest.param("ge1#1", [(1, "ge1", 2), (2, "ge1", 1)], State.DOWN, False, id="identity-names-one"),
+        pytest.param("ge1#2", [(1, "ge1", 2), (2, "ge1", 1)], State.UP, False, id="identity-names-the-other"),
+        pytest.param("ge1", [(1, "ge1", 2), (2, "ge9", 1)], State.DOWN, False, id="unique-name"),
+    ],
+)
+def test_a_link_on_a_duplicated_interface_name(
+    interface: str, rows: list[tuple[int, str, int]], expected: State, problem: bool
+) -> None:
+    config = Config.model_validate({"state": {"down_after": 1, "up_after": 1}})
+    inventory = _inventory()
+    links = dict(inventory.links)
+    links["d-man"] = LinkSpec(name="d-man", kind=LinkKind.MAN, unit="D", device="d-r1", interface=interface)
+    inventory = Inventory(units=inventory.units, devices=inventory.devices, links=links)
+    live = LiveState(config, inventory, MaintenanceSchedule(inventory, ZONE))
+    _round(live, "ping", [_ping("p-r1", ok=True)], T0)
+    _round(live, "snmp", [_rows("d-r1", rows)], T0)
+    _round(live, "ping", [_ping("d-r1", ok=True)], T0 + timedelta(seconds=1))
+    assert live.state_of(("link", "d-man")).state is expected
+    if problem:
+        assert live.link_problems == {
+            "d-man": "interface 'ge1' is ambiguous on d-r1: ge1#1, ge1#2; name one of them in the link"
+        }
+    else:
+        assert live.link_problems == {}
+
+
+@pytest.mark.parametrize(
+    ("device", "interface"),
+    [
+        pytest.param("d" * 64, "x" * 255, id="longest-ifdescr"),
+        pytest.param("d" * 64, "x" * 190, id="one-over"),
+        pytest.param("d" * 64, "x" * 189 + "#12", id="duplicate-suffix-pushes-over"),
+    ],
+)
+def test_interface_keys_fit_the_state_table_and_stay_unique(device: str, interface: str) -> None:
+    key = interface_key(device, interface)[1]
+    other = interface_key(device, interface[:-1] + "y")[1]
+    assert len(key) <= 255
+    assert key != other
+    assert key.startswith(f"{device}:xxx")
+    assert interface_key(device, "ge0") == ("interface", f"{device}:ge0")

@@ -27,3 +27,20 @@ def test_log_lines_go_to_the_current_stderr(monkeypatch: pytest.MonkeyPatch) -> 
     assert json.loads(lines[0])["event"] == "round overran"
     assert json.loads(lines[0])["poll_class"] == "ping"
     assert "from the standard library" in lines[1]
+
+
+@pytest.mark.parametrize("source", ["structlog", "stdlib"])
+def test_json_logs_carry_the_formatted_traceback(source: str) -> None:
+    out = io.StringIO()
+    setup_logging(LoggingConfig(format="json"), stream=out)
+    try:
+        raise ZeroDivisionError("division by zero")  # noqa: TRY301 (a real traceback to log)
+    except ZeroDivisionError:
+        if source == "structlog":
+            structlog.get_logger("t").exception("reload failed")
+        else:
+            logging.getLogger("asyncio").error("Task exception was never retrieved", exc_info=True)
+    line = json.loads(out.getvalue().splitlines()[0])
+    assert "exc_info" not in line  # was ["<class ...>", "...", "<traceback object at 0x...>"]
+    assert line["exception"].startswith("Traceback (most recent call last):")
+    assert line["exception"].endswith("ZeroDivisionError: division by zero")

@@ -1,0 +1,102 @@
+"""The daemon's round handling and periodic loops: samples → live view → transitions; roll-ups; live indicators.
+
+- `on_samples` / `on_round`: the scheduler's callbacks. A finished round is counted, turned into
+  transitions (`LiveState.conclude`) and handed to the pipeline; the first ping round makes the
+  daemon ready (`READY=1`).
+- `indicator_loop`: recomputes the live indicator gauges after each ping round, off the loop.
+- `rollup_loop`: refreshes today's availability (and finishes yesterday's once the day turns).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from netmon.errors import StoreError
+from netmon.indicators.compute import live_rows
+from netmon.kernel import Sample, utcnow
+from netmon.monitor.availability import rollup_day
+from netmon.monitor.rounds import RoundResult
+from netmon.monitor.scheduler import RoundStats
+from netmon.runtime import Runtime, require
+from netmon.systemd import notify
+
+__all__ = ["THREAD_GRACE", "RoundHandler", "finish_thread", "indicator_loop", "rollup_loop"]
+
+#: Longest a cancelled loop waits for its worker thread to give back its database connection (seconds).
+THREAD_GRACE = 5.0
+
+
+class RoundHandler:
+    """The scheduler's `on_samples` and `on_round` callbacks for one runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def on_samples(self, samples: Sequence[Sample]) -> None:
+        """Keep the samples as they arrive (the exporters read them at once)."""
+        self._runtime.live.record(samples)
+
+    def on_round(self, result: RoundResult, stats: RoundStats) -> None:
+        """Count the round, publish its transitions, and say READY=1 after the first ping round."""
+        rt = self._runtime
+        live = rt.live
+        for status, count in result.by_status().items():
+            rt.instruments.samples.labels(result.poll_class, status).inc(count)
+        rt.instruments.round_duration.labels(result.poll_class).observe(result.duration)
+        first_ready = result.poll_class == "ping" and not live.rounds["ping"]
+        require(rt.pipeline).publish(live.conclude(result, utcnow()))
+        if result.poll_class == "ping":
+            rt.ping_done.set()
+        if first_ready:
+            notify("READY=1")
+            rt.log.info("first round done: ready", duration=round(result.duration, 3))
+        rt.wake()
+
+
+async def indicator_loop(runtime: Runtime) -> None:
+    """Recompute the live indicator gauges after each ping round, in a worker thread."""
+    while True:
+        await runtime.ping_done.wait()
+        runtime.ping_done.clear()
+        live = runtime.live
+        states = {key: memory.state for key, memory in live.engine.objects.items() if key[0] != "interface"}
+        rows = await asyncio.to_thread(live_rows, live.inventory, states, runtime.catalog)
+        runtime.gauges = [(row.indicator, row.label, row.level, row.a, row.b) for row in rows]
+        runtime.wake()
+
+
+async def finish_thread(call: Callable[..., Any], *args: Any) -> Any:
+    """Run *call* in a worker thread; if cancelled, let the thread end (up to `THREAD_GRACE` s) before re-raising.
+
+    A cancelled `asyncio.to_thread` leaves its thread running: one still holding a database
+    connection when the daemon disposes the engine leaks that connection (psycopg warns).
+    """
+    future = asyncio.ensure_future(asyncio.to_thread(call, *args))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait([future], timeout=THREAD_GRACE)
+        raise
+
+
+async def rollup_loop(runtime: Runtime) -> None:
+    """Refresh today's availability every `availability.rollup_interval` seconds; a failure is retried next time."""
+    engine = require(runtime.engine)
+    last_day = None
+    while True:
+        now = utcnow()
+        today = now.astimezone(runtime.zone).date()
+        days = [today] if last_day in (None, today) else [today - timedelta(days=1), today]
+        started = time.perf_counter()
+        try:
+            for day in days:
+                await finish_thread(rollup_day, engine, runtime.live.inventory, day, runtime.zone, now)
+            runtime.instruments.db_write.labels("availability").observe(time.perf_counter() - started)
+            last_day = today
+        except StoreError as exc:
+            runtime.log.warning("availability roll-up failed; will retry", error=str(exc))
+        await asyncio.sleep(runtime.config.availability.rollup_interval)  # a period

@@ -1,0 +1,183 @@
+"""The transition pipeline: transitions → outage ledger + MQTT outbox in one transaction → sinks.
+
+The state engine hands each batch of transitions to `publish()`: it is logged, given to the
+listeners and queued. `run()` (the `recorder` task) writes the batches in order: the ledger
+records them and, in the same transaction, the outbox gets the MQTT messages built from what
+the ledger wrote (`netmon.sinks.events`), so the events and the outage rows cannot disagree.
+
+Failures (STYLE.md 7, issue 11):
+- a temporary error (connection lost, lock or statement timeout: `StoreError`) keeps the batch
+  and retries it with jittered, capped exponential backoff (`RETRY_FIRST` .. `RETRY_CAP` s);
+- a permanent data error (`StoreDataError`: a value too long, a NUL byte, a constraint) splits
+  the batch and writes its items one by one; an item that fails alone is *poison*: it is
+  logged with its object, counted (`netmon_pipeline_poison_items_total`) and kept in the
+  `poison` table for inspection, and every other item and every later batch still lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from netmon.errors import StoreDataError, StoreError
+from netmon.inventory.models import metadata
+from netmon.inventory.schema import transaction
+from netmon.kernel import storable, utcnow
+from netmon.monitor.outages import OutageLedger, Written
+from netmon.monitor.state import Transition
+from netmon.sinks.events import messages_for
+from netmon.sinks.outbox import Outbox
+from netmon.sinks.prometheus import Instruments
+
+__all__ = ["RETRY_CAP", "RETRY_FIRST", "TransitionPipeline"]
+
+#: First and longest wait before a batch is retried after a temporary database error (seconds).
+RETRY_FIRST, RETRY_CAP = 0.5, 30.0
+
+_POISON = metadata.tables["poison"]
+
+
+class TransitionPipeline:
+    """Queues transition batches and writes them in order; `run()` is the recorder task's body.
+
+    *prefix* is the MQTT topic prefix, or None when MQTT is off (no outbox rows are written).
+    *on_written* is called on the event loop after each batch is stored (wake the publisher).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        prefix: str | None,
+        instruments: Instruments,
+        log: Any,
+        on_written: Callable[[], None] | None = None,
+    ) -> None:
+        self.ledger = OutageLedger(engine)
+        self._outbox = Outbox(engine) if prefix is not None else None
+        self._prefix = prefix or ""
+        self._instruments = instruments
+        self._log = log
+        self._on_written = on_written
+        self._queue: asyncio.Queue[list[Transition] | None] = asyncio.Queue()
+        self._listeners: list[Callable[[Sequence[Transition]], None]] = []
+        self.queued = 0  # batches published
+        self.recorded = 0  # batches written (poison items set aside count as written)
+        self.poisoned = 0  # items set aside
+
+    @property
+    def flushed(self) -> bool:
+        """Tell whether every batch published so far is written."""
+        return self.recorded == self.queued
+
+    def on_transitions(self, listener: Callable[[Sequence[Transition]], None]) -> None:
+        """Call *listener* with every batch of transitions, as it is published."""
+        self._listeners.append(listener)
+
+    def publish(self, transitions: list[Transition]) -> None:
+        """Log *transitions* (not interfaces'), tell the listeners, and queue them for the database."""
+        for t in transitions:
+            if t.kind != "interface":
+                self._log.info(
+                    "state changed",
+                    kind=t.kind,
+                    name=t.name,
+                    old=t.old.value,
+                    new=t.new.value,
+                    root_cause=t.root_cause,
+                    flapping=t.flapping,
+                )
+        if transitions:
+            self.queued += 1
+            self._queue.put_nowait(transitions)
+            for listener in self._listeners:
+                listener(transitions)
+
+    async def run(self) -> None:
+        """Write batches in order until `stop()`; never ends on a database error."""
+        while (batch := await self._queue.get()) is not None:
+            await self._write(batch)
+            self.recorded += 1
+            if self._on_written is not None:
+                self._on_written()
+
+    async def stop(self, task: asyncio.Task[None], within: float) -> None:
+        """Write what is queued, then end *task* (running `run()`); cancel it after *within* seconds."""
+        self._queue.put_nowait(None)
+        try:
+            async with asyncio.timeout(within):
+                await asyncio.shield(task)
+        except TimeoutError:
+            task.cancel()
+        if task.cancelled():
+            self._log.error("shutdown timed out; transitions still queued are lost", queued=self._queue.qsize())
+
+    async def _write(self, batch: list[Transition]) -> None:
+        """Store *batch*, retrying temporary errors; on a data error, store its items one by one."""
+        try:
+            await self._retrying(self._apply, batch)
+        except StoreDataError as exc:
+            if len(batch) == 1:
+                await self._retrying(self._set_aside, batch[0], exc)
+                return
+            for item in batch:
+                await self._write([item])
+
+    async def _retrying(self, call: Callable[..., None], *args: Any) -> None:
+        """Run *call* in a worker thread until it succeeds or raises StoreDataError; back off between tries."""
+        delay = RETRY_FIRST
+        while True:
+            try:
+                await asyncio.to_thread(call, *args)
+            except StoreDataError:
+                raise
+            except StoreError as exc:
+                wait = random.uniform(delay / 2, delay)  # noqa: S311 (jitter, not cryptography)
+                self._log.warning("cannot record transitions; retrying", error=str(exc), retry_in=round(wait, 2))
+                await asyncio.sleep(wait)  # backoff, not synchronisation
+                delay = min(delay * 2, RETRY_CAP)
+            else:
+                return
+
+    def _apply(self, batch: list[Transition]) -> None:
+        """Write *batch* to the ledger and its messages to the outbox, in one transaction (worker thread)."""
+        started = time.perf_counter()
+
+        def events(conn: Connection, written: list[Written]) -> None:
+            if self._outbox is not None:
+                self._outbox.add(conn, messages_for(written, self._prefix))
+
+        self.ledger.apply(batch, also=events)
+        self._instruments.db_write.labels("transitions").observe(time.perf_counter() - started)
+
+    def _set_aside(self, item: Transition, error: StoreDataError) -> None:
+        """Keep *item* in the poison table, count it and log it with its object (worker thread)."""
+        payload = json.dumps(item.to_dict(), ensure_ascii=True)  # NUL becomes \\u0000: storable everywhere
+        row = {
+            "ts": utcnow(),
+            "what": "transition",
+            "object_kind": storable(item.kind, 16),
+            "object_name": storable(item.name, 255),
+            "error": storable(str(error), 1024),
+            "payload": payload,
+        }
+        try:
+            with transaction(self.ledger.engine, "poison items") as conn:
+                conn.execute(sa.insert(_POISON).values(**row))
+        except StoreDataError as exc:  # cannot even keep it: say so, and go on
+            self._log.error("poison item not kept", kind=row["object_kind"], name=row["object_name"], error=str(exc))
+        self.poisoned += 1
+        self._instruments.poison.labels("transition").inc()
+        self._log.error(
+            "transition cannot be stored; set aside in the poison table",
+            kind=row["object_kind"],
+            name=row["object_name"],
+            error=str(error),
+        )

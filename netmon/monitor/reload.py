@@ -1,0 +1,96 @@
+"""Reload (SIGHUP): re-read the config and the inventory, keep every state and open outage still there.
+
+Removed devices and links have their open outages closed as removed. A bad config or inventory
+changes nothing. Settings that need a restart (database, HTTP, MQTT, traps, poll intervals) are
+reported and kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from netmon.config import Config
+from netmon.errors import NetmonError
+from netmon.indicators.definitions import catalog_for
+from netmon.inventory.store import Store
+from netmon.kernel import utcnow
+from netmon.loading import check_profiles
+from netmon.monitor.live import LiveState
+from netmon.monitor.maintenance import MaintenanceSchedule, Window
+from netmon.monitor.rounds import Pollers
+from netmon.pollers import registry
+from netmon.runtime import Runtime, require
+
+__all__ = ["RESTART_SECTIONS", "Reloader"]
+
+#: Config sections a reload reports and keeps: they need a restart.
+RESTART_SECTIONS = ("database", "http", "mqtt", "traps")
+
+
+class Reloader:
+    """Owns the reload request; `run()` is the `reload` task's body, `reload()` one reload."""
+
+    def __init__(self, runtime: Runtime, load_config: Callable[[], Config] | None) -> None:
+        self._runtime = runtime
+        self._load_config = load_config
+        self._requested = asyncio.Event()
+
+    def request(self) -> None:
+        """Ask for a reload (the SIGHUP handler); safe to call from a signal handler on the loop."""
+        self._requested.set()
+
+    async def run(self) -> None:
+        """Reload whenever asked; a failed reload is logged and the running config and inventory stay."""
+        while True:
+            await self._requested.wait()
+            self._requested.clear()
+            try:
+                await self.reload()
+            except NetmonError as exc:
+                failure = str(exc)
+            except Exception as exc:
+                self._runtime.log.exception("reload failed; the running config and inventory stay", error=repr(exc))
+                continue
+            else:
+                continue
+            self._runtime.log.error("reload failed; the running config and inventory stay", error=failure)
+
+    async def reload(self) -> None:
+        """Re-read the config (if a loader was given) and the inventory; raise NetmonError and change nothing if bad."""
+        rt = self._runtime
+        config = await asyncio.to_thread(self._load_config) if self._load_config is not None else rt.config
+        kept = [
+            name
+            for name in RESTART_SECTIONS
+            if getattr(config, name).model_dump() != getattr(rt.config, name).model_dump()
+        ]
+        intervals = {c: config.polling.of(c).interval for c in registry.names()}
+        if intervals != {c: rt.config.polling.of(c).interval for c in intervals}:
+            kept.append("polling intervals")
+        inventory = await asyncio.to_thread(Store(require(rt.engine)).snapshot)
+        windows = [Window.from_config(c) for c in config.maintenance]
+        windows += await asyncio.to_thread(require(rt.windows).active, utcnow())
+        schedule = MaintenanceSchedule(inventory, ZoneInfo(config.timezone), windows)  # ConfigError: nothing changes
+        catalog = catalog_for(config.indicators)
+        check_profiles(config, inventory, "config")  # ConfigError: a profile the inventory uses is gone
+        pollers = Pollers(config) if rt.scheduler is not None else None  # built before anything is swapped in
+        old = rt.live
+        live = LiveState(config, inventory, schedule)
+        removed = live.adopt(old)
+        rt.config, rt.catalog, rt.live = config, catalog, live
+        if rt.scheduler is not None and pollers is not None:
+            rt.pollers = pollers
+            rt.scheduler.replace_pollers(pollers)
+        require(rt.pipeline).publish(removed)
+        rt.reloads += 1
+        rt.log.info(
+            "reloaded",
+            devices=len(inventory.devices),
+            links=len(inventory.links),
+            added_devices=len(inventory.devices.keys() - old.inventory.devices.keys()),
+            removed=[f"{t.kind}:{t.name}" for t in removed],
+            needs_restart=kept or None,
+        )
+        rt.wake()

@@ -1,0 +1,171 @@
+"""IF-MIB (RFC 2863) interface rows from walked columns: union of tables, names, speed, counter width.
+
+Pure functions, no I/O; `snmp.py` walks, this assembles. The rules (issue 13):
+
+- **Rows.** The union of ifTable and ifXTable rows: an interface only in ifTable (a management
+  port with ifDescr "eth0" and no ifName) is kept.
+- **Name.** ifName, else ifDescr, else ``ifIndex:N``.
+- **Identity.** Names are not unique on real devices (five "ethernet0/0" on one router, a
+  Huawei stack's GigabitEthernet2/0/1 twice). An interface is known by its name where that is
+  unique on its device (so that history survives ifIndex renumbering), else by ``name#ifIndex``
+  (`interface_ids`): the state key, the Prometheus ``interface`` label and the rate memory use it.
+- **Enums.** ifAdminStatus 1..3 and ifOperStatus 1..7 (RFC 2863); anything else is unknown (None).
+- **Speed.** ifHighSpeed times 10⁶ when ifHighSpeed ≥ 1 and ifSpeed is saturated (4,294,967,295,
+  RFC 2863 ifSpeed DESCRIPTION) or absent; else ifSpeed. 0 is 0 (loopbacks, VLANs, down ports).
+- **Counter width, per interface.** ifHCInOctets/ifHCOutOctets (64-bit) where that interface has
+  them, else ifInOctets/ifOutOctets (32-bit); `InterfaceRow.counter_bits` says which, so that
+  `netmon.pollers.counters` wraps each at its own width.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+from gufo.snmp import ValueType
+
+from netmon.pollers.base import InterfaceRow
+from netmon.pollers.snmptext import as_enum, as_int, decode_text
+
+__all__ = [
+    "IF_COLUMNS",
+    "IF_DESCR",
+    "IF_OCTETS_32",
+    "IF_OCTETS_64",
+    "SPEED_SATURATED",
+    "interface_ids",
+    "interface_rows",
+    "needs_descr",
+    "needs_octets_32",
+    "resolve_interface",
+    "speed_bps",
+]
+
+#: Walked on every poll: ifXTable name/alias/high speed and the ifTable status, speed and error columns.
+IF_COLUMNS = {
+    "name": "1.3.6.1.2.1.31.1.1.1.1",
+    "high_speed": "1.3.6.1.2.1.31.1.1.1.15",
+    "alias": "1.3.6.1.2.1.31.1.1.1.18",
+    "admin_status": "1.3.6.1.2.1.2.2.1.7",
+    "oper_status": "1.3.6.1.2.1.2.2.1.8",
+    "speed": "1.3.6.1.2.1.2.2.1.5",
+    "in_discards": "1.3.6.1.2.1.2.2.1.13",
+    "in_errors": "1.3.6.1.2.1.2.2.1.14",
+    "out_discards": "1.3.6.1.2.1.2.2.1.19",
+    "out_errors": "1.3.6.1.2.1.2.2.1.20",
+}
+#: ifDescr: walked only when some interface has no ifName.
+IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
+IF_OCTETS_64 = {"in_octets": "1.3.6.1.2.1.31.1.1.1.6", "out_octets": "1.3.6.1.2.1.31.1.1.1.10"}
+#: ifInOctets/ifOutOctets: walked only when some interface lacks its HC counters (always on v1).
+IF_OCTETS_32 = {"in_octets": "1.3.6.1.2.1.2.2.1.10", "out_octets": "1.3.6.1.2.1.2.2.1.16"}
+
+#: ifSpeed's ceiling: "If the bandwidth of the interface is greater than the maximum value
+#: reportable by this object then this object should report its maximum value" (RFC 2863).
+SPEED_SATURATED = 4_294_967_295
+
+Columns = Mapping[str, Mapping[int, ValueType]]
+
+
+def _indexes(columns: Columns) -> set[int]:
+    """Every ifIndex any walked column mentions: the union of ifTable and ifXTable rows."""
+    found: set[int] = set()
+    for values in columns.values():
+        found.update(values)
+    return found
+
+
+def needs_descr(columns: Columns) -> bool:
+    """Tell whether some interface has no usable ifName, so that ifDescr must be walked."""
+    names = columns.get("name", {})
+    return any(_blank(names.get(index)) for index in _indexes(columns))
+
+
+def _blank(value: ValueType) -> bool:
+    """Tell whether an ifName decodes to "" (absent, empty, or only NUL bytes) without decoding it."""
+    return value is None or (isinstance(value, bytes) and not value.strip(b"\x00")) or value == ""
+
+
+def needs_octets_32(columns: Columns) -> bool:
+    """Tell whether some interface lacks a 64-bit octet counter, so that the 32-bit ones must be walked."""
+    hc_in, hc_out = columns.get("hc_in_octets", {}), columns.get("hc_out_octets", {})
+    return any(as_int(hc_in.get(i)) is None or as_int(hc_out.get(i)) is None for i in _indexes(columns))
+
+
+def speed_bps(if_speed: ValueType, if_high_speed: ValueType) -> int | None:
+    """Return an interface's speed in bit/s from ifSpeed and ifHighSpeed (Mbit/s); None when neither is known."""
+    speed, high = as_int(if_speed), as_int(if_high_speed)
+    if speed is not None and speed < 0:
+        speed = None
+    if high is not None and high >= 1 and (speed is None or speed >= SPEED_SATURATED):
+        return high * 1_000_000
+    if speed is not None:
+        return speed
+    return 0 if high == 0 else None
+
+
+def interface_rows(columns: Columns, *, fallback: str) -> tuple[InterfaceRow, ...]:
+    """Assemble one `InterfaceRow` per ifIndex, sorted by ifIndex.
+
+    *columns* maps the keys of `IF_COLUMNS`, "descr", "hc_in_octets"/"hc_out_octets" and
+    "in_octets"/"out_octets" (32-bit) to values by ifIndex; a missing column is empty. Text is
+    decoded with *fallback* after UTF-8 (`decode_text`).
+    """
+
+    def column(name: str) -> Mapping[int, ValueType]:
+        return columns.get(name, {})
+
+    names, descrs, aliases = column("name"), column("descr"), column("alias")
+    hc_in, hc_out = column("hc_in_octets"), column("hc_out_octets")
+    rows = []
+    for index in sorted(_indexes(columns)):
+        in_64, out_64 = as_int(hc_in.get(index)), as_int(hc_out.get(index))
+        wide = in_64 is not None and out_64 is not None
+        name = decode_text(names.get(index), fallback) or decode_text(descrs.get(index), fallback)
+        rows.append(
+            InterfaceRow(
+                if_index=index,
+                name=name or f"ifIndex:{index}",
+                alias=decode_text(aliases.get(index), fallback),
+                oper_status=as_enum(column("oper_status").get(index), 1, 7),
+                admin_status=as_enum(column("admin_status").get(index), 1, 3),
+                speed_bps=speed_bps(column("speed").get(index), column("high_speed").get(index)),
+                counter_bits=64 if wide else 32,
+                in_octets=in_64 if wide else as_int(column("in_octets").get(index)),
+                out_octets=out_64 if wide else as_int(column("out_octets").get(index)),
+                in_errors=as_int(column("in_errors").get(index)),
+                out_errors=as_int(column("out_errors").get(index)),
+                in_discards=as_int(column("in_discards").get(index)),
+                out_discards=as_int(column("out_discards").get(index)),
+            )
+        )
+    return tuple(rows)
+
+
+def interface_ids(rows: Iterable[InterfaceRow]) -> dict[int, str]:
+    """Return each interface's identity on its device, by ifIndex: its name where unique, else ``name#ifIndex``."""
+    ids = {row.if_index: row.name for row in rows}
+    for _ in range(len(ids)):  # "a#2" may be another interface's own name: suffix again until unique
+        counts = Counter(ids.values())
+        clashing = [index for index, given in ids.items() if counts[given] > 1]
+        if not clashing:
+            break
+        for index in clashing:
+            ids[index] = f"{ids[index]}#{index}"
+    return ids
+
+
+def resolve_interface(rows: Sequence[InterfaceRow], wanted: str) -> InterfaceRow | list[str] | None:
+    """Find the interface a link names: by identity (``name#ifIndex`` or a unique name), else by name.
+
+    Returns the row; None when no interface has that name; the sorted candidate identities when
+    the name is ambiguous on the device (the link cannot be judged by its interface).
+    """
+    ids = interface_ids(rows)
+    exact = [row for row in rows if ids[row.if_index] == wanted]
+    if exact:
+        return exact[0]
+    named = [row for row in rows if row.name == wanted]
+    if len(named) > 1:
+        return sorted(ids[row.if_index] for row in named)
+    return named[0] if named else None

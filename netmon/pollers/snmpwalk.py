@@ -1,0 +1,162 @@
+"""Bounded SNMP column walks over one gufo session: whatever the agent sends, a walk ends.
+
+A walk ends, keeping every row read, at the first of:
+
+- the end of the column, the end of the agent's view (endOfMibView, an empty reply; gufo raises
+  ``StopAsyncIteration`` for both);
+- the first OID that does not increase (net-snmp's tools stop there too: "OID not increasing");
+  an agent that answers every GETBULK with the same rows would otherwise be walked forever;
+- ``max_requests`` requests, ``max_rows`` rows or ``seconds`` of wall time (`WalkLimits`).
+
+A GETBULK reply that cannot be decoded (a datagram cut at the receive buffer: 30 interfaces
+with 200-character ifAlias make ~4.4 kB) is retried from the column's start with half the
+repetitions, down to GETNEXT. Every reply received moves the poll's idle deadline on
+(`idle_deadline`): a device that keeps answering is never cut off for being large.
+
+gufo-snmp (pinned below 0.14) is driven through its session's ``_send``/``_recv`` and the
+socket's ``send_get_bulk``/``recv_get_bulk``: whole responses as lists, one Python frame per
+reply instead of one per value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from gufo.snmp import SnmpDecodeError, ValueType
+from gufo.snmp._fast import GetIter
+from gufo.snmp.aio.client import SnmpSession
+
+__all__ = ["Walk", "WalkLimits", "idle_deadline", "note_progress", "walk_column"]
+
+_progress: ContextVar[Callable[[], None] | None] = ContextVar("netmon_snmp_progress", default=None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WalkLimits:
+    """Bounds of one column walk: requests sent, rows kept, seconds of wall time."""
+
+    max_requests: int = 2_000
+    max_rows: int = 20_000
+    seconds: float = 120.0
+
+
+@dataclass(kw_only=True)
+class Walk:
+    """What one column walk read, and why it ended.
+
+    ``stop`` is one of "end" (end of column or view), "not_increasing", "requests", "rows",
+    "time"; ``requests`` counts requests sent, retries after too-big replies included.
+    """
+
+    rows: dict[int, ValueType] = field(default_factory=dict)
+    stop: str = "end"
+    requests: int = 0
+    repetitions: int = 0
+
+
+def note_progress() -> None:
+    """Tell the running poll's `idle_deadline` (if any) that the agent just answered."""
+    extend = _progress.get()
+    if extend is not None:
+        extend()
+
+
+@asynccontextmanager
+async def idle_deadline(idle: float, cap: float) -> AsyncIterator[asyncio.Timeout]:
+    """Bound a poll by *idle* seconds without an answer, and *cap* seconds in all; yield the timeout.
+
+    Raises:
+        TimeoutError: on leaving the block when either bound passed (as ``asyncio.timeout``).
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with asyncio.timeout(min(idle, cap)) as scope:
+
+        def extend() -> None:
+            scope.reschedule(min(loop.time() + idle, started + cap))
+
+        token = _progress.set(extend)
+        try:
+            yield scope
+        finally:
+            _progress.reset(token)
+
+
+def _index(oid: str) -> int:
+    return int(oid.rsplit(".", 1)[1])
+
+
+async def walk_column(
+    session: SnmpSession, column: str, *, repetitions: int, bulk: bool, limits: WalkLimits = WalkLimits()
+) -> Walk:
+    """Walk one single-index table column; return its rows by ifIndex-like last sub-identifier.
+
+    *repetitions* is the first GETBULK's max-repetitions (halved after each undecodable
+    reply); *bulk* False walks with GETNEXT (SNMPv1).
+
+    Raises:
+        TimeoutError, SnmpError, OSError: from gufo, for the caller to translate; a reply that
+            cannot be decoded even with GETNEXT raises ``SnmpDecodeError``.
+    """
+    walk = Walk(repetitions=repetitions if bulk else 0)
+    ends = time.monotonic() + limits.seconds
+    while True:
+        try:
+            await _walk_once(session, column, walk, limits, ends)
+        except SnmpDecodeError:
+            if walk.repetitions == 0:
+                raise
+            walk.repetitions //= 2  # 1 -> 0: GETNEXT
+            walk.rows.clear()
+            continue
+        return walk
+
+
+async def _walk_once(  # noqa: PLR0911 (one return per way a walk ends)
+    session: SnmpSession, column: str, walk: Walk, limits: WalkLimits, ends: float
+) -> None:
+    sock = session._sock
+    context = GetIter(column, walk.repetitions) if walk.repetitions else GetIter(column)
+    rows = walk.rows
+    last = -1
+    while True:
+        if walk.requests >= limits.max_requests:
+            walk.stop = "requests"
+            return
+        if time.monotonic() >= ends:
+            walk.stop = "time"
+            return
+        walk.requests += 1
+        try:
+            if walk.repetitions:
+                await session._send(lambda: sock.send_get_bulk(context))
+                batch = await session._recv(lambda: sock.recv_get_bulk(context))
+            else:
+                await session._send(lambda: sock.send_get_next(context))
+                batch = [await session._recv(lambda: sock.recv_get_next(context))]
+        except StopAsyncIteration:  # endOfMibView, an empty reply, or (v1) noSuchName at the end
+            note_progress()
+            walk.stop = "end"
+            return
+        note_progress()
+        if not batch:
+            walk.stop = "end"
+            return
+        for item in batch:
+            if item is None:  # the walk left the column
+                walk.stop = "end"
+                return
+            index = _index(item[0])
+            if index <= last:
+                walk.stop = "not_increasing"
+                return
+            last = index
+            if len(rows) >= limits.max_rows:
+                walk.stop = "rows"
+                return
+            rows[index] = item[1]

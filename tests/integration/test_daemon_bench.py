@@ -1,0 +1,93 @@
+"""The whole-daemon benchmark works end to end at a tiny size, and leaves nothing running.
+
+20 devices on the loopback lab, `netmon run` on SQLite with MQTT on, a real Prometheus scraping
+every 3 s for 12 s. The numbers are not judged (never a timing); what is checked is that each
+measurement is there and made of real data, that on the lab every poll answers and no device
+goes down, and that no process of the run outlives it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.bench import daemon_bench
+
+DEVICES = 20
+
+
+def _processes_naming(text: str) -> list[str]:
+    """Return the command lines of running processes that mention *text* (our work folder)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(text.encode() in arg for arg in args):
+            found.append(" ".join(a.decode(errors="replace") for a in args))
+    return found
+
+
+@pytest.mark.skipif(shutil.which("prometheus") is None, reason="needs Debian's prometheus")
+def test_tiny_daemon_benchmark_measures_everything_and_stops_everything(tmp_path: Path) -> None:
+    work, output = tmp_path / "work", tmp_path / "result.json"
+    argv = [
+        f"--devices={DEVICES}",
+        "--db=sqlite",
+        "--lab=loopback",
+        "--ping-interval=5",
+        "--snmp-interval=10",
+        "--scrape-interval=3",
+        "--settle=0",
+        "--quiet=4",
+        "--duration=12",
+        "--own-scrapes=1",
+        "--api-requests=1",
+        "--profile",
+        "--profile-seconds=5",
+        "--no-compare",
+        f"--workdir={work}",
+        f"--output={output}",
+    ]
+    assert daemon_bench.main(argv) == 0
+    assert _processes_naming(str(work)) == []
+
+    result = json.loads(output.read_text(encoding="utf-8"))
+    assert result["mix"] == {"router": 14, "switch": 6}
+    assert result["machine_at_start"]["loadavg"]
+    netmon = result["netmon"]
+    (scrape,) = netmon["own_scrapes"]["scrapes"]
+    assert scrape["status"] == 200
+    assert scrape["series"] > DEVICES * 10
+    assert scrape["bytes"] > scrape["series"]
+    assert netmon["quiet"]["cores"] is not None
+    assert netmon["with_scrapes"]["rss_median_mb"] > 0
+    assert netmon["rss_peak_mb"] >= netmon["with_scrapes"]["rss_max_mb"]
+    assert netmon["prometheus_scrapes"]["scrapes"] >= 1
+    assert netmon["prometheus_scrapes"]["failed"] == 0
+    assert netmon["prometheus_scrapes"]["samples_scraped_max"] == pytest.approx(scrape["series"], rel=0.1)
+    assert netmon["healthz"]["failed"] == 0
+    assert netmon["healthz"]["outside_scrapes_ms"]["count"] + netmon["healthz"]["during_scrapes_ms"]["count"] > 0
+    for path in ("/api/v1/indicators", "/api/v1/outages"):
+        assert netmon["api"][path]["status"] == [200]
+    counters = netmon["counters"]
+    assert set(counters["overruns"]) >= {"poll_class=ping", "poll_class=snmp"}
+    assert {key for key in counters["samples"] if not key.endswith("status=ok")} == set()  # every lab poll answers
+    assert counters["samples"]["poll_class=snmp,status=ok"] > 0
+    assert counters["mqtt"]["netmon_mqtt_published_total"] > 0
+    during = netmon["during_prometheus"]
+    assert during["rounds"]["poll_class=ping"] >= 1  # 12 s of 5 s rounds
+    assert all(n >= 0 for family in during.values() for n in family.values())
+    assert netmon["db"]["false_transitions"] == 0
+    assert netmon["db"]["state_changes"]["device:up"]["objects"] == DEVICES
+    profile = netmon["profile"]
+    if os.geteuid() == 0:  # py-spy attaches to a sibling process only with CAP_SYS_PTRACE
+        assert profile["samples"] > 0
+        assert len(profile["self"]) > 0
+    else:
+        assert set(profile) & {"error", "samples"}

@@ -1,0 +1,161 @@
+"""The SNMP poller against agents that misbehave in ways snmpd and snmpsim cannot (tests/oddagent.py).
+
+Non-increasing OIDs, columns without end, replies too large for the receive buffer, replies
+from another source address; each checked against what net-snmp's tools make of the same agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from gufo.snmp import SnmpVersion
+from gufo.snmp.aio.client import SnmpSession
+
+from netmon.config import Config, SnmpProfile
+from netmon.inventory.models import Role
+from netmon.pollers.base import Status, Target
+from netmon.pollers.snmp import SnmpPoller
+from netmon.pollers.snmpwalk import WalkLimits, idle_deadline, note_progress, walk_column
+from tests.oddagent import IF_ALIAS, IF_NAME, OPER_STATUS, OddAgent, interface_table
+
+ADDRESS = "127.77.13.2"
+OTHER_ADDRESS = "127.77.13.3"
+FAST = Config.model_validate({"polling": {"snmp": {"timeout": 0.5, "retries": 1}}}).polling.snmp
+OPER = ".".join(map(str, OPER_STATUS))
+NAME = ".".join(map(str, IF_NAME))
+ALIAS = ".".join(map(str, IF_ALIAS))
+
+
+def _profiles(agent: OddAgent) -> dict[str, SnmpProfile]:
+    return Config.model_validate(
+        {
+            "snmp_profiles": {
+                f"v{v}": {"version": v, "community": agent.community, "port": agent.port} for v in ("1", "2c")
+            }
+        }
+    ).snmp_profiles
+
+
+def _target(agent: OddAgent, version: str) -> Target:
+    return Target(device="odd", address=agent.address, unit="U", role=Role.ROUTER, snmp=version)
+
+
+def net_snmp(tool: str, agent: OddAgent, version: str, oid: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    command = [tool, "-On", "-Oq", "-t", "1", "-r", "0", "-v", version.lstrip("v"), "-c", agent.community, *extra]
+    return subprocess.run(
+        [*command, f"{agent.address}:{agent.port}", oid], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def _rows(output: str, oid: str) -> list[int]:
+    return [
+        int(line.split()[0].rsplit(".", 1)[1])
+        for line in output.splitlines()
+        if line.startswith(f".{oid}.") and "No more variables" not in line
+    ]
+
+
+@pytest.fixture
+def looping() -> Iterator[OddAgent]:
+    with OddAgent(ADDRESS, behaviour="loop", table=interface_table(3)) as agent:
+        yield agent
+
+
+# ---- 1. a walk that never ends -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["v1", "v2c"])
+async def test_non_increasing_oids_end_the_walk(looping: OddAgent, version: str) -> None:
+    poller = SnmpPoller(_profiles(looping), FAST)
+    system = await poller.system(_target(looping, version))
+    sample = await poller.interfaces(_target(looping, version), uptime=system.sys_uptime)
+    assert (system.status, system.sys_name) == (Status.OK, "odd-agent")
+    assert sample.status is Status.OK, sample.error
+    assert looping.requests < 60  # every column stopped at its first repeated OID
+    assert any(note.startswith(f"{OPER}: OID not increasing") for note in sample.walk_notes)
+    # net-snmp stops at the same place: GETNEXT sees row 1 twice; a GETBULK of 10 sees rows 1..3, then 1
+    tool, extra = ("snmpwalk", ()) if version == "v1" else ("snmpbulkwalk", ("-Cr10",))
+    done = await asyncio.to_thread(net_snmp, tool, looping, version, NAME, *extra)
+    assert "OID not increasing" in done.stderr
+    expected = sorted(set(_rows(done.stdout, NAME)))
+    assert sorted(row.if_index for row in sample.interfaces) == expected
+    assert expected == ([1] if version == "v1" else [1, 2, 3])
+
+
+# ---- every walk is bounded in requests, rows and time ------------------------------------------
+
+BOUNDS = [
+    pytest.param(WalkLimits(max_requests=5), "requests", 5, id="requests"),
+    pytest.param(WalkLimits(max_rows=7), "rows", None, id="rows"),
+    pytest.param(WalkLimits(seconds=0), "time", 0, id="time"),
+]
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["getnext", "getbulk"])
+@pytest.mark.parametrize(("limits", "stop", "requests"), BOUNDS)
+async def test_a_column_without_end_is_bounded(
+    limits: WalkLimits, stop: str, requests: int | None, *, bulk: bool
+) -> None:
+    with OddAgent(ADDRESS, behaviour="endless") as agent:
+        session = SnmpSession(addr=agent.address, port=agent.port, community="odd", version=SnmpVersion.v2c, timeout=1)
+        walk = await walk_column(session, OPER, repetitions=4 if bulk else 0, bulk=bulk, limits=limits)
+    assert walk.stop == stop
+    if requests is not None:
+        assert walk.requests == requests
+        assert len(walk.rows) == requests * (4 if bulk else 1)
+    else:
+        assert len(walk.rows) == limits.max_rows
+    assert list(walk.rows) == list(range(1, len(walk.rows) + 1))
+
+
+# ---- 3. a reply too large for the receive buffer -----------------------------------------------
+
+
+async def test_too_big_replies_retry_with_fewer_repetitions() -> None:
+    with OddAgent(ADDRESS, table=interface_table(30, alias_length=300)) as agent:
+        session = SnmpSession(addr=agent.address, port=agent.port, community="odd", version=SnmpVersion.v2c, timeout=1)
+        walk = await walk_column(session, ALIAS, repetitions=30, bulk=True)
+        poller = SnmpPoller(_profiles(agent), FAST)
+        sample = await poller.interfaces(_target(agent, "v2c"))
+        done = await asyncio.to_thread(net_snmp, "snmpbulkwalk", agent, "v2c", ALIAS, "-Cr30")
+    assert (walk.stop, len(walk.rows)) == ("end", 30)
+    assert 0 < walk.repetitions < 30  # 30 rows of 300 characters do not fit 4 kB: halved until they did
+    assert sample.status is Status.OK, sample.error
+    assert sorted(row.if_index for row in sample.interfaces) == _rows(done.stdout, ALIAS) == list(range(1, 31))
+    assert {len(row.alias) for row in sample.interfaces} == {300}
+
+
+# ---- 14. a reply from another source address ---------------------------------------------------
+
+
+async def test_a_reply_from_another_address_is_not_accepted() -> None:
+    """netmon's socket is connected to the polled address: the reply is not heard (docs/monitoring.md)."""
+    with OddAgent(ADDRESS, reply_from=OTHER_ADDRESS) as agent:
+        done = await asyncio.to_thread(net_snmp, "snmpget", agent, "v2c", "1.3.6.1.2.1.1.5.0")
+        sample = await SnmpPoller(_profiles(agent), FAST).system(_target(agent, "v2c"))
+    assert done.returncode == 0  # net-snmp's tools accept it
+    assert "odd-agent" in done.stdout
+    assert (sample.status, sample.error) == (Status.TIMEOUT, "no reply after 2 attempts")
+
+
+# ---- 9. the poll deadline moves on while the agent answers -------------------------------------
+
+
+async def test_idle_deadline_moves_on_with_each_reply_up_to_the_cap() -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with idle_deadline(10.0, 30.0) as timeout:
+        first = timeout.when()
+        assert first is not None
+        assert started + 10.0 <= first <= loop.time() + 10.0
+        note_progress()
+        moved = timeout.when()
+        assert moved is not None
+        assert first <= moved <= started + 30.0
+    async with idle_deadline(10.0, 4.0) as timeout:  # the cap wins over the idle time
+        note_progress()
+        assert (timeout.when() or 0) <= loop.time() + 4.0
+    note_progress()  # outside any poll: nothing to move, no error

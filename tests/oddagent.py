@@ -1,0 +1,186 @@
+"""A tiny SNMPv1/v2c agent for what snmpd and snmpsim cannot be made to do (issue 13).
+
+Behaviours:
+- ``normal``: answers GET, GETNEXT and GETBULK from its table, endOfMibView past the end;
+- ``loop``: answers every GETNEXT/GETBULK inside a column with the column's first rows again,
+  so the OIDs never increase (a real agent bug: 132,769 requests in 90 s);
+- ``endless``: every column goes on forever (row N+1 after row N), to test the walk bounds;
+- ``elsewhere``: answers from another source address (a multi-homed router's loopback).
+
+It runs in a thread with its own socket (so a test may run snmpwalk synchronously while it
+answers), encodes with pysnmp's message API, and stops within a bounded time on `stop()`.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from pyasn1.codec.ber import decoder, encoder
+from pysnmp.proto import api
+
+SYSTEM: dict[tuple[int, ...], Any] = {
+    (1, 3, 6, 1, 2, 1, 1, 1, 0): "odd agent",
+    (1, 3, 6, 1, 2, 1, 1, 2, 0): (1, 3, 6, 1, 4, 1, 8072, 3, 2, 10),
+    (1, 3, 6, 1, 2, 1, 1, 3, 0): 4242,
+    (1, 3, 6, 1, 2, 1, 1, 5, 0): "odd-agent",
+}
+OPER_STATUS = (1, 3, 6, 1, 2, 1, 2, 2, 1, 8)
+IF_NAME = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1)
+IF_ALIAS = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 18)
+
+Oid = tuple[int, ...]
+
+
+def interface_table(count: int, alias_length: int = 0) -> dict[Oid, Any]:
+    """ifOperStatus and ifName (and ifAlias of *alias_length* characters) for ifIndex 1..count."""
+    table: dict[Oid, Any] = {}
+    for index in range(1, count + 1):
+        table[(*OPER_STATUS, index)] = 1
+        table[(*IF_NAME, index)] = f"port{index}"
+        if alias_length:
+            table[(*IF_ALIAS, index)] = (f"alias {index:03d} " + "y" * alias_length)[:alias_length]
+    return table
+
+
+class OddAgent:
+    """One agent on (address, port), answering community *community* with *behaviour*."""
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        behaviour: str = "normal",
+        table: Mapping[Oid, Any] | None = None,
+        community: str = "odd",
+        reply_from: str | None = None,
+    ) -> None:
+        self.behaviour = behaviour
+        self.community = community
+        merged: dict[Oid, Any] = {**SYSTEM, **(table or {})}
+        self.table = dict(sorted(merged.items()))
+        self.oids = list(self.table)
+        self.requests = 0
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind((address, 0))
+        self._sock.settimeout(0.1)
+        self.address, self.port = self._sock.getsockname()
+        self._reply = None
+        if reply_from is not None:
+            self._reply = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self._reply.bind((reply_from, 0))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name=f"oddagent-{behaviour}", daemon=True)
+
+    def __enter__(self) -> OddAgent:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop answering and close the sockets (bounded: the socket timeout is 0.1 s)."""
+        self._stop.set()
+        self._thread.join(timeout=5)
+        assert not self._thread.is_alive()
+        self._sock.close()
+        if self._reply is not None:
+            self._reply.close()
+
+    # ---- the agent ---------------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, peer = self._sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            reply = self._answer(data)
+            if reply is not None:
+                (self._reply or self._sock).sendto(reply, peer)
+
+    def _value(self, proto: Any, oid: Oid, value: Any) -> Any:
+        if isinstance(value, str):
+            return proto.OctetString(value.encode())
+        if isinstance(value, tuple):
+            return proto.ObjectIdentifier(value)
+        if oid == (1, 3, 6, 1, 2, 1, 1, 3, 0):
+            return proto.TimeTicks(value)
+        return proto.Integer(value)
+
+    def _next(self, oid: Oid) -> Oid | None:
+        if self.behaviour == "endless":
+            column = oid[: len(OPER_STATUS)]
+            if column == OPER_STATUS:
+                index = oid[len(OPER_STATUS)] + 1 if len(oid) > len(OPER_STATUS) else 1
+                return (*OPER_STATUS, index)
+        if self.behaviour == "loop" and (rows := self._column_rows(oid)):
+            return rows[0]  # the first row of the column the request is in, again and again
+        return next((candidate for candidate in self.oids if candidate > oid), None)
+
+    def _lookup(self, oid: Oid) -> Any:
+        if self.behaviour == "endless" and oid[: len(OPER_STATUS)] == OPER_STATUS:
+            return 1
+        return self.table.get(oid)
+
+    def _answer(self, data: bytes) -> bytes | None:
+        self.requests += 1
+        version = int(api.decodeMessageVersion(data))
+        proto = api.PROTOCOL_MODULES[version]
+        message, _ = decoder.decode(data, asn1Spec=proto.Message())
+        if bytes(proto.apiMessage.get_community(message)) != self.community.encode():
+            return None
+        request = proto.apiMessage.get_pdu(message)
+        response = proto.apiMessage.get_response(message)
+        pdu = proto.apiMessage.get_pdu(response)
+        asked = [tuple(oid) for oid, _ in proto.apiPDU.get_varbinds(request)]
+        out: list[tuple[Oid, Any]] = []
+        if request.isSameTypeWith(proto.GetRequestPDU()):
+            for oid in asked:
+                value = self._lookup(oid)
+                out.append((oid, proto.NoSuchObject() if value is None else self._value(proto, oid, value)))
+        elif request.isSameTypeWith(proto.GetNextRequestPDU()):
+            if version == api.SNMP_VERSION_1 and any(self._next(oid) is None for oid in asked):
+                return self._no_such_name(proto, response, pdu, request)  # v1 has no endOfMibView
+            for oid in asked:
+                found = self._next(oid)
+                out.append(
+                    (oid, proto.EndOfMibView())
+                    if found is None
+                    else (found, self._value(proto, found, self._lookup(found)))
+                )
+        else:  # GETBULK, non-repeaters 0
+            repetitions = int(proto.apiBulkPDU.get_max_repetitions(request))
+            for oid in asked:
+                if self.behaviour == "loop" and (rows := self._column_rows(oid)):
+                    out.extend((row, self._value(proto, row, self._lookup(row))) for row in rows[:repetitions])
+                    continue
+                current: Oid | None = oid
+                for _ in range(repetitions):
+                    found = self._next(current) if current is not None else None
+                    if found is None:
+                        out.append((current or oid, proto.EndOfMibView()))
+                        break
+                    out.append((found, self._value(proto, found, self._lookup(found))))
+                    current = found
+        proto.apiPDU.set_varbinds(pdu, out)
+        encoded: bytes = encoder.encode(response)
+        return encoded
+
+    @staticmethod
+    def _no_such_name(proto: Any, response: Any, pdu: Any, request: Any) -> bytes:
+        """RFC 1157: the whole PDU fails with noSuchName, the request's varbinds echoed."""
+        proto.apiPDU.set_error_status(pdu, 2)
+        proto.apiPDU.set_error_index(pdu, 1)
+        proto.apiPDU.set_varbinds(pdu, [(oid, proto.Null()) for oid, _ in proto.apiPDU.get_varbinds(request)])
+        encoded: bytes = encoder.encode(response)
+        return encoded
+
+    def _column_rows(self, oid: Oid) -> list[Oid]:
+        """The rows of the single-index column that *oid* (the column itself or a row of it) is in."""
+        return [c for c in self.oids if len(c) > 10 and c[:-1] == oid[: len(c) - 1] and len(oid) >= len(c) - 1]
