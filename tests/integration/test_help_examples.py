@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import typer
 
 from netmon.cli import app
