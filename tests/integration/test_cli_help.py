@@ -116,6 +116,7 @@ ALL_HELP = [
     ["outages", "list"],
     ["export"],
     ["export", "indicators"],
+    ["report"],
     ["lab"],
     ["lab", "up"],
     ["lab", "down"],
