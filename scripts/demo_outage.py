@@ -205,6 +205,7 @@ def main() -> int:
         say("demo: skipping the outage story: no commune with its own uplink and devices behind it")
         return SKIPPED
     Path("var").mkdir(exist_ok=True)
+    say("demo: setting up the fault lab (it waits while another lab on this machine holds 198.18.0.0/15)")
     with FaultLab(Path("var/faultlab").resolve()) as lab:
         story(config, lab, cut, render_yaml(inventory))
     say(cut.unit)

@@ -88,6 +88,13 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
 
 
+def _span(hours: float) -> str:
+    """Return a duration for people: "15 s", "4.2 min", "3.5 h"."""
+    if hours * 60 < 1:
+        return f"{hours * 3600:.0f} s"
+    return f"{hours * 60:.1f} min" if hours < 1 else f"{hours:.1f} h"
+
+
 def _cover(data: ReportData) -> Figure:
     figure = _page("BÁO CÁO HẠ TẦNG SỐ / DIGITAL INFRASTRUCTURE REPORT")
     level = _LEVEL_VI.get(data.level or "all", data.level or "")
@@ -107,7 +114,7 @@ def _cover(data: ReportData) -> Figure:
     causes = data.outages_by_cause()
     total = sum(n for n, _ in causes.values())
     summary.append(f"  • Sự cố trong kỳ / Outages in the period: {total}")
-    summary.extend(f"      {cause}: {n} ({hours:.1f} h)" for cause, (n, hours) in causes.items())
+    summary.extend(f"      {cause}: {n} ({_span(hours)})" for cause, (n, hours) in causes.items())
     scored = [r for r in data.rollups if r.level == "all" and r.points is not None]
     if scored:
         got, best = sum(r.points or 0 for r in scored), sum(r.max_points or 0 for r in scored)
@@ -132,33 +139,27 @@ def _coverage_page(data: ReportData) -> Figure:
         ax.set_title(service)
         ax.set_ylim(0, 105)
         ax.set_ylabel("%")
-        for level, ratios in sorted(levels.items()):
-            values = [None if r is None else r * 100 for r in ratios]
-            ax.plot(
-                months,
-                [float("nan") if v is None else v for v in values],
-                marker="o",
-                label=_LEVEL_VI.get(level, level),
-            )
+        width = 0.8 / max(len(levels), 1)
+        for i, (level, ratios) in enumerate(sorted(levels.items())):
+            positions = [m + (i - (len(levels) - 1) / 2) * width for m in range(len(months))]
+            heights = [float("nan") if r is None else r * 100 for r in ratios]
+            ax.bar(positions, heights, width, label=_LEVEL_VI.get(level, level))
+        ax.set_xticks(range(len(months)), months)
         ax.tick_params(axis="x", labelrotation=45, labelsize=7)
-        if levels:
-            ax.legend(fontsize=7, loc="lower right")
-        else:
-            ax.text(
-                0.5,
-                0.5,
-                "không có số liệu theo tháng\nno monthly data",
-                ha="center",
-                va="center",
-                transform=ax.transAxes,
-            )
-    axes.flat[-1].axis("off")
+        if not levels:
+            note = "không có số liệu theo tháng\nno monthly data"
+            ax.text(0.5, 0.5, note, ha="center", va="center", transform=ax.transAxes)
+    legend = axes.flat[-1]
+    legend.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    if handles:
+        legend.legend(handles, labels, title="Cấp / Level", loc="center")
     return figure
 
 
 def _charts_page(data: ReportData) -> Figure:
     figure = _page("Khả dụng, đơn vị yếu nhất, sự cố / Availability, worst units, outages")
-    grid = {"top": 0.9, "bottom": 0.05, "hspace": 0.5, "left": 0.3, "right": 0.95}
+    grid = {"top": 0.9, "bottom": 0.05, "hspace": 0.5, "left": 0.4, "right": 0.95}
     links, worst, causes = figure.subplots(3, 1, gridspec_kw=grid)
     availability = data.link_availability()
     links.set_title("Khả dụng đường truyền theo loại / Link availability per kind")
@@ -170,7 +171,11 @@ def _charts_page(data: ReportData) -> Figure:
         links.text(1, y, _percent(value), va="center", fontsize=8, color="white" if value else "black")
     ranked = data.worst_units()
     worst.set_title("10 đơn vị điểm thấp nhất / Ten worst units (share of points)")
-    worst.barh([f"{name} ({code})"[:40] for code, name, _ in ranked], [s * 100 for *_, s in ranked], color="#c0504d")
+    worst.barh(
+        [f"{textwrap.shorten(name, 34, placeholder='…')} ({code})" for code, name, _ in ranked],
+        [s * 100 for *_, s in ranked],
+        color="#c0504d",
+    )
     worst.invert_yaxis()
     worst.set_xlim(0, 100)
     worst.set_xlabel("%")
@@ -182,7 +187,7 @@ def _charts_page(data: ReportData) -> Figure:
     causes.set_xlabel("số sự cố / outages")
     causes.set_xlim(0, max([n for n, _ in counts.values()] or [1]) * 1.35)
     for y, (n, hours) in enumerate(counts.values()):
-        causes.text(n, y, f" {n} ({hours:.1f} h)", va="center", fontsize=8)
+        causes.text(n, y, f" {n} ({_span(hours)})", va="center", fontsize=8)
     return figure
 
 

@@ -84,6 +84,7 @@ def test_the_pdf_pages_and_their_text(data: ReportData, tmp_path: Path) -> None:
     assert "Tỷ lệ cơ quan, đơn vị có mạng nội bộ (LAN): 4/5 = 80.0 %" in text
     assert "91.3 %" in text or "91.2 %" in text  # the Internet availability bar's label
     assert "7 (1464.0 h)" in text
+    assert "1 (24.0 h)" in text
 
 
 @pytest.mark.parametrize(
