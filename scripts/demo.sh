@@ -26,7 +26,8 @@ mkdir -p var
 $netmon inventory import config/inventory.example.yaml | tail -1
 $netmon lab up
 trap '$netmon lab down' EXIT   # every agent the demo starts is stopped again
-$netmon poll | grep -v "^  " || true   # one line per poll class; `netmon poll --json` has every sample
+can_ping=1   # one line per poll class below; `netmon poll --json` has every sample
+$netmon poll | grep -v "^  " || can_ping=0
 
 echo
 cut_unit=""
@@ -43,17 +44,24 @@ elif [ "$story" -ne 3 ]; then   # 3: skipped (no root or no namespaces), and it 
   exit 1
 fi
 
+if [ "$can_ping" = 0 ]; then
+  echo
+  echo "demo: skipping \`netmon run\`: it needs ICMP, which this user may not send (see the line above;"
+  echo "      README.md, Troubleshooting). The exports below use what is already recorded."
+fi
 duration=${DEMO_DURATION:-90}
 args=()
 [ "$duration" != 0 ] && args=(--duration "$duration")
-echo
-echo "demo: netmon run${args[*]:+ ${args[*]}} (Ctrl-C stops it gracefully); its log goes to var/run.log"
-$netmon run "${args[@]}" >var/run.log 2>&1 &
-daemon=$!
-trap 'kill -TERM $daemon 2>/dev/null; wait $daemon; $netmon lab down' EXIT
-.venv/bin/python scripts/demo_peek.py || true   # waits for /readyz (while netmon runs), then shows devices, links, metrics
-wait $daemon || true
-trap '$netmon lab down' EXIT
+if [ "$can_ping" = 1 ]; then
+  echo
+  echo "demo: netmon run${args[*]:+ ${args[*]}} (Ctrl-C stops it gracefully); its log goes to var/run.log"
+  $netmon run "${args[@]}" >var/run.log 2>&1 &
+  daemon=$!
+  trap 'kill -TERM $daemon 2>/dev/null; wait $daemon; $netmon lab down' EXIT
+  .venv/bin/python scripts/demo_peek.py || true   # waits for /readyz (while netmon runs), then devices, links, metrics
+  wait $daemon || true
+  trap '$netmon lab down' EXIT
+fi
 
 month=$(date +%Y-%m)
 $netmon export indicators --period "$month" -o var/indicators-"$month".xlsx
