@@ -6,10 +6,12 @@ import asyncio
 import socket
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from netmon.api.http import HttpServer
+from netmon.config import HttpConfig
 from netmon.daemon import Daemon
 from netmon.errors import NetmonError
 from tests.conftest import AgentUnderTest
@@ -47,11 +49,13 @@ async def test_the_api_writes_vietnamese_as_utf8_not_escapes(config_for: Any) ->
     assert any(ord(ch) > 127 for ch in text)  # the indicators' Vietnamese names
 
 
-async def test_a_taken_port_names_the_setting_to_change(config_for: Any) -> None:
+async def test_a_taken_port_names_the_setting_to_change() -> None:
+    # The server alone: it fails before it touches its backend.
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
+        server = HttpServer(HttpConfig(listen=f"127.0.0.1:{port}"), cast("Any", None))
         with pytest.raises(NetmonError, match=rf"http\.listen 127\.0\.0\.1:{port}: cannot listen: .*set http\.listen"):
-            async with running(config_for(http={"listen": f"127.0.0.1:{port}"})):
+            async with server:
                 pass
