@@ -88,7 +88,7 @@ def test_the_readme_steps_reach_real_devices_on_port_161(site: tuple[Site, Path]
         outputs.append(done.stdout)
     assert "config OK: netmon.yaml" in outputs[0]
     assert "change-me" not in "".join(outputs)
-    assert "imported: 4 to create" in outputs[3]
+    assert "imported: 5 to create" in outputs[3]  # the unit, three devices, the link
     assert re.search(r"^ping: 1 sample in .* \(1 ok\)$", outputs[4], re.MULTILINE), outputs[4]
     assert re.search(r"^snmp: 2 samples in .* \(2 ok\)$", outputs[4], re.MULTILINE), outputs[4]
     done = subprocess.run(
