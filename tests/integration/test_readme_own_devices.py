@@ -99,8 +99,8 @@ def test_the_readme_steps_reach_real_devices_on_port_161(site: tuple[Site, Path]
         ("hn-core-r1", "ping"): "ok",
         ("hn-core-sw1", "ping"): "ok",
         ("hn-ups1", "ping"): "ok",
-        ("hn-core-r1", "system"): "ok",  # SNMPv3 authPriv on 161
-        ("hn-core-r1", "interfaces"): "ok",
-        ("hn-core-sw1", "system"): "ok",  # SNMPv2c on 161
-        ("hn-core-sw1", "interfaces"): "ok",
+        ("hn-core-r1", "snmp_system"): "ok",  # SNMPv3 authPriv on 161
+        ("hn-core-r1", "snmp_interfaces"): "ok",
+        ("hn-core-sw1", "snmp_system"): "ok",  # SNMPv2c on 161
+        ("hn-core-sw1", "snmp_interfaces"): "ok",
     }
