@@ -31,7 +31,7 @@ A4_INCHES = (8.27, 11.69)
 _STYLE: dict[Any, Any] = {"font.family": "DejaVu Sans", "font.size": 9, "pdf.fonttype": 42, "axes.titlesize": 10}
 _TABLE_ROWS = 42  # indicator rows per page
 _TEXT_LINES = 64  # wrapped text lines per page
-_LEVEL_VI = {"province": "tỉnh", "department": "sở, ngành", "district": "huyện", "ward": "xã", "all": "tất cả"}
+_LEVEL_VI = {"province": "tỉnh", "department": "sở, ngành", "district": "huyện", "commune": "xã", "all": "tất cả"}
 
 
 def write_report(data: ReportData, path: Path) -> int:
