@@ -4,7 +4,7 @@
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-demo:  ## set up and run netmon on SQLite under ./var with the example province
+demo:  ## set up and run netmon on SQLite under ./var with the example province; as root, cut and restore an uplink
 	scripts/demo.sh
 
 test:  ## set up and run the whole suite: ruff, mypy --strict, pytest (SQLite and PostgreSQL)

@@ -10,6 +10,9 @@ webconfig.py (issue 14); the request and response shapes: openapi.py, served at
 from __future__ import annotations
 
 import asyncio
+import errno
+import functools
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -41,6 +44,12 @@ __all__ = ["Backend", "HttpServer"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: A request's filters: the query, the units it selects (with those below) and the level.
 _Query = tuple[Mapping[str, str], set[str] | None, Level | None]
+#: JSON responses keep Vietnamese readable in curl ("Phường", not "Ph\u01b0\u1eddng"); the body is UTF-8.
+_json_response = functools.partial(web.json_response, dumps=functools.partial(json.dumps, ensure_ascii=False))
+
+
+#: JSON answers keep Vietnamese as UTF-8 (readable in curl), not \u escapes.
+_json_response = functools.partial(web.json_response, dumps=functools.partial(json.dumps, ensure_ascii=False))
 
 
 class Backend(Protocol):
@@ -125,7 +134,9 @@ class HttpServer:
             await site.start()
         except OSError as exc:
             await self._runner.cleanup()
-            raise NetmonError(f"http.listen {self._config.listen}: cannot listen: {exc.strerror or exc}") from exc
+            hint = " (another process has it: set http.listen in the config, or NETMON_HTTP__LISTEN=127.0.0.1:9106)"
+            reason = f"{exc.strerror or exc}{hint if exc.errno == errno.EADDRINUSE else ''}"
+            raise NetmonError(f"http.listen {self._config.listen}: cannot listen: {reason}") from exc
         addresses = self._runner.addresses
         if addresses:
             self.port = int(addresses[0][1])
@@ -189,14 +200,14 @@ class _Routes:
         paths = ["/metrics", "/healthz", "/readyz", "/api/v1/devices", "/api/v1/links", "/api/v1/services"]
         paths += ["/api/v1/outages"]
         paths += ["/api/v1/maintenance", "/api/v1/indicators", "/api/v1/audit", "/api/v1/openapi.json"]
-        return web.json_response({"service": "netmon", "endpoints": paths})
+        return _json_response({"service": "netmon", "endpoints": paths})
 
     async def metrics(self, _request: web.Request) -> web.Response:
         body = generate_latest(self._backend.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def healthz(self, _request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
+        return _json_response({"status": "ok"})
 
     async def readyz(self, _request: web.Request) -> web.Response:
         problems = list(self._backend.ready())
@@ -204,8 +215,8 @@ class _Routes:
         if db is not None:
             problems.append(f"database: {db}")
         if problems:
-            return web.json_response({"status": "not ready", "problems": problems}, status=503)
-        return web.json_response({"status": "ready"})
+            return _json_response({"status": "not ready", "problems": problems}, status=503)
+        return _json_response({"status": "ready"})
 
     def _units(self, query: Mapping[str, str]) -> set[str] | None:
         code = query.get("unit")
@@ -256,7 +267,7 @@ class _Routes:
                         "checks": {name: state.value for name, state in live.checks_of(name).items()},
                     }
                 )
-        return web.json_response({"devices": rows, "count": len(rows)})
+        return _json_response({"devices": rows, "count": len(rows)})
 
     async def links(self, request: web.Request) -> web.Response:
         rows = []
@@ -280,7 +291,7 @@ class _Routes:
                         "out_utilisation": out_use,
                     }
                 )
-        return web.json_response({"links": rows, "count": len(rows)})
+        return _json_response({"links": rows, "count": len(rows)})
 
     async def services(self, request: web.Request) -> web.Response:
         live, rows = self._backend.live, []
@@ -307,14 +318,14 @@ class _Routes:
             }
             for record, unit in chosen
         ]
-        return web.json_response({"outages": rows, "count": len(rows)})
+        return _json_response({"outages": rows, "count": len(rows)})
 
     async def maintenance(self, _request: web.Request) -> web.Response:
         windows = self._backend.live.schedule.windows()
         now = utcnow()
         zone = self._backend.live.schedule.zone
         rows = [{**w.to_dict(), "active": w.active(now, zone)} for w in windows]
-        return web.json_response({"windows": rows, "count": len(rows)})
+        return _json_response({"windows": rows, "count": len(rows)})
 
     async def add_maintenance(self, request: web.Request) -> web.Response:
         body = await read_json(request, self._depth)
@@ -323,30 +334,30 @@ class _Routes:
         window = replace(_window(body), author=request[PRINCIPAL])
         stored = await self._backend.add_window(window)
         await self._audit(request, "maintenance.create", f"maintenance:{stored.id}", name=stored.name)
-        return web.json_response(stored.to_dict(), status=201)
+        return _json_response(stored.to_dict(), status=201)
 
     async def remove_maintenance(self, request: web.Request) -> web.Response:
         text = request.match_info["id"]
         window_id = int(text) if len(text) <= 18 else -1  # longer ids do not exist (and int() may refuse them)
         if window_id < 0 or not await self._backend.remove_window(window_id):
-            return web.json_response({"error": "no such API maintenance window", "status": 404}, status=404)
+            return _json_response({"error": "no such API maintenance window", "status": 404}, status=404)
         await self._audit(request, "maintenance.delete", f"maintenance:{window_id}")
-        return web.json_response({"deleted": window_id})
+        return _json_response({"deleted": window_id})
 
     async def reload(self, request: web.Request) -> web.Response:
         self._backend.request_reload()
         await self._audit(request, "reload", "config")
-        return web.json_response({"reload": "requested"}, status=202)
+        return _json_response({"reload": "requested"}, status=202)
 
     async def audit(self, request: web.Request) -> web.Response:
         since = parse_since(request.query["since"], utcnow(), where="since") if "since" in request.query else None
         limit = _limit(request.query.get("limit", "100"))
         log = self._access.audit_log
         rows = await asyncio.to_thread(log.list, since=since, limit=limit) if log is not None else []
-        return web.json_response({"entries": [r.to_dict() for r in rows], "count": len(rows)})
+        return _json_response({"entries": [r.to_dict() for r in rows], "count": len(rows)})
 
     async def openapi(self, _request: web.Request) -> web.Response:
-        return web.json_response(spec())
+        return _json_response(spec())
 
     async def _audit(self, request: web.Request, action: str, target: str, **detail: Any) -> None:
         actor = request[PRINCIPAL]
@@ -354,7 +365,7 @@ class _Routes:
 
     async def indicators(self, request: web.Request) -> web.Response:
         rows = await self._backend.indicators(request.query.get("period", "live"), request.query.get("level"))
-        return web.json_response({"indicators": rows, "count": len(rows)})
+        return _json_response({"indicators": rows, "count": len(rows)})
 
 
 def _service_fields(service: ServiceSpec, check: ServiceSample | None) -> dict[str, Any]:
