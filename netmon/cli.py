@@ -397,6 +397,66 @@ def _summary(sample: Sample) -> str:
     return str(sample.status)
 
 
+@app.command("discover")
+@_handled
+def discover_command(
+    networks: Annotated[list[str], typer.Argument(metavar="NETWORK...", help="Networks to sweep, e.g. 198.18.4.0/24.")],
+    profiles: Annotated[
+        str | None,
+        typer.Option(metavar="P1,P2", help="SNMP profiles to try, in order (default: discovery.profiles, else all)."),
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option(metavar="PPS", min=1, help="Echo requests per second (default: discovery.rate).")
+    ] = None,
+    root: Annotated[
+        str | None, typer.Option(metavar="ADDRESS|NAME", help="The first device of the tree toward this station.")
+    ] = None,
+    unit: Annotated[
+        str | None, typer.Option(metavar="CODE", help="Unit for new devices whose unit is unknown.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write the proposal (inventory YAML) here.")
+    ] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find what answers on NETWORKs, identify it over SNMP, learn the tree from LLDP/CDP, and compare.
+
+    Only networks inside the config's discovery.allowed are swept. Nothing is written to the
+    inventory: review the proposal, then import it.
+
+    Example: netmon discover 198.18.0.0/24 --unit HN -o proposed.yaml
+    """
+    from netmon.discovery.command import as_json as discovery_json
+    from netmon.discovery.command import render_text, run_discovery, write_proposal
+
+    cfg = _config(config)
+    with _store(cfg) as store:
+        inventory = store.snapshot()
+    chosen = [p.strip() for p in profiles.split(",") if p.strip()] if profiles else None
+    with Progress(
+        TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[found]} answered"),
+        console=err, disable=as_json or not err.is_terminal, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("sweep", total=None, found=0)
+
+        def progress(sent: int, total: int, answered: int) -> None:
+            bar.update(task, completed=sent, total=total, found=answered)
+
+        found = run_discovery(
+            cfg, inventory, networks, profiles=chosen, rate=rate, root=root, unit=unit, progress=progress
+        )
+    if output is not None:
+        write_proposal(found, output)
+    if as_json:
+        _print_json(discovery_json(found))
+        return
+    for line in render_text(found):
+        out.print(line, markup=False)
+    if output is not None:
+        out.print(f"proposal written to {output}: review it, then netmon inventory import {output} --dry-run")
+
+
 @export_app.command("indicators")
 @_handled
 def export_indicators(

@@ -18,7 +18,7 @@ from netmon.errors import Issue
 from netmon.inventory.spec import KINDS, Inventory, Origin, Record, Spec
 from netmon.yamlsrc import YamlSyntaxError, load_yaml
 
-__all__ = ["Parsed", "read_files", "render_yaml", "write_csv", "write_yaml"]
+__all__ = ["Parsed", "atomic_write", "read_files", "render_yaml", "write_csv", "write_yaml"]
 
 _BY_PLURAL: dict[str, type[Spec]] = {kind.plural: kind for kind in KINDS}
 #: libyaml's emitter; the pure-Python one takes seconds for a 10,000-device province.
@@ -215,7 +215,7 @@ def _message(err: Mapping[str, Any]) -> str:
     return str(err["msg"]).removeprefix("Value error, ")
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     """Write *text* to *path* through a temporary file and rename: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -236,7 +236,7 @@ def render_yaml(inventory: Inventory) -> str:
 
 def write_yaml(inventory: Inventory, path: Path) -> None:
     """Write the inventory as one YAML file, atomically."""
-    _atomic_write(path, render_yaml(inventory))
+    atomic_write(path, render_yaml(inventory))
 
 
 def _csv_text(kind: type[Spec], specs: Iterable[Spec]) -> str:
@@ -264,5 +264,5 @@ def write_csv(inventory: Inventory, folder: Path) -> list[Path]:
     """Write units.csv, devices.csv and links.csv into *folder*; each file atomically."""
     texts = {folder / f"{kind.plural}.csv": _csv_text(kind, inventory.of(kind).values()) for kind in KINDS}
     for path, text in texts.items():
-        _atomic_write(path, text)
+        atomic_write(path, text)
     return list(texts)
