@@ -589,7 +589,7 @@ async def _run_daemon(cfg: Config, duration: float | None, reload_config: Callab
 
 @outages_app.command("list")
 @_handled
-def outages_list(  # noqa: PLR0917 (typer options, passed by name)
+def outages_list(
     since: Annotated[
         str | None, typer.Option(help="Only outages open then or started after: 30m, 24h, 7d, or an ISO date/time.")
     ] = None,
