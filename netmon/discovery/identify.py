@@ -74,7 +74,7 @@ def _table() -> tuple[dict[int, str], tuple[_Rule, ...]]:
         _Rule(
             role=Role(rule["role"]),
             why=str(rule["why"]),
-            descr=re.compile(rule["descr"], re.IGNORECASE) if "descr" in rule else None,
+            descr=re.compile(rule["descr"], re.IGNORECASE | re.DOTALL) if "descr" in rule else None,
             oid=str(rule["oid"]) if "oid" in rule else None,
             model=re.compile(rule["model"], re.IGNORECASE) if "model" in rule else None,
             weak=bool(rule.get("weak", False)),
