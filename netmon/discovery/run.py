@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from netmon.discovery.sweep import IpNetwork, check_allowed, sweep
 from netmon.errors import InputError
 from netmon.inventory.spec import Inventory
 
-__all__ = ["CONCURRENCY", "Discovery", "discover", "identify_hosts", "merge_aliases", "profiles_for"]
+__all__ = ["CONCURRENCY", "Discovery", "discover", "identify_hosts", "is_local", "merge_aliases", "profiles_for"]
 
 #: Hosts identified at once.
 CONCURRENCY = 32
@@ -81,6 +82,17 @@ async def identify_hosts(config: Config, addresses: Sequence[str], profiles: Seq
     return found
 
 
+def is_local(address: str) -> bool:
+    """Tell whether *address* is one of this machine's own (a UDP socket can bind to it)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((address, 0))
+        except OSError:
+            return False
+    return True
+
+
 def merge_aliases(found: dict[str, Found]) -> dict[str, Found]:
     """Keep one entry per device: a router answers on each of its addresses (ipAdEntAddr tells which are its).
 
@@ -123,6 +135,7 @@ async def discover(
     answered = await sweep(
         networks, rate=rate or config.discovery.rate, wait=config.discovery.timeout, progress=progress
     )
+    answered = [address for address in answered if not is_local(address)]  # this station is not discovered
     found = merge_aliases(await identify_hosts(config, answered, profiles))
     edges = adjacency(found)
     gateway = await asyncio.to_thread(gateway_to, str(networks[0].network_address)) if networks else None

@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping
 from contextlib import ExitStack
@@ -90,6 +91,8 @@ class LldpLab:
         self._tag = f"{os.getpid() % 100000}"
         self._host_link = f"nml{self._tag}h"[:15]
         self._stack = ExitStack()
+        # UNIX socket paths are limited to 107 bytes: lldpd's and AgentX's sockets live in a short folder
+        self._sockets = Path(tempfile.mkdtemp(prefix="nmlldp", dir="/run" if os.access("/run", os.W_OK) else None))
 
     def __enter__(self) -> Self:
         """Take the lab lock and keep 198.18.0.0/15 on this machine while the lab is up."""
@@ -114,6 +117,7 @@ class LldpLab:
         run_ip("ip", "link", "del", self._host_link, check=False)
         for node in self.nodes.values():
             run_ip("ip", "netns", "del", node.namespace, check=False)
+        shutil.rmtree(self._sockets, ignore_errors=True)
         self._stack.close()
 
     # ---- building ---------------------------------------------------------------------------
@@ -186,7 +190,7 @@ class LldpLab:
         for node in self.nodes.values():
             workdir = self.workdir / node.name
             workdir.mkdir(parents=True, exist_ok=True)
-            socket = workdir / "agentx.sock"
+            socket = self._sockets / f"{node.index}.agentx"
             spec = AgentSpec(
                 name=node.name,
                 port=161,
@@ -215,13 +219,16 @@ class LldpLab:
         Path("/run/lldpd").mkdir(exist_ok=True)  # lldpd's privilege-separation chroot
         log = (workdir / "lldpd.log").open("wb")
         command = ["ip", "netns", "exec", node.namespace, _lldpd(), "-d", "-x", "-X", str(socket)]
-        command += ["-u", str(workdir / "lldpd.ctl"), "-O", str(conf)]
+        command += ["-u", str(self._control(node)), "-O", str(conf)]
         if node.med_class is not None:
             command += ["-M", str(node.med_class)]
         node.lldpd = subprocess.Popen(  # noqa: S603 (our own lldpd with our own config)
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
         )
         log.close()
+
+    def _control(self, node: Node) -> Path:
+        return self._sockets / f"{node.index}.ctl"
 
     def _stop_lldpd(self, node: Node) -> None:
         process = node.lldpd
@@ -291,7 +298,7 @@ class LldpLab:
     def neighbours_of(self, name: str) -> set[str]:
         """Return the system names *name*'s lldpd has learnt (lldpcli, keyvalue output)."""
         done = subprocess.run(  # noqa: S603
-            [_lldpcli(), "-u", str(self.workdir / name / "lldpd.ctl"), "-f", "keyvalue", "show", "neighbors"],
+            [_lldpcli(), "-u", str(self._control(self.nodes[name])), "-f", "keyvalue", "show", "neighbors"],
             capture_output=True,
             text=True,
             timeout=5,
