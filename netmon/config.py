@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from netmon.errors import ConfigError, Issue
-from netmon.inventory.models import LinkKind
+from netmon.inventory.kinds import LinkKind
 from netmon.secrets import Secret, SecretUrl
 from netmon.yamlsrc import DocPath, Located, YamlSyntaxError, dotted, load_yaml
 

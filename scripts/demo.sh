@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The demo: an embedded SQLite database under ./var, the example province imported, the lab's
-# real snmpd agents brought up on loopback, then netmon's main job: `netmon run` polls every
-# device, tracks state and outages, and serves /metrics and the API for DEMO_DURATION seconds
-# (default 90; DEMO_DURATION=0 runs until Ctrl-C).
+# real snmpd agents brought up on loopback, then the story of an outage (with root and network
+# namespaces): a commune's uplink is cut in the fault lab, netmon shows the uplink down, the
+# commune unreachable behind it, the MQTT event and the alert; the link comes back and the outage
+# closes. Then `netmon run` serves /metrics and the API for DEMO_DURATION seconds (default 90;
+# DEMO_DURATION=0 runs until Ctrl-C), and the run's indicators are exported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/ensure-system.sh snmpd snmp mosquitto
+scripts/ensure-system.sh snmpd snmp mosquitto iproute2 nftables
 if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then   # the MQTT broker the events go to
   echo "demo: starting Mosquitto" >&2
   mosquitto -d -c /etc/mosquitto/mosquitto.conf
@@ -20,19 +22,52 @@ netmon=.venv/bin/netmon
 
 $netmon check-config
 $netmon db upgrade
-$netmon inventory import config/inventory.example.yaml
-$netmon inventory show SL-H01
+mkdir -p var
+$netmon inventory import config/inventory.example.yaml | tail -1
 $netmon lab up
 trap '$netmon lab down' EXIT   # every agent the demo starts is stopped again
-$netmon poll --once --unit SL-H01
+$netmon poll | grep -v "^  " || true   # one line per poll class; `netmon poll --json` has every sample
+
+echo
+cut_unit=""
+set +e
+.venv/bin/python scripts/demo_outage.py | tee var/demo-story.txt
+story=${PIPESTATUS[0]}
+set -e
+if [ "$story" -eq 0 ]; then
+  cut_unit=$(tail -1 var/demo-story.txt)
+  echo
+  echo "demo: netmon outages list --unit $cut_unit"
+  $netmon outages list --unit "$cut_unit"
+elif [ "$story" -ne 3 ]; then   # 3: skipped (no root or no namespaces), and it said why
+  exit 1
+fi
 
 duration=${DEMO_DURATION:-90}
 args=()
 [ "$duration" != 0 ] && args=(--duration "$duration")
-echo "demo: netmon run${args[*]:+ ${args[*]}} (Ctrl-C stops it gracefully)"
-$netmon run "${args[@]}" &
+echo
+echo "demo: netmon run${args[*]:+ ${args[*]}} (Ctrl-C stops it gracefully); its log goes to var/run.log"
+$netmon run "${args[@]}" >var/run.log 2>&1 &
 daemon=$!
 trap 'kill -TERM $daemon 2>/dev/null; wait $daemon; $netmon lab down' EXIT
-.venv/bin/python scripts/demo_peek.py   # waits for /readyz, then shows a few devices, links and metrics
-wait $daemon
+.venv/bin/python scripts/demo_peek.py || true   # waits for /readyz (while netmon runs), then shows devices, links, metrics
+wait $daemon || true
 trap '$netmon lab down' EXIT
+
+month=$(date +%Y-%m)
+$netmon export indicators --period "$month" -o var/indicators-"$month".xlsx
+$netmon report --period "$month" -o var/report-"$month".pdf
+listen=$(.venv/bin/python -c 'import os; from pathlib import Path; from netmon.config import load_config; print(load_config(Path(os.environ["NETMON_CONFIG"])).http.listen)')
+cat <<NEXT
+
+What next:
+  netmon run                      .venv/bin/netmon run   (DEMO_DURATION=0 make demo keeps it running)
+  metrics and API                 http://$listen/metrics  http://$listen/api/v1/devices?unit=SL-H01
+  the database                    var/netmon.db (SQLite; config/netmon.example.yaml: database.url)
+  outages                         .venv/bin/netmon outages list --since 1h${cut_unit:+ --unit $cut_unit}
+  indicators                      .venv/bin/netmon export indicators --period $month -o q.xlsx   (var/indicators-$month.xlsx)
+  the PDF report                  .venv/bin/netmon report --period $month -o report.pdf   (var/report-$month.pdf)
+  Prometheus, Grafana, alerts     config/prometheus/ (scrape config, rules), grafana/ (provisioning, dashboards)
+  your own devices                README.md, "Monitor your own devices"
+NEXT

@@ -17,9 +17,11 @@ declare -A marker=(
   [prometheus-alertmanager]=/usr/bin/amtool
   [systemd]=/usr/bin/systemd-analyze
   [libreoffice-calc]=/usr/lib/libreoffice/program/soffice
+  [poppler-utils]=/usr/bin/pdftoppm
+  [fonts-dejavu-core]=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 )
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(postgresql mosquitto snmpd snmp nftables iproute2 prometheus prometheus-alertmanager systemd libreoffice-calc)
+[ ${#wanted[@]} -eq 0 ] && wanted=(postgresql mosquitto snmpd snmp nftables iproute2 prometheus prometheus-alertmanager systemd libreoffice-calc poppler-utils fonts-dejavu-core)
 
 missing=()
 for pkg in "${wanted[@]}"; do

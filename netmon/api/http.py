@@ -6,6 +6,9 @@ worker thread, never on the loop. Errors are JSON: {"error": "..."} with 400 for
 
 from __future__ import annotations
 
+import errno
+import functools
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from types import TracebackType
@@ -28,6 +31,8 @@ __all__ = ["Backend", "HttpServer"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: A request's filters: the query, the units it selects (with those below) and the level.
 _Query = tuple[Mapping[str, str], set[str] | None, Level | None]
+#: JSON responses keep Vietnamese readable in curl ("Phường", not "Ph\u01b0\u1eddng"); the body is UTF-8.
+_json_response = functools.partial(web.json_response, dumps=functools.partial(json.dumps, ensure_ascii=False))
 
 
 class Backend(Protocol):
@@ -96,7 +101,9 @@ class HttpServer:
             await site.start()
         except OSError as exc:
             await self._runner.cleanup()
-            raise NetmonError(f"http.listen {self._config.listen}: cannot listen: {exc.strerror or exc}") from exc
+            hint = " (another process has it: set http.listen in the config, or NETMON_HTTP__LISTEN=127.0.0.1:9106)"
+            reason = f"{exc.strerror or exc}{hint if exc.errno == errno.EADDRINUSE else ''}"
+            raise NetmonError(f"http.listen {self._config.listen}: cannot listen: {reason}") from exc
         addresses = self._runner.addresses
         if addresses:
             self.port = int(addresses[0][1])
@@ -122,9 +129,9 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except InputError as exc:
-        return web.json_response({"error": str(exc)}, status=400)
+        return _json_response({"error": str(exc)}, status=400)
     except NetmonError as exc:
-        return web.json_response({"error": str(exc)}, status=503)
+        return _json_response({"error": str(exc)}, status=503)
 
 
 def _flag(query: Mapping[str, str], name: str) -> bool:
@@ -143,14 +150,14 @@ class _Routes:
     async def index(self, _request: web.Request) -> web.Response:
         paths = ["/metrics", "/healthz", "/readyz", "/api/v1/devices", "/api/v1/links", "/api/v1/outages"]
         paths += ["/api/v1/maintenance", "/api/v1/indicators"]
-        return web.json_response({"service": "netmon", "endpoints": paths})
+        return _json_response({"service": "netmon", "endpoints": paths})
 
     async def metrics(self, _request: web.Request) -> web.Response:
         body = generate_latest(self._backend.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def healthz(self, _request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
+        return _json_response({"status": "ok"})
 
     async def readyz(self, _request: web.Request) -> web.Response:
         problems = list(self._backend.ready())
@@ -158,8 +165,8 @@ class _Routes:
         if db is not None:
             problems.append(f"database: {db}")
         if problems:
-            return web.json_response({"status": "not ready", "problems": problems}, status=503)
-        return web.json_response({"status": "ready"})
+            return _json_response({"status": "not ready", "problems": problems}, status=503)
+        return _json_response({"status": "ready"})
 
     def _units(self, query: Mapping[str, str]) -> set[str] | None:
         code = query.get("unit")
@@ -208,7 +215,7 @@ class _Routes:
                         "tags": list(device.tags),
                     }
                 )
-        return web.json_response({"devices": rows, "count": len(rows)})
+        return _json_response({"devices": rows, "count": len(rows)})
 
     async def links(self, request: web.Request) -> web.Response:
         rows = []
@@ -225,7 +232,7 @@ class _Routes:
                         "provider": link.provider,
                     }
                 )
-        return web.json_response({"links": rows, "count": len(rows)})
+        return _json_response({"links": rows, "count": len(rows)})
 
     async def outages(self, request: web.Request) -> web.Response:
         query = request.query
@@ -240,14 +247,14 @@ class _Routes:
             and query.get("cause", record.cause) == record.cause
             and query.get("kind", record.kind) == record.kind
         ]
-        return web.json_response({"outages": rows, "count": len(rows)})
+        return _json_response({"outages": rows, "count": len(rows)})
 
     async def maintenance(self, _request: web.Request) -> web.Response:
         windows = self._backend.live.schedule.windows()
         now = utcnow()
         zone = self._backend.live.schedule.zone
         rows = [{**w.to_dict(), "active": w.active(now, zone)} for w in windows]
-        return web.json_response({"windows": rows, "count": len(rows)})
+        return _json_response({"windows": rows, "count": len(rows)})
 
     async def add_maintenance(self, request: web.Request) -> web.Response:
         try:
@@ -258,16 +265,16 @@ class _Routes:
             raise InputError("body: expected a JSON object")
         window = _window(body)
         stored = await self._backend.add_window(window)
-        return web.json_response(stored.to_dict(), status=201)
+        return _json_response(stored.to_dict(), status=201)
 
     async def remove_maintenance(self, request: web.Request) -> web.Response:
         if not await self._backend.remove_window(int(request.match_info["id"])):
-            return web.json_response({"error": "no such API maintenance window"}, status=404)
-        return web.json_response({"deleted": int(request.match_info["id"])})
+            return _json_response({"error": "no such API maintenance window"}, status=404)
+        return _json_response({"deleted": int(request.match_info["id"])})
 
     async def indicators(self, request: web.Request) -> web.Response:
         rows = await self._backend.indicators(request.query.get("period", "live"), request.query.get("level"))
-        return web.json_response({"indicators": rows, "count": len(rows)})
+        return _json_response({"indicators": rows, "count": len(rows)})
 
 
 def _level(query: Mapping[str, str]) -> Level | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import enum
 import io
 import json
 import os
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from netmon.indicators.definitions import Catalog
+from netmon.indicators.formats import Format
 from netmon.indicators.period import Period
 from netmon.indicators.row import IndicatorRow
 
@@ -29,22 +29,6 @@ COLUMNS = tuple(f.name for f in fields(IndicatorRow))
 
 #: Joins evidence items in one CSV cell.
 _EVIDENCE_JOIN = " | "
-
-
-class Format(enum.StrEnum):
-    """Export formats."""
-
-    CSV = "csv"
-    XLSX = "xlsx"
-    JSON = "json"
-
-    @classmethod
-    def of(cls, path: Path) -> Format | None:
-        """Return the format a file name's suffix implies, if any."""
-        try:
-            return cls(path.suffix.lower().lstrip("."))
-        except ValueError:
-            return None
 
 
 def render_csv(rows: Sequence[IndicatorRow]) -> str:

@@ -8,6 +8,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from netmon.inventory.kinds import Level, LinkKind, Role
+
 __all__ = [
     "AvailabilityDay",
     "Device",
@@ -32,39 +34,6 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 metadata = SQLModel.metadata
-
-
-class Level(enum.StrEnum):
-    """Administrative level of a unit."""
-
-    PROVINCE = "province"
-    DEPARTMENT = "department"
-    DISTRICT = "district"
-    WARD = "ward"
-
-
-class Role(enum.StrEnum):
-    """What a device does in the unit's network."""
-
-    ROUTER = "router"
-    SWITCH = "switch"
-    FIREWALL = "firewall"
-    SERVER = "server"
-    VC_ENDPOINT = "vc_endpoint"
-    WORKSTATION = "workstation"
-    ACCESS_POINT = "access_point"
-    UPS = "ups"
-    OTHER = "other"
-
-
-class LinkKind(enum.StrEnum):
-    """How a unit is connected: LAN, Internet, city WAN/MAN or the specialised network TSLCD."""
-
-    LAN = "lan"
-    INTERNET = "internet"
-    WAN = "wan"
-    MAN = "man"
-    TSLCD = "tslcd"
 
 
 def _enum(kind: type[enum.StrEnum], name: str) -> sa.Enum:

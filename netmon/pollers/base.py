@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol, Self
 
-from netmon.inventory.models import Role
+from netmon.inventory.kinds import Role
 
 __all__ = [
     "HostSample",

@@ -21,6 +21,7 @@ from netmon.config import load_config
 from netmon.discovery.run import discover
 from netmon.discovery.sweep import parse_networks
 from netmon.discovery.watch import TopologyWatch, messages_for_changes
+from netmon.inventory.spec import Inventory
 from netmon.inventory.store import Store
 from netmon.lab import lldplab
 from netmon.lab.lldplab import LldpLab
@@ -132,8 +133,6 @@ def test_sweep_of_a_slash_16_completes(lab, tmp_path):
     empty = Store.open(config.database.url.reveal())
     empty.close()
     started = time.monotonic()
-    from netmon.inventory.spec import Inventory
-
     found = asyncio.run(discover(config, Inventory(units={}, devices={}, links={}), parse_networks(["198.19.0.0/16"])))
     elapsed = time.monotonic() - started
     # every interface address answers (and is folded into its device), the station's own address is left out

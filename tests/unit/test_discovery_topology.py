@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from gufo.snmp import ValueType
 
 from netmon.discovery.adjacency import Found, Uplink, adjacency, root_of, uplinks
 from netmon.discovery.identify import guess
@@ -23,7 +24,7 @@ CDP = "1.3.6.1.4.1.9.9.23.1.2.1.1"
 
 
 def test_lldp_tables_as_lldpd_serves_them():
-    remote = [
+    remote: list[tuple[str, ValueType]] = [
         (f"{REM}.4.100.40.1", 4),
         (f"{REM}.5.100.40.1", b"\xb6\x4c\x8a\x55\xe9\x01"),
         (f"{REM}.6.100.40.1", 5),
@@ -37,7 +38,7 @@ def test_lldp_tables_as_lldpd_serves_them():
         (f"{MAN}.3.100.40.1.1.4.198.19.255.2", 2),
         (f"{MAN}.3.100.40.1.2.16.254.128.0.0.0.0.0.0.180.76.138.255.254.85.233.1", 2),
     ]
-    local = [(f"{LOC}.2.40", 5), (f"{LOC}.3.40", b"ge1"), (f"{LOC}.4.40", b"ge1")]
+    local: list[tuple[str, ValueType]] = [(f"{LOC}.2.40", 5), (f"{LOC}.3.40", b"ge1"), (f"{LOC}.4.40", b"ge1")]
     (n,) = parse_lldp(remote, management, local, {40: "ge1", 1: "lo"})
     assert n.local_port == "ge1"
     assert n.remote_name == "rtr1.example"
@@ -48,14 +49,18 @@ def test_lldp_tables_as_lldpd_serves_them():
 
 
 def test_lldp_port_by_mac_falls_back_to_the_port_description():
-    remote = [(f"{REM}.6.0.3.7", 3), (f"{REM}.7.0.3.7", b"\x00\x11\x22\x33\x44\x55"), (f"{REM}.8.0.3.7", b"Gi0/1")]
+    remote: list[tuple[str, ValueType]] = [
+        (f"{REM}.6.0.3.7", 3),
+        (f"{REM}.7.0.3.7", b"\x00\x11\x22\x33\x44\x55"),
+        (f"{REM}.8.0.3.7", b"Gi0/1"),
+    ]
     remote += [(f"{REM}.9.0.3.7", b"sw9")]
     (n,) = parse_lldp(remote, [], [], {3: "eth3"})
     assert (n.local_port, n.remote_port, n.remote_addresses) == ("eth3", "Gi0/1", ())
 
 
 def test_cdp_cache():
-    cache = [
+    cache: list[tuple[str, ValueType]] = [
         (f"{CDP}.3.10101.1", 1),
         (f"{CDP}.4.10101.1", bytes([198, 18, 7, 1])),
         (f"{CDP}.6.10101.1", b"core-sw.example(FOC1234X0AB)"),
@@ -99,7 +104,9 @@ def _n(local: str, name: str, port: str, address: str | None = None) -> Neighbou
 def tree() -> dict[str, Found]:
     """core (owns the station's gateway 198.18.0.2) - r1 - sw1, core - r2; r2 is matched by name only."""
     hosts = [
-        _host("198.18.9.1", "core", [_n("ge1", "r1", "ge1", "198.18.9.2"), _n("ge2", "r2", "ge1")], owns=("198.18.0.2",)),
+        _host(
+            "198.18.9.1", "core", [_n("ge1", "r1", "ge1", "198.18.9.2"), _n("ge2", "r2", "ge1")], owns=("198.18.0.2",)
+        ),
         _host("198.18.9.2", "r1", [_n("ge1", "core", "ge1", "198.18.9.1"), _n("ge2", "sw1", "ge1", "198.18.9.4")]),
         _host("198.18.9.3", "r2.example", [_n("ge1", "core", "ge2", "198.18.9.1")]),
         _host("198.18.9.4", "sw1", [_n("ge1", "r1", "ge2", "198.18.9.2")]),

@@ -1,0 +1,210 @@
+"""`netmon inventory ...`: import, export, list and show units, devices and links."""
+
+from __future__ import annotations
+
+import enum
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from netmon.cli.common import Command, ConfigOpt, JsonOpt, err, handled, load, out, plural, print_json, store_of
+from netmon.inventory.kinds import Level, Role
+
+__all__ = ["register"]
+
+#: Imports with more rows than this show a progress bar (on a terminal).
+_PROGRESS_ROWS = 300
+
+group = typer.Typer(
+    help="Units, devices and links: import, export, list, show.\n\n"
+    "Example: netmon inventory import config/inventory.example.yaml",
+    no_args_is_help=True,
+)
+
+
+class ExportFormat(enum.StrEnum):
+    """Inventory export formats."""
+
+    YAML = "yaml"
+    CSV = "csv"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `inventory` group to *app*."""
+    app.add_typer(group, name="inventory")
+
+
+@group.command("import", cls=Command)
+@handled
+def inventory_import(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="FILE_OR_FOLDER...",
+            help="YAML files, CSV files (units.csv, devices.csv, links.csv) or folders of them.",
+            show_default=False,
+        ),
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Delete stored records of the lists the files give but no longer name.")
+    ] = False,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import inventory files: all or nothing, upserting by unit code and device/link name.
+
+    Every error is reported (file:line: record: field: message) and nothing is written.
+
+    Example: netmon inventory import config/inventory.example.yaml --dry-run
+    """
+    from netmon.inventory.files import read_files  # noqa: PLC0415 (lazy: keeps --help light)
+
+    cfg = load(config)
+    parsed = read_files(files)
+    with store_of(cfg) as store, _progress(len(parsed)) as progress:
+        plan = store.import_parsed(
+            parsed, profiles=set(cfg.snmp_profiles), prune=prune, dry_run=dry_run, progress=progress
+        )
+    if as_json:
+        print_json({"dry_run": dry_run, "rows": plan.rows, "changes": [c.to_dict() for c in plan.changes]})
+        return
+    shown = plan.changes if dry_run else plan.changes[:20]
+    for change in shown:
+        out.print(str(change), markup=False)
+    if len(shown) < len(plan.changes):
+        out.print(f"… and {len(plan.changes) - len(shown)} more (see them with --dry-run)")
+    verb = "would change" if dry_run else "imported"
+    out.print(f"{verb}: {plan.summary()} ({plural(plan.rows, 'row')} read)")
+
+
+@contextmanager
+def _progress(rows: int) -> Iterator[Callable[[int], None] | None]:
+    if rows <= _PROGRESS_ROWS or not err.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
+    columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("import", total=rows)
+        yield lambda n: bar.advance(task, n)
+
+
+@group.command("export", cls=Command)
+@handled
+def inventory_export(
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE|FOLDER|-",
+            help="YAML: a file, or - for stdout. CSV: a folder for units/devices/links.csv.",
+        ),
+    ],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="yaml (one file) or csv (one file per list).")] = (
+        ExportFormat.YAML
+    ),
+    config: ConfigOpt = None,
+) -> None:
+    """Export the stored inventory in the import format; re-importing it changes nothing.
+
+    Example: netmon inventory export --format csv -o backup/
+    """
+    from netmon.inventory.files import render_yaml, write_csv, write_yaml  # noqa: PLC0415
+
+    cfg = load(config)
+    with store_of(cfg) as store:
+        inventory = store.snapshot()
+    if fmt is ExportFormat.YAML and str(output) == "-":
+        sys.stdout.write(render_yaml(inventory))
+        return
+    if fmt is ExportFormat.YAML:
+        write_yaml(inventory, output)
+        written = [output]
+    else:
+        written = write_csv(inventory, output)
+    counts = ", ".join(
+        (
+            plural(len(inventory.units), "unit"),
+            plural(len(inventory.devices), "device"),
+            plural(len(inventory.links), "link"),
+        )
+    )
+    err.print(f"exported {counts} to {', '.join(map(str, written))}", markup=False)
+
+
+@group.command("list", cls=Command)
+@handled
+def inventory_list(
+    unit: Annotated[
+        str | None, typer.Option(metavar="CODE", help="Only this unit (code) and the units below it.")
+    ] = None,
+    level: Annotated[Level | None, typer.Option(help="Only devices of units at this level.")] = None,
+    role: Annotated[Role | None, typer.Option(help="Only devices with this role.")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List devices with their unit, level, role and address.
+
+    Example: netmon inventory list --unit SL-H01 --role router
+    """
+    from rich.table import Table  # noqa: PLC0415
+
+    cfg = load(config)
+    with store_of(cfg) as store:
+        rows = store.devices(unit=unit, level=level, role=role)
+    if as_json:
+        print_json([row.to_dict() for row in rows])
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("NAME", "UNIT", "LEVEL", "ROLE", "ADDRESS", "SNMP", "PARENT", "TAGS"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        d = row.device
+        name = d.name if d.enabled else f"{d.name} (disabled)"
+        table.add_row(
+            name, d.unit, str(row.level), str(d.role), d.address, d.snmp or "-", d.parent or "-", " ".join(d.tags)
+        )
+    out.print(table)
+    out.print(plural(len(rows), "device"))
+
+
+@group.command("show", cls=Command)
+@handled
+def inventory_show(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A device name, a link name or a unit code.")],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one device, link or unit, with its units above, parents, children and links.
+
+    Example: netmon inventory show sl-h01-core-r1
+    """
+    from netmon.inventory.views import describe  # noqa: PLC0415
+
+    cfg = load(config)
+    with store_of(cfg) as store:
+        view = describe(store.snapshot(), name)
+    if as_json:
+        print_json(view)
+        return
+    for key, value in view.items():
+        out.print(f"{key + ':':<18}{_render(key, value)}", markup=False)
+
+
+def _render(key: str, value: Any) -> str:
+    if key == "unit_path":
+        return " › ".join(f"{u['name']} ({u['code']})" for u in value)
+    if key == "links":
+        return ", ".join(f"{link['name']} [{link['kind']}]" for link in value) or "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "-"
+    return str(value)

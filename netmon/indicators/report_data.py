@@ -1,0 +1,178 @@
+"""What the PDF report shows, computed apart from the drawing so that tests can check the charts' data.
+
+Shapes: ratios are floats in 0..1 (None when not applicable), durations in hours, months as
+``YYYY-MM`` labels in the configured timezone. Coverage services are the DTI "units with ..."
+indicators (Decision 405/QĐ-BKHCN of 3 April 2025 asks for the share of units with LAN,
+Internet, WAN/MAN, the specialised network TSLCD and video conferencing).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from netmon.indicators.definitions import Catalog
+from netmon.indicators.period import Period, parse_period
+from netmon.indicators.row import ALL_LEVELS, IndicatorRow
+from netmon.monitor.outages import OutageRecord
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from netmon.inventory.kinds import Level
+    from netmon.inventory.spec import Inventory
+
+__all__ = ["COVERAGE", "LINK_AVAILABILITY", "ReportData", "collect", "months_of"]
+
+#: Coverage services: indicator id -> chart label (Vietnamese / English).
+COVERAGE = {
+    "lan_units": "LAN",
+    "internet_units": "Internet",
+    "wan_units": "WAN/MAN",
+    "tslcd_units": "TSLCD",
+    "vc_units": "Hội nghị truyền hình / VC",
+}
+#: Link availability per kind: indicator id -> link kind.
+LINK_AVAILABILITY = {
+    "link_availability_lan": "LAN",
+    "link_availability_internet": "Internet",
+    "link_availability_wan": "WAN/MAN",
+    "link_availability_tslcd": "TSLCD",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportData:
+    """Everything the report draws: the period's rows, per-month roll-ups and the period's outages."""
+
+    province: str
+    period: Period
+    level: str | None
+    rows: tuple[IndicatorRow, ...]
+    months: tuple[tuple[str, tuple[IndicatorRow, ...]], ...]
+    outages: tuple[OutageRecord, ...]
+    catalog: Catalog
+    generated_at: datetime
+
+    @property
+    def rollups(self) -> list[IndicatorRow]:
+        """Return the roll-up rows (one per indicator and level), in catalog order."""
+        return [row for row in self.rows if row.rollup]
+
+    def coverage(self) -> dict[str, dict[str, list[float | None]]]:
+        """Return service label -> level -> ratio per month (in `months` order)."""
+        series: dict[str, dict[str, list[float | None]]] = {label: defaultdict(list) for label in COVERAGE.values()}
+        for _, rows in self.months:
+            by_key = {(r.indicator, r.level): r.ratio for r in rows if r.rollup and r.level != ALL_LEVELS}
+            levels = sorted({level for _, level in by_key})
+            for indicator, label in COVERAGE.items():
+                for level in levels:
+                    series[label][level].append(by_key.get((indicator, level)))
+        return {label: dict(levels) for label, levels in series.items()}
+
+    def link_availability(self) -> dict[str, float | None]:
+        """Return link kind -> availability over the period, rolled up over every level."""
+        ratios = {r.indicator: r.ratio for r in self.rows if r.rollup and r.level == ALL_LEVELS}
+        return {label: ratios.get(indicator) for indicator, label in LINK_AVAILABILITY.items()}
+
+    def worst_units(self, count: int = 10) -> list[tuple[str, str, float]]:
+        """Return the *count* units with the lowest share of their points, lowest first.
+
+        A unit's score is the sum of its points over the sum of the maximum points of its
+        applicable scored indicators (0..1); units with no scored indicator are left out.
+        """
+        points: dict[str, float] = defaultdict(float)
+        maximum: dict[str, float] = defaultdict(float)
+        names: dict[str, str] = {}
+        for row in self.rows:
+            if row.unit is None or row.points is None or not row.max_points:
+                continue
+            points[row.unit] += row.points
+            maximum[row.unit] += row.max_points
+            names[row.unit] = row.unit_name or row.unit
+        scores = sorted((points[u] / maximum[u], u) for u in maximum)
+        return [(unit, names[unit], score) for score, unit in scores[:count]]
+
+    def outages_by_cause(self) -> dict[str, tuple[int, float]]:
+        """Return cause -> (outages, hours within the period); open outages count up to the period's end."""
+        counts: Counter[str] = Counter()
+        hours: dict[str, float] = defaultdict(float)
+        for outage in self.outages:
+            start = max(outage.started_at, self.period.start)
+            end = min(outage.ended_at or self.period.end, self.period.end)
+            counts[outage.cause] += 1
+            hours[outage.cause] += max((end - start).total_seconds(), 0.0) / 3600
+        return {cause: (counts[cause], hours[cause]) for cause in sorted(counts)}
+
+
+def months_of(period: Period, zone: ZoneInfo) -> list[str]:
+    """Return the ``YYYY-MM`` months a period covers (local time), up to its (clipped) end; [] when live."""
+    if period.live:
+        return []
+    start, end = period.start.astimezone(zone), period.end.astimezone(zone)
+    year, month = start.year, start.month
+    labels: list[str] = []
+    while (year, month) <= (end.year, end.month) and len(labels) < 12:
+        if (year, month) == (end.year, end.month) and end == end.replace(day=1, hour=0, minute=0, second=0) and labels:
+            break  # a period ending at a month's first instant does not cover that month
+        labels.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return labels
+
+
+def collect(
+    engine: Engine,
+    inventory: Inventory,
+    period: Period,
+    *,
+    level: Level | None,
+    zone: ZoneInfo,
+    now: datetime,
+    catalog: Catalog,
+) -> ReportData:
+    """Compute the period's rows, each month's roll-ups and the outages that overlap the period.
+
+    Raises:
+        StoreError: the database cannot be read (from `compute` and the outage ledger).
+
+    """
+    from netmon.indicators.compute import compute  # noqa: PLC0415 (SQLAlchemy only when a report is made)
+    from netmon.monitor.outages import OutageLedger  # noqa: PLC0415
+
+    rows = compute(engine, inventory, period, level=level, zone=zone, now=now, definitions=catalog)
+    months = []
+    for label in months_of(period, zone):
+        month = parse_period(label, zone, now)
+        month_rows = compute(engine, inventory, month, level=level, zone=zone, now=now, definitions=catalog)
+        months.append((label, tuple(r for r in month_rows if r.rollup)))
+    outages = tuple(
+        o for o in OutageLedger(engine).outages(since=period.start) if period.live or o.started_at < period.end
+    )
+    roots = [u for u in inventory.units.values() if u.parent is None]
+    province = roots[0].name if len(roots) == 1 else "—"
+    return ReportData(
+        province=province,
+        period=period,
+        level=level.value if level is not None else None,
+        rows=tuple(rows),
+        months=tuple(months),
+        outages=outages,
+        catalog=catalog,
+        generated_at=now,
+    )
+
+
+def evidence_lines(rows: Sequence[IndicatorRow], limit: int = 12) -> list[str]:
+    """Return one line per roll-up row and term: what was counted (at most *limit* items, then a count)."""
+    lines = []
+    for row in rows:
+        for term, items in (("a", row.evidence_a), ("b", row.evidence_b)):
+            if not items:
+                continue
+            shown = ", ".join(items[:limit]) + (f" … (+{len(items) - limit})" if len(items) > limit else "")
+            lines.append(f"{row.indicator} [{row.level}] {term}: {shown}")
+    return lines

@@ -1,0 +1,144 @@
+"""The PDF report: the charts' data, the pages as PNG (pdftoppm), the text with its diacritics (pdftotext)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import zoneinfo
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from netmon.cli import app
+from netmon.config import load_config
+from netmon.indicators.definitions import catalog_for
+from netmon.indicators.period import parse_period
+from netmon.indicators.report import write_report
+from netmon.indicators.report_data import ReportData, collect, months_of
+from netmon.inventory.store import Store
+from tests.conftest import EXAMPLE_CONFIG
+from tests.integration.indicator_province import NOW, load_province
+
+ZONE = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    assert path is not None, f"{name} is missing: make test installs Debian's poppler-utils"
+    return path
+
+
+def _text(pdf: Path) -> str:
+    done = subprocess.run(
+        [_tool("pdftotext"), "-layout", pdf, "-"], capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout
+
+
+def _pages(pdf: Path, folder: Path) -> list[Path]:
+    subprocess.run([_tool("pdftoppm"), "-r", "40", "-png", pdf, folder / "page"], check=True, timeout=120)
+    return sorted(folder.glob("page-*.png"))
+
+
+@pytest.fixture
+def data(store: Store, tmp_path: Path) -> ReportData:
+    inventory = load_province(store, tmp_path)
+    catalog = catalog_for(load_config(None, environ={}).indicators)
+    period = parse_period("2026-Q4", ZONE, NOW)
+    return collect(store.engine, inventory, period, level=None, zone=ZONE, now=NOW, catalog=catalog)
+
+
+def test_the_charts_get_the_province_s_numbers(data: ReportData) -> None:
+    assert [label for label, _ in data.months] == ["2026-10", "2026-11"]
+    coverage = data.coverage()
+    assert list(coverage) == ["LAN", "Internet", "WAN/MAN", "TSLCD", "Hội nghị truyền hình / VC"]
+    assert coverage["LAN"] == {"department": [1.0, 1.0], "district": [1.0, 1.0], "province": [1.0, 1.0], "ward": [0, 0]}
+    assert coverage["Internet"]["province"] == [1.0, 0.0]  # p-inet down from 11-05: under 90 % of November so far
+    assert coverage["Hội nghị truyền hình / VC"]["province"] == [0.0, 1.0]  # p-vc1 down 20 days of October
+    availability = data.link_availability()
+    assert availability["LAN"] == 1.0
+    # up / (up + down) over p-inet (down 2 days in October and 11-05..11-10) and d1-inet (always up);
+    # h1-inet has no history. The quarter so far is 2026-09-30T17Z .. NOW: 40 days 7 hours.
+    days = 40 + 7 / 24
+    assert availability["Internet"] == pytest.approx(1 - 7 / (2 * days))
+    worst = data.worst_units()
+    assert [code for code, _, _ in worst] == ["W1", "D2", "H1", "P", "D1"]
+    assert worst[0] == ("W1", "Xã Một", 0.0)
+    assert data.outages_by_cause() == {"down": (7, 1464.0), "maintenance": (1, 24.0), "unreachable": (2, 168.0)}
+
+
+def test_the_pdf_pages_and_their_text(data: ReportData, tmp_path: Path) -> None:
+    pdf = tmp_path / "report.pdf"
+    pages = write_report(data, pdf)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report")] == []  # no temporary left
+    pngs = _pages(pdf, tmp_path)
+    assert len(pngs) == pages >= 6
+    for png in pngs:
+        with Image.open(png) as image:
+            assert image.height / image.width == pytest.approx(297 / 210, abs=0.01)  # A4 portrait
+    text = _text(pdf)
+    for words in ("Tỷ lệ", "xã", "Xã Một", "Tỉnh Thử", "Sở Hai", "Quy tắc tính / Accounting rules", "Bảng chỉ số"):
+        assert words in text
+    assert "Tỷ lệ cơ quan, đơn vị có mạng nội bộ (LAN): 4/5 = 80.0 %" in text
+    assert "91.3 %" in text or "91.2 %" in text  # the Internet availability bar's label
+    assert "7 (1464.0 h)" in text
+    assert "1 (24.0 h)" in text
+
+
+@pytest.mark.parametrize(
+    ("period", "months"),
+    [
+        ("2026-10", ["2026-10"]),
+        ("2026-Q4", ["2026-10", "2026-11"]),  # clipped to NOW (2026-11-10)
+        ("2026-Q3", ["2026-07", "2026-08", "2026-09"]),
+        ("2025", [f"2025-{m:02d}" for m in range(1, 13)]),
+        ("live", []),
+    ],
+    ids=["month", "running-quarter", "quarter", "year", "live"],
+)
+def test_months_of_a_period(period: str, months: list[str]) -> None:
+    assert months_of(parse_period(period, ZONE, NOW), ZONE) == months
+
+
+def _run(*args: str | Path):
+    return CliRunner().invoke(app, [str(a) for a in args], env={"NETMON_CONFIG": None})
+
+
+@pytest.fixture
+def config(tmp_path: Path, store: Store, db_url: str) -> Path:
+    load_province(store, tmp_path)
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8").replace("url: sqlite:///var/netmon.db", f"url: {db_url}")
+    path = tmp_path / "netmon.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_cli_writes_the_report_for_a_level(config: Path, tmp_path: Path) -> None:
+    result = _run("report", "--period", "2026-10", "--level", "ward", "-o", tmp_path / "oct.pdf", "-c", config)
+    assert result.exit_code == 0, result.stderr
+    assert f"wrote {tmp_path / 'oct.pdf'}" in result.stderr
+    text = _text(tmp_path / "oct.pdf")
+    assert "Kỳ báo cáo / Period: 2026-10" in text
+    assert "Cấp / Level: xã" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--period", "2026-10", "-o", "oct.xlsx"], "give a file name ending in .pdf"),
+        (["--period", "2026-13", "-o", "oct.pdf"], "2026-13"),
+        (["--period", "2026-10", "-o", "nowhere/oct.pdf"], "no folder"),
+    ],
+    ids=["not-pdf", "bad-period", "no-folder"],
+)
+def test_cli_bad_input_exits_2_and_writes_nothing(
+    config: Path, tmp_path: Path, monkeypatch, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    before = set(tmp_path.iterdir())
+    result = _run("report", *args, "-c", config)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert set(tmp_path.iterdir()) == before
