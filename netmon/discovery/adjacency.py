@@ -79,8 +79,12 @@ def match_remote(neighbour: Neighbour, found: Mapping[str, Found]) -> tuple[str 
 
 
 def adjacency(found: Mapping[str, Found]) -> list[Edge]:
-    """Return one edge per pair of adjacent discovered hosts, ports taken from each side's own table."""
+    """Return one edge per pair of adjacent discovered hosts, ports taken from each side's own table.
+
+    An edge only one side lists, where the other side lists neighbours, is stale and left out.
+    """
     seen: dict[tuple[str, str], Edge] = {}
+    seen_by: dict[str, set[str]] = {}  # host -> the hosts its own table lists
     for host in sorted(found.values(), key=lambda h: h.address):
         if host.view is None:
             continue
@@ -88,6 +92,7 @@ def adjacency(found: Mapping[str, Found]) -> list[Edge]:
             other, _how = match_remote(neighbour, found)
             if other is None or other == host.address:
                 continue
+            seen_by.setdefault(host.address, set()).add(other)
             key = (min(host.address, other), max(host.address, other))
             known = seen.get(key)
             if known is None:
@@ -102,7 +107,20 @@ def adjacency(found: Mapping[str, Found]) -> list[Edge]:
                 seen[key] = Edge(
                     a=known.a, a_port=known.a_port, b=known.b, b_port=neighbour.local_port, protocol=known.protocol
                 )
-    return list(seen.values())
+    return [edge for edge in seen.values() if _confirmed(edge, found, seen_by)]
+
+
+def _confirmed(edge: Edge, found: Mapping[str, Found], seen_by: Mapping[str, set[str]]) -> bool:
+    """Keep an edge unless the far side reads LLDP/CDP, lists other neighbours, and not this one.
+
+    A neighbour entry outlives its link by up to its TTL (120 s by default): after an uplink
+    moves, the device still lists its old parent while the old parent no longer lists it.
+    """
+    for here, there in ((edge.a, edge.b), (edge.b, edge.a)):
+        view = found[there].view if there in found else None
+        if view is not None and view.neighbours and here not in seen_by.get(there, set()):
+            return False
+    return True
 
 
 def gateway_to(address: str) -> str | None:

@@ -91,8 +91,10 @@ class LldpLab:
         self._tag = f"{os.getpid() % 100000}"
         self._host_link = f"nml{self._tag}h"[:15]
         self._stack = ExitStack()
-        # UNIX socket paths are limited to 107 bytes: lldpd's and AgentX's sockets live in a short folder
+        # UNIX socket paths are limited to 107 bytes, and lldpd reads its config as _lldpd: sockets and
+        # configs live in a short folder that user can enter
         self._sockets = Path(tempfile.mkdtemp(prefix="nmlldp", dir="/run" if os.access("/run", os.W_OK) else None))
+        self._sockets.chmod(0o755)  # lldpd runs lldpcli unprivileged (_lldpd) to apply its config
 
     def __enter__(self) -> Self:
         """Take the lab lock and keep 198.18.0.0/15 on this machine while the lab is up."""
@@ -206,7 +208,7 @@ class LldpLab:
             self._start_lldpd(node, workdir, socket)
 
     def _start_lldpd(self, node: Node, workdir: Path, socket: Path) -> None:
-        conf = workdir / "lldpd.conf"
+        conf = self._sockets / f"{node.index}.conf"  # read by the unprivileged lldpcli: not in a private tmp dir
         conf.write_text(
             f"configure system hostname {node.name}\n"
             f'configure system description "{node.description}"\n'
@@ -216,6 +218,7 @@ class LldpLab:
             "configure lldp tx-interval 1\n",
             encoding="utf-8",
         )
+        conf.chmod(0o644)
         Path("/run/lldpd").mkdir(exist_ok=True)  # lldpd's privilege-separation chroot
         log = (workdir / "lldpd.log").open("wb")
         command = ["ip", "netns", "exec", node.namespace, _lldpd(), "-d", "-x", "-X", str(socket)]

@@ -209,3 +209,23 @@ def test_outside_allowed_is_refused():
 def test_addresses_of_leaves_out_network_and_broadcast_and_repeats():
     got = list(addresses_of(parse_networks(["198.18.5.0/30", "198.18.5.1", "198.18.5.8/31"])))
     assert got == ["198.18.5.1", "198.18.5.2", "198.18.5.8", "198.18.5.9"]
+
+
+def test_an_edge_only_one_side_still_lists_is_stale(tree):
+    """After sw1 moved from r2 to r1, sw1 may list r2 for up to its TTL; r2 no longer lists sw1."""
+    sw1 = tree["198.18.9.4"]
+    assert sw1.view is not None
+    stale = _n("ge1", "r2", "ge5", "198.18.9.3")
+    tree["198.18.9.4"] = Found(
+        address=sw1.address,
+        identity=sw1.identity,
+        guess=sw1.guess,
+        view=DeviceView(address=sw1.address, ports=sw1.view.ports, neighbours=(*sw1.view.neighbours, stale)),
+    )
+    edges = adjacency(tree)
+    assert {(e.a, e.b) for e in edges} == {
+        ("198.18.9.1", "198.18.9.2"),
+        ("198.18.9.1", "198.18.9.3"),
+        ("198.18.9.2", "198.18.9.4"),
+    }
+    assert uplinks(tree, edges, "198.18.9.1")["198.18.9.4"].parent == "198.18.9.2"
