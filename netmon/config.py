@@ -324,6 +324,24 @@ class IndicatorsConfig(_Section):
         return {**INDICATOR_RULES, **value}
 
 
+class DiscoveryConfig(_Section):
+    """Where `netmon discover` may sweep, how fast, and what it tries (see docs/discovery.md)."""
+
+    #: Networks a sweep may cover; empty refuses every sweep (nothing is swept by accident).
+    allowed: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    #: Echo requests per second: a /16 at 200/s takes about 5.5 minutes.
+    rate: Annotated[float, Field(gt=0, le=20_000)] = 200.0
+    timeout: Seconds = 1.0
+    #: SNMP profiles tried in order when --profiles is not given (default: every profile).
+    profiles: list[str] = []
+    #: The first device of the tree (address or sysName) when the station's gateway does not tell.
+    root: str | None = None
+    #: The unit proposed for new devices whose parent's unit is unknown.
+    unit: str | None = None
+    #: Seconds between neighbour (LLDP/CDP) polls of the topology poll class.
+    topology_interval: Annotated[float, Field(ge=60, le=7 * 86400)] = 21_600.0
+
+
 class Config(_Section):
     """The whole netmon configuration."""
 
@@ -339,6 +357,7 @@ class Config(_Section):
     maintenance: list[MaintenanceConfig] = []
     availability: AvailabilityConfig = AvailabilityConfig()
     indicators: IndicatorsConfig = IndicatorsConfig()
+    discovery: DiscoveryConfig = DiscoveryConfig()
     timezone: str = "Asia/Ho_Chi_Minh"
 
     @field_validator("snmp_profiles")
@@ -348,6 +367,13 @@ class Config(_Section):
             if not _PROFILE_NAME.match(name):
                 raise ValueError(f"profile name {name!r} must be letters, digits, '_', '.' or '-'")
         return value
+
+    @model_validator(mode="after")
+    def _discovery_profiles_exist(self) -> Self:
+        unknown = [name for name in self.discovery.profiles if name not in self.snmp_profiles]
+        if unknown:
+            raise ValueError(f"discovery.profiles: no SNMP profile {', '.join(unknown)} in snmp_profiles")
+        return self
 
     @field_validator("timezone")
     @classmethod
