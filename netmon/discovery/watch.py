@@ -70,6 +70,7 @@ class TopologyWatch:
     polls: int = 0
     changes_total: int = 0
     neighbours: dict[str, int] = field(default_factory=dict)
+    last_poll: float | None = None  # Unix time the last poll ended (set by the daemon's loop)
 
     async def poll(self, inventory: Inventory) -> list[TopologyChange]:
         """Read every enabled SNMP device's neighbours; return the uplinks that changed since the last poll."""

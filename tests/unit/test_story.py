@@ -36,7 +36,12 @@ def _inventory(
 
 # 2026: communes directly under the province (two tiers), the last commune without devices behind its router
 TWO_TIER = _inventory(
-    [("T", Level.PROVINCE, None), ("T-X2", Level.COMMUNE, "T"), ("T-X1", Level.COMMUNE, "T"), ("T-X3", Level.COMMUNE, "T")],
+    [
+        ("T", Level.PROVINCE, None),
+        ("T-X2", Level.COMMUNE, "T"),
+        ("T-X1", Level.COMMUNE, "T"),
+        ("T-X3", Level.COMMUNE, "T"),
+    ],
     [
         ("t-core", "T", Role.ROUTER, "127.40.0.1", None),
         ("x1-r1", "T-X1", Role.ROUTER, "127.40.1.1", "t-core"),
