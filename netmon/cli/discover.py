@@ -53,7 +53,10 @@ def discover(  # noqa: PLR0917 (typer passes options by keyword)
     from netmon.discovery.command import as_json as discovery_json  # noqa: PLC0415
     from netmon.discovery.command import render_text, run_discovery, write_proposal  # noqa: PLC0415
 
+    from netmon.discovery.sweep import check_allowed, parse_networks  # noqa: PLC0415
+
     cfg = load(config)
+    check_allowed(parse_networks(networks), cfg.discovery.allowed)  # exit 2 before the database or any packet
     with store_of(cfg) as store:
         inventory = store.snapshot()
     chosen = [p.strip() for p in profiles.split(",") if p.strip()] if profiles else None
