@@ -52,7 +52,6 @@ def discover(  # noqa: PLR0917 (typer passes options by keyword)
 
     from netmon.discovery.command import as_json as discovery_json  # noqa: PLC0415
     from netmon.discovery.command import render_text, run_discovery, write_proposal  # noqa: PLC0415
-
     from netmon.discovery.sweep import check_allowed, parse_networks  # noqa: PLC0415
 
     cfg = load(config)
