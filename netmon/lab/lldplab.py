@@ -27,8 +27,8 @@ from typing import Self
 
 from netmon.config import SnmpProfile
 from netmon.lab.agents import AgentSpec, LabError, RunningAgent, start_agent, stop_agent
-from netmon.lab.faults import LAB_NETWORK, lab_lock, run_ip
 from netmon.lab.faults import available as namespaces_available
+from netmon.lab.faults import lab_network, run_ip
 
 __all__ = ["LLDP_NETWORK", "LldpLab", "Node", "available"]
 
@@ -98,14 +98,7 @@ class LldpLab:
 
     def __enter__(self) -> Self:
         """Take the lab lock and keep 198.18.0.0/15 on this machine while the lab is up."""
-        with ExitStack() as stack:
-            stack.enter_context(lab_lock())
-            added = run_ip("ip", "route", "add", "unreachable", str(LAB_NETWORK), check=False)
-            if added.returncode == 0:
-                stack.callback(run_ip, "ip", "route", "del", "unreachable", str(LAB_NETWORK), check=False)
-            elif "File exists" not in added.stderr:
-                raise LabError(f"cannot add the guard route for {LAB_NETWORK}: {added.stderr.strip()}")
-            self._stack = stack.pop_all()
+        self._stack.enter_context(lab_network())
         return self
 
     def __exit__(
