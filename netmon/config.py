@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from netmon.errors import ConfigError, Issue
 from netmon.inventory.kinds import LinkKind
+from netmon.pollers.profiles import SnmpProfile
 from netmon.pollers.settings import PingClass, PollClass, PollingConfig
-from netmon.pollers.snmptext import DEFAULT_FALLBACK, check_codec
 from netmon.secrets import Secret, SecretUrl
 from netmon.yamlsrc import DocPath, Located, YamlSyntaxError, dotted, load_yaml
 
@@ -61,79 +61,6 @@ class DatabaseConfig(_Section):
     """Where the inventory and history live."""
 
     url: SecretUrl = SecretUrl("sqlite:///var/netmon.db")
-
-
-class SnmpProfile(_Section):
-    """Named SNMP credentials; devices refer to the name, never to the secret."""
-
-    version: Literal["1", "2c", "3"]
-    community: Secret | None = None
-    user: str | None = None
-    auth_protocol: Literal["md5", "sha", "sha224", "sha256", "sha384", "sha512"] | None = None
-    auth_key: Secret | None = None
-    priv_protocol: Literal["des", "aes128", "aes192", "aes256"] | None = None
-    priv_key: Secret | None = None
-    context: str = ""
-    port: Port = 161
-    timeout: Seconds | None = None
-    retries: Annotated[int, Field(ge=0, le=10)] | None = None
-    #: Codec for text that is not UTF-8 (sysName, ifAlias, ...): Windows-1258 for Vietnam (issue 13).
-    text_encoding: str = DEFAULT_FALLBACK
-
-    @field_validator("text_encoding")
-    @classmethod
-    def _known_codec(cls, value: str) -> str:
-        return check_codec(value)
-
-    @field_validator("context")
-    @classmethod
-    def _context_unsupported(cls, value: str) -> str:
-        if value:
-            raise ValueError(
-                "a non-empty SNMPv3 context cannot be sent: gufo-snmp 0.13 always sends the default "
-                "(empty) contextName; give the device a view in the default context"
-            )
-        return value
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_as_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-    @model_validator(mode="after")
-    def _credentials_match_version(self) -> Self:
-        if self.version in ("1", "2c"):
-            if self.community is None:
-                raise ValueError(f"SNMP v{self.version} needs a community")
-            v3_only = [
-                k for k in ("user", "auth_protocol", "auth_key", "priv_protocol", "priv_key") if getattr(self, k)
-            ]
-            if v3_only:
-                raise ValueError(f"{', '.join(v3_only)} only apply to SNMP v3")
-            return self
-        if self.community is not None:
-            raise ValueError("community does not apply to SNMP v3 (use user and keys)")
-        if not self.user:
-            raise ValueError("SNMP v3 needs a user")
-        if (self.auth_protocol is None) != (self.auth_key is None):
-            raise ValueError("auth_protocol and auth_key go together")
-        if (self.priv_protocol is None) != (self.priv_key is None):
-            raise ValueError("priv_protocol and priv_key go together")
-        if self.priv_protocol is not None and self.auth_protocol is None:
-            raise ValueError("privacy needs authentication (authPriv): set auth_protocol and auth_key")
-        for key in (self.auth_key, self.priv_key):
-            if key is not None and len(key.reveal()) < 8:
-                raise ValueError("SNMP v3 keys are at least 8 characters (RFC 3414)")
-        return self
-
-    @property
-    def security_level(self) -> str:
-        """Return the v3 security level name (noAuthNoPriv, authNoPriv, authPriv), or '' for v1/v2c."""
-        if self.version != "3":
-            return ""
-        if self.priv_protocol:
-            return "authPriv"
-        return "authNoPriv" if self.auth_protocol else "noAuthNoPriv"
 
 
 def _check_host_port(value: str, example: str) -> str:
@@ -324,6 +251,24 @@ class IndicatorsConfig(_Section):
         return {**INDICATOR_RULES, **value}
 
 
+class DiscoveryConfig(_Section):
+    """Where `netmon discover` may sweep, how fast, and what it tries (see docs/discovery.md)."""
+
+    #: Networks a sweep may cover; empty refuses every sweep (nothing is swept by accident).
+    allowed: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    #: Echo requests per second: a /16 at 200/s takes about 5.5 minutes.
+    rate: Annotated[float, Field(gt=0, le=20_000)] = 200.0
+    timeout: Seconds = 1.0
+    #: SNMP profiles tried in order when --profiles is not given (default: every profile).
+    profiles: list[str] = []
+    #: The first device of the tree (address or sysName) when the station's gateway does not tell.
+    root: str | None = None
+    #: The unit proposed for new devices whose parent's unit is unknown.
+    unit: str | None = None
+    #: Seconds between neighbour (LLDP/CDP) polls of the topology poll class.
+    topology_interval: Annotated[float, Field(ge=60, le=7 * 86400)] = 21_600.0
+
+
 class Config(_Section):
     """The whole netmon configuration."""
 
@@ -339,6 +284,7 @@ class Config(_Section):
     maintenance: list[MaintenanceConfig] = []
     availability: AvailabilityConfig = AvailabilityConfig()
     indicators: IndicatorsConfig = IndicatorsConfig()
+    discovery: DiscoveryConfig = DiscoveryConfig()
     timezone: str = "Asia/Ho_Chi_Minh"
 
     @field_validator("snmp_profiles")
@@ -348,6 +294,13 @@ class Config(_Section):
             if not _PROFILE_NAME.match(name):
                 raise ValueError(f"profile name {name!r} must be letters, digits, '_', '.' or '-'")
         return value
+
+    @model_validator(mode="after")
+    def _discovery_profiles_exist(self) -> Self:
+        unknown = [name for name in self.discovery.profiles if name not in self.snmp_profiles]
+        if unknown:
+            raise ValueError(f"discovery.profiles: no SNMP profile {', '.join(unknown)} in snmp_profiles")
+        return self
 
     @field_validator("timezone")
     @classmethod

@@ -23,6 +23,8 @@ from netmon.api.access import Access
 from netmon.api.http import HttpServer
 from netmon.api.service import ApiService
 from netmon.config import Config
+from netmon.discovery.loop import TopologyCollector, topology_loop
+from netmon.discovery.watch import TopologyWatch
 from netmon.errors import NetmonError
 from netmon.monitor.live import LiveState
 from netmon.monitor.loops import RoundHandler, indicator_loop, rollup_loop
@@ -128,6 +130,9 @@ class Daemon:
                 receiver = TrapReceiver(config.traps, config.snmp_profiles, polls.sources, polls.on_trap, log=rt.log)
                 self.traps = await stack.enter_async_context(receiver)
                 loops["trap-polls"] = polls.run()
+            topology = TopologyWatch(config)
+            rt.registry.register(TopologyCollector(topology))
+            loops["topology"] = topology_loop(rt, topology, wake=self.mqtt.wake if self.mqtt is not None else None)
             if (interval := watchdog_interval()) is not None:
                 loops["watchdog"] = watchdog_loop(interval)
             for name, loop in loops.items():

@@ -19,9 +19,10 @@ declare -A marker=(
   [libreoffice-calc]=/usr/lib/libreoffice/program/soffice
   [poppler-utils]=/usr/bin/pdftoppm
   [fonts-dejavu-core]=/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+  [lldpd]=/usr/sbin/lldpd
 )
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(postgresql mosquitto snmpd snmp nftables iproute2 prometheus prometheus-alertmanager systemd libreoffice-calc poppler-utils fonts-dejavu-core)
+[ ${#wanted[@]} -eq 0 ] && wanted=(postgresql mosquitto snmpd snmp nftables iproute2 prometheus prometheus-alertmanager systemd libreoffice-calc poppler-utils fonts-dejavu-core lldpd)
 
 missing=()
 for pkg in "${wanted[@]}"; do

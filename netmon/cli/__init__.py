@@ -24,7 +24,7 @@ from typing import Annotated
 import typer
 
 from netmon import __version__
-from netmon.cli import check, db, export, inventory, lab, outages, poll, report, run, security
+from netmon.cli import check, db, discover, export, inventory, lab, outages, poll, report, run, security
 from netmon.cli.common import ConfigOpt, out, remember_global_config
 
 __all__ = ["app", "main"]
@@ -39,7 +39,7 @@ app = typer.Typer(
 )
 
 #: Every command module, in the order of `netmon --help`'s listing (typer sorts nothing).
-_GROUPS = (check, db, inventory, poll, run, outages, export, report, security, lab)
+_GROUPS = (check, db, inventory, discover, poll, run, outages, export, report, security, lab)
 
 
 def _version(value: bool) -> None:

@@ -29,6 +29,7 @@ from netmon.yamlsrc import YamlSyntaxError, load_yaml
 __all__ = [
     "FORMULA_START",
     "Parsed",
+    "atomic_write",
     "csv_safe",
     "read_files",
     "render_yaml",
@@ -294,7 +295,7 @@ def _message(err: Mapping[str, Any]) -> str:
     return str(err["msg"]).removeprefix("Value error, ")
 
 
-def _atomic_write(path: Path, text: str | bytes) -> None:
+def atomic_write(path: Path, text: str | bytes) -> None:
     """Write *text* to *path* through a temporary file and rename: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -321,7 +322,7 @@ def render_yaml(inventory: Inventory) -> str:
 
 def write_yaml(inventory: Inventory, path: Path) -> None:
     """Write the inventory as one YAML file, atomically."""
-    _atomic_write(path, render_yaml(inventory))
+    atomic_write(path, render_yaml(inventory))
 
 
 def _csv_text(kind: type[Spec], specs: Iterable[Spec], *, bom: bool = True) -> str:
@@ -360,5 +361,5 @@ def write_csv(inventory: Inventory, folder: Path, *, bom: bool = True) -> list[P
         if kind is not ServiceSpec or inventory.services
     }
     for path, text in texts.items():
-        _atomic_write(path, text)
+        atomic_write(path, text)
     return list(texts)

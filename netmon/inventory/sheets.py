@@ -23,7 +23,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.worksheet import Worksheet
 
 from netmon.errors import Issue
-from netmon.inventory.files import Parsed, _add, _atomic_write, _nfc
+from netmon.inventory.files import Parsed, _add, _nfc, atomic_write
 from netmon.inventory.spec import KINDS, Inventory, Origin, ServiceSpec, Spec
 
 __all__ = ["a4", "read_xlsx", "render_xlsx", "text_cell", "write_xlsx"]
@@ -155,4 +155,4 @@ def _plain(value: Any) -> str | float | date | None:
 
 def write_xlsx(inventory: Inventory, path: Path) -> None:
     """Write the inventory as one workbook at *path*, atomically."""
-    _atomic_write(path, render_xlsx(inventory))
+    atomic_write(path, render_xlsx(inventory))

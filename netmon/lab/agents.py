@@ -60,6 +60,8 @@ class AgentSpec:
     #: Listen on the wildcard address (replies still come from the asked address). Only inside
     #: a lab namespace, where every address is the lab's; start_agent refuses it elsewhere.
     any_address: bool = False
+    #: Serve AgentX subagents (lldpd -x) on this socket path: the agent is then a master agent.
+    agentx_socket: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,7 +105,9 @@ def endpoint(address: str, port: int) -> str:
 
 
 def render_snmpd_conf(spec: AgentSpec, persist_dir: Path) -> str:
-    """Return the snmpd.conf of an agent: loopback only, read-only, no AgentX, no traps.
+    """Return the snmpd.conf of an agent: loopback (or its lab namespace) only, read-only, no traps.
+
+    AgentX is off unless *spec* names a socket (the LLDP lab's lldpd subagents).
 
     Raises LabError when an address is outside the lab's ranges, or when the address list is
     longer than ADDRESS_BUDGET bytes (net-snmp would bind only part of it, without a word).
@@ -122,7 +126,11 @@ def render_snmpd_conf(spec: AgentSpec, persist_dir: Path) -> str:
         f"[snmp] persistentDir {persist_dir}",
         "[snmp] serverRecvBuf 4194304",
         "[snmp] serverSendBuf 4194304",
-        "master no",
+        *(
+            ["master agentx", f"agentXSocket {spec.agentx_socket}", "agentXPerms 0777 0777"]
+            if spec.agentx_socket
+            else ["master no"]
+        ),
         f"sysName {spec.sys_name}",
         f"sysDescr {spec.sys_descr}",
         f"sysLocation {spec.sys_location}",

@@ -32,7 +32,7 @@ from typing import Self
 from netmon.config import SnmpProfile
 from netmon.lab.agents import AgentSpec, LabError, RunningAgent, start_agent, stop_agent
 
-__all__ = ["LAB_NETWORK", "FaultLab", "Site", "available", "lab_lock", "netem_available", "run_ip"]
+__all__ = ["LAB_NETWORK", "FaultLab", "Site", "available", "lab_lock", "lab_network", "netem_available", "run_ip"]
 
 LAB_NETWORK = ipaddress.ip_network("198.18.0.0/15")
 _IP_TIMEOUT = 10.0
@@ -86,6 +86,27 @@ def run_ip(*command: str, check: bool = True) -> subprocess.CompletedProcess[str
     return done
 
 
+@contextmanager
+def lab_network() -> Iterator[None]:
+    """Hold the lab lock and the guard route `unreachable 198.18.0.0/15` (removed after, if we added it).
+
+    With the guard route, an address whose veth link is down is unreachable, never routed out
+    of the machine.
+
+    Raises:
+        LabError: the lock was held too long by another process, or the route cannot be added.
+    """
+    with lab_lock():
+        added = run_ip("ip", "route", "add", "unreachable", str(LAB_NETWORK), check=False)
+        if added.returncode != 0 and "File exists" not in added.stderr:
+            raise LabError(f"cannot add the guard route for {LAB_NETWORK}: {added.stderr.strip()}")
+        try:
+            yield
+        finally:
+            if added.returncode == 0:
+                run_ip("ip", "route", "del", "unreachable", str(LAB_NETWORK), check=False)
+
+
 def available() -> str | None:
     """Return None when namespaces can be made here, else the reason they cannot."""
     if os.geteuid() != 0:
@@ -131,18 +152,11 @@ class FaultLab:
         self.workdir = workdir
         self.sites: list[Site] = []
         self._tag = f"{os.getpid() % 100000}"
-        self._guard_route = False
         self._stack = ExitStack()
 
     def __enter__(self) -> Self:
         """Take the lab lock and install the guard route that keeps 198.18.0.0/15 on this machine."""
-        with ExitStack() as stack:
-            stack.enter_context(lab_lock())
-            added = run_ip("ip", "route", "add", "unreachable", str(LAB_NETWORK), check=False)
-            self._guard_route = added.returncode == 0
-            if not self._guard_route and "File exists" not in added.stderr:
-                raise LabError(f"cannot add the guard route for {LAB_NETWORK}: {added.stderr.strip()}")
-            self._stack = stack.pop_all()
+        self._stack.enter_context(lab_network())
         return self
 
     def __exit__(
@@ -154,8 +168,6 @@ class FaultLab:
                 stop_agent(site.agent)
             run_ip("ip", "link", "del", site.host_link, check=False)
             run_ip("ip", "netns", "del", site.namespace, check=False)
-        if self._guard_route:
-            run_ip("ip", "route", "del", "unreachable", str(LAB_NETWORK), check=False)
         self._stack.close()
 
     def add_site(

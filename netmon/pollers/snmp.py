@@ -59,7 +59,7 @@ from netmon.pollers.ifmib import (
 from netmon.pollers.snmptext import as_enum, as_int, as_unsigned32, decode_text
 from netmon.pollers.snmpwalk import note_progress, walk_column
 
-__all__ = ["SnmpPoller"]
+__all__ = ["SnmpPoller", "auth_key", "priv_key"]
 
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound=Sample)
@@ -110,6 +110,20 @@ _NUMBER_REPETITIONS = (60, 45)
 _RECV_BUFFER = 256 * 1024
 
 
+def auth_key(profile: SnmpProfile) -> BaseAuthKey | None:
+    """Return the SNMPv3 authentication key of *profile* for gufo-snmp (None without authentication)."""
+    if profile.auth_protocol and profile.auth_key:
+        return _AUTH[profile.auth_protocol](profile.auth_key.reveal().encode())
+    return None
+
+
+def priv_key(profile: SnmpProfile) -> BasePrivKey | None:
+    """Return the SNMPv3 privacy key of *profile* for gufo-snmp (None without privacy)."""
+    if profile.priv_protocol and profile.priv_key:
+        return _PRIV[profile.priv_protocol](profile.priv_key.reveal().encode())
+    return None
+
+
 class _StepError(Exception):
     """A poll step failed; carries the status and a message without secrets."""
 
@@ -147,17 +161,8 @@ class SnmpPoller:
             "recv_buffer": _RECV_BUFFER,
         }
         if profile.version == "3":
-            auth = (
-                _AUTH[profile.auth_protocol](profile.auth_key.reveal().encode())
-                if profile.auth_protocol and profile.auth_key
-                else None
-            )
-            priv = (
-                _PRIV[profile.priv_protocol](profile.priv_key.reveal().encode())
-                if profile.priv_protocol and profile.priv_key
-                else None
-            )
-            return SnmpSession(user=User(profile.user or "", auth_key=auth, priv_key=priv), **common)  # type: ignore[arg-type]
+            user = User(profile.user or "", auth_key=auth_key(profile), priv_key=priv_key(profile))
+            return SnmpSession(user=user, **common)  # type: ignore[arg-type]
         community = profile.community.reveal() if profile.community else ""
         return SnmpSession(community=community, **common)  # type: ignore[arg-type]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from netmon.api.service import ApiService
 from netmon.daemon import Daemon
-from tests.monitoring import import_inventory, monitor_config, running
+from tests.monitoring import import_inventory, make_token, monitor_config, running
 
 INVENTORY = """
 units:
@@ -22,7 +22,7 @@ ENDS = '"ends_at": "2099-01-01T00:00:00+07:00"'
 
 #: id: (method, path, raw body, expected status, expected error text)
 CASES: dict[str, tuple[str, str, bytes, int, str]] = {
-    "deep-nesting": ("POST", "/api/v1/maintenance", b"[" * 100_000, 400, "body: expected JSON"),
+    "deep-nesting": ("POST", "/api/v1/maintenance", b"[" * 10_000, 400, "body: JSON nested deeper than 32 levels"),
     "huge-number": ("POST", "/api/v1/maintenance", b'{"name": ' + b"9" * 5000 + b"}", 400, "body: expected JSON"),
     "bad-utf8": ("POST", "/api/v1/maintenance", b'{"name": "\xff"}', 400, "body: expected JSON"),
     "nul-body": ("POST", "/api/v1/maintenance", b"\x00", 400, "body: expected JSON"),
@@ -44,10 +44,11 @@ CASES: dict[str, tuple[str, str, bytes, int, str]] = {
 }
 
 
-def _request(daemon: Daemon, method: str, path: str, body: bytes) -> tuple[int, dict[str, str]]:
+def _request(daemon: Daemon, method: str, path: str, body: bytes, token: str) -> tuple[int, dict[str, str]]:
     assert daemon.http is not None
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     request = urllib.request.Request(  # noqa: S310 (loopback)
-        f"{daemon.http.url}{path}", data=body or None, method=method, headers={"Content-Type": "application/json"}
+        f"{daemon.http.url}{path}", data=body or None, method=method, headers=headers
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 (loopback)
@@ -59,7 +60,8 @@ def _request(daemon: Daemon, method: str, path: str, body: bytes) -> tuple[int, 
 async def test_bad_api_bodies_are_400_naming_the_field(db_url: str, tmp_path: Path) -> None:
     import_inventory(db_url, INVENTORY, tmp_path, {})
     async with running(monitor_config(db_url, {})) as daemon:
+        token = make_token(daemon)  # writes need a write token (issue 14)
         for name, (method, path, body, status, error) in CASES.items():
-            got = await asyncio.to_thread(_request, daemon, method, path, body)
-            assert got == (status, {"error": error}), name
+            got = await asyncio.to_thread(_request, daemon, method, path, body, token)
+            assert got == (status, {"error": error, "status": status}), name
         assert await ApiService(daemon.runtime).db_problem() is None  # nothing reached the database half-written

@@ -1,0 +1,177 @@
+"""From neighbour tables to a tree: who is adjacent to whom, and which neighbour is the parent.
+
+Remote devices are matched to discovered hosts by management address, then by chassis id, then
+by sysName (without a domain). The parent of a device is its neighbour on the path toward the
+monitoring station: a breadth-first walk from the root (the discovered device that owns the
+station's gateway toward the swept networks, or the one the user names), ties broken by name.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from netmon.discovery.identify import Guess
+from netmon.discovery.neighbours import DeviceView, Neighbour
+from netmon.discovery.snmpread import Identity
+
+__all__ = ["Edge", "Found", "Uplink", "adjacency", "gateway_to", "match_remote", "root_of", "uplinks"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Found:
+    """One host that answered the sweep, with what SNMP told about it (None where it did not answer)."""
+
+    address: str
+    identity: Identity | None = None
+    guess: Guess | None = None
+    view: DeviceView | None = None
+    known_as: str | None = None  # the inventory's name, where the host is a declared device
+
+    @property
+    def name(self) -> str | None:
+        """Return the host's sysName without a domain, else its inventory name."""
+        name = self.identity.sys_name if self.identity is not None else None
+        return name.split(".")[0] if name else self.known_as
+
+
+@dataclass(frozen=True, kw_only=True)
+class Edge:
+    """Two discovered hosts seen as neighbours, with each side's port where known."""
+
+    a: str
+    a_port: str | None
+    b: str
+    b_port: str | None
+    protocol: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Uplink:
+    """A device's way toward the station: its parent and the ports on both sides."""
+
+    parent: str
+    port: str | None  # the device's own port toward the parent
+    parent_port: str | None
+    speed_mbps: int | None
+
+
+def match_remote(neighbour: Neighbour, found: Mapping[str, Found]) -> tuple[str | None, str]:
+    """Return the address of the discovered host *neighbour* is, and how it matched (or None, why not)."""
+    for address in neighbour.remote_addresses:
+        for host in found.values():
+            if address == host.address or (host.view is not None and address in host.view.addresses):
+                return host.address, f"management address {address}"
+    if neighbour.remote_chassis:
+        for host in found.values():
+            chassis = host.identity.lldp_chassis_id if host.identity is not None else None
+            if chassis and ":".join(f"{b:02x}" for b in chassis) == neighbour.remote_chassis.lower():
+                return host.address, f"chassis id {neighbour.remote_chassis}"
+    if neighbour.remote_name:
+        wanted = neighbour.remote_name.split(".")[0].lower()
+        named = [h.address for h in found.values() if h.name and h.name.lower() == wanted]
+        if len(named) == 1:
+            return named[0], f"sysName {neighbour.remote_name}"
+    return None, "no discovered host has its address, chassis id or name"
+
+
+def adjacency(found: Mapping[str, Found]) -> list[Edge]:
+    """Return one edge per pair of adjacent discovered hosts, ports taken from each side's own table.
+
+    An edge only one side lists, where the other side lists neighbours, is stale and left out.
+    """
+    seen: dict[tuple[str, str], Edge] = {}
+    seen_by: dict[str, set[str]] = {}  # host -> the hosts its own table lists
+    for host in sorted(found.values(), key=lambda h: h.address):
+        if host.view is None:
+            continue
+        for neighbour in host.view.neighbours:
+            other, _how = match_remote(neighbour, found)
+            if other is None or other == host.address:
+                continue
+            seen_by.setdefault(host.address, set()).add(other)
+            key = (min(host.address, other), max(host.address, other))
+            known = seen.get(key)
+            if known is None:
+                seen[key] = Edge(
+                    a=host.address,
+                    a_port=neighbour.local_port,
+                    b=other,
+                    b_port=neighbour.remote_port,
+                    protocol=neighbour.protocol,
+                )
+            elif known.b == host.address:  # the far side's own table names its own port best
+                seen[key] = Edge(
+                    a=known.a, a_port=known.a_port, b=known.b, b_port=neighbour.local_port, protocol=known.protocol
+                )
+    return [edge for edge in seen.values() if _confirmed(edge, found, seen_by)]
+
+
+def _confirmed(edge: Edge, found: Mapping[str, Found], seen_by: Mapping[str, set[str]]) -> bool:
+    """Keep an edge unless the far side reads LLDP/CDP, lists other neighbours, and not this one.
+
+    A neighbour entry outlives its link by up to its TTL (120 s by default): after an uplink
+    moves, the device still lists its old parent while the old parent no longer lists it.
+    """
+    for here, there in ((edge.a, edge.b), (edge.b, edge.a)):
+        view = found[there].view if there in found else None
+        if view is not None and view.neighbours and here not in seen_by.get(there, set()):
+            return False
+    return True
+
+
+def gateway_to(address: str) -> str | None:
+    """Return the next hop this machine uses toward *address* (`ip route get`), None when on-link or unknown."""
+    try:
+        done = subprocess.run(  # noqa: S603
+            ["ip", "-j", "route", "get", address],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        routes = json.loads(done.stdout or "[]")
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+        return None
+    gateway = routes[0].get("gateway") if routes and isinstance(routes[0], dict) else None
+    return str(gateway) if gateway else None
+
+
+def root_of(found: Mapping[str, Found], *, gateway: str | None, named: str | None = None) -> tuple[str | None, str]:
+    """Return the host the tree starts from, and why: the named one, else the owner of the station's gateway."""
+    if named is not None:
+        for host in found.values():
+            if named in (host.address, host.name):
+                return host.address, f"named with --root {named}"
+        return None, f"--root {named} is not among the discovered hosts"
+    if gateway is not None:
+        for host in found.values():
+            if gateway == host.address or (host.view is not None and gateway in host.view.addresses):
+                return host.address, f"owns {gateway}, this station's next hop toward the swept networks"
+        return None, f"no discovered host owns {gateway}, this station's next hop: name one with --root"
+    return None, "the swept networks are on-link here: name the first device with --root"
+
+
+def uplinks(found: Mapping[str, Found], edges: list[Edge], root: str) -> dict[str, Uplink]:
+    """Walk from *root* outward; return each reached device's uplink (the root has none)."""
+    near: dict[str, list[tuple[str, str | None, str | None]]] = {}
+    for edge in edges:
+        near.setdefault(edge.a, []).append((edge.b, edge.a_port, edge.b_port))
+        near.setdefault(edge.b, []).append((edge.a, edge.b_port, edge.a_port))
+    result: dict[str, Uplink] = {}
+    reached = {root}
+    queue = deque([root])
+    while queue:
+        current = queue.popleft()
+        for other, my_port, other_port in sorted(near.get(current, []), key=lambda n: (n[0], n[1] or "")):
+            if other in reached:
+                continue
+            reached.add(other)
+            queue.append(other)
+            view = found[other].view if other in found else None
+            speed = view.ports.get(other_port) if view is not None and other_port else None
+            result[other] = Uplink(parent=current, port=other_port, parent_port=my_port, speed_mbps=speed)
+    return result

@@ -1,0 +1,157 @@
+"""SNMP reads for discovery: which profile answers, the system group, and bounded table walks.
+
+Every walk is bounded in rows and requests and stops at the first OID that does not increase
+(as net-snmp's tools do) or leaves the subtree; end of the agent's view ends it cleanly. A
+device that does not answer gives None or an empty table, never an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from gufo.snmp import SnmpError, SnmpVersion, User, ValueType
+from gufo.snmp.aio.client import SnmpSession
+
+from netmon.config import SnmpProfile
+from netmon.pollers.snmp import auth_key, priv_key
+
+__all__ = ["MAX_ROWS", "Identity", "Reader", "identify", "oid_suffix"]
+
+#: The most rows one walk returns, and the most requests it sends (a runaway agent is cut off).
+MAX_ROWS = 20_000
+_MAX_REQUESTS = 2_000
+_REPETITIONS = 20
+_VERSION = {"1": SnmpVersion.v1, "2c": SnmpVersion.v2c, "3": SnmpVersion.v3}
+_SYSTEM = {
+    "sys_descr": "1.3.6.1.2.1.1.1.0",
+    "sys_object_id": "1.3.6.1.2.1.1.2.0",
+    "sys_name": "1.3.6.1.2.1.1.5.0",
+    "sys_location": "1.3.6.1.2.1.1.6.0",
+    "sys_services": "1.3.6.1.2.1.1.7.0",
+    "if_number": "1.3.6.1.2.1.2.1.0",
+}
+_HR_SYSTEM_UPTIME = "1.3.6.1.2.1.25.1.1.0"
+_LLDP_LOC_CHASSIS_ID = "1.0.8802.1.1.2.1.3.2.0"
+_LLDP_LOC_CAP_ENABLED = "1.0.8802.1.1.2.1.3.6.0"
+_ERRORS = (TimeoutError, OSError, SnmpError, RuntimeError, ValueError)
+
+
+def _text(value: ValueType | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.replace(b"\0", b"").decode("utf-8", errors="replace")
+    return str(value)
+
+
+def oid_suffix(oid: str, base: str) -> tuple[int, ...]:
+    """Return the sub-identifiers of *oid* after *base* (the table index)."""
+    return tuple(int(part) for part in oid[len(base) + 1 :].split(".") if part)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Identity:
+    """What one host said about itself, and the profile it answered to."""
+
+    address: str
+    profile: str
+    sys_name: str | None = None
+    sys_descr: str | None = None
+    sys_object_id: str | None = None
+    sys_location: str | None = None
+    sys_services: int | None = None
+    if_number: int | None = None
+    host_resources: bool = False
+    lldp_chassis_id: bytes | None = None
+    lldp_capabilities: bytes | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+class Reader:
+    """Requests to one host with one profile (one session; v3 engine discovered on first use)."""
+
+    def __init__(self, address: str, profile: SnmpProfile, *, timeout: float = 2.0) -> None:
+        self.address = address
+        self.profile = profile
+        self._timeout = profile.timeout if profile.timeout is not None else timeout
+        self._session: SnmpSession | None = None
+
+    async def _open(self) -> SnmpSession:
+        if self._session is None:
+            profile = self.profile
+            common = {
+                "addr": self.address,
+                "port": profile.port,
+                "timeout": self._timeout,
+                "version": _VERSION[profile.version],
+                "max_repetitions": _REPETITIONS,
+                "recv_buffer": 256 * 1024,
+            }
+            if profile.version == "3":
+                user = User(profile.user or "", auth_key=auth_key(profile), priv_key=priv_key(profile))
+                session = SnmpSession(user=user, **common)  # type: ignore[arg-type]
+                await session.refresh()
+            else:
+                community = profile.community.reveal() if profile.community else ""
+                session = SnmpSession(community=community, **common)  # type: ignore[arg-type]
+            self._session = session
+        return self._session
+
+    async def get(self, oids: Sequence[str]) -> dict[str, ValueType] | None:
+        """GET *oids* in one request; None when the host does not answer this profile."""
+        try:
+            session = await self._open()
+            async with asyncio.timeout(self._timeout * 2 + 1):
+                return await session.get_many(oids)
+        except _ERRORS:
+            return None
+
+    async def walk(self, base: str, *, max_rows: int = MAX_ROWS) -> list[tuple[str, ValueType]]:
+        """Walk the subtree *base*: bounded in rows and requests, stopping at a non-increasing OID."""
+        rows: list[tuple[str, ValueType]] = []
+        last: tuple[int, ...] = ()
+        prefix = base + "."
+        try:
+            session = await self._open()
+            iterator = session.getnext(base) if self.profile.version == "1" else session.getbulk(base, _REPETITIONS)
+            async with asyncio.timeout(self._timeout * (_MAX_REQUESTS // 100 + 2)):
+                async for oid, value in iterator:
+                    if not oid.startswith(prefix) or len(rows) >= max_rows:
+                        break
+                    key = tuple(int(p) for p in oid.split("."))
+                    if key <= last:  # the agent went back or stood still: net-snmp's "OID not increasing"
+                        break
+                    last = key
+                    rows.append((oid, value))
+        except (*_ERRORS, StopAsyncIteration):
+            pass  # what was read stands; an agent that stops answering mid-walk is not an error here
+        return rows
+
+
+async def identify(address: str, profiles: Sequence[tuple[str, SnmpProfile]]) -> Identity | None:
+    """Try *profiles* in order; return what the first one that answers reads, or None."""
+    for name, profile in profiles:
+        reader = Reader(address, profile)
+        got = await reader.get(list(_SYSTEM.values()))
+        if not got:
+            continue
+        extra = await reader.get([_HR_SYSTEM_UPTIME, _LLDP_LOC_CHASSIS_ID, _LLDP_LOC_CAP_ENABLED]) or {}
+        values = {key: got.get(oid) for key, oid in _SYSTEM.items()}
+        services, count = values["sys_services"], values["if_number"]
+        chassis, caps = extra.get(_LLDP_LOC_CHASSIS_ID), extra.get(_LLDP_LOC_CAP_ENABLED)
+        return Identity(
+            address=address,
+            profile=name,
+            sys_name=_text(values["sys_name"]),
+            sys_descr=_text(values["sys_descr"]),
+            sys_object_id=_text(values["sys_object_id"]),
+            sys_location=_text(values["sys_location"]),
+            sys_services=services if isinstance(services, int) else None,
+            if_number=count if isinstance(count, int) else None,
+            host_resources=extra.get(_HR_SYSTEM_UPTIME) is not None,
+            lldp_chassis_id=chassis if isinstance(chassis, bytes) else None,
+            lldp_capabilities=caps if isinstance(caps, bytes) else None,
+        )
+    return None
