@@ -193,3 +193,9 @@ def test_one_target_list_carries_devices_and_services_and_each_class_takes_its_o
     assert chosen == {"snmp": ["srv"], "ping": ["srv"], "host_resources": ["srv"], "http": ["portal"], "tcp": ["mail"]}
     assert targets[1].address == "http://127.0.0.9/"
     assert targets[2].address == "127.0.0.9:25"
+
+
+def test_the_shared_service_kind_is_fresh_for_the_longer_of_the_two_classes() -> None:
+    config = Config.model_validate({"polling": {"http": {"interval": 300}, "tcp": {"interval": 30}}})
+    name, window, first = registry.windows(config)[ServiceSample.kind]
+    assert (name, window.total_seconds(), first) == ("http", 2 * 300 + 60, True)
