@@ -27,9 +27,18 @@ __all__ = ["audit_app", "token_app", "web_app"]
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
-token_app = typer.Typer(help="API tokens (read or write scope); only their hash is stored.", no_args_is_help=True)
-audit_app = typer.Typer(help="The audit trail of every write: who, what, when, from where.", no_args_is_help=True)
-web_app = typer.Typer(help="The exporter-toolkit web config (TLS, basic auth).", no_args_is_help=True)
+token_app = typer.Typer(
+    help="API tokens (read or write scope); only their hash is stored.\n\nExample: netmon token list",
+    no_args_is_help=True,
+)
+audit_app = typer.Typer(
+    help="The audit trail of every write: who, what, when, from where.\n\nExample: netmon audit list --since 1d",
+    no_args_is_help=True,
+)
+web_app = typer.Typer(
+    help="The exporter-toolkit web config (TLS, basic auth).\n\nExample: netmon web hash-password --random --cost 10",
+    no_args_is_help=True,
+)
 
 ConfigOpt = Annotated[
     Path | None,
@@ -206,15 +215,26 @@ def audit_list(
 @_handled
 def hash_password_command(
     cost: Annotated[int, typer.Option(min=4, max=31, help="bcrypt work factor (each step doubles the time).")] = 12,
+    random: Annotated[
+        bool, typer.Option("--random", help="Make a strong password and print it (once) above its hash.")
+    ] = False,
 ) -> None:
     """Print the bcrypt hash of a password for `basic_auth_users` (asked twice; or read from stdin when piped).
 
-    Example: netmon web hash-password > /dev/null   # then paste the hash into web.yml
+    With --random, netmon makes the password (e.g. for Prometheus' scrape credentials) and prints
+    it on the first line, the hash on the second; keep the password in the scraper's config only.
+
+    Example: netmon web hash-password --random --cost 10
     """
+    import secrets  # noqa: PLC0415
+
     from netmon.api.webconfig import hash_password  # noqa: PLC0415
     from netmon.errors import InputError  # noqa: PLC0415
 
-    if sys.stdin.isatty():
+    if random:
+        password = secrets.token_urlsafe(24)
+        typer.echo(password)
+    elif sys.stdin.isatty():
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
