@@ -75,12 +75,22 @@ FOREIGN_UPLINK = _inventory(
     [
         (
             _example(),
-            Cut(
-                unit="SL-H01-X01",
-                unit_name="Phường Tân Thịnh",
-                router="sl-h01-x01-r1",
-                uplink="sl-h01-x01-tslcd",
-                behind=("sl-h01-x01-sw1", "sl-h01-x01-vc1"),
+            Cut(  # the 2026 two-tier example: a phường directly under the province, the former district's core
+                unit="SL-CL",
+                unit_name="Phường Cửa Lam",
+                router="sl-h02-core-r1",
+                uplink="sl-h02-wan",
+                behind=(
+                    "sl-h02-core-sw1",
+                    "sl-h02-x01-r1",
+                    "sl-h02-x02-r1",
+                    "sl-h02-srv1",
+                    "sl-h02-vc1",
+                    "sl-h02-x01-sw1",
+                    "sl-h02-x02-sw1",
+                    "sl-h02-x01-vc1",
+                    "sl-h02-x02-vc1",
+                ),
             ),
         ),
         (
@@ -89,7 +99,7 @@ FOREIGN_UPLINK = _inventory(
         ),
         (FOREIGN_UPLINK, None),
     ],
-    ids=["example-three-tier", "two-tier-wan-before-internet", "uplink-of-another-unit"],
+    ids=["example-two-tier", "two-tier-wan-before-internet", "uplink-of-another-unit"],
 )
 def test_pick_cut(inventory: Inventory, expected: Cut | None) -> None:
     assert pick_cut(inventory) == expected
