@@ -617,6 +617,50 @@ def unit_detail() -> Json:
         thresholds=COVERAGE_THRESHOLDS,
         options={"orientation": "horizontal", "displayMode": "gradient"},
     )
+    lay.row("Services · Dịch vụ")
+    lay.add(
+        "table",
+        "Service checks · Kiểm tra dịch vụ",
+        [
+            target(f"netmon_service_up{{{one}}}", instant=True, table=True, ref="A"),
+            target(f"netmon_probe_success{{{one}}}", instant=True, table=True, ref="B"),
+            target(f"netmon_probe_http_status_code{{{one}}}", instant=True, table=True, ref="C"),
+            target(
+                f"(netmon_probe_ssl_earliest_cert_expiry{{{one}}} - time()) / 86400", instant=True, table=True, ref="D"
+            ),
+        ],
+        w=24,
+        description=(
+            "State (hysteresis applied), the last check, its HTTP status and the days until the TLS certificate "
+            "expires (alerts at 14 and 3 days). / Trạng thái, lượt kiểm tra cuối, mã HTTP và số ngày còn lại "
+            "của chứng thư số TLS."
+        ),
+        options={"showHeader": True},
+        extra={
+            "transformations": [
+                {"id": "merge", "options": {}},
+                {
+                    "id": "organize",
+                    "options": {
+                        "excludeByName": {"Time": True, "__name__": True, "job": True, "instance": True},
+                        "renameByName": {
+                            "Value #A": "up",
+                            "Value #B": "last check ok",
+                            "Value #C": "HTTP status",
+                            "Value #D": "certificate days left",
+                        },
+                    },
+                },
+            ]
+        },
+    )
+    lay.add(
+        "timeseries",
+        "Service response time · Thời gian phản hồi dịch vụ",
+        [target(f"netmon_probe_duration_seconds{{{one}}}", "{{service}} ({{check}})")],
+        unit="s",
+        w=24,
+    )
     return dashboard(
         "netmon-unit",
         "netmon · Unit detail · Chi tiết đơn vị",

@@ -167,7 +167,7 @@ class StateConfig(_Section):
     uplink_kinds: tuple[LinkKind, ...] = (LinkKind.WAN, LinkKind.MAN, LinkKind.TSLCD, LinkKind.INTERNET)
 
 
-_OBJECT_REF = re.compile(r"^(device|link|unit):\S+$")
+_OBJECT_REF = re.compile(r"^(device|link|service|unit):\S+$")
 
 
 class MaintenanceConfig(_Section):
@@ -188,7 +188,7 @@ class MaintenanceConfig(_Section):
     def _refs(cls, value: list[str]) -> list[str]:
         for ref in value:
             if not _OBJECT_REF.match(ref):
-                raise ValueError(f"{ref!r}: expected device:NAME, link:NAME or unit:CODE")
+                raise ValueError(f"{ref!r}: expected device:NAME, link:NAME, service:NAME or unit:CODE")
         return value
 
     @model_validator(mode="after")

@@ -64,8 +64,14 @@ class Status(enum.StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class Target:
-    """A device to poll, as the pollers see it: no secrets, only the profile's name."""
+    """A device to poll, as the pollers see it: no secrets, only the profile's name.
 
+    `object_kind` tells what is polled: "device" here; a subclass for another kind of object
+    (a service, `netmon.pollers.service.ServiceTarget`) sets its own, and `device` holds that
+    object's name. Poll classes apply to devices unless they say otherwise.
+    """
+
+    object_kind: ClassVar[str] = "device"
     device: str
     address: str
     unit: str

@@ -19,12 +19,14 @@ from netmon.inventory.files import read_files
 from netmon.inventory.store import Store
 from netmon.pollers.base import utcnow
 
-#: Fast rounds: one echo per second, SNMP every second, down after 2 lost rounds, up after 1.
+#: Fast rounds: one echo per second, SNMP every second, service checks every 2 s, down after 2 lost rounds, up after 1.
 FAST: dict[str, Any] = {
     "polling": {
         "ping": {"interval": 1, "timeout": 0.3, "retries": 0, "count": 1, "packet_interval": 0},
         "snmp": {"interval": 1, "timeout": 1.0, "retries": 1},
         "host_resources": {"interval": 3600, "timeout": 0.5, "retries": 0},
+        "http": {"interval": 2, "timeout": 1.0},  # service checks (inventory `services`)
+        "tcp": {"interval": 2, "timeout": 1.0},
         "concurrency": 64,
     },
     "state": {"down_after": 2, "up_after": 1, "flap_changes": 3, "flap_window": 300},

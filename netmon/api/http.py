@@ -29,13 +29,15 @@ from netmon.api.openapi import spec
 from netmon.api.queries import outage_json, select_outages
 from netmon.config import HttpConfig
 from netmon.errors import InputError, NetmonError
-from netmon.inventory.models import Level
+from netmon.inventory.models import Level, ServiceCheck
+from netmon.inventory.spec import ServiceSpec
 from netmon.inventory.views import units_below
 from netmon.kernel import utcnow
 from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import MaintenanceSchedule, Window
 from netmon.monitor.outages import OutageRecord, parse_since
 from netmon.pollers.samples import PingSample
+from netmon.pollers.service import ServiceSample
 
 __all__ = ["Backend", "HttpServer"]
 
@@ -113,6 +115,7 @@ class HttpServer:
         app.router.add_get("/readyz", routes.readyz)
         app.router.add_get("/api/v1/devices", routes.devices)
         app.router.add_get("/api/v1/links", routes.links)
+        app.router.add_get("/api/v1/services", routes.services)
         app.router.add_get("/api/v1/outages", routes.outages)
         app.router.add_get("/api/v1/maintenance", routes.maintenance)
         app.router.add_post("/api/v1/maintenance", routes.add_maintenance)
@@ -194,7 +197,8 @@ class _Routes:
         self._depth = depth
 
     async def index(self, _request: web.Request) -> web.Response:
-        paths = ["/metrics", "/healthz", "/readyz", "/api/v1/devices", "/api/v1/links", "/api/v1/outages"]
+        paths = ["/metrics", "/healthz", "/readyz", "/api/v1/devices", "/api/v1/links", "/api/v1/services"]
+        paths += ["/api/v1/outages"]
         paths += ["/api/v1/maintenance", "/api/v1/indicators", "/api/v1/audit", "/api/v1/openapi.json"]
         return _json_response({"service": "netmon", "endpoints": paths})
 
@@ -289,6 +293,16 @@ class _Routes:
                 )
         return _json_response({"links": rows, "count": len(rows)})
 
+    async def services(self, request: web.Request) -> web.Response:
+        live, rows = self._backend.live, []
+        query = (request.query, self._units(request.query), _level(request.query))
+        for name, service in live.inventory.services.items():
+            row = self._row(query, "service", name, service.unit, ("check", service.check.value))
+            if row is not None:
+                check = live.fresh(name, ServiceSample.kind)
+                rows.append({**row, **_service_fields(service, check if isinstance(check, ServiceSample) else None)})
+        return web.json_response({"services": rows, "count": len(rows)})
+
     async def outages(self, request: web.Request) -> web.Response:
         query = request.query
         since = parse_since(query["since"], utcnow(), where="since") if "since" in query else None
@@ -354,6 +368,30 @@ class _Routes:
         return _json_response({"indicators": rows, "count": len(rows)})
 
 
+def _service_fields(service: ServiceSpec, check: ServiceSample | None) -> dict[str, Any]:
+    """Return a service's own fields and its newest check (None until it has been checked)."""
+    last = None
+    if check is not None:
+        days = check.cert_days_left()
+        last = {
+            "ts": check.ts.isoformat(),
+            "status": check.status.value,
+            "error": check.error,
+            "duration_seconds": check.duration,
+            "http_status": check.http_status,
+            "cert_not_after": check.cert_not_after.isoformat() if check.cert_not_after else None,
+            "cert_days_left": round(days, 3) if days is not None else None,
+        }
+    return {
+        "device": service.device,
+        "url": service.url,
+        "address": service.address,
+        "expect_status": service.expect_status if service.check is ServiceCheck.HTTP else None,
+        "enabled": service.enabled,
+        "last_check": last,
+    }
+
+
 class _WindowsAt:
     """The known windows (config, and API ones not deleted) that put an object in maintenance at an instant."""
 
@@ -395,10 +433,10 @@ def _window(body: Mapping[str, Any]) -> Window:
     if not isinstance(name, str) or not name.strip() or len(name) > 128:
         raise InputError("name: a text of 1 to 128 characters is required")
     if not isinstance(objects, list) or not objects or not all(isinstance(o, str) for o in objects):
-        raise InputError("objects: a list like ['device:NAME', 'link:NAME', 'unit:CODE'] is required")
+        raise InputError("objects: a list like ['device:NAME', 'link:NAME', 'service:NAME', 'unit:CODE'] is required")
     for ref in objects:
-        if ref.partition(":")[0] not in ("device", "link", "unit") or not ref.partition(":")[2]:
-            raise InputError(f"objects: {ref!r}: expected device:NAME, link:NAME or unit:CODE")
+        if ref.partition(":")[0] not in ("device", "link", "service", "unit") or not ref.partition(":")[2]:
+            raise InputError(f"objects: {ref!r}: expected device:NAME, link:NAME, service:NAME or unit:CODE")
     starts = _instant(body.get("starts_at"), "starts_at") if body.get("starts_at") else utcnow()
     if not isinstance(ends, str):
         raise InputError("ends_at: an ISO date/time with offset is required")

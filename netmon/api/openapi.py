@@ -58,6 +58,18 @@ _SCHEMAS: dict[str, Any] = {
             "provider": _nullable("string"),
         }
     ),
+    "Service": _obj(
+        {
+            **_COMMON_ROW,
+            "check": _STR,
+            "device": _nullable("string"),
+            "url": _nullable("string"),
+            "address": _nullable("string"),
+            "expect_status": _nullable("string"),
+            "enabled": _BOOL,
+            "last_check": {"type": "object", "nullable": True},
+        }
+    ),
     "Outage": _obj(
         {
             "id": _INT,
@@ -194,6 +206,13 @@ def spec() -> dict[str, Any]:
         "/api/v1/links": {
             "get": _op("Links with their state", _list("links", "Link"), params=[*_FILTERS, _query("kind", "")])
         },
+        "/api/v1/services": {
+            "get": _op(
+                "Services (http/tcp checks) with their state and last check",
+                _list("services", "Service"),
+                params=[*_FILTERS, _query("check", "http or tcp")],
+            )
+        },
         "/api/v1/outages": {
             "get": _op(
                 "Outages from the database",
@@ -203,7 +222,7 @@ def spec() -> dict[str, Any]:
                     _query("since", "ISO date/time, or 24h, 7d"),
                     _query("unit", "a unit code: this unit and those below"),
                     _query("cause", "down, unreachable, maintenance"),
-                    _query("kind", "device or link"),
+                    _query("kind", "device, link or service"),
                 ],
             )
         },

@@ -1,4 +1,4 @@
-"""`netmon inventory ...`: import, export, list and show units, devices and links."""
+"""`netmon inventory ...`: import, export, list and show units, devices, links and services."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from netmon.cli.common import Command, ConfigOpt, JsonOpt, err, handled, load, out, plural, print_json, store_of
 from netmon.inventory.kinds import Level, Role
+
+if TYPE_CHECKING:
+    from netmon.config import Config
 
 __all__ = ["register"]
 
@@ -147,6 +150,7 @@ def inventory_export(
             plural(len(inventory.units), "unit"),
             plural(len(inventory.devices), "device"),
             plural(len(inventory.links), "link"),
+            *([plural(len(inventory.services), "service")] if inventory.services else []),
         )
     )
     err.print(f"exported {counts} to {', '.join(map(str, written))}", markup=False)
@@ -154,22 +158,26 @@ def inventory_export(
 
 @group.command("list", cls=Command)
 @handled
-def inventory_list(
+def inventory_list(  # noqa: PLR0917 (typer: one parameter per option)
     unit: Annotated[
         str | None, typer.Option(metavar="CODE", help="Only this unit (code) and the units below it.")
     ] = None,
     level: Annotated[Level | None, typer.Option(help="Only devices of units at this level.")] = None,
     role: Annotated[Role | None, typer.Option(help="Only devices with this role.")] = None,
+    services: Annotated[bool, typer.Option("--services", help="List services (http/tcp checks), not devices.")] = False,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List devices with their unit, level, role and address.
+    """List devices with their unit, level, role and address; or, with --services, the services.
 
     Example: netmon inventory list --unit SL-LG --role router
     """
     from rich.table import Table  # noqa: PLC0415
 
     cfg = load(config)
+    if services:
+        _list_services(cfg, unit, as_json=as_json)
+        return
     with store_of(cfg) as store:
         rows = store.devices(unit=unit, level=level, role=role)
     if as_json:
@@ -186,6 +194,28 @@ def inventory_list(
         )
     out.print(table)
     out.print(plural(len(rows), "device"))
+
+
+def _list_services(cfg: Config, unit: str | None, *, as_json: bool) -> None:
+    from rich.table import Table  # noqa: PLC0415
+
+    from netmon.inventory.views import service_rows  # noqa: PLC0415
+
+    with store_of(cfg) as store:
+        rows = service_rows(store.snapshot(), unit)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("NAME", "UNIT", "LEVEL", "CHECK", "TARGET", "DEVICE", "EXPECT"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        name = row["name"] if row["enabled"] else f"{row['name']} (disabled)"
+        target = row.get("url") or row.get("address") or "-"
+        expect = row["expect_status"] if row["check"] == "http" else "-"
+        table.add_row(name, row["unit"], row["level"], row["check"], target, row.get("device") or "-", expect)
+    out.print(table)
+    out.print(plural(len(rows), "service"))
 
 
 @group.command("show", cls=Command)

@@ -1,4 +1,4 @@
-"""`netmon poll`: poll the inventory's devices once and print the samples."""
+"""`netmon poll`: poll the inventory's devices and services once and print the samples."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ if TYPE_CHECKING:
     from netmon.config import Config
     from netmon.monitor.rounds import RoundResult
     from netmon.pollers.base import Sample, Target
+    from netmon.pollers.service import ServiceSample
 
 __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
     """Add `poll` to *app*."""
-    app.command("poll", cls=Command, short_help="Poll every device once and print the samples.")(poll)
+    app.command("poll", cls=Command, short_help="Poll every device and service once and print the samples.")(poll)
 
 
 @handled
@@ -28,14 +29,14 @@ def poll(
     once: Annotated[
         bool, typer.Option("--once", help="Poll once (the only mode; `netmon run` polls on schedule).")
     ] = True,
-    device: Annotated[str | None, typer.Option(metavar="NAME", help="Only this device.")] = None,
+    device: Annotated[str | None, typer.Option(metavar="NAME", help="Only this device (or service, by name).")] = None,
     unit: Annotated[
         str | None, typer.Option(metavar="CODE", help="Only the devices of this unit (code) and the units below it.")
     ] = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Poll the inventory's devices once: ping, SNMP system and IF-MIB, HOST-RESOURCES on servers.
+    """Poll the inventory's devices and services once: ping, SNMP, HOST-RESOURCES on servers, http/tcp.
 
     A device that does not answer is reported, not an error: the exit code is 0. `netmon run`
     polls on schedule.
@@ -51,7 +52,7 @@ def poll(
     units = units_below(inventory, unit) if unit else None
     targets = [t for t in targets_of(inventory) if (units is None or t.unit in units) and device in (None, t.device)]
     if device is not None and not targets:
-        raise NotFoundError(f"no enabled device called {device!r}")
+        raise NotFoundError(f"no enabled device or service called {device!r}")
     results = asyncio.run(_poll_once(cfg, targets))
     if as_json:
         print_json([{"kind": s.kind, **s.to_dict()} for r in results for s in r.samples])
@@ -80,6 +81,7 @@ async def _poll_once(cfg: Config, targets: list[Target]) -> list[RoundResult]:
 
 def _summary(sample: Sample) -> str:
     from netmon.pollers.base import HostSample, InterfacesSample, PingSample, SystemSample  # noqa: PLC0415
+    from netmon.pollers.service import ServiceSample  # noqa: PLC0415
 
     if not sample.ok:
         return f"{sample.status}: {sample.error}"
@@ -96,4 +98,10 @@ def _summary(sample: Sample) -> str:
         )
     if isinstance(sample, HostSample):
         return f"ok {plural(len(sample.cpu_load), 'CPU')}, {plural(len(sample.storage), 'storage area')}"
-    return str(sample.status)
+    # an http/tcp check: `device` is the service's name
+    return _check_summary(sample) if isinstance(sample, ServiceSample) else str(sample.status)
+
+
+def _check_summary(sample: ServiceSample) -> str:
+    status = f" status {sample.http_status}" if sample.http_status is not None else ""
+    return f"ok {sample.check.value}{status} in {sample.duration * 1000:.1f} ms"

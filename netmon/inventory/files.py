@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from netmon.errors import Issue
 from netmon.inventory.models import LEGACY_WARD
-from netmon.inventory.spec import KINDS, Inventory, Origin, Record, Spec, UnitSpec
+from netmon.inventory.spec import KINDS, Inventory, Origin, Record, ServiceSpec, Spec, UnitSpec
 from netmon.yamlsrc import YamlSyntaxError, load_yaml
 
 __all__ = [
@@ -50,7 +50,9 @@ _WARD_NOTE = (
 _BY_PLURAL: dict[str, type[Spec]] = {kind.plural: kind for kind in KINDS}
 #: libyaml's emitter; the pure-Python one takes seconds for a 10,000-device province.
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-_YAML_HEADER = "# netmon inventory: units, devices, links (netmon inventory import FILE)\n"
+_YAML_HEADER = "# netmon inventory: units, devices, links, services (netmon inventory import FILE)\n"
+_LISTS = ", ".join(kind.plural for kind in KINDS)
+_CSV_NAMES = ", ".join(f"{kind.plural}.csv" for kind in KINDS)
 
 
 @dataclass
@@ -87,7 +89,7 @@ def _read_one(path: Path, parsed: Parsed) -> None:
     if path.is_dir():
         found = [path / f"{kind.plural}.csv" for kind in KINDS if (path / f"{kind.plural}.csv").is_file()]
         if not found:
-            parsed.issues.append(_file_issue(path, "folder holds none of units.csv, devices.csv, links.csv"))
+            parsed.issues.append(_file_issue(path, f"folder holds none of {_CSV_NAMES}"))
         for csv_path in found:
             _read_csv(csv_path, parsed)
     elif path.suffix.lower() == ".csv":
@@ -132,7 +134,7 @@ def _read_yaml(path: Path, parsed: Parsed) -> None:
     if doc.data is None:
         return
     if not isinstance(doc.data, dict):
-        parsed.issues.append(_file_issue(path, "expected a mapping with units, devices and links", 1))
+        parsed.issues.append(_file_issue(path, f"expected a mapping with {_LISTS}", 1))
         return
     for key, rows in doc.data.items():
         kind = _BY_PLURAL.get(key) if isinstance(key, str) else None
@@ -142,7 +144,7 @@ def _read_yaml(path: Path, parsed: Parsed) -> None:
                     source=str(path),
                     line=doc.line((key,)),
                     where=str(key),
-                    message="unknown list (expected units, devices, links)",
+                    message=f"unknown list (expected {_LISTS})",
                 )
             )
             continue
@@ -175,9 +177,7 @@ def _kind_of_csv(path: Path) -> type[Spec] | None:
 def _read_csv(path: Path, parsed: Parsed) -> None:
     kind = _kind_of_csv(path)
     if kind is None:
-        parsed.issues.append(
-            _file_issue(path, "cannot tell the list from the name: call it units.csv, devices.csv or links.csv")
-        )
+        parsed.issues.append(_file_issue(path, f"cannot tell the list from the name: call it one of {_CSV_NAMES}"))
         return
     text = _read_text(path, parsed)
     if text is None:
@@ -311,7 +311,12 @@ def atomic_write(path: Path, text: str | bytes) -> None:
 
 def render_yaml(inventory: Inventory) -> str:
     """Render an inventory as the YAML import format."""
-    data = {kind.plural: [spec.to_row() for spec in inventory.of(kind).values()] for kind in KINDS}
+    # services appear only when there are some: an inventory without them renders as before
+    data = {
+        kind.plural: [spec.to_row() for spec in inventory.of(kind).values()]
+        for kind in KINDS
+        if kind is not ServiceSpec or inventory.services
+    }
     return _YAML_HEADER + yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=120)
 
 
@@ -346,8 +351,15 @@ def _cell(value: object) -> str:
 
 
 def write_csv(inventory: Inventory, folder: Path, *, bom: bool = True) -> list[Path]:
-    """Write units.csv, devices.csv and links.csv into *folder*, each atomically; a UTF-8 BOM unless not *bom*."""
-    texts = {folder / f"{kind.plural}.csv": _csv_text(kind, inventory.of(kind).values(), bom=bom) for kind in KINDS}
+    """Write units.csv, devices.csv, links.csv (and services.csv if any) into *folder*.
+
+    Each file is written atomically, with a UTF-8 BOM unless not *bom*.
+    """
+    texts = {
+        folder / f"{kind.plural}.csv": _csv_text(kind, inventory.of(kind).values(), bom=bom)
+        for kind in KINDS
+        if kind is not ServiceSpec or inventory.services
+    }
     for path, text in texts.items():
         atomic_write(path, text)
     return list(texts)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["LEGACY_WARD", "CommuneType", "Level", "LinkKind", "Role"]
+__all__ = ["LEGACY_WARD", "CommuneType", "Level", "LinkKind", "Role", "ServiceCheck"]
 
 
 class Level(enum.StrEnum):
@@ -71,3 +71,10 @@ class LinkKind(enum.StrEnum):
     WAN = "wan"
     MAN = "man"
     TSLCD = "tslcd"
+
+
+class ServiceCheck(enum.StrEnum):
+    """How a service is checked: an HTTP(S) request or a TCP connect (issue 11, item 5)."""
+
+    HTTP = "http"
+    TCP = "tcp"

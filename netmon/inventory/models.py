@@ -1,4 +1,4 @@
-"""Inventory tables: units (province → department/district (historic) → commune), devices and links.
+"""Inventory tables: units (province → department/district (historic) → commune), devices, links and services.
 
 Vietnam's local government has two tiers since 2025-07-01 (province → commune: xã, phường, đặc khu)
 and had three before (province → district → commune, with thị trấn). A unit carries the dates it
@@ -14,7 +14,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from netmon.inventory.kinds import LEGACY_WARD, CommuneType, Level, LinkKind, Role
+from netmon.inventory.kinds import LEGACY_WARD, CommuneType, Level, LinkKind, Role, ServiceCheck
 
 __all__ = [
     "LEGACY_WARD",
@@ -30,6 +30,8 @@ __all__ = [
     "Outage",
     "OutboxEvent",
     "Role",
+    "Service",
+    "ServiceCheck",
     "StateChange",
     "Unit",
     "metadata",
@@ -111,6 +113,25 @@ class Link(SQLModel, table=True):
     provider: str | None = Field(default=None, max_length=128)
     previous_unit: str | None = Field(default=None, max_length=64)  # the unit before moved_on
     moved_on: date | None = None
+
+
+class Service(SQLModel, table=True):
+    """A service checked over the network: `url` for http, `address` (HOST:PORT) for tcp."""
+
+    __tablename__ = "services"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=255, unique=True)
+    unit_id: int = Field(foreign_key="units.id", index=True)
+    device_id: int | None = Field(default=None, foreign_key="devices.id", index=True)
+    check: ServiceCheck = Field(sa_type=_enum(ServiceCheck, "service_check"))
+    url: str | None = Field(default=None, max_length=1024)
+    address: str | None = Field(default=None, max_length=300)
+    expect_status: str = Field(default="200", max_length=255)
+    body_match: str | None = Field(default=None, max_length=255)
+    timeout: float | None = Field(default=None, gt=0)
+    tls_verify: bool = True
+    enabled: bool = True
 
 
 class Outage(SQLModel, table=True):

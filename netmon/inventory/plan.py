@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from netmon.errors import InventoryError, Issue
 from netmon.inventory.files import Parsed
-from netmon.inventory.models import Level
-from netmon.inventory.spec import KINDS, DeviceSpec, Inventory, LinkSpec, Origin, Record, Spec, UnitSpec
+from netmon.inventory.models import Level, ServiceCheck
+from netmon.inventory.spec import KINDS, DeviceSpec, Inventory, LinkSpec, Origin, Record, ServiceSpec, Spec, UnitSpec
 
 __all__ = ["DATABASE", "Change", "Plan", "make_plan"]
 
@@ -136,6 +136,7 @@ def make_plan(current: Inventory, parsed: Parsed, *, profiles: Collection[str], 
     _check_units(merged)
     _check_devices(merged, profiles)
     _check_links(merged)
+    _check_services(merged)
     issues = parsed.issues + merged.issues
     if issues:
         raise InventoryError(issues)
@@ -143,6 +144,7 @@ def make_plan(current: Inventory, parsed: Parsed, *, profiles: Collection[str], 
         units={k: r.spec for k, r in merged.by_kind[UnitSpec].items()},  # type: ignore[misc]
         devices={k: r.spec for k, r in merged.by_kind[DeviceSpec].items()},  # type: ignore[misc]
         links={k: r.spec for k, r in merged.by_kind[LinkSpec].items()},  # type: ignore[misc]
+        services={k: r.spec for k, r in merged.by_kind[ServiceSpec].items()},  # type: ignore[misc]
     )
     return Plan(current=current, desired=desired, changes=tuple(_diff(current, desired)), rows=len(parsed))
 
@@ -253,6 +255,27 @@ def _check_links(merged: _Merged) -> None:
         merged.check_ref(record, "device", DeviceSpec, "device")
         if link.interface is not None and link.device is None:
             merged.issue(record, "interface", "an interface needs a device: name the device that has it")
+
+
+#: The field each check needs, and the fields that make no sense for it.
+_CHECK_FIELDS: dict[ServiceCheck, tuple[str, tuple[str, ...]]] = {
+    ServiceCheck.HTTP: ("url", ("address",)),
+    ServiceCheck.TCP: ("address", ("url", "body_match", "expect_status", "tls_verify")),
+}
+
+
+def _check_services(merged: _Merged) -> None:
+    for record in merged.by_kind[ServiceSpec].values():
+        service: ServiceSpec = record.spec  # type: ignore[assignment]
+        merged.check_ref(record, "unit", UnitSpec, "unit")
+        merged.check_ref(record, "device", DeviceSpec, "device")
+        needed, foreign = _CHECK_FIELDS[service.check]
+        if getattr(service, needed) is None:
+            example = "https://dichvucong.example.gov.vn/" if needed == "url" else "198.18.0.10:443"
+            merged.issue(record, needed, f"check {service.check} needs {needed} (e.g. {example})")
+        for name in foreign:
+            if getattr(service, name) != ServiceSpec.model_fields[name].default:
+                merged.issue(record, name, f"check {service.check} takes no {name}")
 
 
 def _check_cycles(merged: _Merged, kind: type[Spec], parent_of: Callable[[Spec], str | None]) -> None:

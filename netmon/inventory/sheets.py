@@ -24,7 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from netmon.errors import Issue
 from netmon.inventory.files import Parsed, _add, _nfc, atomic_write
-from netmon.inventory.spec import KINDS, Inventory, Origin, Spec
+from netmon.inventory.spec import KINDS, Inventory, Origin, ServiceSpec, Spec
 
 __all__ = ["a4", "read_xlsx", "render_xlsx", "text_cell", "write_xlsx"]
 
@@ -122,6 +122,8 @@ def render_xlsx(inventory: Inventory) -> bytes:
         book.remove(first)
     bold = Font(bold=True)
     for kind in KINDS:
+        if kind is ServiceSpec and not inventory.services:
+            continue  # as in YAML and CSV: an inventory without services has no services sheet
         sheet = book.create_sheet(kind.plural)
         names = list(kind.model_fields)
         for column, name in enumerate(names, start=1):

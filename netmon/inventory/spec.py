@@ -12,7 +12,8 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from netmon.inventory.models import CommuneType, Level, LinkKind, Role
+from netmon.inventory.models import CommuneType, Level, LinkKind, Role, ServiceCheck
+from netmon.inventory.targets import parse_expect_status, parse_host_port, parse_url
 
 __all__ = [
     "KINDS",
@@ -21,6 +22,7 @@ __all__ = [
     "LinkSpec",
     "Origin",
     "Record",
+    "ServiceSpec",
     "Spec",
     "UnitSpec",
     "unit_on",
@@ -56,7 +58,7 @@ Count = Annotated[Annotated[int, Field(ge=0, le=10_000_000)] | None, BeforeValid
 
 
 class Spec(BaseModel):
-    """Base of the three record kinds: frozen, unknown fields rejected, compared by value."""
+    """Base of the record kinds: frozen, unknown fields rejected, compared by value."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
     noun: ClassVar[str]
@@ -86,7 +88,7 @@ class Spec(BaseModel):
                 continue
             if isinstance(value, tuple):
                 value = list(value)
-            elif isinstance(value, Level | Role | LinkKind | CommuneType):
+            elif isinstance(value, Level | Role | LinkKind | CommuneType | ServiceCheck):
                 value = value.value
             elif isinstance(value, date):
                 value = value.isoformat()
@@ -194,7 +196,62 @@ class LinkSpec(Spec):
     moved_on: OptDate = None
 
 
-KINDS: tuple[type[Spec], ...] = (UnitSpec, DeviceSpec, LinkSpec)
+class ServiceSpec(Spec):
+    """A service of the province checked over the network: an HTTP(S) URL or a TCP HOST:PORT.
+
+    `url` belongs to `check: http`, `address` to `check: tcp`; the import plan checks that each
+    check has its own field (issue 11, item 5). `expect_status` is a canonical list such as
+    "200" or "200-299,301" (accepted HTTP status codes, RFC 9110 section 15); `timeout` is in
+    seconds and overrides the poll class's. `body_match` is a Python regular expression searched
+    in the first bytes of the body.
+    """
+
+    noun: ClassVar[str] = "service"
+    plural: ClassVar[str] = "services"
+    key_field: ClassVar[str] = "name"
+
+    name: Key
+    unit: Key
+    check: Annotated[ServiceCheck, BeforeValidator(_choice)]
+    device: OptKey = None
+    url: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    address: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    expect_status: str = "200"
+    body_match: OptText = None
+    timeout: Annotated[Annotated[float, Field(gt=0, le=60)] | None, BeforeValidator(_blank_to_none)] = None
+    tls_verify: bool = True
+    enabled: bool = True
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _url(cls, value: object) -> object:
+        return None if value is None else parse_url(value)
+
+    @field_validator("address", mode="before")
+    @classmethod
+    def _address(cls, value: object) -> object:
+        if value is None:
+            return None
+        host, port = parse_host_port(value)
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    @field_validator("expect_status", mode="before")
+    @classmethod
+    def _status(cls, value: object) -> str:
+        return parse_expect_status(value).text
+
+    @field_validator("body_match", mode="after")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+
+KINDS: tuple[type[Spec], ...] = (UnitSpec, DeviceSpec, LinkSpec, ServiceSpec)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -250,6 +307,7 @@ class Inventory:
     units: Mapping[str, UnitSpec]
     devices: Mapping[str, DeviceSpec]
     links: Mapping[str, LinkSpec]
+    services: Mapping[str, ServiceSpec] = field(default_factory=dict)
 
     def of(self, kind: type[Spec]) -> Mapping[str, Spec]:
         """Return the records of one kind."""
@@ -257,8 +315,9 @@ class Inventory:
             UnitSpec: self.units,
             DeviceSpec: self.devices,
             LinkSpec: self.links,
+            ServiceSpec: self.services,
         }
         return by_kind[kind]
 
     def __len__(self) -> int:
-        return len(self.units) + len(self.devices) + len(self.links)
+        return len(self.units) + len(self.devices) + len(self.links) + len(self.services)

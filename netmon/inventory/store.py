@@ -13,9 +13,20 @@ from sqlalchemy.engine import Connection, Engine
 from netmon.errors import StoreError
 from netmon.inventory import schema
 from netmon.inventory.files import Parsed
-from netmon.inventory.models import CommuneType, Device, Level, Link, LinkKind, Role, Unit, metadata
+from netmon.inventory.models import (
+    CommuneType,
+    Device,
+    Level,
+    Link,
+    LinkKind,
+    Role,
+    Service,
+    ServiceCheck,
+    Unit,
+    metadata,
+)
 from netmon.inventory.plan import Plan, make_plan
-from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, UnitSpec
+from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, ServiceSpec, UnitSpec
 from netmon.inventory.views import units_below
 
 __all__ = ["DeviceRow", "Store"]
@@ -23,6 +34,7 @@ __all__ = ["DeviceRow", "Store"]
 _UNITS = metadata.tables[Unit.__tablename__]
 _DEVICES = metadata.tables[Device.__tablename__]
 _LINKS = metadata.tables[Link.__tablename__]
+_SERVICES = metadata.tables[Service.__tablename__]
 
 #: Rows per executemany batch; also the progress step.
 _BATCH = 1000
@@ -127,7 +139,7 @@ class Store:
 def _lock_for_write(conn: Connection) -> None:
     """Serialise concurrent imports: a table lock on PostgreSQL, a write lock on SQLite."""
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("LOCK TABLE units, devices, links IN SHARE ROW EXCLUSIVE MODE"))
+        conn.execute(sa.text("LOCK TABLE units, devices, links, services IN SHARE ROW EXCLUSIVE MODE"))
     elif conn.dialect.name == "sqlite":
         conn.execute(sa.text("UPDATE units SET id = id WHERE 0"))
 
@@ -184,7 +196,23 @@ def _snapshot(conn: Connection) -> Inventory:
         )
         for row in conn.execute(sa.select(_LINKS).order_by(_LINKS.c.id)).mappings()
     }
-    return Inventory(units=units, devices=devices, links=links)
+    services = {
+        row["name"]: ServiceSpec.model_construct(
+            name=row["name"],
+            unit=unit_code[row["unit_id"]],
+            check=ServiceCheck(row["check"]),
+            device=device_name.get(row["device_id"]) if row["device_id"] is not None else None,
+            url=row["url"],
+            address=row["address"],
+            expect_status=row["expect_status"],
+            body_match=row["body_match"],
+            timeout=row["timeout"],
+            tls_verify=bool(row["tls_verify"]),
+            enabled=bool(row["enabled"]),
+        )
+        for row in conn.execute(sa.select(_SERVICES).order_by(_SERVICES.c.id)).mappings()
+    }
+    return Inventory(units=units, devices=devices, links=links, services=services)
 
 
 def _ids(conn: Connection, table: sa.Table, key: str) -> dict[str, int]:
@@ -204,6 +232,8 @@ def _apply(conn: Connection, plan: Plan, progress: Progress) -> None:
     units = _ids(conn, _UNITS, "code")
     devices = _ids(conn, _DEVICES, "name")
     links = _ids(conn, _LINKS, "name")
+    services = _ids(conn, _SERVICES, "name")
+    _delete(conn, _SERVICES, [services[k] for k in current.services if k not in desired.services])
     gone_devices = [devices[k] for k in current.devices if k not in desired.devices]
     _delete(conn, _LINKS, [links[k] for k in current.links if k not in desired.links])
     # Free the addresses that move or go away, so that no unique check trips mid-import.
@@ -242,11 +272,23 @@ def _apply(conn: Connection, plan: Plan, progress: Progress) -> None:
         conn, _update(_LINKS), [{"_id": links[s.name], **_link_row(s, units, devices)} for s in updated_links], progress
     )
 
+    new_services = [s for k, s in desired.services.items() if k not in services]
+    _batched(conn, sa.insert(_SERVICES), [_service_row(s, units, devices) for s in new_services], progress)
+    _batched(
+        conn,
+        _update(_SERVICES),
+        [
+            {"_id": services[s.name], **_service_row(s, units, devices)}
+            for s in _updated(current.services, desired.services)
+        ],
+        progress,
+    )
+
     _detach_and_delete(conn, _DEVICES, gone_devices)
     _detach_and_delete(conn, _UNITS, [units[k] for k in current.units if k not in desired.units])
 
 
-_S = TypeVar("_S", UnitSpec, DeviceSpec, LinkSpec)
+_S = TypeVar("_S", UnitSpec, DeviceSpec, LinkSpec, ServiceSpec)
 _H = TypeVar("_H", UnitSpec, DeviceSpec)
 
 
@@ -341,4 +383,20 @@ def _link_row(spec: LinkSpec, units: Mapping[str, int], devices: Mapping[str, in
         "provider": spec.provider,
         "previous_unit": spec.previous_unit,
         "moved_on": spec.moved_on,
+    }
+
+
+def _service_row(spec: ServiceSpec, units: Mapping[str, int], devices: Mapping[str, int]) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "unit_id": units[spec.unit],
+        "device_id": devices[spec.device] if spec.device is not None else None,
+        "check": spec.check.value,
+        "url": spec.url,
+        "address": spec.address,
+        "expect_status": spec.expect_status,
+        "body_match": spec.body_match,
+        "timeout": spec.timeout,
+        "tls_verify": spec.tls_verify,
+        "enabled": spec.enabled,
     }

@@ -8,7 +8,7 @@ from typing import Any
 from netmon.errors import NotFoundError
 from netmon.inventory.spec import Inventory, UnitSpec
 
-__all__ = ["describe", "units_below"]
+__all__ = ["describe", "service_rows", "units_below"]
 
 
 def describe(inventory: Inventory, name: str) -> dict[str, Any]:
@@ -20,7 +20,15 @@ def describe(inventory: Inventory, name: str) -> dict[str, Any]:
         return {"type": "link", **link.to_row(), "unit_path": _unit_path(inventory, link.unit)}
     if name in inventory.units:
         return _unit(inventory, name)
-    raise NotFoundError(f"no device, link or unit called {name!r}")
+    if name in inventory.services:
+        service = inventory.services[name]
+        return {
+            "type": "service",
+            **service.to_row(),
+            "enabled": service.enabled,
+            "unit_path": _unit_path(inventory, service.unit),
+        }
+    raise NotFoundError(f"no device, link, unit or service called {name!r}")
 
 
 def _unit_path(inventory: Inventory, code: str) -> list[dict[str, str]]:
@@ -47,6 +55,7 @@ def _device(inventory: Inventory, name: str) -> dict[str, Any]:
         "upstream": upstream,
         "children": [d.name for d in inventory.devices.values() if d.parent == name],
         "links": [link.to_row() for link in inventory.links.values() if link.device == name],
+        "services": [s.name for s in inventory.services.values() if s.device == name],
     }
 
 
@@ -61,6 +70,7 @@ def _unit(inventory: Inventory, code: str) -> dict[str, Any]:
         "devices_by_role": dict(sorted(Counter(str(d.role) for d in devices).items())),
         "devices": [d.name for d in devices],
         "links": [link.to_row() for link in inventory.links.values() if link.unit == code],
+        "services": [s.name for s in inventory.services.values() if s.unit == code],
     }
 
 
@@ -78,3 +88,26 @@ def units_below(inventory: Inventory, code: str) -> set[str]:
             scope.add(current)
             todo.extend(children.get(current, ()))
     return scope
+
+
+def service_rows(inventory: Inventory, unit: str | None = None) -> list[dict[str, Any]]:
+    """List services (of unit *unit* and the units below it) with their unit's name and level.
+
+    Raises NotFoundError for an unknown unit code.
+    """
+    scope = units_below(inventory, unit) if unit is not None else None
+    rows: list[dict[str, Any]] = []
+    for service in inventory.services.values():
+        if scope is not None and service.unit not in scope:
+            continue
+        owner = inventory.units[service.unit]
+        rows.append(
+            {
+                **service.to_row(),
+                "expect_status": service.expect_status,
+                "enabled": service.enabled,
+                "unit_name": owner.name,
+                "level": str(owner.level),
+            }
+        )
+    return rows

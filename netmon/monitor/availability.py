@@ -32,7 +32,10 @@ _CHANGES = metadata.tables["state_changes"]
 _DAILY = metadata.tables["availability_daily"]
 
 #: Object kinds with availability rows (interfaces have state, not availability).
-ROLLED_UP_KINDS = ("device", "link")
+ROLLED_UP_KINDS = ("device", "link", "service")
+#: The kinds a unit's own row sums: its network. Services have their own rows only, so that
+#: adding service checks does not change a unit's network availability.
+_UNIT_KINDS = frozenset({"device", "link"})
 
 ObjectKey = tuple[str, str]
 
@@ -120,7 +123,8 @@ def rollup_day(engine: Engine, inventory: Inventory, day: date, zone: ZoneInfo, 
         for kind, unit_of in _objects(inventory):
             for name, unit in unit_of.items():
                 spent = seconds.get((kind, name), StateSeconds(unknown=period))
-                per_unit[unit] = per_unit[unit] + spent
+                if kind in _UNIT_KINDS:
+                    per_unit[unit] = per_unit[unit] + spent
                 rows.append(_row(day, kind, name, unit, spent))
         rows.extend(_row(day, "unit", code, code, spent) for code, spent in per_unit.items())
         conn.execute(sa.delete(_DAILY).where(_DAILY.c.day == day))
@@ -132,6 +136,7 @@ def rollup_day(engine: Engine, inventory: Inventory, day: date, zone: ZoneInfo, 
 def _objects(inventory: Inventory) -> Iterable[tuple[str, Mapping[str, str]]]:
     yield "device", {name: d.unit for name, d in inventory.devices.items() if d.enabled}
     yield "link", {name: link.unit for name, link in inventory.links.items()}
+    yield "service", {name: s.unit for name, s in inventory.services.items() if s.enabled}
 
 
 def _row(day: date, kind: str, name: str, unit: str, spent: StateSeconds) -> dict[str, object]:

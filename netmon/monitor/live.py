@@ -25,11 +25,13 @@ from netmon.monitor.topology import Topology, interface_key
 from netmon.pollers import registry
 from netmon.pollers.ifmib import interface_ids, resolve_interface
 from netmon.pollers.samples import InterfaceRow, InterfacesSample, PingSample
+from netmon.pollers.service import ServiceSample
 
 __all__ = ["OWN_KINDS", "LiveState"]
 
 #: Object kinds that stand on their own; every other kind (interfaces, poll class checks) hangs off a device.
-OWN_KINDS = frozenset({"device", "link"})
+#: A service (http/tcp check) is its own object: it may run on a device, but it is not one of the device's checks.
+OWN_KINDS = frozenset({"device", "link", "service"})
 
 _log = structlog.get_logger("netmon.live")
 
@@ -51,7 +53,8 @@ class LiveState:
         # ifOperStatus is a reading, not a guess from lost packets: one round decides an interface.
         exact = StateRules(down_after=1, up_after=1, flap_changes=cfg.flap_changes, flap_window=cfg.flap_window)
         self.engine = StateEngine(rules, self.topology.depends_on, kind_rules={"interface": exact})
-        self.samples = LatestSamples(inventory.devices, registry.windows(config))
+        # a service check's sample carries the service's name where a device's carries the device's
+        self.samples = LatestSamples([*inventory.devices, *inventory.services], registry.windows(config))
         links_on: dict[str, list[tuple[str, str]]] = {}
         for name, link in inventory.links.items():
             if link.device is not None and link.interface:
@@ -107,7 +110,16 @@ class LiveState:
         if not extra:
             self.rounds[result.poll_class] += 1
         observations: dict[ObjectKey, bool | None] = {}
-        devices = {sample.device for sample in result.samples if sample.device in self.inventory.devices}
+        services = {sample.device for sample in result.samples if isinstance(sample, ServiceSample)}
+        devices = {
+            sample.device
+            for sample in result.samples
+            if sample.device in self.inventory.devices and not isinstance(sample, ServiceSample)
+        }
+        for service in services:  # http/tcp checks: one observation per enabled service
+            if ("service", service) in self.engine.objects:
+                check = self.samples.fresh(service, ServiceSample.kind, now)
+                observations[("service", service)] = check.ok if check is not None else None
         for device in devices:
             if result.poll_class == "ping":
                 ping = self.samples.fresh(device, PingSample.kind, now)
@@ -145,6 +157,16 @@ class LiveState:
         self._register_interface(device, key)
         sample = self.samples.fresh(device, kind.sample_kinds[0].kind, now)
         return {key: kind.verdict(sample) if sample is not None else None}
+
+    @property
+    def services(self) -> dict[str, ServiceSample]:
+        """Return the newest check of each enabled service that has been checked, by service name."""
+        found: dict[str, ServiceSample] = {}
+        for name in self.inventory.services:
+            sample = self.samples.newest(name, ServiceSample.kind)
+            if isinstance(sample, ServiceSample) and ("service", name) in self.engine.objects:
+                found[name] = sample
+        return found
 
     def checks_of(self, device: str) -> dict[str, State]:
         """Return the state of every stateful poll class's check of *device* (the API's `checks`)."""

@@ -86,10 +86,13 @@ def resolve(inventory: Inventory, refs: Iterable[str], *, where: str) -> set[Obj
             keys.add(("device", name))
         elif kind == "link" and name in inventory.links:
             keys.add(("link", name))
+        elif kind == "service" and name in inventory.services:
+            keys.add(("service", name))
         elif kind == "unit" and name in inventory.units:
             codes = units_below(inventory, name) | {name}
             keys.update(("device", n) for n, d in inventory.devices.items() if d.unit in codes)
             keys.update(("link", n) for n, link in inventory.links.items() if link.unit in codes)
+            keys.update(("service", n) for n, service in inventory.services.items() if service.unit in codes)
         else:
             unknown.append(ref)
     if unknown:

@@ -43,7 +43,7 @@ _CHANGES = metadata.tables["state_changes"]
 CAUSES = {State.DOWN: "down", State.UNREACHABLE: "unreachable", State.MAINTENANCE: "maintenance"}
 
 #: Objects that get outages; interfaces have a state and a history but no outages.
-OUTAGE_KINDS = frozenset({"device", "link"})
+OUTAGE_KINDS = frozenset({"device", "link", "service"})
 
 #: Objects looked up per query when checking for replays (well below SQLite's variable limit).
 _CHUNK = 400

@@ -20,6 +20,7 @@ from netmon.inventory.spec import Inventory
 from netmon.kernel import Sample, Target, utcnow
 from netmon.pollers import registry
 from netmon.pollers.registry import PollClass, poll_target
+from netmon.pollers.service import service_targets
 
 __all__ = ["Pollers", "RoundResult", "run_round", "targets_of"]
 
@@ -45,12 +46,17 @@ class RoundResult:
 
 
 def targets_of(inventory: Inventory) -> list[Target]:
-    """Return the enabled devices as poll targets."""
-    return [
+    """Return the enabled devices, then the enabled services (`ServiceTarget`), as poll targets.
+
+    One list for every poll class: each class's `applies()` picks its own (the device classes
+    take devices, `http`/`tcp` take services of their check).
+    """
+    devices = [
         Target(device=d.name, address=d.address, unit=d.unit, role=d.role, snmp=d.snmp)
         for d in inventory.devices.values()
         if d.enabled
     ]
+    return [*devices, *service_targets(inventory)]
 
 
 class Pollers:

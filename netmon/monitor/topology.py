@@ -8,6 +8,8 @@
 - Every other link on a device depends on that device.
 - An interface ("interface", "DEVICE:IDENTITY") depends on its device; it is added when first seen.
   Its identity is its ifName where unique on the device, else ``ifName#ifIndex`` (issue 13).
+- A service ("service", NAME; enabled ones only) depends on the device it runs on, if any: the
+  device down makes its services UNREACHABLE, so one server cut is one outage (issue 11, item 5).
 
 Link observations: a link is down when its interface is oper-down while admin-up, or when its
 far end stops answering ping. Seen from the monitoring station, a unit's link ends at the device
@@ -87,6 +89,7 @@ class Topology:
         for name, link in inventory.links.items():
             depends_on.setdefault(("link", name), ())
             unit_of[("link", name)] = link.unit
+        _add_services(inventory, devices, depends_on, unit_of)
         return cls(
             depends_on=depends_on,
             path_link=path_link,
@@ -94,3 +97,17 @@ class Topology:
             link_interface=link_interface,
             unit_of=unit_of,
         )
+
+
+def _add_services(
+    inventory: Inventory,
+    devices: Mapping[str, object],
+    depends_on: dict[ObjectKey, tuple[ObjectKey, ...]],
+    unit_of: dict[ObjectKey, str],
+) -> None:
+    """Add the enabled services: each depends on the enabled device it runs on, if any."""
+    for name, service in inventory.services.items():
+        if service.enabled:
+            on = service.device
+            depends_on[("service", name)] = (("device", on),) if on is not None and on in devices else ()
+            unit_of[("service", name)] = service.unit

@@ -54,6 +54,8 @@ BUILTIN: dict[str, str] = {
     "snmp": "netmon.pollers.classes.snmp:Snmp",
     "ping": "netmon.pollers.classes.ping:Ping",
     "host_resources": "netmon.pollers.classes.host_resources:HostResources",
+    "http": "netmon.pollers.http:HttpCheck",
+    "tcp": "netmon.pollers.tcp:TcpCheck",
 }
 
 _log = structlog.get_logger("netmon.pollers")
@@ -133,12 +135,19 @@ def windows(config: Config) -> dict[str, tuple[str, timedelta, bool]]:
     """Map each registered sample kind to (its poll class, its freshness window, whether it is the class's first).
 
     The first kind is the one `failed()` gives: its failure means the whole poll failed.
+    A kind several classes share (`service`: http and tcp, one class per service) keeps the
+    first class's name and the longest of their windows, so no class's samples go stale early.
     """
     found: dict[str, tuple[str, timedelta, bool]] = {}
     for name in names():
         cls = class_of(name)
         for position, kind in enumerate(cls.sample_kinds):
-            found[kind.kind] = (name, cls.freshness(config.polling.of(name)), position == 0)
+            window = cls.freshness(config.polling.of(name))
+            held = found.get(kind.kind)
+            if held is not None:
+                found[kind.kind] = (held[0], max(held[1], window), held[2])
+            else:
+                found[kind.kind] = (name, window, position == 0)
     return found
 
 

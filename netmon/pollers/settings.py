@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-__all__ = ["PingClass", "PollClass", "PollingConfig"]
+__all__ = ["CheckSettings", "PingClass", "PollClass", "PollingConfig"]
 
 Seconds = Annotated[float, Field(gt=0, le=86400)]
 
@@ -32,6 +32,20 @@ class PingClass(PollClass):
 
     count: Annotated[int, Field(ge=1, le=100)] = 3
     packet_interval: Annotated[float, Field(ge=0, le=60)] = 0.5
+
+
+class CheckSettings(PollClass):
+    """The service check classes (`polling.http`, `polling.tcp`): every key has a default.
+
+    `interval` and `timeout` are seconds; a service's own `timeout` overrides this one.
+    `retries` is not used (a check is one attempt). `max_body_bytes` bounds how much of an
+    HTTP body is read for `body_match`.
+    """
+
+    interval: Seconds = 60.0
+    timeout: Seconds = 10.0
+    retries: Annotated[int, Field(ge=0, le=10)] = 0
+    max_body_bytes: Annotated[int, Field(ge=0, le=16 * 1024 * 1024)] = 65536
 
 
 _POLL_DEFAULTS: dict[str, dict[str, float]] = {

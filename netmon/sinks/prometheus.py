@@ -26,6 +26,7 @@ from netmon.pollers import registry
 from netmon.pollers.traps import COUNTS as TRAP_COUNTS
 from netmon.pollers.traps import TrapReceiver
 from netmon.sinks.mqtt import MqttPublisher
+from netmon.sinks.services import live_service_metrics
 
 __all__ = ["IndicatorGauge", "Instruments", "LiveCollector"]
 
@@ -97,6 +98,7 @@ class LiveCollector(Collector):
         yield from _devices(live)
         yield from _poll_classes(live)
         yield from _links(live)
+        yield from live_service_metrics(live, utcnow())
         yield from _rounds(self._stats())
         if self._indicators is not None:
             yield from _indicator_metrics(self._indicators())
@@ -138,12 +140,13 @@ def _inventory(live: LiveState) -> Iterator[Metric]:
         units.add_metric([code, unit.name, unit.level.value, unit.parent or ""], 1)
     yield units
     objects = GaugeMetricFamily("netmon_inventory_objects", "Objects in the inventory.", labels=["kind"])
-    for kind, count in (("unit", len(inv.units)), ("device", len(inv.devices)), ("link", len(inv.links))):
+    counted = (("unit", inv.units), ("device", inv.devices), ("link", inv.links), ("service", inv.services))
+    for kind, count in ((kind, len(items)) for kind, items in counted):
         objects.add_metric([kind], count)
     yield objects
     outages = GaugeMetricFamily("netmon_outages_open", "Open outages by kind and cause.", labels=["kind", "cause"])
     counts = live.open_outages()
-    for kind in ("device", "link"):
+    for kind in ("device", "link", "service"):
         for cause in ("down", "unreachable", "maintenance"):
             outages.add_metric([kind, cause], counts.get((kind, cause), 0))
     yield outages

@@ -68,7 +68,8 @@ def test_daily_rollup_per_object_and_unit(store: Store) -> None:
     ledger.apply([_t("link", "sl-h01-man", (State.MAINTENANCE, State.UP), start + timedelta(hours=9))])
     rows = rollup_day(store.engine, inventory, day, ZONE, datetime.now(UTC))
     enabled = sum(1 for d in inventory.devices.values() if d.enabled)
-    assert rows == enabled + len(inventory.links) + len(
+    services = sum(1 for s in inventory.services.values() if s.enabled)
+    assert rows == enabled + len(inventory.links) + services + len(
         {d.unit for d in inventory.devices.values()} | {link.unit for link in inventory.links.values()}
     )
     assert rollup_day(store.engine, inventory, day, ZONE, datetime.now(UTC)) == rows  # a re-run replaces the rows

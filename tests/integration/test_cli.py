@@ -106,12 +106,12 @@ def test_dry_run_then_import(config: Path) -> None:
     dry = run("inventory", "import", EXAMPLE_INVENTORY, "--dry-run", "--config", config)
     assert dry.exit_code == 0
     assert "+ unit SL" in dry.stdout
-    assert "would change: 142 to create" in dry.stdout
+    assert "would change: 147 to create" in dry.stdout
     assert json.loads(run("inventory", "list", "--json", "--config", config).stdout) == []
     real = run("inventory", "import", EXAMPLE_INVENTORY, "--config", config, "--json")
-    assert len(json.loads(real.stdout)["changes"]) == 142
+    assert len(json.loads(real.stdout)["changes"]) == 147
     again = run("inventory", "import", EXAMPLE_INVENTORY, "--config", config)
-    assert "imported: 0 to create, 0 to update, 0 to delete, 142 unchanged" in again.stdout
+    assert "imported: 0 to create, 0 to update, 0 to delete, 147 unchanged" in again.stdout
 
 
 def test_bad_inventory_exits_2_with_every_error(loaded: Path, tmp_path: Path) -> None:
@@ -143,6 +143,25 @@ def test_list_filters_and_json(loaded: Path) -> None:
     assert run("inventory", "list", "--unit", "NOPE", "--config", loaded).exit_code == 2
 
 
+def test_list_and_show_services(loaded: Path) -> None:
+    rows = json.loads(run("inventory", "list", "--services", "--json", "--config", loaded).stdout)
+    assert [(r["name"], r["check"]) for r in rows] == [
+        ("sl-portal", "http"),
+        ("sl-dichvucong", "http"),
+        ("sl-mail-smtp", "tcp"),
+        ("sl-vc-sip", "tcp"),
+        ("sl-vc-h323", "tcp"),
+    ]
+    vpub = json.loads(run("inventory", "list", "--services", "--unit", "SL-VPUB", "--json", "--config", loaded).stdout)
+    assert [(r["name"], r["expect_status"], r["level"]) for r in vpub] == [("sl-dichvucong", "200-299", "department")]
+    table = run("inventory", "list", "--services", "--config", loaded).stdout
+    assert "127.20.1.20:5060" in table
+    assert "5 services" in table
+    shown = json.loads(run("inventory", "show", "sl-vc-sip", "--json", "--config", loaded).stdout)
+    assert (shown["type"], shown["device"], shown["address"]) == ("service", "sl-ubnd-vc1", "127.20.1.20:5060")
+    assert run("inventory", "list", "--services", "--unit", "NOPE", "--config", loaded).exit_code == 2
+
+
 def test_show_device_unit_link_and_unknown(loaded: Path) -> None:
     device = json.loads(run("inventory", "show", "sl-h01-x01-r1", "--json", "--config", loaded).stdout)
     assert device["type"] == "device"
@@ -154,7 +173,7 @@ def test_show_device_unit_link_and_unknown(loaded: Path) -> None:
     text = run("inventory", "show", "SL-H01", "--config", loaded).stdout
     assert "Thành phố Lam Giang" in text
     missing = run("inventory", "show", "nope", "--config", loaded)
-    assert (missing.exit_code, missing.stderr.strip()) == (2, "netmon: no device, link or unit called 'nope'")
+    assert (missing.exit_code, missing.stderr.strip()) == (2, "netmon: no device, link, unit or service called 'nope'")
 
 
 def test_export_yaml_and_csv_reimport_cleanly(loaded: Path, tmp_path: Path) -> None:

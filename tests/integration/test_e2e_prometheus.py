@@ -33,6 +33,7 @@ from tests.prom import (
     running_prometheus,
     substitute,
 )
+from tests.webservers import Servers, serving
 
 #: Panels that list failures: empty while the province is healthy, which is what they should show.
 FAILURE_PANELS = {
@@ -44,6 +45,11 @@ FAILURE_PANELS = {
     ("netmon-devices.json", "Flapping interfaces"),
     ("netmon-poller.json", "Share of failed samples"),  # a ratio over failed samples: none while healthy
 }
+#: Whether the daemon schedules the http and tcp poll classes (netmon/pollers/http.py, tcp.py).
+#: Until their registry line is in, services exist (state unknown) but are never checked, so
+#: the panels of their checks are empty; with the line in, set True and they must have data.
+SERVICE_CHECKS_SCHEDULED = True
+SERVICE_PANELS = {("netmon-unit.json", "Service checks"), ("netmon-unit.json", "Service response time")}
 #: The dashboards' variables, as a user picks them: the core router and the server (host panels).
 VALUES = {**SAMPLE_VALUES, "device": "sl-ubnd-core-r1|sl-ubnd-srv1"}
 
@@ -66,6 +72,15 @@ links:
   - {name: sl-h01-man, kind: man, unit: SL-H01, device: sl-h01-r1, interface: lo, capacity_mbps: 1000}
   - {name: sl-h01-lan, kind: lan, unit: SL-H01, device: sl-h01-r1, capacity_mbps: 1000}
   - {name: sl-h01-x01-tslcd, kind: tslcd, unit: SL-H01-X01, device: sl-h01-x01-r1, interface: lo, capacity_mbps: 20}
+"""
+
+
+def _services_inventory(web: Servers) -> str:
+    """The province portal over HTTPS (self-signed, 5 days left) and a TCP port, both on this test's servers."""
+    return f"""
+services:
+  - {{name: sl-portal, unit: SL, device: sl-ubnd-srv1, check: http, url: "{web.tls}/", tls_verify: false}}
+  - {{name: sl-mail, unit: SL, device: sl-ubnd-srv1, check: tcp, address: "{web.plain.removeprefix("http://")}"}}
 """
 
 
@@ -143,6 +158,15 @@ async def test_prometheus_scrapes_netmon_and_every_rule_and_panel_has_data(
 ) -> None:
     db_url = f"sqlite:///{tmp_path}/netmon.db"
     import_inventory(db_url, INVENTORY, tmp_path, profiles)
+    async with serving(tmp_path / "web") as web:
+        (tmp_path / "services").mkdir()
+        import_inventory(db_url, _services_inventory(web), tmp_path / "services", profiles)
+        await _run(tmp_path, db_url, profiles, fault_site)
+
+
+async def _run(
+    tmp_path: Path, db_url: str, profiles: dict[str, SnmpProfile], fault_site: tuple[FaultLab, Site] | None
+) -> None:
     if fault_site is not None:
         (tmp_path / "site").mkdir()
         import_inventory(db_url, _site_inventory(fault_site[1]), tmp_path / "site", profiles)
@@ -165,6 +189,11 @@ async def test_prometheus_scrapes_netmon_and_every_rule_and_panel_has_data(
                 assert host.ok
                 if not host.cpu_load:  # some snmpd builds (containers) export no hrProcessorTable
                     expected_empty.add(("netmon-devices.json", "CPU load"))
+                if SERVICE_CHECKS_SCHEDULED:
+                    async with asyncio.timeout(60):
+                        await daemon.wait_until(lambda: set(daemon.live.services) == {"sl-portal", "sl-mail"})
+                else:
+                    expected_empty |= SERVICE_PANELS
                 found = await asyncio.to_thread(_evaluate, prom, fault_site, expected_empty)
     finally:
         for agent in agents:

@@ -50,10 +50,10 @@ def test_inventory_xlsx_export_then_import_changes_nothing(config: Path, tmp_pat
     exported = run("inventory", "export", "--format", "xlsx", "-o", tmp_path / "units.xlsx", "-c", config)
     assert exported.exit_code == 0, exported.stderr
     book = load_workbook(tmp_path / "units.xlsx")
-    assert book.sheetnames == ["units", "devices", "links"]
+    assert book.sheetnames == ["units", "devices", "links", "services"]  # the example has services
     again = run("inventory", "import", tmp_path / "units.xlsx", "-c", config)
     assert again.exit_code == 0, again.stderr
-    assert "imported: 0 to create, 0 to update, 0 to delete, 142 unchanged" in again.stdout
+    assert "imported: 0 to create, 0 to update, 0 to delete, 147 unchanged" in again.stdout
 
 
 def test_inventory_xlsx_errors_exit_2_naming_the_cell(config: Path, tmp_path: Path) -> None:

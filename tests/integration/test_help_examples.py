@@ -83,4 +83,9 @@ def test_every_help_example_succeeds(tmp_path: Path) -> None:
         subprocess.run([netmon, "lab", "down"], cwd=tmp_path, env=env, capture_output=True, check=False, timeout=60)
     assert failures == []
     assert (tmp_path / "q3.xlsx").stat().st_size > 0
-    assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == ["devices.csv", "links.csv", "units.csv"]
+    assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == [
+        "devices.csv",
+        "links.csv",
+        "services.csv",
+        "units.csv",
+    ]

@@ -54,7 +54,12 @@ def test_the_charts_get_the_province_s_numbers(data: ReportData) -> None:
     assert [label for label, _ in data.months] == ["2026-10", "2026-11"]
     coverage = data.coverage()
     assert list(coverage) == ["LAN", "Internet", "WAN/MAN", "TSLCD", "Hội nghị truyền hình / VC"]
-    assert coverage["LAN"] == {"department": [1.0, 1.0], "district": [1.0, 1.0], "province": [1.0, 1.0], "commune": [0, 0]}
+    assert coverage["LAN"] == {
+        "department": [1.0, 1.0],
+        "district": [1.0, 1.0],
+        "province": [1.0, 1.0],
+        "commune": [0, 0],
+    }
     assert coverage["Internet"]["province"] == [1.0, 0.0]  # p-inet down from 11-05: under 90 % of November so far
     assert coverage["Hội nghị truyền hình / VC"]["province"] == [0.0, 1.0]  # p-vc1 down 20 days of October
     availability = data.link_availability()

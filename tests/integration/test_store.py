@@ -84,7 +84,7 @@ def test_failing_import_leaves_the_database_exactly_as_before(store: Store, tmp_
     text = EXAMPLE_INVENTORY.read_text(encoding="utf-8")
     # Many valid changes, one new unit, and one bad reference at the very end of the file.
     broken = text.replace("capacity_mbps: 100", "capacity_mbps: 150").replace("provider: VNPT", "provider: Viettel")
-    broken += "  - name: late-error\n    kind: lan\n    unit: SL-NOWHERE\n"
+    broken += "  - name: late-error\n    check: tcp\n    address: 127.20.1.11:110\n    unit: SL-NOWHERE\n"
     path = _write(tmp_path, "broken.yaml", broken)
     with pytest.raises(InventoryError) as caught:
         _import(store, path)

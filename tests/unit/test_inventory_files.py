@@ -223,7 +223,7 @@ VALIDATION_ERRORS = [
     ),
     pytest.param(
         BASE + "switches: []\n",
-        ["inv.yaml:30: switches: unknown list (expected units, devices, links)"],
+        ["inv.yaml:30: switches: unknown list (expected units, devices, links, services)"],
         id="unknown-list",
     ),
     pytest.param(
@@ -279,7 +279,7 @@ def test_csv_file_needs_a_list_name(tmp_path: Path) -> None:
     path = tmp_path / "inventory.csv"
     path.write_text(CSV_UNITS, encoding="utf-8")
     assert [i.message for i in read_files([path]).issues] == [
-        "cannot tell the list from the name: call it units.csv, devices.csv or links.csv"
+        "cannot tell the list from the name: call it one of units.csv, devices.csv, links.csv, services.csv"
     ]
 
 
@@ -305,7 +305,7 @@ def test_yaml_round_trip_is_lossless(tmp_path: Path) -> None:
 def test_csv_round_trip_is_lossless(tmp_path: Path) -> None:
     inventory = _load_example()
     written = write_csv(inventory, tmp_path / "csv")
-    assert sorted(p.name for p in written) == ["devices.csv", "links.csv", "units.csv"]
+    assert sorted(p.name for p in written) == ["devices.csv", "links.csv", "services.csv", "units.csv"]
     again = make_plan(EMPTY, read_files([tmp_path / "csv"]), profiles=PROFILES, prune=False).desired
     assert again == inventory
 
@@ -314,13 +314,19 @@ _values = st.one_of(
     st.none(), st.booleans(), st.integers(-3, 300), st.text(max_size=10), st.lists(st.text(max_size=5), max_size=3)
 )
 _fields = st.sampled_from(
-    ["code", "name", "level", "parent", "unit", "role", "address", "kind", "device", "tags", "staff", "x"]
+    [
+        *("code", "name", "level", "parent", "unit", "role", "address", "kind", "device", "tags", "staff", "x"),
+        *("check", "url", "expect_status", "body_match", "timeout", "tls_verify"),
+    ]
 )
 _rows = st.lists(st.dictionaries(_fields, _values, max_size=6) | _values, max_size=4)
-_docs = st.dictionaries(st.sampled_from(["units", "devices", "links", "other"]), _rows | _values, max_size=3) | _values
+_docs = (
+    st.dictionaries(st.sampled_from(["units", "devices", "links", "services", "other"]), _rows | _values, max_size=3)
+    | _values
+)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(doc=_docs)
 def test_any_document_gives_a_plan_or_an_inventory_error(tmp_path: Path, doc: object) -> None:
     path = tmp_path / "fuzz.yaml"

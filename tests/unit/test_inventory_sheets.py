@@ -16,7 +16,7 @@ from netmon.inventory.files import csv_safe, read_files, unquote_cell, write_csv
 from netmon.inventory.models import CommuneType, Level, Role
 from netmon.inventory.plan import make_plan
 from netmon.inventory.sheets import write_xlsx
-from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, UnitSpec
+from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, ServiceSpec, UnitSpec
 
 EMPTY = Inventory(units={}, devices={}, links={})
 TRICKY = ["=1+1", '=HYPERLINK("http://127.0.0.1/x","bấm")', "+84 1", "-1", "@SUM(1)", "'quoted", "''=2"]
@@ -123,7 +123,7 @@ def test_xlsx_errors_name_file_sheet_and_cell(tmp_path: Path) -> None:
     assert [str(i) for i in caught.value.issues] == [
         f"{path}:units!E1: column 'colour': unknown column for units",
         f"{path}:units!C3: unit 'X1': level: Input should be 'province', 'department', 'district' or 'commune'",
-        f"{path}:notes: sheet 'notes': unknown sheet (expected units, devices, links)",
+        f"{path}:notes: sheet 'notes': unknown sheet (expected units, devices, links, services)",
         f"{path}:units!D4: unit 'X2': parent: unknown parent unit 'Q9'",
     ]
 
@@ -282,3 +282,20 @@ def test_any_name_survives_csv_and_xlsx(tmp_path: Path, name: str) -> None:
     write_xlsx(inventory, tmp_path / "units.xlsx")
     assert _desired([tmp_path / "csv"]) == inventory
     assert _desired([tmp_path / "units.xlsx"]) == inventory
+
+
+def test_xlsx_and_csv_carry_services_when_there_are_some(tmp_path: Path) -> None:
+    base = _inventory()
+    services = {
+        "portal": ServiceSpec.model_validate(
+            {"name": "portal", "unit": "P", "check": "http", "url": "https://portal.example.vn/", "body_match": "=ok"}
+        ),
+        "mail": ServiceSpec.model_validate({"name": "mail", "unit": "P", "check": "tcp", "address": "10.0.0.25:25"}),
+    }
+    inventory = Inventory(units=base.units, devices=base.devices, links=base.links, services=services)
+    write_xlsx(inventory, tmp_path / "units.xlsx")
+    assert load_workbook(tmp_path / "units.xlsx").sheetnames == ["units", "devices", "links", "services"]
+    assert _desired([tmp_path / "units.xlsx"]) == inventory
+    written = write_csv(inventory, tmp_path / "csv")
+    assert [path.name for path in written] == ["units.csv", "devices.csv", "links.csv", "services.csv"]
+    assert _desired([tmp_path / "csv"]) == inventory

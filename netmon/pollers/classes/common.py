@@ -43,8 +43,8 @@ class BasePollClass:
         """Nothing to check by default."""
 
     def applies(self, target: Target) -> bool:
-        """Poll every device by default."""
-        return True
+        """Poll every device by default (not services: `Target.object_kind`)."""
+        return target.object_kind == "device"
 
     def deadline(self, target: Target) -> float:
         """Return every attempt's timeout plus one second, and never more than the interval."""
