@@ -143,11 +143,17 @@ def interface_rows(columns: Columns, *, fallback: str) -> tuple[InterfaceRow, ..
 
 
 def interface_ids(rows: Iterable[InterfaceRow]) -> dict[int, str]:
-    """Return each interface's identity on its device, by ifIndex: its name where unique, else ``name#ifIndex``."""
-    ids = {row.if_index: row.name for row in rows}
-    for _ in range(len(ids)):  # "a#2" may be another interface's own name: suffix again until unique
+    """Return each interface's identity on its device, by ifIndex: its name where unique, else ``name#ifIndex``.
+
+    A name no other interface has is kept as it is, even when it looks like a made-up identity
+    ("eth0#2"); a made-up identity that meets it is suffixed again ("eth0#2#2").
+    """
+    names = {row.if_index: row.name for row in rows}
+    repeated = Counter(names.values())
+    ids = {index: name if repeated[name] == 1 else f"{name}#{index}" for index, name in names.items()}
+    for _ in range(len(ids)):  # "a#2" may be another interface's own name: the made-up one gives way
         counts = Counter(ids.values())
-        clashing = [index for index, given in ids.items() if counts[given] > 1]
+        clashing = [index for index, given in ids.items() if counts[given] > 1 and repeated[names[index]] > 1]
         if not clashing:
             break
         for index in clashing:
