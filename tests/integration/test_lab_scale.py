@@ -72,8 +72,8 @@ def test_an_address_list_net_snmp_would_cut_is_refused() -> None:
 
 
 def test_an_address_outside_the_lab_is_refused() -> None:
-    with pytest.raises(LabError, match=re.escape("loopback or 198.18.0.0/15 only, not 10.0.0.1")):
-        chunk_addresses(["127.0.0.1", "10.0.0.1"], 16161)
+    with pytest.raises(LabError, match=re.escape("loopback or 198.18.0.0/15 only, not 198.51.100.1")):
+        chunk_addresses(["127.0.0.1", "198.51.100.1"], 16161)
 
 
 def test_several_hundred_devices_all_answer_snmp(tmp_path: Path) -> None:

@@ -64,14 +64,14 @@ def site(tmp_path: Path) -> Iterator[tuple[Site, Path]]:
 
 def test_the_readme_steps_reach_real_devices_on_port_161(site: tuple[Site, Path]) -> None:
     lab_site, folder = site
-    addresses = {"10.10.0.1": lab_site.address, "10.10.0.2": lab_site.hosts[0], "10.10.0.9": lab_site.hosts[1]}
+    addresses = {"198.51.100.1": lab_site.address, "198.51.100.2": lab_site.hosts[0], "198.51.100.9": lab_site.hosts[1]}
     config = re.sub(r"url: \S+", f"url: sqlite:///{folder}/netmon.db", block("config"), count=1)
     config = config.replace("listen: 127.0.0.1:9105", "listen: 127.0.0.1:0")
     (folder / "netmon.yaml").write_text(config, encoding="utf-8")
     inventory = block("inventory")
     for old, new in addresses.items():
         inventory = inventory.replace(f"address: {old}", f"address: {new}")
-    assert "10.10.0." not in inventory
+    assert "198.51.100." not in inventory  # the README's documentation addresses (RFC 5737) never reach the network
     (folder / "my-province.yaml").write_text(inventory, encoding="utf-8")
     netmon = shutil.which("netmon", path=str(Path(sys.executable).parent))
     assert netmon is not None

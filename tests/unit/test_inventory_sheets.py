@@ -290,7 +290,9 @@ def test_xlsx_and_csv_carry_services_when_there_are_some(tmp_path: Path) -> None
         "portal": ServiceSpec.model_validate(
             {"name": "portal", "unit": "P", "check": "http", "url": "https://portal.example.vn/", "body_match": "=ok"}
         ),
-        "mail": ServiceSpec.model_validate({"name": "mail", "unit": "P", "check": "tcp", "address": "10.0.0.25:25"}),
+        "mail": ServiceSpec.model_validate(
+            {"name": "mail", "unit": "P", "check": "tcp", "address": "198.51.100.25:25"}
+        ),
     }
     inventory = Inventory(units=base.units, devices=base.devices, links=base.links, services=services)
     write_xlsx(inventory, tmp_path / "units.xlsx")
