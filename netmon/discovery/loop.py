@@ -36,6 +36,7 @@ async def topology_loop(runtime: Runtime, watch: TopologyWatch, *, wake: Callabl
     """
     await asyncio.sleep(min(FIRST_POLL_DELAY, runtime.config.discovery.topology_interval))  # a delay, not sync
     while True:
+        watch.config = runtime.config  # a reload may have changed the profiles or discovery.root
         try:
             changes = await watch.poll(runtime.live.inventory)
         except (NetmonError, OSError) as exc:
