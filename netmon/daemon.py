@@ -12,6 +12,7 @@ The parts live in their own modules: `netmon.runtime` (shared state), `monitor.p
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -65,6 +66,10 @@ class Daemon:
         self.traps: TrapReceiver | None = None
         self.http: HttpServer | None = None
 
+    def signalled(self, signum: signal.Signals) -> None:
+        """Handle a reload signal (SIGHUP): request a reload, audited as `signal:NAME` from `local`."""
+        self.reloader.request(signal=signum.name)
+
     @property
     def live(self) -> LiveState:
         """Return the live view (raises NetmonError before start-up)."""
@@ -117,6 +122,7 @@ class Daemon:
             rt.pipeline = pipeline = TransitionPipeline(
                 engine, prefix=prefix, instruments=rt.instruments, log=rt.log, on_written=self._written
             )
+            access = await self._access()  # before the tasks: a reload by signal is audited through it
             last = await asyncio.to_thread(pipeline.ledger.last_states)
             rt.live.restore(last)
             pipeline.publish(removed_since_last_run(rt.live, last))  # gone while stopped: as a reload does
@@ -124,7 +130,7 @@ class Daemon:
             recorder = tasks.create_task(pipeline.run(), name="recorder")
             stack.push_async_callback(pipeline.stop, recorder, SHUTDOWN_TIMEOUT)
             loops = {"availability-rollup": rollup_loop(rt), "live-indicators": indicator_loop(rt)}
-            loops["reload"] = self.reloader.run()
+            loops["reload"] = self.reloader.run(audit=access.record)
             if config.traps.enabled:
                 polls = TrapPolls(rt)
                 receiver = TrapReceiver(config.traps, config.snmp_profiles, polls.sources, polls.on_trap, log=rt.log)
@@ -138,9 +144,7 @@ class Daemon:
             for name, loop in loops.items():
                 stack.callback(tasks.create_task(loop, name=name).cancel)
             service = ApiService(rt, request_reload=self.reloader.request)
-            http = self.http = await stack.enter_async_context(
-                HttpServer(config.http, service, await self._access(), log=rt.log)
-            )
+            http = self.http = await stack.enter_async_context(HttpServer(config.http, service, access, log=rt.log))
             rounds = RoundHandler(rt)
             targets = lambda: targets_of(rt.live.inventory)  # noqa: E731 (read at each round: reloads replace it)
             scheduler = PollScheduler(

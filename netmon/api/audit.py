@@ -4,8 +4,8 @@ One `AuditLog.record()` stores a row in `audit_log` and, in the same transaction
 `<prefix>/events/audit` in the outbox (so the event is sent at least once, by the daemon's
 publisher), then logs one `audit` line. Actions: `maintenance.create`, `maintenance.delete`,
 `token.create`, `token.revoke`, `reload`. The actor is a token name (`token:NAME`), a basic-auth
-user (`user:NAME`) or a local account for the CLI (`cli:LOGIN`); the source is the client's
-address, or `local`. No secret is ever part of an entry: a token's name, never its value.
+user (`user:NAME`), a local account for the CLI (`cli:LOGIN`) or a signal (`signal:SIGHUP`, a reload);
+the source is the client's address, or `local`. No secret is ever part of an entry: a token's name, never its value.
 """
 
 from __future__ import annotations

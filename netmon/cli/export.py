@@ -65,6 +65,8 @@ def export_indicators(
     from netmon.indicators.export import render_csv, render_json, write_export  # noqa: PLC0415
     from netmon.indicators.period import parse_period  # noqa: PLC0415
     from netmon.kernel import utcnow  # noqa: PLC0415
+    from netmon.monitor.maintenance import Window  # noqa: PLC0415
+    from netmon.monitor.windows import WindowStore, windows_between  # noqa: PLC0415
 
     cfg = load(config)
     fmt = fmt or Format.of(output)
@@ -78,13 +80,15 @@ def export_indicators(
     with store_of(cfg) as store:
         rows = compute(store.engine, store.snapshot(), when, level=level, zone=zone, now=now, definitions=catalog)
         first = None if when.live else first_sample(store.engine)
+        configured = [Window.from_config(c) for c in cfg.maintenance]
+        windows = windows_between(configured, WindowStore(store.engine), when.start, when.end, zone)
     _warn_no_data(when, first, zone, rows)
     chosen = level.value if level is not None else None
     if str(output) == "-":
         text = render_json(rows, period=when, level=chosen, generated_at=now) if fmt is Format.JSON else None
         sys.stdout.write(text if text is not None else render_csv(rows))
         return
-    write_export(rows, output, fmt, period=when, level=chosen, catalog=catalog, generated_at=now)
+    write_export(rows, output, fmt, period=when, level=chosen, catalog=catalog, generated_at=now, windows=windows)
     err.print(f"exported {plural(len(rows), 'indicator row')} for {when.label} to {output}", markup=False)
 
 

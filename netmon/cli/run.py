@@ -74,7 +74,7 @@ async def _run_daemon(cfg: Config, duration: float | None, reload_config: Callab
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     daemon = Daemon(cfg, load_config=reload_config)
-    loop.add_signal_handler(signal.SIGHUP, daemon.request_reload)
+    loop.add_signal_handler(signal.SIGHUP, daemon.signalled, signal.SIGHUP)
     if duration is not None:
         loop.call_later(duration, stop.set)
 

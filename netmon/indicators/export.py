@@ -19,6 +19,7 @@ from netmon.indicators.formats import Format
 from netmon.indicators.period import Period
 from netmon.indicators.row import IndicatorRow
 from netmon.inventory.files import csv_safe
+from netmon.monitor.maintenance import Window
 
 __all__ = ["COLUMNS", "SCHEMA_VERSION", "Format", "atomic_path", "render_csv", "render_json", "write_export"]
 
@@ -97,22 +98,34 @@ def write_export(
     catalog: Catalog,
     generated_at: datetime,
     bom: bool = True,
+    windows: Sequence[Window] = (),
 ) -> None:
-    """Write *rows* to *path* in *fmt*, atomically: the file is whole or left as it was (CSV: BOM unless not *bom*)."""
+    """Write *rows* to *path* in *fmt*, atomically: the file is whole or left as it was (CSV: BOM unless not *bom*).
+
+    *windows*, the maintenance windows that overlap the period, go to the XLSX's maintenance sheet.
+    """
     writers: dict[Format, Callable[[Path], object]] = {
         Format.CSV: lambda tmp: tmp.write_text(render_csv(rows, bom=bom), encoding="utf-8", newline=""),
         Format.JSON: lambda tmp: tmp.write_text(
             render_json(rows, period=period, level=level, generated_at=generated_at), encoding="utf-8"
         ),
-        Format.XLSX: lambda tmp: _xlsx(rows, tmp, period=period, catalog=catalog, generated_at=generated_at),
+        Format.XLSX: lambda tmp: _xlsx(
+            rows, tmp, period=period, catalog=catalog, generated_at=generated_at, windows=windows
+        ),
     }
     with atomic_path(path) as tmp:
         writers[fmt](tmp)
 
 
 def _xlsx(
-    rows: Sequence[IndicatorRow], path: Path, *, period: Period, catalog: Catalog, generated_at: datetime
+    rows: Sequence[IndicatorRow],
+    path: Path,
+    *,
+    period: Period,
+    catalog: Catalog,
+    generated_at: datetime,
+    windows: Sequence[Window],
 ) -> None:
     from netmon.indicators.xlsx import write_xlsx  # noqa: PLC0415 (openpyxl loads only for XLSX exports)
 
-    write_xlsx(rows, path, period=period, catalog=catalog, generated_at=generated_at)
+    write_xlsx(rows, path, period=period, catalog=catalog, generated_at=generated_at, windows=windows)

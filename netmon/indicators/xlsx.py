@@ -1,8 +1,10 @@
-"""The XLSX report: summary, one sheet per level, evidence, discrepancies and rules; bilingual, A4, ready to print.
+"""The XLSX report: summary, one sheet per level, evidence, maintenance, discrepancies and rules; bilingual, A4.
 
 Every text is written as a text cell: a unit named ``=1+1`` or ``=HYPERLINK(...)`` is never a
-formula (OWASP formula injection). A period split at a reorganisation says so in its title, and
-each row names its part; a unit without data says so in its note.
+formula (OWASP formula injection). The maintenance sheet lists every window that overlaps the
+period, from the config (author "config") and from the API (author `token:NAME`). A period split
+at a reorganisation says so in its title, and each row names its part; a unit without data says
+so in its note.
 """
 
 from __future__ import annotations
@@ -24,14 +26,17 @@ from netmon.indicators.definitions import Catalog
 from netmon.indicators.period import Period
 from netmon.indicators.row import IndicatorRow
 from netmon.inventory.models import Level
+from netmon.monitor.maintenance import Window
 
 __all__ = [
+    "CONFIG_AUTHOR",
     "DECLARED_NOT_SEEN",
     "DISCREPANCY_COLUMNS",
     "EVIDENCE_COLUMNS",
     "LEVEL_COLUMNS",
     "LEVEL_SHEETS",
     "LEVEL_TOTAL",
+    "MAINTENANCE_COLUMNS",
     "NOT_APPLICABLE",
     "RATIO_FORMATS",
     "RULE_COLUMNS",
@@ -46,6 +51,7 @@ __all__ = [
 SHEETS = {
     "summary": "Tổng hợp - Summary",
     "evidence": "Bằng chứng - Evidence",
+    "maintenance": "Bảo trì - Maintenance",
     "discrepancies": "Chênh lệch - Discrepancies",
     "rules": "Quy tắc - Rules",
 }
@@ -129,6 +135,16 @@ RULE_COLUMNS = [
     ("Accounting rule (en)", 60),
     ("Công thức / Formula", 60),
 ]
+MAINTENANCE_COLUMNS = [
+    ("Tên cửa sổ / Window name", 30),
+    ("Đối tượng / Objects", 40),
+    ("Bắt đầu / Start", 24),
+    ("Kết thúc / End", 24),
+    ("Người tạo / Author", 22),
+    ("Lý do / Reason", 50),
+]
+#: The author shown for a config window (the config file has no author).
+CONFIG_AUTHOR = "config"
 LEVEL_TOTAL = "Tổng cấp / Level total"
 
 #: What the report writes in a cell.
@@ -136,9 +152,18 @@ _Value = str | float | None
 
 
 def write_xlsx(
-    rows: Sequence[IndicatorRow], path: Path, *, period: Period, catalog: Catalog, generated_at: datetime
+    rows: Sequence[IndicatorRow],
+    path: Path,
+    *,
+    period: Period,
+    catalog: Catalog,
+    generated_at: datetime,
+    windows: Sequence[Window] = (),
 ) -> None:
-    """Write the report workbook to *path* (the caller makes it atomic)."""
+    """Write the report workbook to *path* (the caller makes it atomic).
+
+    *windows* are the maintenance windows that overlap the period (the caller selects them).
+    """
     zone = ZoneInfo(period.zone)
     start, end = period.start.astimezone(zone), period.end.astimezone(zone)
     span = "trực tuyến / live" if period.live else f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} ({period.zone})"
@@ -168,6 +193,7 @@ def write_xlsx(
         if mine:
             _level_sheet(book.create_sheet(name), title, mine)
     _evidence_sheet(book.create_sheet(SHEETS["evidence"]), title, rows)
+    _maintenance_sheet(book.create_sheet(SHEETS["maintenance"]), title, windows, zone)
     _discrepancy_sheet(book.create_sheet(SHEETS["discrepancies"]), title, rows)
     _rules_sheet(book.create_sheet(SHEETS["rules"]), title, catalog)
     book.save(path)
@@ -247,6 +273,27 @@ def _evidence_sheet(sheet: Worksheet, title: str, rows: Sequence[IndicatorRow]) 
             for item in items:
                 at += 1
                 _put(sheet, at, [row.indicator, row.unit, row.level, term, item])
+
+
+def _maintenance_sheet(sheet: Worksheet, title: str, windows: Sequence[Window], zone: ZoneInfo) -> None:
+    """List the maintenance windows of the period: who made each and why (issue 14)."""
+    _head(sheet, title, MAINTENANCE_COLUMNS)
+    for at, window in enumerate(windows, start=_HEADER_ROW + 1):
+        start, end = _when(window, zone)
+        author = window.author or (CONFIG_AUTHOR if window.source == "config" else "")
+        _put(sheet, at, [window.name, ", ".join(window.objects), start, end, author, window.reason])
+
+
+def _when(window: Window, zone: ZoneInfo) -> tuple[str, str]:
+    """Return a window's start and end as texts: local times, or a recurring window's schedule."""
+    if window.every is None:
+        times = (window.starts_at, window.ends_at)
+        start, end = (f"{t.astimezone(zone):%Y-%m-%d %H:%M} {zone.key}" if t is not None else "" for t in times)
+        return start, end
+    days = f" ({', '.join(window.days)})" if window.every == "weekly" else ""
+    every = "hằng ngày / daily" if window.every == "daily" else "hằng tuần / weekly"
+    length = f"+{window.duration:g} s" if window.duration is not None else ""
+    return f"{every}{days} {window.at or ''} {zone.key}", length
 
 
 def _discrepancy_sheet(sheet: Worksheet, title: str, rows: Sequence[IndicatorRow]) -> None:

@@ -57,6 +57,24 @@ class Window(ValueObject):
             reason=cfg.reason,
         )
 
+    def overlaps(self, start: datetime, end: datetime, zone: ZoneInfo) -> bool:
+        """Tell whether the window covers any instant of [*start*, *end*) (a recurring one: any occurrence)."""
+        if self.every is None:
+            if self.starts_at is None or self.ends_at is None:
+                return False
+            return self.starts_at < end and start < self.ends_at
+        if self.at is None or self.duration is None:
+            return False
+        at, length = time.fromisoformat(self.at), timedelta(seconds=self.duration)
+        day, last = (start - length).astimezone(zone).date(), end.astimezone(zone).date()
+        while day <= last:  # a period of a year: some 370 days, checked once per export
+            begins = datetime.combine(day, at, tzinfo=zone)
+            on_day = self.every == "daily" or _WEEKDAYS[day.weekday()] in self.days
+            if on_day and begins < end and start < begins + length:
+                return True
+            day += timedelta(days=1)
+        return False
+
     def active(self, now: datetime, zone: ZoneInfo) -> bool:
         """Tell whether the window covers *now*."""
         if self.every is None:

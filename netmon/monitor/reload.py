@@ -8,7 +8,7 @@ reported and kept.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from netmon.config import Config
@@ -23,7 +23,10 @@ from netmon.monitor.rounds import Pollers
 from netmon.pollers import registry
 from netmon.runtime import Runtime, require
 
-__all__ = ["RESTART_SECTIONS", "Reloader"]
+__all__ = ["RESTART_SECTIONS", "Audit", "Reloader"]
+
+#: Records one audited write (`Access.record`): keyword arguments actor, action, target, source.
+Audit = Callable[..., Awaitable[None]]
 
 #: Config sections a reload reports and keeps: they need a restart.
 RESTART_SECTIONS = ("database", "http", "mqtt", "traps")
@@ -36,16 +39,30 @@ class Reloader:
         self._runtime = runtime
         self._load_config = load_config
         self._requested = asyncio.Event()
+        self._signals: list[str] = []
 
-    def request(self) -> None:
-        """Ask for a reload (the SIGHUP handler); safe to call from a signal handler on the loop."""
+    def request(self, *, signal: str | None = None) -> None:
+        """Ask for a reload; safe to call from a signal handler on the loop.
+
+        *signal* (e.g. `SIGHUP`) names the signal that asked: `run()` audits each such request once,
+        as `signal:NAME`. The API audits its own requests and passes no signal.
+        """
+        if signal is not None:
+            self._signals.append(signal)
         self._requested.set()
 
-    async def run(self) -> None:
-        """Reload whenever asked; a failed reload is logged and the running config and inventory stay."""
+    async def run(self, audit: Audit | None = None) -> None:
+        """Reload whenever asked; a failed reload is logged and the running config and inventory stay.
+
+        Each signal that asked is audited first through *audit* (`Access.record`), once per signal,
+        even when several signals are served by one reload; a failed audit is logged and the reload goes on.
+        """
         while True:
             await self._requested.wait()
             self._requested.clear()
+            signals, self._signals = self._signals, []
+            for name in signals:
+                await self._audit(audit, name)
             try:
                 await self.reload()
             except NetmonError as exc:
@@ -56,6 +73,17 @@ class Reloader:
             else:
                 continue
             self._runtime.log.error("reload failed; the running config and inventory stay", error=failure)
+
+    async def _audit(self, audit: Audit | None, signal: str) -> None:
+        if audit is None:
+            return
+        try:
+            await audit(actor=f"signal:{signal}", action="reload", target="config", source="local")
+        except NetmonError as exc:  # StoreError: the reload still goes on
+            failure = str(exc)
+        else:
+            return
+        self._runtime.log.error("the reload's audit entry could not be written", signal=signal, error=failure)
 
     async def reload(self) -> None:
         """Re-read the config (if a loader was given) and the inventory; raise NetmonError and change nothing if bad."""

@@ -1,9 +1,11 @@
-"""API maintenance windows in the database, so that they survive a restart."""
+"""API maintenance windows in the database, so that they survive a restart; the windows of a period."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -13,7 +15,7 @@ from netmon.inventory.schema import transaction
 from netmon.kernel import utc
 from netmon.monitor.maintenance import Window
 
-__all__ = ["WindowStore"]
+__all__ = ["WindowStore", "windows_between"]
 
 _WINDOWS = metadata.tables["maintenance_windows"]
 
@@ -49,7 +51,14 @@ class WindowStore:
 
     def active(self, now: datetime) -> list[Window]:
         """Return the windows that have not ended by *now*."""
-        query = sa.select(_WINDOWS).where(_WINDOWS.c.ends_at > now.astimezone(UTC)).order_by(_WINDOWS.c.id)
+        return self._select(_WINDOWS.c.ends_at > now.astimezone(UTC))
+
+    def overlapping(self, start: datetime, end: datetime) -> list[Window]:
+        """Return the windows that cover any instant of [*start*, *end*) (the XLSX evidence of a period)."""
+        return self._select(_WINDOWS.c.starts_at < end.astimezone(UTC), _WINDOWS.c.ends_at > start.astimezone(UTC))
+
+    def _select(self, *where: sa.ColumnElement[bool]) -> list[Window]:
+        query = sa.select(_WINDOWS).where(*where).order_by(_WINDOWS.c.id)
         with transaction(self.engine, "maintenance windows") as conn:
             return [
                 Window(
@@ -64,3 +73,15 @@ class WindowStore:
                 )
                 for row in conn.execute(query).mappings()
             ]
+
+
+def windows_between(
+    configured: Iterable[Window], store: WindowStore, start: datetime, end: datetime, zone: ZoneInfo
+) -> list[Window]:
+    """Return the config windows, then the API windows, that cover any instant of [*start*, *end*).
+
+    A live period (*start* == *end*) is an instant: the windows that cover it. Blocking (reads the database).
+    """
+    end = max(end, start + timedelta(microseconds=1))
+    chosen = [w for w in configured if w.overlaps(start, end, zone)]
+    return chosen + [w for w in store.overlapping(start, end) if w.overlaps(start, end, zone)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -252,3 +254,33 @@ async def test_writes_are_audited_in_the_database_and_on_mqtt(make_config: Calla
     assert [(p["action"], p["target"]) for p in published] == expected[::-1]
     assert all(p["schema"] == 1 and p["kind"] == "audit" and p["actor"] == "token:ops-an" for p in published)
     assert writer not in json.dumps(published) + json.dumps(audit)
+
+
+async def test_a_sighup_reload_is_audited_once_per_signal(db_url: str, tmp_path: Path) -> None:
+    """A real SIGHUP, through the handler `netmon run` installs: one audit row, MQTT event and log line each."""
+    import_inventory(db_url, INVENTORY, tmp_path, {})
+    prefix = f"t-{uuid.uuid4().hex[:10]}"
+    mqtt = {"enabled": True, "host": "127.0.0.1", "port": 1883, "topic_prefix": prefix}
+    loop = asyncio.get_running_loop()
+    async with subscribed(f"{prefix}/events/audit") as events, running(monitor_config(db_url, {}, mqtt=mqtt)) as daemon:
+        assert daemon.http is not None
+        loop.add_signal_handler(signal.SIGHUP, daemon.signalled, signal.SIGHUP)  # as netmon/cli/run.py does
+        try:
+            for count in (1, 2):
+                os.kill(os.getpid(), signal.SIGHUP)
+
+                def reloaded(count: int = count) -> bool:
+                    return daemon.runtime.reloads >= count
+
+                async with asyncio.timeout(15):
+                    await daemon.wait_until(reloaded)
+        finally:
+            loop.remove_signal_handler(signal.SIGHUP)
+        await events.until(lambda got: len(got) >= 2, within=15)
+        _, audit = await _call("GET", f"{daemon.http.url}/api/v1/audit")
+    shape = {"actor": "signal:SIGHUP", "action": "reload", "target": "config", "source": "local", "detail": {}}
+    assert [{k: e[k] for k in shape} for e in audit["entries"]] == [shape, shape]
+    published = [m.payload for m in events.messages]
+    assert [{k: p[k] for k in shape} for p in published] == [shape, shape]
+    assert [p["id"] for p in published] == [e["id"] for e in audit["entries"]][::-1]
+    assert all(p["schema"] == 1 and p["kind"] == "audit" for p in published)

@@ -292,6 +292,10 @@ def test_sighup_reloads_the_inventory_and_config_keeping_state(
         }  # states kept: nothing restarted from unknown
         closed = _poll(lambda: _api(base, "/api/v1/outages?cause=maintenance")["outages"], "the closed outage")
         assert [(o["name"], o["ended_at"] is not None, o["end_cause"]) for o in closed] == [("w1-vc1", True, "removed")]
+        audit = _api(base, "/api/v1/audit")["entries"]  # each SIGHUP is audited once, the failed reload's too
+        assert [(e["actor"], e["action"], e["target"], e["source"]) for e in audit] == [
+            ("signal:SIGHUP", "reload", "config", "local")
+        ] * 2
         process.send_signal(signal.SIGTERM)
         out = process.communicate(timeout=12)[0]
     finally:
@@ -303,3 +307,5 @@ def test_sighup_reloads_the_inventory_and_config_keeping_state(
     (reloaded,) = [line for line in lines if line["event"] == "reloaded"]
     assert reloaded["removed"] == ["device:w1-vc1"]
     assert reloaded["added_devices"] == 1
+    audited = [line for line in lines if line["event"] == "audit"]
+    assert [(a["actor"], a["action"], a["source"]) for a in audited] == [("signal:SIGHUP", "reload", "local")] * 2

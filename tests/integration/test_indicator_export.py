@@ -63,15 +63,20 @@ def test_xlsx_sheets_headers_values_and_formats(xlsx: Path) -> None:
         "Cấp huyện - District",
         "Cấp xã - Commune",
         "Bằng chứng - Evidence",
+        "Bảo trì - Maintenance",
         "Chênh lệch - Discrepancies",
         "Quy tắc - Rules",
     ]
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A3", sheet.title
+        assert sheet["A1"].value.startswith("Chỉ tiêu hạ tầng / Infrastructure indicators — kỳ / period live")
+        if sheet.title == "Bảo trì - Maintenance":  # windows, not indicators: its own columns
+            assert sheet["A2"].value == "Tên cửa sổ / Window name"
+            assert sheet.max_row == 2  # no window given: headers only
+            continue
         assert sheet["A2"].value == "Mã chỉ tiêu / Indicator id"
         assert sheet["A2"].font.b
         assert sheet.column_dimensions["A"].width == 30
-        assert sheet["A1"].value.startswith("Chỉ tiêu hạ tầng / Infrastructure indicators — kỳ / period live")
 
     summary = book["Tổng hợp - Summary"]
     assert [c.value for c in summary[2]] == [
