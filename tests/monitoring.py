@@ -100,3 +100,25 @@ def make_token(daemon: Daemon, scope: str = "write", name: str | None = None) ->
     """Create an API token of *scope* in the daemon's database; return it (for `Authorization: Bearer`)."""
     token, _ = TokenStore(daemon.engine).create(name or f"test-{scope}", scope, None, utcnow())
     return token
+
+
+class RecordingLog:
+    """A logger that keeps every line (event and fields) it is given."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, dict[str, Any]]] = []
+
+    def _add(self, level: str, event: str, **fields: Any) -> None:
+        self.lines.append((level, event, fields))
+
+    def debug(self, event: str, **fields: Any) -> None:
+        self._add("debug", event, **fields)
+
+    def info(self, event: str, **fields: Any) -> None:
+        self._add("info", event, **fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self._add("warning", event, **fields)
+
+    def error(self, event: str, **fields: Any) -> None:
+        self._add("error", event, **fields)

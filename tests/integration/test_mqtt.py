@@ -21,33 +21,12 @@ from netmon.monitor.state import State, Transition
 from netmon.sinks.events import OutboxMessage, events_for, messages_for
 from netmon.sinks.mqtt import MqttPublisher
 from netmon.sinks.outbox import Outbox
+from tests.monitoring import RecordingLog
 from tests.mqtt import Broker, clear_retained, eventually, subscribed
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 U, D, X, M, K = State.UP, State.DOWN, State.UNREACHABLE, State.MAINTENANCE, State.UNKNOWN
 PASSWORD = "s3cret-mqtt-Passw0rd"  # noqa: S105 (a test broker's password)
-
-
-class RecordingLog:
-    """A logger that keeps every line (event and fields) it is given."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str, dict[str, Any]]] = []
-
-    def _add(self, level: str, event: str, **fields: Any) -> None:
-        self.lines.append((level, event, fields))
-
-    def debug(self, event: str, **fields: Any) -> None:
-        self._add("debug", event, **fields)
-
-    def info(self, event: str, **fields: Any) -> None:
-        self._add("info", event, **fields)
-
-    def warning(self, event: str, **fields: Any) -> None:
-        self._add("warning", event, **fields)
-
-    def error(self, event: str, **fields: Any) -> None:
-        self._add("error", event, **fields)
 
 
 @pytest.fixture

@@ -23,32 +23,11 @@ from netmon.monitor.state import State, StateEngine, StateRules, Transition
 from netmon.monitor.topology import interface_key
 from netmon.sinks.mqtt import MqttPublisher
 from netmon.sinks.prometheus import Instruments
+from tests.monitoring import RecordingLog
 from tests.mqtt import clear_retained, subscribed
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 K, U, D = State.UNKNOWN, State.UP, State.DOWN
-
-
-class _Log:
-    """A structlog-shaped logger that keeps what it is told."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str, dict[str, Any]]] = []
-
-    def _add(self, level: str, event: str, **fields: Any) -> None:
-        self.lines.append((level, event, fields))
-
-    def debug(self, event: str, **fields: Any) -> None:
-        self._add("debug", event, **fields)
-
-    def info(self, event: str, **fields: Any) -> None:
-        self._add("info", event, **fields)
-
-    def warning(self, event: str, **fields: Any) -> None:
-        self._add("warning", event, **fields)
-
-    def error(self, event: str, **fields: Any) -> None:
-        self._add("error", event, **fields)
 
 
 @pytest.fixture
@@ -87,7 +66,7 @@ POISON = [
 
 @pytest.mark.parametrize(("bad_name", "problem"), POISON)
 async def test_a_poison_transition_is_isolated_counted_and_kept(engine: sa.Engine, bad_name: str, problem: str) -> None:
-    registry, log = CollectorRegistry(), _Log()
+    registry, log = CollectorRegistry(), RecordingLog()
     pipeline = TransitionPipeline(engine, prefix="nm", instruments=Instruments.register(registry), log=log)
     async with _running(pipeline):
         pipeline.publish([_t("device", "r1", U, D), _t("interface", bad_name, U, D), _t("link", "wan", U, D)])
@@ -124,7 +103,7 @@ def test_the_edge_makes_interface_keys_storable() -> None:
 
 async def test_edge_keys_are_stored_on_both_databases(engine: sa.Engine) -> None:
     pipeline = TransitionPipeline(
-        engine, prefix="nm", instruments=Instruments.register(CollectorRegistry()), log=_Log()
+        engine, prefix="nm", instruments=Instruments.register(CollectorRegistry()), log=RecordingLog()
     )
     names = [interface_key("d" * 64, "x" * 255)[1], interface_key("sw1", "Gi0/1\x00")[1]]
     async with _running(pipeline):
@@ -162,7 +141,7 @@ async def test_mqtt_outage_events_equal_the_outage_rows(engine: sa.Engine) -> No
     prefix = f"netmon-test-{uuid.uuid4().hex[:12]}"
     config = MqttConfig.model_validate({"host": "127.0.0.1", "port": 1883, "topic_prefix": prefix})
     states = StateEngine(StateRules(down_after=2, up_after=1), DEPS)
-    log = _Log()
+    log = RecordingLog()
     try:
         async with subscribed(f"{prefix}/events/#") as sub, MqttPublisher(config, engine, log=log) as publisher:
             pipeline = TransitionPipeline(
