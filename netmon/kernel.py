@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
-from netmon.inventory.models import Role
+from netmon.inventory.kinds import Role
 
 __all__ = ["TRUNCATED", "Sample", "Status", "Target", "ValueObject", "storable", "utc", "utcnow"]
 

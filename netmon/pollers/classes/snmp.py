@@ -15,7 +15,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from netmon.config import Config
 from netmon.config import PollClass as PollSettings
 from netmon.kernel import Sample, Target
-from netmon.monitor.topology import interface_key
 from netmon.pollers.classes.common import BasePollClass
 from netmon.pollers.ifmib import interface_ids
 from netmon.pollers.samples import InterfacesSample, SystemSample
@@ -94,6 +93,8 @@ class Snmp(BasePollClass):
 
 
 def _interfaces(view: MetricsView) -> Iterator[Metric]:
+    from netmon.monitor.topology import interface_key  # noqa: PLC0415 (config loading imports this module)
+
     labels = ["device", "interface", "unit", "level"]
     oper = GaugeMetricFamily("netmon_interface_oper_up", "1 when ifOperStatus is up.", labels=labels)
     admin = GaugeMetricFamily("netmon_interface_admin_up", "1 when ifAdminStatus is up.", labels=labels)
