@@ -12,7 +12,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from netmon.config import Config
+from netmon.config import Config, SnmpProfile
 from netmon.discovery.adjacency import Edge, Found, adjacency, gateway_to, root_of, uplinks
 from netmon.discovery.identify import capabilities, guess
 from netmon.discovery.neighbours import read_view
@@ -40,7 +40,7 @@ class Discovery:
     report: Report
 
 
-def profiles_for(config: Config, names: Sequence[str] | None) -> list[tuple[str, object]]:
+def profiles_for(config: Config, names: Sequence[str] | None) -> list[tuple[str, SnmpProfile]]:
     """Return the (name, profile) pairs to try, in order: *names*, else `discovery.profiles`, else all.
 
     Raises:
@@ -62,7 +62,7 @@ async def identify_hosts(config: Config, addresses: Sequence[str], profiles: Seq
 
     async def one(address: str) -> None:
         async with gate:
-            identity = await identify(address, pairs)  # type: ignore[arg-type]
+            identity = await identify(address, pairs)
             if identity is None:
                 found[address] = Found(address=address)
                 return
