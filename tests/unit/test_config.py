@@ -142,6 +142,11 @@ CONFIG_ERRORS = [
         ["{f}:1: timezone: unknown time zone 'Asia/Hanoi_City' (expected e.g. Asia/Ho_Chi_Minh)"],
         id="bad-timezone",
     ),
+    pytest.param(  # found by the reload fuzz: a region, not a zone, raised IsADirectoryError
+        "timezone: Asia\n",
+        ["{f}:1: timezone: unknown time zone 'Asia' (expected e.g. Asia/Ho_Chi_Minh)"],
+        id="timezone-is-a-region",
+    ),
     pytest.param(
         "http:\n  listen: localhost\n",
         ["{f}:2: http.listen: expected HOST:PORT, e.g. 127.0.0.1:9105 or [::1]:9105"],
