@@ -171,16 +171,9 @@ def messages_for(written: Sequence[Written], prefix: str) -> list[OutboxMessage]
             OutboxMessage(event_id=e.id, topic=event_topic(prefix, e.kind), payload=_json(e)) for e in _events_of(item)
         ]
         if t.kind in OUTAGE_KINDS:
-            report = StateReport(
-                object_kind=t.kind,
-                object_name=t.name,
-                state=t.new,
-                since=t.ts.astimezone(UTC),
-                root_cause=t.root_cause,
-                flapping=t.flapping,
+            messages.append(
+                _retained(prefix, t.kind, t.name, state=t.new, since=t.ts, root_cause=t.root_cause, flapping=t.flapping)
             )
-            topic = state_topic(prefix, t.kind, t.name)
-            messages.append(OutboxMessage(event_id=report.id, topic=topic, payload=_json(report), retain=True))
     return messages
 
 
@@ -196,17 +189,30 @@ def retained_states(engine: Engine, prefix: str) -> list[OutboxMessage]:
     for row in OutageLedger(engine).last_states():
         if row.kind not in OUTAGE_KINDS or row.state is State.REMOVED:
             continue
-        report = StateReport(
-            object_kind=row.kind,
-            object_name=row.name,
-            state=row.state,
-            since=row.since.astimezone(UTC),
-            root_cause=row.root_cause,
-            flapping=row.flapping,
+        messages.append(
+            _retained(
+                prefix,
+                row.kind,
+                row.name,
+                state=row.state,
+                since=row.since,
+                root_cause=row.root_cause,
+                flapping=row.flapping,
+            )
         )
-        topic = state_topic(prefix, row.kind, row.name)
-        messages.append(OutboxMessage(event_id=report.id, topic=topic, payload=_json(report), retain=True))
     return messages
+
+
+def _retained(
+    prefix: str, kind: str, name: str, *, state: State, since: datetime, root_cause: str | None, flapping: bool
+) -> OutboxMessage:
+    """Return the retained state message of one device, link or service."""
+    report = StateReport(
+        object_kind=kind, object_name=name, state=state, since=since.astimezone(UTC), root_cause=root_cause,
+        flapping=flapping,
+    )  # fmt: skip
+    topic = state_topic(prefix, kind, name)
+    return OutboxMessage(event_id=report.id, topic=topic, payload=_json(report), retain=True)
 
 
 def _json(value: ValueObject) -> str:
