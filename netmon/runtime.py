@@ -104,6 +104,7 @@ class Runtime:
         windows += await asyncio.to_thread(self.windows.active, utcnow())
         self.live = LiveState(self.config, inventory, MaintenanceSchedule(inventory, self.zone, windows))
         self.pollers = Pollers(self.config)
+        stack.push_async_callback(lambda: require(self.pollers).aclose())  # the current ones, after any reload
         await self.pollers.check()
 
     def stats(self) -> dict[str, RoundStats]:

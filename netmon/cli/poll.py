@@ -72,11 +72,14 @@ async def _poll_once(cfg: Config, targets: list[Target]) -> list[RoundResult]:
     from netmon.monitor.rounds import Pollers, run_round  # noqa: PLC0415
 
     pollers = Pollers(cfg)
-    await pollers.check()
-    return [
-        await run_round(pollers, poll_class, targets, concurrency=cfg.polling.concurrency)
-        for poll_class in pollers.classes
-    ]
+    try:
+        await pollers.check()
+        return [
+            await run_round(pollers, poll_class, targets, concurrency=cfg.polling.concurrency)
+            for poll_class in pollers.classes
+        ]
+    finally:
+        await pollers.aclose()
 
 
 def _summary(sample: Sample) -> str:

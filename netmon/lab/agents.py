@@ -62,6 +62,9 @@ class AgentSpec:
     any_address: bool = False
     #: Serve AgentX subagents (lldpd -x) on this socket path: the agent is then a master agent.
     agentx_socket: str | None = None
+    #: snmpd.conf lines written after the generated ones: VACM views and access in a named
+    #: context, `proxy -Cn CONTEXT ...` (net-snmp serves a non-default context only that way).
+    extra_lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,6 +156,7 @@ def render_snmpd_conf(spec: AgentSpec, persist_dir: Path) -> str:
                     create += f" {_PRIV[profile.priv_protocol]} {profile.priv_key.reveal()}"
             level = {"authPriv": "priv", "authNoPriv": "auth", "noAuthNoPriv": "noauth"}[profile.security_level]
             lines += [create, f"rouser {profile.user} {level}"]
+    lines += spec.extra_lines
     return "\n".join(lines) + "\n"
 
 

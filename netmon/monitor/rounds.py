@@ -75,6 +75,15 @@ class Pollers:
         for poll_class in self.classes.values():
             await poll_class.check()
 
+    async def aclose(self) -> None:
+        """Release every class's open resources (`PollClass.aclose`); no poll runs after this.
+
+        Pollers replaced by a reload are not closed here (a round may still use them): what they
+        hold open is closed when they are dropped (`netmon.pollers.snmpctx.ContextEngines`).
+        """
+        for poll_class in self.classes.values():
+            await poll_class.aclose()
+
 
 async def run_round(
     pollers: Pollers,

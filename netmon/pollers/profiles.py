@@ -33,7 +33,9 @@ class SnmpProfile(_Section):
     auth_key: Secret | None = None
     priv_protocol: Literal["des", "aes128", "aes192", "aes256"] | None = None
     priv_key: Secret | None = None
-    context: str = ""
+    #: SNMPv3 contextName (RFC 3411 3.3.3, SnmpAdminString of 0..32 octets): "" is the default
+    #: context. A non-empty one is sent over pysnmp (`netmon.pollers.snmpctx`); gufo cannot send it.
+    context: Annotated[str, Field(max_length=32)] = ""
     port: Port = 161
     timeout: Seconds | None = None
     retries: Annotated[int, Field(ge=0, le=10)] | None = None
@@ -44,16 +46,6 @@ class SnmpProfile(_Section):
     @classmethod
     def _known_codec(cls, value: str) -> str:
         return check_codec(value)
-
-    @field_validator("context")
-    @classmethod
-    def _context_unsupported(cls, value: str) -> str:
-        if value:
-            raise ValueError(
-                "a non-empty SNMPv3 context cannot be sent: gufo-snmp 0.13 always sends the default "
-                "(empty) contextName; give the device a view in the default context"
-            )
-        return value
 
     @field_validator("version", mode="before")
     @classmethod
@@ -66,7 +58,9 @@ class SnmpProfile(_Section):
             if self.community is None:
                 raise ValueError(f"SNMP v{self.version} needs a community")
             v3_only = [
-                k for k in ("user", "auth_protocol", "auth_key", "priv_protocol", "priv_key") if getattr(self, k)
+                k
+                for k in ("user", "auth_protocol", "auth_key", "priv_protocol", "priv_key", "context")
+                if getattr(self, k)
             ]
             if v3_only:
                 raise ValueError(f"{', '.join(v3_only)} only apply to SNMP v3")

@@ -85,6 +85,9 @@ class PollClass(Protocol):
     async def check(self) -> None:
         """Fail early (PollError) when the class cannot poll at all, e.g. no ICMP socket."""
 
+    async def aclose(self) -> None:
+        """Release what the class holds open between polls (sockets, tasks); it polls no more after."""
+
     def applies(self, target: Target) -> bool:
         """Tell whether this class polls *target*."""
 

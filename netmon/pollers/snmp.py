@@ -5,6 +5,10 @@ column walks on v2c/v3 and GETNEXT on v1 (`netmon.pollers.snmpwalk`), interface 
 by `netmon.pollers.ifmib`, values decoded by `netmon.pollers.snmptext`. Timeouts and retries
 come from the credential profile, else from the poll class. Every failure becomes a Sample
 status; gufo's exceptions are translated here and nowhere else (`_Exchange.call`).
+
+A v3 profile with a ``context`` is polled over pysnmp (`netmon.pollers.snmpctx`: gufo-snmp
+0.13 cannot send a contextName), through the same `_Exchange` with gufo's exception types;
+the poller's pysnmp engines are imported, made and closed (`SnmpPoller.aclose`) only then.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from gufo.snmp import (
     Aes128Key,
@@ -58,6 +62,11 @@ from netmon.pollers.ifmib import (
 )
 from netmon.pollers.snmptext import as_enum, as_int, as_unsigned32, decode_text
 from netmon.pollers.snmpwalk import note_progress, walk_column
+
+if TYPE_CHECKING:
+    from netmon.pollers.snmpctx import ContextEngines, ContextSession
+
+    _Session = SnmpSession | ContextSession
 
 __all__ = ["SnmpPoller", "auth_key", "priv_key"]
 
@@ -142,6 +151,12 @@ class SnmpPoller:
     def __init__(self, profiles: Mapping[str, SnmpProfile], defaults: PollClass) -> None:
         self.profiles = profiles
         self.defaults = defaults
+        self._contexts: ContextEngines | None = None  # pysnmp, for v3 profiles with a context only
+
+    async def aclose(self) -> None:
+        """Close the pysnmp engines of context profiles, if any were opened (gufo sessions hold nothing)."""
+        if self._contexts is not None:
+            await self._contexts.aclose()
 
     # ---- sessions and error translation -----------------------------------------------------
 
@@ -150,8 +165,14 @@ class SnmpPoller:
             raise _StepError(Status.ERROR, f"no SNMP profile {target.snmp!r} in the config")
         return self.profiles[target.snmp]
 
-    def _session(self, target: Target, profile: SnmpProfile) -> SnmpSession:
+    def _session(self, target: Target, profile: SnmpProfile) -> SnmpSession | ContextSession:
         timeout = profile.timeout if profile.timeout is not None else self.defaults.timeout
+        if profile.version == "3" and profile.context:
+            from netmon.pollers.snmpctx import ContextEngines, ContextSession  # noqa: PLC0415 (pysnmp: context only)
+
+            if self._contexts is None:
+                self._contexts = ContextEngines()
+            return ContextSession(self._contexts, target.address, profile, timeout)
         common = {
             "addr": target.address,
             "port": profile.port,
@@ -171,7 +192,11 @@ class SnmpPoller:
         profile = self._profile(target)
         retries = profile.retries if profile.retries is not None else self.defaults.retries
         exchange = _Exchange(
-            lambda: self._session(target, profile), retries, version=profile.version, text=profile.text_encoding
+            lambda: self._session(target, profile),
+            retries,
+            version=profile.version,
+            text=profile.text_encoding,
+            context=profile.context if profile.version == "3" else "",
         )
         await exchange.call(exchange.start)
         yield exchange
@@ -293,13 +318,23 @@ def _storage_row(
     )
 
 
+def _snmp_error(exc: SnmpError, where: str) -> _StepError:
+    status = getattr(exc, "status", None)  # snmpctx.ContextError: the agent's own error, never a secret
+    if isinstance(status, Status):
+        return _StepError(status, f"{exc}{where}")
+    return _StepError(Status.ERROR, f"SNMP error{where}: {type(exc).__name__}")
+
+
 class _Exchange:
     """Requests to one device over one session, retried on timeout with a fresh socket."""
 
-    def __init__(self, factory: Callable[[], SnmpSession], retries: int, *, version: str, text: str) -> None:
+    def __init__(
+        self, factory: Callable[[], _Session], retries: int, *, version: str, text: str, context: str = ""
+    ) -> None:
         self._factory = factory
         self._retries = retries
-        self._session: SnmpSession | None = None
+        self._session: _Session | None = None
+        self._context = context
         self.v1 = version == "1"
         self._v3 = version == "3"
         self.fallback = text
@@ -310,11 +345,11 @@ class _Exchange:
         return decode_text(value, self.fallback)
 
     @staticmethod
-    async def start(session: SnmpSession) -> None:
+    async def start(session: _Session) -> None:
         """Discover the v3 engine and localize keys (a no-op on v1/v2c)."""
         await session.refresh()
 
-    async def call(self, request: Callable[[SnmpSession], Awaitable[_T]], step: str = "") -> _T:
+    async def call(self, request: Callable[[_Session], Awaitable[_T]], step: str = "") -> _T:
         """Run one request; retry timeouts on a new session so late replies cannot be mistaken.
 
         Raises:
@@ -334,22 +369,43 @@ class _Exchange:
                 if attempt == self._retries:
                     # a reply from another source address is not heard: the socket is connected
                     # to the polled address (docs/monitoring.md, "Replies from another address")
-                    raise _StepError(Status.TIMEOUT, f"no reply after {attempt + 1} attempts{where}") from exc
+                    raise await self._no_reply(attempt + 1, where) from exc
                 self._session = None
             except NoSuchInstance as exc:
                 raise _StepError(Status.NO_SUCH_OBJECT, f"no such object{where}") from exc
-            except SnmpAuthError as exc:
-                raise _StepError(Status.AUTH_FAILED, "SNMPv3 authentication failed (user, keys or protocols)") from exc
+            except SnmpAuthError as exc:  # gufo: a USM report or an authorizationError alike
+                raise _StepError(
+                    Status.AUTH_FAILED, "SNMPv3 authentication failed or access denied (user, keys, protocols or view)"
+                ) from exc
             except SnmpDecodeError as exc:
                 raise _StepError(Status.BAD_REPLY, f"the reply could not be decoded{where}") from exc
             except SnmpError as exc:
-                raise _StepError(Status.ERROR, f"SNMP error{where}: {type(exc).__name__}") from exc
+                raise _snmp_error(exc, where) from exc
             except OSError as exc:
                 raise _StepError(Status.UNREACHABLE, exc.strerror or type(exc).__name__) from exc
             else:
                 note_progress()
                 return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _no_reply(self, attempts: int, where: str) -> _StepError:
+        """Return the error for a request that got no reply; in a context, tell an unknown context apart.
+
+        An SNMPv3 agent drops a request for a context it does not serve, without a word
+        (RFC 3413 3.2 step 5; it counts snmpUnknownContexts): when the same credentials get any
+        answer in the default context, the agent is up and the context is the fault.
+        """
+        message = f"no reply after {attempts} attempts{where}"
+        if not self._context:
+            return _StepError(Status.TIMEOUT, message)
+        probe = self._factory()
+        if getattr(probe, "answers_default_context", None) and await probe.answers_default_context():  # type: ignore[union-attr]
+            return _StepError(
+                Status.ERROR,
+                f"{message} in context {self._context!r}, but the agent answers in the default context: "
+                "it does not serve that context (an agent drops requests for an unknown context, RFC 3413 3.2)",
+            )
+        return _StepError(Status.TIMEOUT, f"{message} in context {self._context!r}")
 
     async def get(self, oid: str) -> ValueType:
         """GET one OID; None when the agent has no such object (v1 noSuchName, v2c noSuchObject/Instance)."""

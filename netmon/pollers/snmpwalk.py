@@ -15,7 +15,8 @@ repetitions, down to GETNEXT. Every reply received moves the poll's idle deadlin
 
 gufo-snmp (pinned below 0.14) is driven through its session's ``_send``/``_recv`` and the
 socket's ``send_get_bulk``/``recv_get_bulk``: whole responses as lists, one Python frame per
-reply instead of one per value.
+reply instead of one per value. A v3 profile with a context walks over pysnmp
+(`netmon.pollers.snmpctx.ContextSession.fetcher`): same replies as lists, same bounds here.
 """
 
 from __future__ import annotations
@@ -26,10 +27,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gufo.snmp import SnmpDecodeError, ValueType
 from gufo.snmp._fast import GetIter
 from gufo.snmp.aio.client import SnmpSession
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from netmon.pollers.snmpctx import Batch, ContextSession
 
 __all__ = ["Walk", "WalkLimits", "idle_deadline", "note_progress", "walk_column"]
 
@@ -92,7 +99,12 @@ def _index(oid: str) -> int:
 
 
 async def walk_column(
-    session: SnmpSession, column: str, *, repetitions: int, bulk: bool, limits: WalkLimits = WalkLimits()
+    session: SnmpSession | ContextSession,
+    column: str,
+    *,
+    repetitions: int,
+    bulk: bool,
+    limits: WalkLimits = WalkLimits(),
 ) -> Walk:
     """Walk one single-index table column; return its rows by ifIndex-like last sub-identifier.
 
@@ -100,8 +112,9 @@ async def walk_column(
     reply); *bulk* False walks with GETNEXT (SNMPv1).
 
     Raises:
-        TimeoutError, SnmpError, OSError: from gufo, for the caller to translate; a reply that
-            cannot be decoded even with GETNEXT raises ``SnmpDecodeError``.
+        TimeoutError, SnmpError, OSError: from the client (gufo, or `ContextSession` with gufo's
+            types), for the caller to translate; a reply that cannot be decoded even with
+            GETNEXT raises ``SnmpDecodeError``.
     """
     walk = Walk(repetitions=repetitions if bulk else 0)
     ends = time.monotonic() + limits.seconds
@@ -117,11 +130,32 @@ async def walk_column(
         return walk
 
 
-async def _walk_once(  # noqa: PLR0911 (one return per way a walk ends)
-    session: SnmpSession, column: str, walk: Walk, limits: WalkLimits, ends: float
-) -> None:
+def _gufo_fetch(session: SnmpSession, column: str, repetitions: int) -> Callable[[], Awaitable[Batch]]:
+    """Return one GETBULK (GETNEXT when *repetitions* is 0) per call over a gufo session."""
     sock = session._sock
-    context = GetIter(column, walk.repetitions) if walk.repetitions else GetIter(column)
+    context = GetIter(column, repetitions) if repetitions else GetIter(column)
+    if repetitions:
+
+        async def bulk() -> Batch:
+            await session._send(lambda: sock.send_get_bulk(context))
+            return await session._recv(lambda: sock.recv_get_bulk(context))
+
+        return bulk
+
+    async def getnext() -> Batch:
+        await session._send(lambda: sock.send_get_next(context))
+        return [await session._recv(lambda: sock.recv_get_next(context))]
+
+    return getnext
+
+
+async def _walk_once(  # noqa: PLR0911 (one return per way a walk ends)
+    session: SnmpSession | ContextSession, column: str, walk: Walk, limits: WalkLimits, ends: float
+) -> None:
+    if isinstance(session, SnmpSession):
+        fetch = _gufo_fetch(session, column, walk.repetitions)
+    else:
+        fetch = session.fetcher(column, walk.repetitions)
     rows = walk.rows
     last = -1
     while True:
@@ -133,12 +167,7 @@ async def _walk_once(  # noqa: PLR0911 (one return per way a walk ends)
             return
         walk.requests += 1
         try:
-            if walk.repetitions:
-                await session._send(lambda: sock.send_get_bulk(context))
-                batch = await session._recv(lambda: sock.recv_get_bulk(context))
-            else:
-                await session._send(lambda: sock.send_get_next(context))
-                batch = [await session._recv(lambda: sock.recv_get_next(context))]
+            batch = await fetch()
         except StopAsyncIteration:  # endOfMibView, an empty reply, or (v1) noSuchName at the end
             note_progress()
             walk.stop = "end"

@@ -25,6 +25,8 @@ from netmon.errors import PollError
 __all__ = [
     "LEVELS",
     "SNMP_TRAP_OID",
+    "USM_AUTH",
+    "USM_PRIV",
     "Header",
     "MalformedError",
     "MasterKeys",
@@ -39,7 +41,7 @@ _IF_INDEX = "1.3.6.1.2.1.2.2.1.1."
 _IF_INDEXED = ("1.3.6.1.2.1.2.2.1.7.", "1.3.6.1.2.1.2.2.1.8.", "1.3.6.1.2.1.2.2.1.2.", "1.3.6.1.2.1.31.1.1.1.1.")
 _IF_NAME = ("1.3.6.1.2.1.31.1.1.1.1.", "1.3.6.1.2.1.2.2.1.2.")  # ifName, else ifDescr
 _MAX_TEXT = 128
-_AUTH = {
+USM_AUTH = {
     "md5": snmp_config.USM_AUTH_HMAC96_MD5,
     "sha": snmp_config.USM_AUTH_HMAC96_SHA,
     "sha224": snmp_config.USM_AUTH_HMAC128_SHA224,
@@ -48,7 +50,7 @@ _AUTH = {
     "sha512": snmp_config.USM_AUTH_HMAC384_SHA512,
 }
 # AES-192/256 with Blumenthal key extension, as the SNMP poller (gufo-snmp) and net-snmp use.
-_PRIV = {
+USM_PRIV = {
     "des": snmp_config.USM_PRIV_CBC56_DES,
     "aes128": snmp_config.USM_PRIV_CFB128_AES,
     "aes192": snmp_config.USM_PRIV_CFB192_AES_BLUMENTHAL,
@@ -121,8 +123,8 @@ def read_header(datagram: bytes) -> Header:
 
 def master_keys(profile: SnmpProfile) -> MasterKeys:
     """Hash the profile's passphrases into master keys once (RFC 3414 A.2.1: about a megabyte each)."""
-    auth = _AUTH[profile.auth_protocol] if profile.auth_protocol else snmp_config.USM_AUTH_NONE
-    priv = _PRIV[profile.priv_protocol] if profile.priv_protocol else snmp_config.USM_PRIV_NONE
+    auth = USM_AUTH[profile.auth_protocol] if profile.auth_protocol else snmp_config.USM_AUTH_NONE
+    priv = USM_PRIV[profile.priv_protocol] if profile.priv_protocol else snmp_config.USM_PRIV_NONE
     auth_key = priv_key = None
     if profile.auth_key is not None:
         auth_key = bytes(snmp_config.AUTH_SERVICES[auth].hash_passphrase(profile.auth_key.reveal().encode()))

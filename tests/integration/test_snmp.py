@@ -119,7 +119,7 @@ FAILURES = [
             "priv_key": "t-priv-key-2",
         },
         Status.AUTH_FAILED,
-        "SNMPv3 authentication failed (user, keys or protocols)",
+        "SNMPv3 authentication failed or access denied (user, keys, protocols or view)",
         id="wrong-v3-key",
     ),
 ]

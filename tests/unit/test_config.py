@@ -123,14 +123,14 @@ CONFIG_ERRORS = [
         id="bad-version",
     ),
     pytest.param(
-        "snmp_profiles:\n  p:\n    version: 3\n    user: u\n    context: vlan-20\n",
-        [
-            (
-                "{f}:5: snmp_profiles.p.context: a non-empty SNMPv3 context cannot be sent: gufo-snmp 0.13 "
-                "always sends the default (empty) contextName; give the device a view in the default context"
-            )
-        ],
-        id="v3-context-cannot-be-sent",
+        "snmp_profiles:\n  p:\n    version: 2c\n    community: c\n    context: vlan-20\n",
+        ["{f}:2: snmp_profiles.p: context only apply to SNMP v3"],
+        id="context-is-v3-only",
+    ),
+    pytest.param(
+        "snmp_profiles:\n  p:\n    version: 3\n    user: u\n    context: " + "c" * 33 + "\n",
+        ["{f}:5: snmp_profiles.p.context: String should have at most 32 characters"],
+        id="context-longer-than-an-snmp-admin-string",
     ),
     pytest.param(
         "snmp_profiles:\n  p:\n    version: 2c\n    community: c\n    text_encoding: tcvn3\n",

@@ -42,6 +42,9 @@ class BasePollClass:
     async def check(self) -> None:
         """Nothing to check by default."""
 
+    async def aclose(self) -> None:
+        """Nothing to release by default."""
+
     def applies(self, target: Target) -> bool:
         """Poll every device by default (not services: `Target.object_kind`)."""
         return target.object_kind == "device"

@@ -33,6 +33,10 @@ class HostResources(BasePollClass):
         super().__init__(config, settings)
         self.poller = SnmpPoller(config.snmp_profiles, settings)
 
+    async def aclose(self) -> None:
+        """Close the poller's pysnmp engines (v3 profiles with a context), if any were opened."""
+        await self.poller.aclose()
+
     def applies(self, target: Target) -> bool:
         """Poll servers that have an SNMP profile."""
         return target.snmp is not None and target.role is Role.SERVER
