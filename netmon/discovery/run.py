@@ -17,7 +17,7 @@ from netmon.discovery.adjacency import Edge, Found, adjacency, gateway_to, root_
 from netmon.discovery.identify import capabilities, guess
 from netmon.discovery.neighbours import read_view
 from netmon.discovery.reconcile import Report, reconcile
-from netmon.discovery.snmpread import Reader, identify
+from netmon.discovery.snmpread import Reader, context_engines, identify
 from netmon.discovery.sweep import IpNetwork, check_allowed, sweep
 from netmon.errors import InputError
 from netmon.inventory.spec import Inventory
@@ -59,14 +59,15 @@ async def identify_hosts(config: Config, addresses: Sequence[str], profiles: Seq
     pairs = profiles_for(config, profiles)
     gate = asyncio.Semaphore(CONCURRENCY)
     found: dict[str, Found] = {}
+    contexts = context_engines(profile for _, profile in pairs)
 
     async def one(address: str) -> None:
         async with gate:
-            identity = await identify(address, pairs)
+            identity = await identify(address, pairs, contexts=contexts)
             if identity is None:
                 found[address] = Found(address=address)
                 return
-            view = await read_view(Reader(address, config.snmp_profiles[identity.profile]))
+            view = await read_view(Reader(address, config.snmp_profiles[identity.profile], contexts=contexts))
             role = guess(
                 sys_object_id=identity.sys_object_id,
                 sys_descr=identity.sys_descr,
@@ -76,9 +77,13 @@ async def identify_hosts(config: Config, addresses: Sequence[str], profiles: Seq
             )
             found[address] = Found(address=address, identity=identity, guess=role, view=view)
 
-    async with asyncio.TaskGroup() as group:
-        for address in addresses:
-            group.create_task(one(address))
+    try:
+        async with asyncio.TaskGroup() as group:
+            for address in addresses:
+                group.create_task(one(address))
+    finally:
+        if contexts is not None:
+            await contexts.aclose()
     return found
 
 

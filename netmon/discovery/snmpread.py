@@ -3,13 +3,17 @@
 Every walk is bounded in rows and requests and stops at the first OID that does not increase
 (as net-snmp's tools do) or leaves the subtree; end of the agent's view ends it cleanly. A
 device that does not answer gives None or an empty table, never an exception.
+
+A v3 profile with a ``context`` is read over pysnmp (`netmon.pollers.snmpctx.ContextSession`,
+the same surface as gufo's session); readers of one run share its engines (`context_engines`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gufo.snmp import SnmpError, SnmpVersion, User, ValueType
 from gufo.snmp.aio.client import SnmpSession
@@ -17,7 +21,10 @@ from gufo.snmp.aio.client import SnmpSession
 from netmon.config import SnmpProfile
 from netmon.pollers.snmp import auth_key, priv_key
 
-__all__ = ["MAX_ROWS", "Identity", "Reader", "identify", "oid_suffix"]
+if TYPE_CHECKING:
+    from netmon.pollers.snmpctx import ContextEngines, ContextSession
+
+__all__ = ["MAX_ROWS", "Identity", "Reader", "context_engines", "identify", "oid_suffix"]
 
 #: The most rows one walk returns, and the most requests it sends (a runaway agent is cut off).
 MAX_ROWS = 20_000
@@ -69,16 +76,41 @@ class Identity:
     notes: tuple[str, ...] = field(default=())
 
 
-class Reader:
-    """Requests to one host with one profile (one session; v3 engine discovered on first use)."""
+def context_engines(profiles: Iterable[SnmpProfile]) -> ContextEngines | None:
+    """Return pysnmp engines for readers to share when a profile has a v3 context, else None.
 
-    def __init__(self, address: str, profile: SnmpProfile, *, timeout: float = 2.0) -> None:
+    The caller closes them (``await engines.aclose()``) when its readers are done.
+    """
+    if not any(p.version == "3" and p.context for p in profiles):
+        return None
+    from netmon.pollers.snmpctx import ContextEngines  # noqa: PLC0415 (pysnmp: context profiles only)
+
+    return ContextEngines()
+
+
+class Reader:
+    """Requests to one host with one profile (one session; v3 engine discovered on first use).
+
+    *contexts* are the run's pysnmp engines for a v3 profile with a context (`context_engines`);
+    without them such a reader makes its own, closed when it is dropped.
+    """
+
+    def __init__(
+        self, address: str, profile: SnmpProfile, *, timeout: float = 2.0, contexts: ContextEngines | None = None
+    ) -> None:
         self.address = address
         self.profile = profile
         self._timeout = profile.timeout if profile.timeout is not None else timeout
-        self._session: SnmpSession | None = None
+        self._session: SnmpSession | ContextSession | None = None
+        self._contexts = contexts
 
-    async def _open(self) -> SnmpSession:
+    async def _open(self) -> SnmpSession | ContextSession:
+        if self._session is None and self.profile.version == "3" and self.profile.context:
+            from netmon.pollers.snmpctx import ContextEngines, ContextSession  # noqa: PLC0415 (pysnmp)
+
+            if self._contexts is None:
+                self._contexts = ContextEngines()
+            self._session = ContextSession(self._contexts, self.address, self.profile, self._timeout)
         if self._session is None:
             profile = self.profile
             common = {
@@ -130,10 +162,12 @@ class Reader:
         return rows
 
 
-async def identify(address: str, profiles: Sequence[tuple[str, SnmpProfile]]) -> Identity | None:
+async def identify(
+    address: str, profiles: Sequence[tuple[str, SnmpProfile]], *, contexts: ContextEngines | None = None
+) -> Identity | None:
     """Try *profiles* in order; return what the first one that answers reads, or None."""
     for name, profile in profiles:
-        reader = Reader(address, profile)
+        reader = Reader(address, profile, contexts=contexts)
         got = await reader.get(list(_SYSTEM.values()))
         if not got:
             continue

@@ -18,7 +18,7 @@ from datetime import datetime
 from netmon.config import Config
 from netmon.discovery.adjacency import Found, Uplink, adjacency, gateway_to, root_of, uplinks
 from netmon.discovery.neighbours import read_view
-from netmon.discovery.snmpread import Reader
+from netmon.discovery.snmpread import Reader, context_engines
 from netmon.inventory.spec import Inventory
 from netmon.pollers.base import ValueObject, utcnow
 from netmon.sinks.events import SCHEMA, OutboxMessage, event_topic
@@ -77,6 +77,7 @@ class TopologyWatch:
         devices = {d.address: name for name, d in inventory.devices.items() if d.enabled and d.snmp}
         gate = asyncio.Semaphore(_CONCURRENCY)
         found: dict[str, Found] = {}
+        contexts = context_engines(self.config.snmp_profiles.values())
 
         async def one(address: str) -> None:
             device = inventory.devices[devices[address]]
@@ -84,12 +85,16 @@ class TopologyWatch:
             if profile is None:
                 return
             async with gate:
-                view = await read_view(Reader(address, profile))
+                view = await read_view(Reader(address, profile, contexts=contexts))
             found[address] = Found(address=address, view=view, known_as=devices[address])
 
-        async with asyncio.TaskGroup() as group:
-            for address in devices:
-                group.create_task(one(address))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for address in devices:
+                    group.create_task(one(address))
+        finally:
+            if contexts is not None:
+                await contexts.aclose()
         edges = adjacency(found)
         gateway = await asyncio.to_thread(gateway_to, next(iter(devices), "")) if devices else None
         root, _why = root_of(found, gateway=gateway, named=self._root_address(inventory))

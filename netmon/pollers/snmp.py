@@ -4,10 +4,10 @@ One session per device poll (a gufo session carries one request at a time), boun
 column walks on v2c/v3 and GETNEXT on v1 (`netmon.pollers.snmpwalk`), interface rows assembled
 by `netmon.pollers.ifmib`, values decoded by `netmon.pollers.snmptext`. Timeouts and retries
 come from the credential profile, else from the poll class. Every failure becomes a Sample
-status; gufo's exceptions are translated here and nowhere else (`_Exchange.call`).
+status; the clients' exceptions are translated in one place (`netmon.pollers.snmpexchange`).
 
 A v3 profile with a ``context`` is polled over pysnmp (`netmon.pollers.snmpctx`: gufo-snmp
-0.13 cannot send a contextName), through the same `_Exchange` with gufo's exception types;
+0.13 cannot send a contextName), through the same `Exchange` with gufo's exception types;
 the poller's pysnmp engines are imported, made and closed (`SnmpPoller.aclose`) only then.
 """
 
@@ -24,15 +24,11 @@ from gufo.snmp import (
     Aes256Key,
     DesKey,
     Md5Key,
-    NoSuchInstance,
     Sha1Key,
     Sha224Key,
     Sha256Key,
     Sha384Key,
     Sha512Key,
-    SnmpAuthError,
-    SnmpDecodeError,
-    SnmpError,
     SnmpVersion,
     User,
     ValueType,
@@ -60,17 +56,14 @@ from netmon.pollers.ifmib import (
     needs_descr,
     needs_octets_32,
 )
-from netmon.pollers.snmptext import as_enum, as_int, as_unsigned32, decode_text
-from netmon.pollers.snmpwalk import note_progress, walk_column
+from netmon.pollers.snmpexchange import HR_STORAGE_DESCR, NUMBER_REPETITIONS, Exchange, StepError
+from netmon.pollers.snmptext import as_enum, as_int, as_unsigned32
 
 if TYPE_CHECKING:
     from netmon.pollers.snmpctx import ContextEngines, ContextSession
 
-    _Session = SnmpSession | ContextSession
-
 __all__ = ["SnmpPoller", "auth_key", "priv_key"]
 
-_T = TypeVar("_T")
 _S = TypeVar("_S", bound=Sample)
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
@@ -82,18 +75,11 @@ _SYSTEM = {
 }
 _HR_PROCESSOR_LOAD = "1.3.6.1.2.1.25.3.3.1.2"
 _HR_STORAGE = {
-    "descr": "1.3.6.1.2.1.25.2.3.1.3",
+    "descr": HR_STORAGE_DESCR,
     "unit": "1.3.6.1.2.1.25.2.3.1.4",
     "size": "1.3.6.1.2.1.25.2.3.1.5",
     "used": "1.3.6.1.2.1.25.2.3.1.6",
 }
-_STOPS = {
-    "not_increasing": "OID not increasing",
-    "requests": "request limit reached",
-    "rows": "row limit reached",
-    "time": "time limit reached",
-}
-
 _AUTH: dict[str, type[BaseAuthKey]] = {
     "md5": Md5Key,
     "sha": Sha1Key,
@@ -105,17 +91,6 @@ _AUTH: dict[str, type[BaseAuthKey]] = {
 _PRIV: dict[str, type[BasePrivKey]] = {"des": DesKey, "aes128": Aes128Key, "aes192": Aes192Key, "aes256": Aes256Key}
 _VERSION = {"1": SnmpVersion.v1, "2c": SnmpVersion.v2c, "3": SnmpVersion.v3}
 
-#: Rows per GETBULK, sized so that a reply stays under gufo's limits: it announces a
-#: 2048-byte msgMaxSize on v3 (a larger reply ends the walk silently) and receives at most
-#: 4080 bytes. A reply one row longer than the table ends the walk in one request, so numeric
-#: columns of a 48-port switch take one request each. Text columns can hold long strings.
-_REPETITIONS = {  # column: (v1/v2c, v3)
-    IF_COLUMNS["name"]: (40, 25),
-    IF_COLUMNS["alias"]: (20, 12),
-    IF_DESCR: (20, 12),
-    _HR_STORAGE["descr"]: (20, 12),
-}
-_NUMBER_REPETITIONS = (60, 45)
 _RECV_BUFFER = 256 * 1024
 
 
@@ -131,18 +106,6 @@ def priv_key(profile: SnmpProfile) -> BasePrivKey | None:
     if profile.priv_protocol and profile.priv_key:
         return _PRIV[profile.priv_protocol](profile.priv_key.reveal().encode())
     return None
-
-
-class _StepError(Exception):
-    """A poll step failed; carries the status and a message without secrets."""
-
-    def __init__(self, status: Status, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _repetitions(column: str, *, v3: bool) -> int:
-    return _REPETITIONS.get(column, _NUMBER_REPETITIONS)[1 if v3 else 0]
 
 
 class SnmpPoller:
@@ -162,7 +125,7 @@ class SnmpPoller:
 
     def _profile(self, target: Target) -> SnmpProfile:
         if target.snmp is None or target.snmp not in self.profiles:
-            raise _StepError(Status.ERROR, f"no SNMP profile {target.snmp!r} in the config")
+            raise StepError(Status.ERROR, f"no SNMP profile {target.snmp!r} in the config")
         return self.profiles[target.snmp]
 
     def _session(self, target: Target, profile: SnmpProfile) -> SnmpSession | ContextSession:
@@ -178,7 +141,7 @@ class SnmpPoller:
             "port": profile.port,
             "timeout": timeout,
             "version": _VERSION[profile.version],
-            "max_repetitions": _NUMBER_REPETITIONS[0],
+            "max_repetitions": NUMBER_REPETITIONS[0],
             "recv_buffer": _RECV_BUFFER,
         }
         if profile.version == "3":
@@ -188,10 +151,10 @@ class SnmpPoller:
         return SnmpSession(community=community, **common)  # type: ignore[arg-type]
 
     @asynccontextmanager
-    async def _open(self, target: Target) -> AsyncIterator[_Exchange]:
+    async def _open(self, target: Target) -> AsyncIterator[Exchange]:
         profile = self._profile(target)
         retries = profile.retries if profile.retries is not None else self.defaults.retries
-        exchange = _Exchange(
+        exchange = Exchange(
             lambda: self._session(target, profile),
             retries,
             version=profile.version,
@@ -202,13 +165,13 @@ class SnmpPoller:
         yield exchange
 
     async def _run(
-        self, target: Target, make: type[_S], body: Callable[[_Exchange], Awaitable[dict[str, object]]]
+        self, target: Target, make: type[_S], body: Callable[[Exchange], Awaitable[dict[str, object]]]
     ) -> _S:
         started = time.monotonic()
         try:
             async with self._open(target) as exchange:
                 values = await body(exchange)
-        except _StepError as exc:
+        except StepError as exc:
             return make(
                 device=target.device,
                 ts=utcnow(),
@@ -230,12 +193,12 @@ class SnmpPoller:
         sample is NO_SUCH_OBJECT only when none of the four answered.
         """
 
-        async def body(exchange: _Exchange) -> dict[str, object]:
+        async def body(exchange: Exchange) -> dict[str, object]:
             got = await exchange.call(lambda s: s.get_many(_SYSTEM.values()))
             if exchange.v1 and len(got) < len(_SYSTEM):
                 got = {oid: value for oid in _SYSTEM.values() if (value := await exchange.get(oid)) is not None}
             if not got:
-                raise _StepError(Status.NO_SUCH_OBJECT, "the agent has no sysDescr, sysObjectID, sysUpTime, sysName")
+                raise StepError(Status.NO_SUCH_OBJECT, "the agent has no sysDescr, sysObjectID, sysUpTime, sysName")
             return {
                 "sys_uptime": as_int(got.get(SYS_UPTIME)),
                 "sys_name": exchange.text(got.get(_SYSTEM["sys_name"])),
@@ -252,7 +215,7 @@ class SnmpPoller:
         read here, and an agent without it still has its interfaces polled (``sys_uptime`` None).
         """
 
-        async def body(exchange: _Exchange) -> dict[str, object]:
+        async def body(exchange: Exchange) -> dict[str, object]:
             nonlocal uptime
             if uptime is None:
                 uptime = as_int(await exchange.get(SYS_UPTIME))
@@ -280,11 +243,11 @@ class SnmpPoller:
         (None). hrProcessorLoad outside 0..100 is left out.
         """
 
-        async def body(exchange: _Exchange) -> dict[str, object]:
+        async def body(exchange: Exchange) -> dict[str, object]:
             load = await exchange.walk(_HR_PROCESSOR_LOAD)
             storage = {name: await exchange.walk(oid) for name, oid in _HR_STORAGE.items()}
             if not load and not storage["descr"]:
-                raise _StepError(Status.NO_SUCH_OBJECT, "the agent has no HOST-RESOURCES-MIB")
+                raise StepError(Status.NO_SUCH_OBJECT, "the agent has no HOST-RESOURCES-MIB")
             rows = [
                 _storage_row(index, exchange.text(descr), storage["unit"], storage["size"], storage["used"])
                 for index, descr in sorted(storage["descr"].items())
@@ -316,113 +279,3 @@ def _storage_row(
         size_bytes=None if size is None else size * unit,
         used_bytes=None if in_use is None else in_use * unit,
     )
-
-
-def _snmp_error(exc: SnmpError, where: str) -> _StepError:
-    status = getattr(exc, "status", None)  # snmpctx.ContextError: the agent's own error, never a secret
-    if isinstance(status, Status):
-        return _StepError(status, f"{exc}{where}")
-    return _StepError(Status.ERROR, f"SNMP error{where}: {type(exc).__name__}")
-
-
-class _Exchange:
-    """Requests to one device over one session, retried on timeout with a fresh socket."""
-
-    def __init__(
-        self, factory: Callable[[], _Session], retries: int, *, version: str, text: str, context: str = ""
-    ) -> None:
-        self._factory = factory
-        self._retries = retries
-        self._session: _Session | None = None
-        self._context = context
-        self.v1 = version == "1"
-        self._v3 = version == "3"
-        self.fallback = text
-        self.notes: list[str] = []
-
-    def text(self, value: ValueType) -> str:
-        """Decode an OCTET STRING with this profile's fallback codec (`decode_text`)."""
-        return decode_text(value, self.fallback)
-
-    @staticmethod
-    async def start(session: _Session) -> None:
-        """Discover the v3 engine and localize keys (a no-op on v1/v2c)."""
-        await session.refresh()
-
-    async def call(self, request: Callable[[_Session], Awaitable[_T]], step: str = "") -> _T:
-        """Run one request; retry timeouts on a new session so late replies cannot be mistaken.
-
-        Raises:
-            _StepError: the status and a message naming *step* (an OID), without secrets.
-        """
-        where = f" ({step})" if step else ""
-        for attempt in range(self._retries + 1):
-            try:
-                if self._session is None:  # first use, or a retry: a new socket, so late replies cannot match
-                    self._session = self._factory()
-                    if attempt:
-                        await self._session.refresh()
-                result = await request(self._session)
-            except TimeoutError as exc:
-                if "refused" in str(exc.__cause__ or exc):
-                    raise _StepError(Status.REFUSED, "connection refused: no SNMP agent listens on that port") from exc
-                if attempt == self._retries:
-                    # a reply from another source address is not heard: the socket is connected
-                    # to the polled address (docs/monitoring.md, "Replies from another address")
-                    raise await self._no_reply(attempt + 1, where) from exc
-                self._session = None
-            except NoSuchInstance as exc:
-                raise _StepError(Status.NO_SUCH_OBJECT, f"no such object{where}") from exc
-            except SnmpAuthError as exc:  # gufo: a USM report or an authorizationError alike
-                raise _StepError(
-                    Status.AUTH_FAILED, "SNMPv3 authentication failed or access denied (user, keys, protocols or view)"
-                ) from exc
-            except SnmpDecodeError as exc:
-                raise _StepError(Status.BAD_REPLY, f"the reply could not be decoded{where}") from exc
-            except SnmpError as exc:
-                raise _snmp_error(exc, where) from exc
-            except OSError as exc:
-                raise _StepError(Status.UNREACHABLE, exc.strerror or type(exc).__name__) from exc
-            else:
-                note_progress()
-                return result
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _no_reply(self, attempts: int, where: str) -> _StepError:
-        """Return the error for a request that got no reply; in a context, tell an unknown context apart.
-
-        An SNMPv3 agent drops a request for a context it does not serve, without a word
-        (RFC 3413 3.2 step 5; it counts snmpUnknownContexts): when the same credentials get any
-        answer in the default context, the agent is up and the context is the fault.
-        """
-        message = f"no reply after {attempts} attempts{where}"
-        if not self._context:
-            return _StepError(Status.TIMEOUT, message)
-        probe = self._factory()
-        if getattr(probe, "answers_default_context", None) and await probe.answers_default_context():  # type: ignore[union-attr]
-            return _StepError(
-                Status.ERROR,
-                f"{message} in context {self._context!r}, but the agent answers in the default context: "
-                "it does not serve that context (an agent drops requests for an unknown context, RFC 3413 3.2)",
-            )
-        return _StepError(Status.TIMEOUT, f"{message} in context {self._context!r}")
-
-    async def get(self, oid: str) -> ValueType:
-        """GET one OID; None when the agent has no such object (v1 noSuchName, v2c noSuchObject/Instance)."""
-        try:
-            return await self.call(lambda s: s.get(oid), oid)
-        except _StepError as exc:
-            if exc.status is Status.NO_SUCH_OBJECT:
-                return None
-            raise
-
-    async def walk(self, column: str) -> dict[int, ValueType]:
-        """Walk one table column (GETBULK, or GETNEXT on v1), bounded (`walk_column`); values by last sub-identifier.
-
-        A walk cut short (OID not increasing, a limit) keeps its rows and adds a line to `notes`.
-        """
-        repetitions = 0 if self.v1 else _repetitions(column, v3=self._v3)
-        walk = await self.call(lambda s: walk_column(s, column, repetitions=repetitions, bulk=not self.v1), column)
-        if walk.stop in _STOPS:
-            self.notes.append(f"{column}: {_STOPS[walk.stop]} after {len(walk.rows)} rows, {walk.requests} requests")
-        return walk.rows

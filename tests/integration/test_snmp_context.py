@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from netmon.config import Config, SnmpProfile
+from netmon.discovery.snmpread import Reader, context_engines, identify
 from netmon.inventory.models import Level, Role
 from netmon.inventory.spec import DeviceSpec, Inventory, UnitSpec
 from netmon.inventory.store import Store
@@ -379,3 +380,21 @@ def test_poll_once_sends_the_context(agents: Agents, db_url: str, tmp_path: Path
     assert samples[("ctx-dut", "snmp_interfaces")]["status"] == "ok"
     assert samples[("ctx-dut", "snmp_interfaces")]["interfaces"]
     assert AUTH_KEY not in done.stdout + done.stderr
+
+
+async def test_discovery_identifies_in_the_context(agents: Agents) -> None:
+    """`netmon discover` reads through the same client: the first profile that answers names the device."""
+    pairs = [(name, agents.profiles[name]) for name in ("unknown-context", "in-context")]
+    contexts = context_engines(profile for _, profile in pairs)
+    assert contexts is not None
+    try:
+        identity = await identify(FRONT, pairs, contexts=contexts)
+        walked = await Reader(FRONT, agents.profiles["in-context"], contexts=contexts).walk(IF_NAME)
+    finally:
+        await contexts.aclose()
+    assert identity is not None
+    assert (identity.profile, identity.sys_name) == ("in-context", "ctx-back")
+    assert {oid: value.decode() for oid, value in walked if isinstance(value, bytes)} == _net_snmp(
+        "snmpwalk", agents, IF_NAME
+    )
+    assert context_engines([agents.profiles["back"], agents.profiles["default-context"]]) is None
