@@ -31,6 +31,7 @@ def check_config(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     out.print(f"  database:  {cfg.database.url}", markup=False)
     for name, profile in cfg.snmp_profiles.items():
         level = f" {profile.security_level}" if profile.security_level else ""
+        level += f", context {profile.context!r}" if profile.context else ""
         out.print(f"  snmp:      {name} (v{profile.version}{level}, port {profile.port})", markup=False)
     for name in ("ping", "snmp", "host_resources"):
         poll = getattr(cfg.polling, name)

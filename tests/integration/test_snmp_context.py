@@ -106,7 +106,7 @@ def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agents]:
         spec = AgentSpec(
             name="ctx-front",
             port=front_port,
-            addresses=(FRONT,),
+            addresses=(FRONT, "::1"),
             sys_name="ctx-front",
             extra_lines=_front_lines(back_port),
         )
@@ -170,6 +170,15 @@ async def test_the_system_group_is_read_in_the_context_field_by_field(agents: Ag
     assert before <= sample.sys_uptime <= after
     assert (default.status, default.sys_name) == (Status.OK, "ctx-front")
     assert _net_snmp("snmpget", agents, SYS["sys_name"], context="")[SYS["sys_name"]] == "ctx-front"
+
+
+async def test_the_context_is_sent_over_ipv6(agents: Agents) -> None:
+    poller = SnmpPoller(agents.profiles, FAST)
+    try:
+        sample = await poller.system(_target("in-context", address="::1"))
+    finally:
+        await poller.aclose()
+    assert (sample.status, sample.sys_name) == (Status.OK, "ctx-back")
 
 
 async def test_interfaces_only_answer_in_the_context_and_match_gufo(agents: Agents) -> None:
@@ -371,6 +380,9 @@ def test_poll_once_sends_the_context(agents: Agents, db_url: str, tmp_path: Path
         command = [netmon, *args, "--config", "netmon.yaml"]
         return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
 
+    checked = run("check-config")
+    assert checked.returncode == 0, checked.stderr
+    assert "ctx (v3 authPriv, context 'vlan20', port" in checked.stdout
     for args in (["db", "upgrade"], ["inventory", "import", "inventory.yaml"], ["poll", "--once", "--json"]):
         done = run(*args)
         assert done.returncode == 0, done.stderr
@@ -379,7 +391,7 @@ def test_poll_once_sends_the_context(agents: Agents, db_url: str, tmp_path: Path
     assert (system["status"], system["sys_name"]) == ("ok", "ctx-back")
     assert samples[("ctx-dut", "snmp_interfaces")]["status"] == "ok"
     assert samples[("ctx-dut", "snmp_interfaces")]["interfaces"]
-    assert AUTH_KEY not in done.stdout + done.stderr
+    assert not any(key in done.stdout + done.stderr + checked.stdout for key in (AUTH_KEY, PRIV_KEY))
 
 
 async def test_discovery_identifies_in_the_context(agents: Agents) -> None:
