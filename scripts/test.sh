@@ -11,4 +11,6 @@ scripts/bootstrap.sh dev
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-exec .venv/bin/pytest "$@"
+# Three workers on two cores: most tests wait on real rounds, agents and Prometheus, not on the CPU,
+# and the namespace labs take turns through their machine-wide lock. NETMON_TEST_WORKERS=0 runs serially.
+exec .venv/bin/pytest -n "${NETMON_TEST_WORKERS:-3}" "$@"
