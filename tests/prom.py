@@ -224,15 +224,17 @@ def _config(
         "rule_files": [str(path.resolve()) for path in rule_files],
         "scrape_configs": [],
     }
-    if targets:
-        config["scrape_configs"].append(
-            {
-                "job_name": "netmon",
-                "honor_labels": True,
-                "static_configs": [{"targets": list(targets)}],
-                **(scrape or {}),
-            }
-        )
+    if targets:  # as config/prometheus/prometheus.yml: /metrics, and the interfaces on their own path
+        for job, path in (("netmon", "/metrics"), ("netmon-interfaces", "/metrics/interfaces")):
+            config["scrape_configs"].append(
+                {
+                    "job_name": job,
+                    "metrics_path": path,
+                    "honor_labels": True,
+                    "static_configs": [{"targets": list(targets)}],
+                    **(scrape or {}),
+                }
+            )
     return yaml.safe_dump(config, sort_keys=False)
 
 
@@ -247,7 +249,7 @@ def running_prometheus(
     startup_timeout: float = 30.0,
     scrape: Mapping[str, Any] | None = None,
 ) -> Iterator[RunningPrometheus]:
-    """Run Prometheus on a free 127.0.0.1 port, scraping *targets* (job netmon) with *rule_files*.
+    """Run Prometheus on a free 127.0.0.1 port: *targets* in jobs netmon and netmon-interfaces, with *rule_files*.
 
     *scrape* adds keys to the job's scrape_config, e.g. `scheme`, `basic_auth`, `tls_config`.
     """

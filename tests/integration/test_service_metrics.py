@@ -33,7 +33,9 @@ from netmon.pollers.base import Sample, utcnow
 from netmon.pollers.http import HttpCheck
 from netmon.pollers.service import ServiceTarget, service_targets
 from netmon.pollers.tcp import TcpCheck
+from netmon.sinks.exposition import Exposition
 from netmon.sinks.prometheus import LiveCollector
+from netmon.sinks.sections import sections
 from netmon.sinks.services import service_metrics
 from tests.conftest import free_tcp_port
 from tests.webservers import Servers, serving
@@ -114,8 +116,8 @@ async def test_checks_become_blackbox_style_series_that_pass_promtool(servers: S
     for check in (HttpCheck(), TcpCheck()):
         await _round(live, check, targets)
     registry = CollectorRegistry()
-    registry.register(LiveCollector(lambda: live, dict))  # what /metrics serves
-    text = generate_latest(registry).decode()
+    registry.register(LiveCollector(lambda: live, dict))  # what /metrics serves: the small families ...
+    text = generate_latest(registry).decode() + await Exposition(lambda: live, sections()).render()  # ... and these
     values = _values(text)
     assert values[("netmon_probe_success", "cong-thong-tin")] == 1
     assert values[("netmon_probe_http_status_code", "cong-thong-tin")] == 200

@@ -6,7 +6,7 @@ rest has a sensible default documented on each method. See `netmon.pollers.regis
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -15,9 +15,7 @@ from netmon.config import PollClass as PollSettings
 from netmon.kernel import Sample, Status, Target, utcnow
 
 if TYPE_CHECKING:
-    from prometheus_client.core import Metric
-
-    from netmon.monitor.latest import MetricsView
+    from netmon.sinks.exposition import DeviceView, Lines
 
 __all__ = ["FRESH_MARGIN", "BasePollClass"]
 
@@ -69,6 +67,5 @@ class BasePollClass:
         return sample.ok
 
     @classmethod
-    def export(cls, view: MetricsView) -> Iterator[Metric]:
+    def export(cls, view: DeviceView, out: Lines) -> None:
         """Export nothing by default."""
-        yield from ()
