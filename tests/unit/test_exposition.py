@@ -178,6 +178,13 @@ async def test_odd_label_values_survive_the_text_format_and_promtool() -> None:
     assert (lint.returncode, lint.stdout + lint.stderr) == (0, "")
 
 
+def _promtool(text: str) -> tuple[int, str]:
+    lint = subprocess.run(
+        ["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=30, check=False
+    )
+    return lint.returncode, lint.stdout + lint.stderr
+
+
 async def test_a_big_scrape_gives_the_event_loop_back_while_it_renders() -> None:
     live, config = _live(devices=400, ports=24, interfaces="all")
     _feed(live, 24)
