@@ -229,7 +229,7 @@ class _Routes:
         exposition = self._backend.exposition
         if exposition is not None:
             paths: tuple[Path, ...] = ("main", "interfaces") if self._backend.interfaces_on_main else ("main",)
-            body += (await exposition.render(paths)).encode()
+            body += await exposition.render(paths)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def interface_metrics(self, request: web.Request) -> web.Response:
@@ -238,7 +238,7 @@ class _Routes:
         body = b""
         if exposition is not None:
             only: tuple[Path, ...] = ("interfaces",)
-            body = (await exposition.render(only, _shard(request.query))).encode()
+            body = await exposition.render(only, _shard(request.query))
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def healthz(self, _request: web.Request) -> web.Response:

@@ -62,25 +62,25 @@ def label_text(names: Sequence[str], values: Sequence[str]) -> str:
     return ",".join(f'{name}="{_escape(value)}"' for name, value in pairs)
 
 
-@dataclass(frozen=True)
 class Family:
-    """One metric family: *name* as exported (counters get `_total` in the text), help text, type, path."""
+    """One metric family: *name* as exported (counters get `_total` in the text), help text, type, path.
 
-    name: str
-    doc: str
-    kind: Literal["gauge", "counter"] = "gauge"
-    path: Path = "main"
+    Families are module constants and compare by identity (a scrape hashes them per object).
+    """
 
-    @property
-    def sample_name(self) -> str:
-        """Return the series name in the text: counters end in `_total`."""
-        return f"{self.name}_total" if self.kind == "counter" else self.name
+    __slots__ = ("doc", "header", "kind", "name", "path", "prefix", "sample_name")
 
-    @property
-    def header(self) -> str:
-        """Return the `# HELP` and `# TYPE` lines."""
-        doc = self.doc.replace("\\", r"\\").replace("\n", r"\n")
-        return f"# HELP {self.sample_name} {doc}\n# TYPE {self.sample_name} {self.kind}\n"
+    def __init__(self, name: str, doc: str, kind: Literal["gauge", "counter"] = "gauge", path: Path = "main") -> None:
+        self.name, self.doc, self.kind, self.path = name, doc, kind, path
+        #: The series name in the text: counters end in `_total`.
+        self.sample_name = f"{name}_total" if kind == "counter" else name
+        self.prefix = self.sample_name + "{"
+        help_text = doc.replace("\\", r"\\").replace("\n", r"\n")
+        #: The `# HELP` and `# TYPE` lines, UTF-8.
+        self.header = f"# HELP {self.sample_name} {help_text}\n# TYPE {self.sample_name} {kind}\n".encode()
+
+    def __repr__(self) -> str:
+        return f"Family({self.sample_name!r}, {self.kind}, {self.path})"
 
 
 class Lines:
@@ -93,15 +93,15 @@ class Lines:
 
     def add(self, family: Family, labels: str, value: float) -> None:
         """Add one series; *labels* is `label_text()` output (or "" for none)."""
-        text = _FAST[value] if value in _FAST else _go_float(value)
+        text = _FAST.get(value) or _go_float(value)
         lines = self._out.get(family)
         if lines is None:
             lines = self._out[family] = []
-        lines.append(f"{family.sample_name}{{{labels}}} {text}\n" if labels else f"{family.sample_name} {text}\n")
+        lines.append(f"{family.prefix}{labels}}} {text}\n" if labels else f"{family.sample_name} {text}\n")
 
-    def chunks(self) -> tuple[tuple[Family, str], ...]:
-        """Return each family's text, in the order families were first written."""
-        return tuple((family, "".join(lines)) for family, lines in self._out.items())
+    def chunks(self) -> tuple[tuple[Family, bytes], ...]:
+        """Return each family's text (UTF-8), in the order families were first written."""
+        return tuple((family, "".join(lines).encode()) for family, lines in self._out.items())
 
 
 @dataclass
@@ -135,10 +135,18 @@ class DeviceView:
 
     def state_of(self, kind: str, name: str) -> tuple[str, bool]:
         """Return (state value, flapping) of the state engine's memory of (kind, name)."""
-        memory = self.live.state_of((kind, name))
-        answer = (memory.state.value, memory.flapping)
+        answer = _state(self.live, kind, name)
         self.reads.append((2, kind, name, answer))
         return answer
+
+
+_UNKNOWN = ("unknown", False)
+
+
+def _state(live: LiveState, kind: str, name: str) -> tuple[str, bool]:
+    """Return (state value, flapping) of (kind, name), ("unknown", False) for an object the engine lacks."""
+    memory = live.engine.objects.get((kind, name))
+    return _UNKNOWN if memory is None else (memory.state.value, memory.flapping)
 
 
 def _still(reads: Sequence[tuple[int, str, str, object]], live: LiveState, now: datetime) -> bool:
@@ -151,10 +159,8 @@ def _still(reads: Sequence[tuple[int, str, str, object]], live: LiveState, now: 
         elif how == 1:
             if samples.newest(first, second) is not answer:
                 return False
-        else:
-            memory = live.state_of((first, second))
-            if (memory.state.value, memory.flapping) != answer:
-                return False
+        elif _state(live, first, second) != answer:
+            return False
     return True
 
 
@@ -162,6 +168,8 @@ class Section(Protocol):
     """A kind of object in the exposition: which objects, their labels, and how one is rendered."""
 
     name: str
+    #: The paths this section's families are on (a scrape of another path skips the section).
+    paths: frozenset[Path]
 
     def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
         """Yield (object name, label values) of every object to export."""
@@ -175,7 +183,7 @@ class Section(Protocol):
 @dataclass
 class _Kept:
     reads: list[tuple[int, str, str, object]]
-    chunks: tuple[tuple[Family, str], ...]
+    chunks: tuple[tuple[Family, bytes], ...]
     stamp: object = None
 
 
@@ -204,8 +212,8 @@ class Exposition:
 
     async def render(
         self, paths: Collection[Path] = _MAIN, shard: tuple[int, int] | None = None, *, now: datetime | None = None
-    ) -> str:
-        """Return the text of every family on *paths*; *shard* = (i, n) keeps objects whose crc32 % n == i.
+    ) -> bytes:
+        """Return the text (UTF-8) of every family on *paths*; *shard* = (i, n) keeps objects whose crc32 % n == i.
 
         Yields to the event loop after every `SLICE` seconds of work. *now* (aware UTC, default the
         current time) is the instant the freshness rule judges samples at.
@@ -217,9 +225,11 @@ class Exposition:
             self._inventory = live.inventory
             self._linked = _linked(live)
         now = now or utcnow()
-        parts: dict[Family, list[str]] = {}
+        parts: dict[Family, list[bytes]] = {}
         started = time.perf_counter()
         for section in self._sections:
+            if section.paths.isdisjoint(paths):
+                continue
             for name, labels in section.objects(live):
                 if shard is not None and zlib.crc32(name.encode()) % shard[1] != shard[0]:
                     continue
@@ -233,7 +243,7 @@ class Exposition:
                     if self._live() is not live:  # reloaded meanwhile: start again on the new view
                         return await self.render(paths, shard, now=now)
                     started = time.perf_counter()
-        return "".join(_families(parts))
+        return b"".join(_families(parts))
 
     def _get(self, section: Section, live: LiveState, now: datetime, name: str, labels: tuple[str, ...]) -> _Kept:
         key = (section.name, name)
@@ -259,7 +269,7 @@ def _linked(live: LiveState) -> dict[str, frozenset[str]]:
     return {device: frozenset(names) for device, names in named.items()}
 
 
-def _families(parts: dict[Family, list[str]]) -> Iterator[str]:
+def _families(parts: dict[Family, list[bytes]]) -> Iterator[bytes]:
     for family, texts in parts.items():
         yield family.header
         yield from texts

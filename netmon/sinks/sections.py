@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from netmon.monitor.state import State
 from netmon.pollers import registry
 from netmon.pollers.service import ServiceSample
-from netmon.sinks.exposition import DEVICE_LABELS, DeviceView, Family, Lines, Section, label_text
+from netmon.sinks.exposition import DEVICE_LABELS, DeviceView, Family, Lines, Path, Section, label_text
 
 if TYPE_CHECKING:
     from netmon.inventory.spec import Inventory
@@ -25,6 +25,7 @@ __all__ = ["IndicatorGauge", "sections"]
 #: One indicator value for the gauges: (indicator, unit, level, a, b); b is None for plain counts.
 IndicatorGauge = tuple[str, str, str, float, float | None]
 
+_MAIN: frozenset[Path] = frozenset(("main",))
 _STATES = [state.value for state in State if state is not State.REMOVED]
 _Rows = list[tuple[str, tuple[str, ...]]]
 
@@ -68,6 +69,7 @@ class Units:
     """`netmon_unit_info{unit,name,level,parent}` 1 per unit."""
 
     name = "unit"
+    paths = _MAIN
     _INFO = Family("netmon_unit_info", "One series per unit.")
     _LABELS = ("unit", "name", "level", "parent")
 
@@ -85,6 +87,7 @@ class Devices:
     """`netmon_device_up`, `netmon_device_state{state}` and `netmon_device_flapping` of every enabled device."""
 
     name = "device"
+    paths = _MAIN
     _FAMILIES = (
         Family("netmon_device_up", "1 when the device is up."),
         Family("netmon_device_state", "1 for the device's current state."),
@@ -104,6 +107,8 @@ class Devices:
 class PollClassSeries:
     """The series a poll class exports for each enabled device (`PollClass.export`)."""
 
+    paths: frozenset[Path] = frozenset(("main", "interfaces"))
+
     def __init__(self, poll_class: str) -> None:
         self.name = f"class:{poll_class}"
         self._class = registry.class_of(poll_class)
@@ -120,6 +125,7 @@ class Links:
     """`netmon_link_{up,state,flapping,capacity_bytes,info}` of every link."""
 
     name = "link"
+    paths = _MAIN
     _LABELS = ("link", "kind", "unit", "level")
     _FAMILIES = (
         Family("netmon_link_up", "1 when the link is up."),
@@ -153,6 +159,7 @@ class Services:
     """Service series in blackbox_exporter's names (`netmon.sinks.services` documents them)."""
 
     name = "service"
+    paths = _MAIN
     _LABELS = ("service", "unit", "level", "check")
     _FAMILIES = (
         Family("netmon_service_up", "1 when the service is up (state engine)."),
@@ -197,6 +204,7 @@ class Indicators:
     """
 
     name = "indicators"
+    paths = _MAIN
     _RATIO = Family("netmon_indicator_ratio", "Live indicator value a/b (absent when b = 0).")
     _A = Family("netmon_indicator_numerator", "Indicator numerator a.")
     _B = Family("netmon_indicator_denominator", "Indicator denominator b.")

@@ -117,7 +117,7 @@ async def test_checks_become_blackbox_style_series_that_pass_promtool(servers: S
         await _round(live, check, targets)
     registry = CollectorRegistry()
     registry.register(LiveCollector(lambda: live, dict))  # what /metrics serves: the small families ...
-    text = generate_latest(registry).decode() + await Exposition(lambda: live, sections()).render()  # ... and these
+    text = (generate_latest(registry) + await Exposition(lambda: live, sections()).render()).decode()  # ... and these
     values = _values(text)
     assert values[("netmon_probe_success", "cong-thong-tin")] == 1
     assert values[("netmon_probe_http_status_code", "cong-thong-tin")] == 200

@@ -84,7 +84,7 @@ def _series(text: str) -> Counter[str]:
 
 
 async def _render(exposition: Exposition, *paths: str, now: datetime = T0) -> str:
-    return await exposition.render(paths or ("main",), now=now)  # type: ignore[arg-type]
+    return (await exposition.render(paths or ("main",), now=now)).decode()  # type: ignore[arg-type]
 
 
 def _exposition(live: LiveState, config: Config) -> Exposition:
@@ -156,7 +156,7 @@ async def test_shards_split_the_devices_without_overlap_or_loss() -> None:
     _feed(live, 2)
     exposition = _exposition(live, config)
     whole = _series(await _render(exposition, "interfaces"))
-    parts = [_series(await exposition.render(INTERFACES, (i, 4), now=T0)) for i in range(4)]
+    parts = [_series((await exposition.render(INTERFACES, (i, 4), now=T0)).decode()) for i in range(4)]
     assert sum(parts, Counter()) == whole
     assert all(part["netmon_interface_oper_up"] for part in parts)  # 40 devices over 4 shards: none empty
 

@@ -22,7 +22,6 @@ from netmon.sinks.exposition import DEVICE_LABELS, DeviceView, Family, Lines, la
 __all__ = ["Snmp", "snmp_deadline"]
 
 _UP = 1  # IF-MIB ifOperStatus / ifAdminStatus up(1)
-_IF_LABELS = ("device", "interface", "unit", "level")
 _COUNTERS = (
     (
         Family("netmon_interface_received_bytes", "Octets received (ifHCInOctets).", "counter", "interfaces"),
@@ -127,6 +126,8 @@ def _interfaces(view: DeviceView, out: Lines) -> None:
         return
     name, unit, level = view.labels[:3]
     out.add(_CUT, label_text(("device", "unit", "level"), (name, unit, level)), len(sample.walk_notes))
+    # label_text() order (sorted: device, interface, level, unit), with the device's part escaped once
+    device, tail = label_text(("device",), (name,)), label_text(("level", "unit"), (level, unit))
     choice = view.settings.interfaces if view.settings is not None else "all"
     ids = interface_ids(sample.interfaces)  # a repeated name gets "#ifIndex": label sets stay unique
     for row in sample.interfaces:
@@ -135,7 +136,7 @@ def _interfaces(view: DeviceView, out: Lines) -> None:
             continue
         if choice == "linked" and identity not in view.linked and row.name not in view.linked:
             continue
-        series = label_text(_IF_LABELS, (name, identity, unit, level))
+        series = f"{device},{label_text(('interface',), (identity,))},{tail}"
         if row.oper_status is not None:
             out.add(_OPER, series, 1 if row.oper_status == _UP else 0)
         if row.admin_status is not None:
