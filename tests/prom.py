@@ -218,6 +218,8 @@ def _config(
     scrape_interval: str,
     evaluation_interval: str,
     scrape: Mapping[str, Any] | None = None,
+    *,
+    jobs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     config: dict[str, Any] = {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": evaluation_interval},
@@ -233,6 +235,7 @@ def _config(
                     "honor_labels": True,
                     "static_configs": [{"targets": list(targets)}],
                     **(scrape or {}),
+                    **(jobs or {}).get(job, {}),
                 }
             )
     return yaml.safe_dump(config, sort_keys=False)
@@ -248,17 +251,21 @@ def running_prometheus(
     evaluation_interval: str = "1s",
     startup_timeout: float = 30.0,
     scrape: Mapping[str, Any] | None = None,
+    jobs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Iterator[RunningPrometheus]:
     """Run Prometheus on a free 127.0.0.1 port: *targets* in jobs netmon and netmon-interfaces, with *rule_files*.
 
-    *scrape* adds keys to the job's scrape_config, e.g. `scheme`, `basic_auth`, `tls_config`.
+    *scrape* adds keys to both jobs' scrape_config, e.g. `scheme`, `basic_auth`, `tls_config`; *jobs*
+    adds keys to one job's, e.g. `{"netmon-interfaces": {"scrape_interval": "60s"}}`.
     """
     binary = shutil.which("prometheus")
     if binary is None:
         raise PrometheusError("prometheus is not installed (scripts/ensure-system.sh prometheus)")
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
-    config.write_text(_config(targets, rule_files, scrape_interval, evaluation_interval, scrape), encoding="utf-8")
+    config.write_text(
+        _config(targets, rule_files, scrape_interval, evaluation_interval, scrape, jobs=jobs), encoding="utf-8"
+    )
     port = free_tcp_port()
     log = workdir / "prometheus.log"
     command = [
