@@ -22,7 +22,7 @@ import importlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, cast
 
 import structlog
 
@@ -75,6 +75,8 @@ class PollClass(Protocol):
     sample_kinds: ClassVar[tuple[type[Sample], ...]]
     trap_polled: ClassVar[bool]  # polled at once when the device sends linkDown/linkUp/coldStart
     stateful: ClassVar[bool]  # its checks get a state (key (name, device)) through `verdict`
+    #: The /metrics paths its families are on ("main", and "interfaces" for /metrics/interfaces).
+    metric_paths: ClassVar[frozenset[Literal["main", "interfaces"]]]
     settings: PollSettings
 
     def __init__(self, config: Config, settings: PollSettings) -> None:

@@ -47,7 +47,6 @@ DEVICE_LABELS = ("device", "unit", "level", "role")
 #: their samples change at every SNMP round, and their path is scraped about as often as that; so
 #: they are rendered at each scrape of /metrics/interfaces (about 2 µs a series) and never held.
 KEPT: frozenset[Path] = frozenset(("main",))
-_NONE: frozenset[Path] = frozenset()
 #: The longest stretch (seconds) a scrape runs on the event loop before it yields.
 SLICE = 0.005
 #: A family's path: "main" is /metrics, "interfaces" is /metrics/interfaces (when split).
@@ -127,6 +126,8 @@ class DeviceView:
     settings: MetricsConfig | None = None
     #: The device's interfaces that an inventory link names (`metrics.interfaces: linked`).
     linked: frozenset[str] = frozenset()
+    #: The paths this scrape serves: a renderer may skip families on other paths.
+    paths: Collection[Path] = _MAIN
     reads: list[tuple[int, str, str, object]] = field(default_factory=list)
 
     def fresh(self, kind: str, device: str | None = None) -> Sample | None:
@@ -214,7 +215,6 @@ class Exposition:
         self._settings: MetricsConfig | None = None
         self._kept: dict[tuple[str, str], _Kept] = {}
         self._linked: dict[str, frozenset[str]] = {}
-        self._seen: dict[str, frozenset[Path]] = {}  # section -> the paths its families have been on
         self._inventory: object = None
         self.renders = 0  #: objects rendered since start (a miss of the kept chunks)
         self.yields = 0  #: times a scrape gave the event loop back
@@ -240,12 +240,11 @@ class Exposition:
         for section in self._sections:
             if section.paths.isdisjoint(paths):
                 continue
-            # where it wrote families that are not kept, render now (else its kept text serves)
-            again = not self._seen.get(section.name, _NONE).isdisjoint(unkept)
+            again = not section.paths.isdisjoint(unkept)  # its families there are not kept: render now
             for name, labels in section.objects(live):
                 if shard is not None and zlib.crc32(name.encode()) % shard[1] != shard[0]:
                     continue
-                for family, text in self._get(section, live, now, name, labels, again=again):
+                for family, text in self._get(section, live, now, (name, labels), paths, again=again):
                     if family.path in paths:
                         parts.setdefault(family, []).append(text)
                 if time.perf_counter() - started > SLICE:
@@ -257,22 +256,34 @@ class Exposition:
         return b"".join(_families(parts))
 
     def _get(
-        self, section: Section, live: LiveState, now: datetime, name: str, labels: tuple[str, ...], *, again: bool
+        self,
+        section: Section,
+        live: LiveState,
+        now: datetime,
+        item: tuple[str, tuple[str, ...]],
+        paths: Collection[Path],
+        *,
+        again: bool,
     ) -> tuple[tuple[Family, bytes], ...]:
-        """Return the object's chunks: the kept ones while its reads hold, else (or when *again*) rendered now."""
+        """Return the object's chunks: the kept ones while its reads hold, else (or when *again*) rendered now.
+
+        What is kept is the text of the `KEPT` paths and the reads made for it; a render *again* for
+        another path replaces it only when it no longer holds.
+        """
+        name, labels = item
         key = (section.name, name)
         kept = self._kept.get(key)
         stamp = section.stamp() if hasattr(section, "stamp") else None
-        if not again and kept is not None and kept.stamp is stamp and _still(kept.reads, live, now):
-            return kept.chunks
-        linked = self._linked.get(name, frozenset())
-        view = DeviceView(live, now, name, labels, self._settings, linked)
+        holds = kept is not None and kept.stamp is stamp and _still(kept.reads, live, now)
+        if holds and not again:
+            return kept.chunks  # type: ignore[union-attr]
+        view = DeviceView(live, now, name, labels, self._settings, self._linked.get(name, frozenset()), paths)
         out = Lines()
         section.render(view, out)
         chunks = out.chunks()
-        self._seen[section.name] = self._seen.get(section.name, _NONE).union(c[0].path for c in chunks)
-        self._kept[key] = _Kept(view.reads, tuple(c for c in chunks if c[0].path in KEPT), stamp)
         self.renders += 1
+        if not holds:
+            self._kept[key] = _Kept(view.reads, tuple(c for c in chunks if c[0].path in KEPT), stamp)
         return chunks
 
 

@@ -107,11 +107,10 @@ class Devices:
 class PollClassSeries:
     """The series a poll class exports for each enabled device (`PollClass.export`)."""
 
-    paths: frozenset[Path] = frozenset(("main", "interfaces"))
-
     def __init__(self, poll_class: str) -> None:
         self.name = f"class:{poll_class}"
         self._class = registry.class_of(poll_class)
+        self.paths: frozenset[Path] = self._class.metric_paths
         self._memo = _Memo(_device_rows)
 
     def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from netmon.config import Config
 from netmon.config import PollClass as PollSettings
@@ -32,6 +32,7 @@ class BasePollClass:
     sample_kinds: ClassVar[tuple[type[Sample], ...]] = ()
     trap_polled: ClassVar[bool] = False
     stateful: ClassVar[bool] = False
+    metric_paths: ClassVar[frozenset[Literal["main", "interfaces"]]] = frozenset(("main",))
 
     def __init__(self, config: Config, settings: PollSettings) -> None:
         self.config = config

@@ -8,7 +8,7 @@ stops answering, `netmon_snmp_up` goes to 0 and the interface series leave /metr
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from netmon.config import Config
 from netmon.config import PollClass as PollSettings
@@ -80,6 +80,7 @@ class Snmp(BasePollClass):
     defaults: ClassVar[Mapping[str, Any]] = {"interval": 300, "timeout": 2.0, "retries": 1}
     sample_kinds: ClassVar[tuple[type[Sample], ...]] = (SystemSample, InterfacesSample)
     trap_polled: ClassVar[bool] = True
+    metric_paths: ClassVar[frozenset[Literal["main", "interfaces"]]] = frozenset(("main", "interfaces"))
 
     def __init__(self, config: Config, settings: PollSettings) -> None:
         super().__init__(config, settings)
@@ -115,7 +116,8 @@ class Snmp(BasePollClass):
         out.add(_SNMP_UP, labels, 1 if system.ok else 0)
         if system.ok and system.sys_uptime is not None:
             out.add(_UPTIME, labels, system.sys_uptime / 100)
-        _interfaces(view, out)
+        if "interfaces" in view.paths:  # a scrape of /metrics alone does not format them
+            _interfaces(view, out)
 
 
 def _interfaces(view: DeviceView, out: Lines) -> None:
