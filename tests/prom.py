@@ -227,7 +227,16 @@ def _config(
         "scrape_configs": [],
     }
     if targets:  # as config/prometheus/prometheus.yml: /metrics, and the interfaces on their own path
-        for job, path in (("netmon", "/metrics"), ("netmon-interfaces", "/metrics/interfaces")):
+        own = {name: dict(keys) for name, keys in (jobs or {}).items()}
+        interfaces = own.get("netmon-interfaces", {})
+        shards = int(interfaces.pop("shards", 1))
+        made: list[tuple[str, str, dict[str, Any]]] = [("netmon", "/metrics", own.get("netmon", {}))]
+        if shards == 1:
+            made.append(("netmon-interfaces", "/metrics/interfaces", interfaces))
+        for shard in range(shards if shards > 1 else 0):  # one job per shard, as docs/metrics.md shows
+            params = {"params": {"shard": [str(shard)], "shards": [str(shards)]}}
+            made.append((f"netmon-interfaces-{shard}", "/metrics/interfaces", {**interfaces, **params}))
+        for job, path, keys in made:
             config["scrape_configs"].append(
                 {
                     "job_name": job,
@@ -235,7 +244,7 @@ def _config(
                     "honor_labels": True,
                     "static_configs": [{"targets": list(targets)}],
                     **(scrape or {}),
-                    **(jobs or {}).get(job, {}),
+                    **keys,
                 }
             )
     return yaml.safe_dump(config, sort_keys=False)
@@ -256,7 +265,8 @@ def running_prometheus(
     """Run Prometheus on a free 127.0.0.1 port: *targets* in jobs netmon and netmon-interfaces, with *rule_files*.
 
     *scrape* adds keys to both jobs' scrape_config, e.g. `scheme`, `basic_auth`, `tls_config`; *jobs*
-    adds keys to one job's, e.g. `{"netmon-interfaces": {"scrape_interval": "60s"}}`.
+    adds keys to one job's, e.g. `{"netmon-interfaces": {"scrape_interval": "60s", "shards": 16}}` (with
+    `shards`, one job `netmon-interfaces-I` per shard I).
     """
     binary = shutil.which("prometheus")
     if binary is None:
