@@ -19,14 +19,11 @@ from prometheus_client.registry import Collector
 from netmon import __version__
 from netmon.monitor.live import LiveState
 from netmon.monitor.scheduler import RoundStats
-from netmon.monitor.state import State
 from netmon.pollers.traps import COUNTS as TRAP_COUNTS
 from netmon.pollers.traps import TrapReceiver
 from netmon.sinks.mqtt import MqttPublisher
 
 __all__ = ["Instruments", "LiveCollector"]
-
-_STATES = [state.value for state in State if state is not State.REMOVED]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ __all__ = ["IndicatorGauge", "sections"]
 IndicatorGauge = tuple[str, str, str, float, float | None]
 
 _MAIN: frozenset[Path] = frozenset(("main",))
-_STATES = [state.value for state in State if state is not State.REMOVED]
 _Rows = list[tuple[str, tuple[str, ...]]]
 
 
@@ -54,13 +53,18 @@ def _device_rows(inventory: Inventory) -> _Rows:
 
 
 def _states(out: Lines, view: DeviceView, kind: str, names: Sequence[str], families: tuple[Family, ...]) -> str:
-    """Write KIND_up, KIND_state{state} (one-hot) and KIND_flapping of (kind, view.name); return the label text."""
+    """Write KIND_up, KIND_state{state} and KIND_flapping of (kind, view.name); return the label text.
+
+    `KIND_state` is one series per object, `state` = its current state, value 1 (an info-style
+    series, issue 12): when the state changes the old label set leaves the exposition and
+    Prometheus marks it stale. The recording rules derive the state code from it
+    (config/prometheus/rules/netmon-recording.yml).
+    """
     up, state_family, flapping = families
     labels = label_text(names, view.labels)
     state, flaps = view.state_of(kind, view.name)
     out.add(up, labels, 1 if state == State.UP.value else 0)
-    for option in _STATES:
-        out.add(state_family, label_text((*names, "state"), (*view.labels, option)), 1 if state == option else 0)
+    out.add(state_family, label_text((*names, "state"), (*view.labels, state)), 1)
     out.add(flapping, labels, 1 if flaps else 0)
     return labels
 
@@ -90,7 +94,7 @@ class Devices:
     paths = _MAIN
     _FAMILIES = (
         Family("netmon_device_up", "1 when the device is up."),
-        Family("netmon_device_state", "1 for the device's current state."),
+        Family("netmon_device_state", "1, with the device's current state as the state label."),
         Family("netmon_device_flapping", "1 while the device flaps."),
     )
 
@@ -128,7 +132,7 @@ class Links:
     _LABELS = ("link", "kind", "unit", "level")
     _FAMILIES = (
         Family("netmon_link_up", "1 when the link is up."),
-        Family("netmon_link_state", "1 for the link's current state."),
+        Family("netmon_link_state", "1, with the link's current state as the state label."),
         Family("netmon_link_flapping", "1 while the link flaps."),
     )
     _CAPACITY = Family("netmon_link_capacity_bytes", "Declared capacity, bytes per second.")
@@ -162,7 +166,7 @@ class Services:
     _LABELS = ("service", "unit", "level", "check")
     _FAMILIES = (
         Family("netmon_service_up", "1 when the service is up (state engine)."),
-        Family("netmon_service_state", "1 for the service's current state."),
+        Family("netmon_service_state", "1, with the service's current state as the state label."),
         Family("netmon_service_flapping", "1 while the service flaps."),
     )
     _SUCCESS = Family("netmon_probe_success", "1 when the last service check passed.")

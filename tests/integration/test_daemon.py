@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from netmon.config import SnmpProfile
 from netmon.daemon import Daemon
@@ -97,6 +98,10 @@ async def test_metrics_pass_promtool_and_carry_the_inventory(config_for: Any, tm
     assert 'netmon_snmp_up{device="d1-sw1",level="district",role="switch",unit="P-D1"} 0.0' in text
     inet_state = 'netmon_link_state{kind="internet",level="commune",link="w1-internet",state="unknown",unit="P-D1-W1"}'
     assert f"{inet_state} 1.0" in text
+    # one state series per object (its current state, value 1), not one per possible state
+    assert _state_series(text, "device") == {name: ["up"] for name in ("p-r1", "d1-r1", "d1-sw1", "w1-r1", "w1-vc1")}
+    assert sorted(_state_series(text, "link")) == ["d1-man", "p-lan", "w1-internet", "w1-tslcd"]
+    assert all(len(states) == 1 for states in _state_series(text, "link").values())
     assert 'netmon_unit_info{level="commune",name="Xã Một",parent="P-D1",unit="P-D1-W1"} 1.0' in text
     assert 'netmon_poll_samples_total{poll_class="snmp",status="refused"}' in text
     # metrics.indicators: level (the default): a and b summed over the level's units
@@ -112,6 +117,17 @@ async def test_metrics_pass_promtool_and_carry_the_inventory(config_for: Any, tm
     assert "netmon_interface_received_bytes_total{" in interfaces
     assert "netmon_device_up" not in interfaces
     assert await asyncio.to_thread(_promtool_check_metrics, interfaces) == (0, "")
+
+
+def _state_series(text: str, kind: str) -> dict[str, list[str]]:
+    """Return the `state` label of every `netmon_KIND_state` series, per object."""
+    found: dict[str, list[str]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == f"netmon_{kind}_state":
+            for sample in family.samples:
+                assert sample.value == 1, sample
+                found.setdefault(sample.labels[kind], []).append(sample.labels["state"])
+    return found
 
 
 def _promtool_check_metrics(text: str) -> tuple[int, str]:

@@ -18,6 +18,7 @@ from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, UnitSpec
 from netmon.kernel import Status
 from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import MaintenanceSchedule
+from netmon.monitor.rounds import RoundResult
 from netmon.pollers.samples import InterfaceRow, InterfacesSample, PingSample, SystemSample
 from netmon.sinks.exposition import Exposition, Path
 from netmon.sinks.sections import sections
@@ -139,6 +140,32 @@ async def test_an_object_is_rendered_again_only_when_what_it_read_changes() -> N
     assert exposition.renders == rendered + 1  # sw1's ping series only
     assert 'netmon_ping_rtt_seconds{device="sw1",level="province",role="switch",unit="P"} 0.25' in text
     assert 'netmon_ping_rtt_seconds{device="sw0",level="province",role="switch",unit="P"} 0.001' in text
+
+
+def _states(text: str) -> dict[str, list[tuple[str, float]]]:
+    """Return (state label, value) of every `netmon_{device,link}_state` series, per object."""
+    found: dict[str, list[tuple[str, float]]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name in {"netmon_device_state", "netmon_link_state"}:
+            for s in family.samples:
+                found.setdefault(s.labels.get("device") or s.labels["link"], []).append((s.labels["state"], s.value))
+    return found
+
+
+async def test_each_object_has_one_state_series_labelled_with_its_current_state() -> None:
+    live, config = _live(devices=2, ports=2)
+    exposition = _exposition(live, config)
+    assert _states(await _render(exposition)) == {  # nothing observed yet
+        "sw0": [("unknown", 1.0)],
+        "sw1": [("unknown", 1.0)],
+        "p-man": [("unknown", 1.0)],
+    }
+    pings = [PingSample(device=name, ts=T0, status=Status.OK, sent=3, received=3) for name in ("sw0", "sw1")]
+    live.record(pings)
+    live.conclude(RoundResult(poll_class="ping", started=T0, duration=0, samples=tuple(pings)), T0)
+    states = _states(await _render(exposition))
+    assert states["sw0"] == states["sw1"] == [("up", 1.0)]  # the unknown series left: Prometheus marks it stale
+    assert len(states["p-man"]) == 1
 
 
 async def test_series_leave_when_their_sample_is_no_longer_current() -> None:
