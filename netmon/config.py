@@ -34,6 +34,7 @@ __all__ = [
     "IndicatorsConfig",
     "LoggingConfig",
     "MaintenanceConfig",
+    "MetricsConfig",
     "MqttConfig",
     "PingClass",
     "PollClass",
@@ -74,6 +75,23 @@ def _check_host_port(value: str, example: str) -> str:
         if not host:
             raise ValueError(f"expected HOST:PORT with a host, e.g. 0.0.0.0:{example}") from None
     return value
+
+
+class MetricsConfig(_Section):
+    """What /metrics exports: the cardinality the user chooses (issue 12; docs/metrics.md gives series per device).
+
+    - `interfaces`: which IF-MIB rows get `netmon_interface_*` series. `admin_up` (default): the
+      ports someone enabled, up or down, since a cable pulled from an enabled port is news and a
+      disabled port is not; `all`: every row; `linked`: only the interfaces an inventory link names.
+    - `interfaces_path`: `separate` (default) serves the interface families on /metrics/interfaces,
+      for a Prometheus job with its own interval and timeout; `main` keeps them on /metrics.
+    - `indicators`: `level` (default) exports the live indicator gauges per level (a, b summed
+      over the level's units); `unit` adds one series per unit; `off` none.
+    """
+
+    interfaces: Literal["admin_up", "all", "linked"] = "admin_up"
+    interfaces_path: Literal["separate", "main"] = "separate"
+    indicators: Literal["level", "unit", "off"] = "level"
 
 
 class HttpConfig(_Section):
@@ -276,6 +294,7 @@ class Config(_Section):
     snmp_profiles: dict[str, SnmpProfile] = {}
     polling: PollingConfig = PollingConfig()
     http: HttpConfig = HttpConfig()
+    metrics: MetricsConfig = MetricsConfig()
     web: WebConfigFile = WebConfigFile()
     traps: TrapConfig = TrapConfig()
     mqtt: MqttConfig = MqttConfig()

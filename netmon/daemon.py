@@ -114,7 +114,7 @@ class Daemon:
         async with AsyncExitStack() as stack:
             await rt.open(stack)
             engine = require(rt.engine)
-            rt.registry.register(LiveCollector(lambda: rt.live, rt.stats, lambda: rt.gauges))
+            rt.registry.register(LiveCollector(lambda: rt.live, rt.stats))
             rt.registry.register(ServiceCollector(lambda: self.mqtt, lambda: self.traps))
             if config.mqtt.enabled:  # entered before the tasks: it outlives the recorder's last write
                 self.mqtt = await stack.enter_async_context(MqttPublisher(config.mqtt, engine, log=rt.log))

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import structlog
 from prometheus_client import CollectorRegistry
 
-from netmon.config import Config
+from netmon.config import Config, MetricsConfig
 from netmon.errors import NetmonError, StoreError
 from netmon.indicators.definitions import catalog_for
 from netmon.inventory import schema
@@ -27,7 +27,9 @@ from netmon.inventory.store import Store
 from netmon.kernel import utcnow
 from netmon.loading import check_profiles
 from netmon.monitor.maintenance import MaintenanceSchedule, Window
-from netmon.sinks.prometheus import IndicatorGauge, Instruments
+from netmon.sinks.exposition import Exposition
+from netmon.sinks.prometheus import Instruments
+from netmon.sinks.sections import IndicatorGauge, sections
 
 if TYPE_CHECKING:
     from netmon.monitor.live import LiveState
@@ -59,6 +61,10 @@ class Runtime:
         self.zone = ZoneInfo(config.timezone)
         self.catalog = catalog_for(config.indicators)  # a bad definitions file fails here, before anything runs
         self.gauges: list[IndicatorGauge] = []  # live indicator values, after each ping round
+        #: /metrics' per-object families, kept per object until its samples or states change (issue 12)
+        self.exposition = Exposition(
+            lambda: self.live, sections(lambda: self.gauges, lambda: self.config.metrics.indicators), self._metrics
+        )
         self.reloads = 0
         self.engine: sa.Engine | None = None
         self.windows: WindowStore | None = None
@@ -77,6 +83,9 @@ class Runtime:
     @live.setter
     def live(self, value: LiveState) -> None:
         self._live = value
+
+    def _metrics(self) -> MetricsConfig:
+        return self.config.metrics
 
     @property
     def started(self) -> bool:

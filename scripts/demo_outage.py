@@ -168,9 +168,9 @@ def _cut_and_restore(
     )
     say(f"demo: MQTT {topic}: {json.dumps(payload, ensure_ascii=False)}")
     lines = api.get("/metrics").splitlines()
-    metric = [m for m in lines if m.startswith("netmon_link_state{") and f'link="{cut.uplink}"' in m]
-    down = next((m for m in metric if 'state="down"' in m), "")
-    say(f"demo: /metrics: {down}")
+    # one series per link, labelled with its current state (docs/metrics.md): here state="down"
+    state = next((m for m in lines if m.startswith("netmon_link_state{") and f'link="{cut.uplink}"' in m), "")
+    say(f"demo: /metrics: {state}")
     say(f"demo: the alert that fires if it lasts: {alert_for(kind)}")
     restored_at = time.monotonic()
     lab.link(site, up=True)

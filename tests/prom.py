@@ -218,21 +218,35 @@ def _config(
     scrape_interval: str,
     evaluation_interval: str,
     scrape: Mapping[str, Any] | None = None,
+    *,
+    jobs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     config: dict[str, Any] = {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": evaluation_interval},
         "rule_files": [str(path.resolve()) for path in rule_files],
         "scrape_configs": [],
     }
-    if targets:
-        config["scrape_configs"].append(
-            {
-                "job_name": "netmon",
-                "honor_labels": True,
-                "static_configs": [{"targets": list(targets)}],
-                **(scrape or {}),
-            }
-        )
+    if targets:  # as config/prometheus/prometheus.yml: /metrics, and the interfaces on their own path
+        own = {name: dict(keys) for name, keys in (jobs or {}).items()}
+        interfaces = own.get("netmon-interfaces", {})
+        shards = int(interfaces.pop("shards", 1))
+        made: list[tuple[str, str, dict[str, Any]]] = [("netmon", "/metrics", own.get("netmon", {}))]
+        if shards == 1:
+            made.append(("netmon-interfaces", "/metrics/interfaces", interfaces))
+        for shard in range(shards if shards > 1 else 0):  # one job per shard, as docs/metrics.md shows
+            params = {"params": {"shard": [str(shard)], "shards": [str(shards)]}}
+            made.append((f"netmon-interfaces-{shard}", "/metrics/interfaces", {**interfaces, **params}))
+        for job, path, keys in made:
+            config["scrape_configs"].append(
+                {
+                    "job_name": job,
+                    "metrics_path": path,
+                    "honor_labels": True,
+                    "static_configs": [{"targets": list(targets)}],
+                    **(scrape or {}),
+                    **keys,
+                }
+            )
     return yaml.safe_dump(config, sort_keys=False)
 
 
@@ -246,17 +260,22 @@ def running_prometheus(
     evaluation_interval: str = "1s",
     startup_timeout: float = 30.0,
     scrape: Mapping[str, Any] | None = None,
+    jobs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Iterator[RunningPrometheus]:
-    """Run Prometheus on a free 127.0.0.1 port, scraping *targets* (job netmon) with *rule_files*.
+    """Run Prometheus on a free 127.0.0.1 port: *targets* in jobs netmon and netmon-interfaces, with *rule_files*.
 
-    *scrape* adds keys to the job's scrape_config, e.g. `scheme`, `basic_auth`, `tls_config`.
+    *scrape* adds keys to both jobs' scrape_config, e.g. `scheme`, `basic_auth`, `tls_config`; *jobs*
+    adds keys to one job's, e.g. `{"netmon-interfaces": {"scrape_interval": "60s", "shards": 16}}` (with
+    `shards`, one job `netmon-interfaces-I` per shard I).
     """
     binary = shutil.which("prometheus")
     if binary is None:
         raise PrometheusError("prometheus is not installed (scripts/ensure-system.sh prometheus)")
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
-    config.write_text(_config(targets, rule_files, scrape_interval, evaluation_interval, scrape), encoding="utf-8")
+    config.write_text(
+        _config(targets, rule_files, scrape_interval, evaluation_interval, scrape, jobs=jobs), encoding="utf-8"
+    )
     port = free_tcp_port()
     log = workdir / "prometheus.log"
     command = [

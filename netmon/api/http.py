@@ -38,6 +38,7 @@ from netmon.monitor.maintenance import MaintenanceSchedule, Window
 from netmon.monitor.outages import OutageRecord, parse_since
 from netmon.pollers.samples import PingSample
 from netmon.pollers.service import ServiceSample
+from netmon.sinks.exposition import Exposition, Path
 
 __all__ = ["Backend", "HttpServer"]
 
@@ -56,6 +57,13 @@ class Backend(Protocol):
     """What the HTTP server needs from the daemon."""
 
     registry: CollectorRegistry
+    #: The per-object exposition (`netmon.sinks.exposition`); None serves the registry alone.
+    exposition: Exposition | None
+
+    @property
+    def interfaces_on_main(self) -> bool:
+        """Tell whether the interface families are on /metrics too (`metrics.interfaces_path: main`)."""
+        ...
 
     @property
     def live(self) -> LiveState:
@@ -111,6 +119,7 @@ class HttpServer:
         routes = _Routes(self._backend, self.access, self.access.policy.json_depth)
         app.router.add_get("/", routes.index)
         app.router.add_get("/metrics", routes.metrics)
+        app.router.add_get("/metrics/interfaces", routes.interface_metrics)
         app.router.add_get("/healthz", routes.healthz)
         app.router.add_get("/readyz", routes.readyz)
         app.router.add_get("/api/v1/devices", routes.devices)
@@ -181,6 +190,19 @@ class _GuardedSite(web.TCPSite):
         )
 
 
+def _shard(query: Mapping[str, str]) -> tuple[int, int] | None:
+    """Read `shard` and `shards` (both or neither; 0 <= shard < shards <= 1024)."""
+    if "shard" not in query and "shards" not in query:
+        return None
+    try:
+        shard, shards = int(query.get("shard", "")), int(query.get("shards", ""))
+    except ValueError:
+        raise InputError("shard, shards: expected two integers, e.g. ?shard=0&shards=4") from None
+    if not 0 <= shard < shards <= 1024:
+        raise InputError(f"shard: expected 0 <= shard < shards <= 1024, not shard={shard} shards={shards}")
+    return shard, shards
+
+
 def _flag(query: Mapping[str, str], name: str) -> bool:
     value = query.get(name, "").lower()
     if value in ("", "0", "false", "no"):
@@ -203,7 +225,20 @@ class _Routes:
         return _json_response({"service": "netmon", "endpoints": paths})
 
     async def metrics(self, _request: web.Request) -> web.Response:
-        body = generate_latest(self._backend.registry)
+        body = generate_latest(self._backend.registry)  # the daemon's own small families
+        exposition = self._backend.exposition
+        if exposition is not None:
+            paths: tuple[Path, ...] = ("main", "interfaces") if self._backend.interfaces_on_main else ("main",)
+            body += await exposition.render(paths)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def interface_metrics(self, request: web.Request) -> web.Response:
+        """Serve the netmon_interface_* families; `?shard=I&shards=N` keeps the devices whose crc32 % N == I."""
+        exposition = self._backend.exposition
+        body = b""
+        if exposition is not None:
+            only: tuple[Path, ...] = ("interfaces",)
+            body = await exposition.render(only, _shard(request.query))
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def healthz(self, _request: web.Request) -> web.Response:

@@ -24,6 +24,7 @@ from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import Window
 from netmon.monitor.outages import OutageRecord
 from netmon.runtime import Runtime, require
+from netmon.sinks.exposition import Exposition
 
 __all__ = ["DB_PROBE_TIMEOUT", "ApiService"]
 
@@ -37,12 +38,18 @@ class ApiService:
     def __init__(self, runtime: Runtime, *, request_reload: Callable[[], None] | None = None) -> None:
         self._runtime = runtime
         self._request_reload = request_reload
-        self.registry: CollectorRegistry = runtime.registry  # what `/metrics` renders
+        self.registry: CollectorRegistry = runtime.registry  # what `/metrics` renders, with the exposition
+        self.exposition: Exposition | None = runtime.exposition
 
     def request_reload(self) -> None:
         """Ask the daemon to re-read its config and inventory (POST /api/v1/reload); ignored when not running."""
         if self._request_reload is not None:
             self._request_reload()
+
+    @property
+    def interfaces_on_main(self) -> bool:
+        """Tell whether /metrics carries the interface families too (`metrics.interfaces_path: main`)."""
+        return self._runtime.config.metrics.interfaces_path == "main"
 
     @property
     def live(self) -> LiveState:

@@ -22,7 +22,7 @@ import importlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, cast
 
 import structlog
 
@@ -30,11 +30,9 @@ from netmon.kernel import Sample, Status, Target
 from netmon.pollers.snmpwalk import idle_deadline
 
 if TYPE_CHECKING:
-    from prometheus_client.core import Metric
-
     from netmon.config import Config
     from netmon.config import PollClass as PollSettings
-    from netmon.monitor.latest import MetricsView
+    from netmon.sinks.exposition import DeviceView, Lines
 
 __all__ = [
     "BUILTIN",
@@ -77,6 +75,8 @@ class PollClass(Protocol):
     sample_kinds: ClassVar[tuple[type[Sample], ...]]
     trap_polled: ClassVar[bool]  # polled at once when the device sends linkDown/linkUp/coldStart
     stateful: ClassVar[bool]  # its checks get a state (key (name, device)) through `verdict`
+    #: The /metrics paths its families are on ("main", and "interfaces" for /metrics/interfaces).
+    metric_paths: ClassVar[frozenset[Literal["main", "interfaces"]]]
     settings: PollSettings
 
     def __init__(self, config: Config, settings: PollSettings) -> None:
@@ -112,8 +112,12 @@ class PollClass(Protocol):
         """Judge a check from the class's current first-kind sample: up (True), down (False), unknown (None)."""
 
     @classmethod
-    def export(cls, view: MetricsView) -> Iterator[Metric]:
-        """Yield the metric families of this class's fresh samples (reads memory, no I/O)."""
+    def export(cls, view: DeviceView, out: Lines) -> None:
+        """Write one device's series of this class's current samples into *out* (`netmon.sinks.exposition`).
+
+        Read samples and states only through *view* (`view.fresh`, `view.newest`, `view.state_of`):
+        the exposition keeps what was written until one of those reads answers differently.
+        """
 
 
 #: Longest poll class name: a stateful class's name is an object kind (state_changes.object_kind, 16).

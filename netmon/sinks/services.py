@@ -16,7 +16,8 @@ view's `live_service_metrics` reads checks through `LatestSamples.fresh`, the on
 
 From the state engine (hysteresis and dependencies applied, as for devices):
 
-- `netmon_service_up`, `netmon_service_state{state}`, `netmon_service_flapping`.
+- `netmon_service_up`, `netmon_service_state{state}` (one series: the current state, value 1),
+  `netmon_service_flapping`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from netmon.pollers.service import ServiceSample
 __all__ = ["LABELS", "live_service_metrics", "service_metrics"]
 
 LABELS = ["service", "unit", "level", "check"]
-_STATES = [state.value for state in State if state is not State.REMOVED]
 
 
 def service_metrics(
@@ -52,7 +52,9 @@ def service_metrics(
     are already the current ones).
     """
     up = GaugeMetricFamily("netmon_service_up", "1 when the service is up (state engine).", labels=LABELS)
-    state = GaugeMetricFamily("netmon_service_state", "1 for the service's current state.", labels=[*LABELS, "state"])
+    state = GaugeMetricFamily(
+        "netmon_service_state", "1, with the service's current state as the state label.", labels=[*LABELS, "state"]
+    )
     flapping = GaugeMetricFamily("netmon_service_flapping", "1 while the service flaps.", labels=LABELS)
     success = GaugeMetricFamily("netmon_probe_success", "1 when the last service check passed.", labels=LABELS)
     duration = GaugeMetricFamily(
@@ -74,8 +76,7 @@ def service_metrics(
         values = [name, service.unit, inventory.units[service.unit].level.value, service.check.value]
         memory = memories.get(name) or ObjectState()
         up.add_metric(values, 1 if memory.state is State.UP else 0)
-        for option in _STATES:
-            state.add_metric([*values, option], 1 if memory.state.value == option else 0)
+        state.add_metric([*values, memory.state.value], 1)
         flapping.add_metric(values, 1 if memory.flapping else 0)
         sample = samples.get(name)
         if sample is None or (window is not None and now - sample.ts > window):

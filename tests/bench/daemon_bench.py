@@ -3,7 +3,8 @@
 What runs: the benchmark inventory (70 % routers with 4 interfaces, 30 % switches with 48; see
 daemon_lab.py) served by the scale lab; `netmon run` as a subprocess on SQLite or on a PostgreSQL
 schema of its own, ping x3 every 30 s and SNMP every 60 s, MQTT to the local Mosquitto under a
-topic prefix of its own; Debian's `prometheus` scraping /metrics every 15 s. Then fping and
+topic prefix of its own; Debian's `prometheus` scraping /metrics every 15 s and /metrics/interfaces
+as config/prometheus/prometheus.yml does (every 60 s, timeout 30 s). Then fping and
 prometheus-snmp-exporter do the same polling work (tests/bench/compare.py).
 
 Phases, all bounded: start and first ping round (/readyz), settle, a quiet window without
@@ -60,6 +61,10 @@ _SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})? (?P
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
 #: How long API requests may go on after the scrape phase (s): a slow answer is measured, within bounds.
 _API_GRACE = 60.0
+#: As config/prometheus/prometheus.yml scrapes the interface families, sharded as docs/metrics.md says.
+_INTERFACE_JOB = {"scrape_interval": "60s", "scrape_timeout": "30s"}
+#: Interface series per shard that docs/metrics.md advises (a scrape of about 12 MB).
+_SERIES_PER_SHARD = 100_000
 _WANTED = ("netmon_poll_", "netmon_mqtt_", "netmon_device_up", "netmon_outages_open")
 
 
@@ -122,26 +127,29 @@ def _wait_ready(process: subprocess.Popen[bytes], port: int, timeout: float) -> 
 
 
 def _own_scrapes(process: subprocess.Popen[bytes], port: int, count: int, quiet_cores: float) -> dict[str, Any]:
-    """Scrape /metrics *count* times ourselves: wall, netmon CPU (less the quiet rate), bytes, series.
+    """Scrape /metrics and /metrics/interfaces *count* times each: wall, netmon CPU (less the quiet rate), size.
 
     The last scrape's poll counters are kept, to tell what happened once Prometheus scraped.
     """
     rows = []
     counters: dict[str, Any] = {}
     for _ in range(max(1, count)):
-        before = cpu_seconds(process.pid)
-        status, body, wall = http_get(port, "/metrics", 300.0)
-        cpu = cpu_seconds(process.pid) - before
-        counters = _exposition_counters(body)
-        rows.append(
-            {
-                "status": status,
-                "wall_s": round(wall, 3),
-                "cpu_s": round(max(0.0, cpu - quiet_cores * wall), 3),
-                "bytes": len(body),
-                "series": series_count(body),
-            }
-        )
+        for path in ("/metrics", "/metrics/interfaces"):
+            before = cpu_seconds(process.pid)
+            status, body, wall = http_get(port, path, 300.0)
+            cpu = cpu_seconds(process.pid) - before
+            if path == "/metrics":
+                counters = _exposition_counters(body)
+            rows.append(
+                {
+                    "path": path,
+                    "status": status,
+                    "wall_s": round(wall, 3),
+                    "cpu_s": round(max(0.0, cpu - quiet_cores * wall), 3),
+                    "bytes": len(body),
+                    "series": series_count(body),
+                }
+            )
         _pause(process, 3.0)
     return {"scrapes": rows, "rss_after_mb": round(rss_mb(process.pid)[0], 1), "counters": counters}
 
@@ -183,23 +191,27 @@ def _delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str,
 
 
 def _prom_scrapes(prom: RunningPrometheus, seconds: float) -> tuple[dict[str, Any], list[tuple[float, float]]]:
-    """Read Prometheus' own scrape series of the phase; return a summary and the scrape windows (wall)."""
+    """Read Prometheus' own scrape series of the phase, per job; return a summary and the scrape windows (wall)."""
     span = f"{int(seconds) + 1}s"
+    summary: dict[str, Any] = {}
+    windows: list[tuple[float, float]] = []
+    for job in ("netmon", "netmon-interfaces.*"):
 
-    def raw(metric: str) -> list[tuple[float, float]]:
-        answer = prom.query(f'{metric}{{job="netmon"}}[{span}]', timeout=60)
-        result = answer.get("data", {}).get("result", []) if answer.get("status") == "success" else []
-        return [(float(t), float(v)) for series in result for t, v in series["values"]]
+        def raw(metric: str, job: str = job) -> list[tuple[float, float]]:
+            answer = prom.query(f'{metric}{{job=~"{job}"}}[{span}]', timeout=60)
+            result = answer.get("data", {}).get("result", []) if answer.get("status") == "success" else []
+            return [(float(t), float(v)) for series in result for t, v in series["values"]]
 
-    durations, samples, up = raw("scrape_duration_seconds"), raw("scrape_samples_scraped"), raw("up")
-    values = [v for _, v in durations]
-    summary = {
-        "scrapes": len(durations),
-        "failed": sum(1 for _, v in up if v == 0),
-        "duration_s": {**percentiles(values), "avg": round(sum(values) / len(values), 3) if values else None},
-        "samples_scraped_max": max((v for _, v in samples), default=None),
-    }
-    return summary, [(t, t + v) for t, v in durations]
+        durations, samples, up = raw("scrape_duration_seconds"), raw("scrape_samples_scraped"), raw("up")
+        values = [v for _, v in durations]
+        summary[job.rstrip(".*")] = {
+            "scrapes": len(durations),
+            "failed": sum(1 for _, v in up if v == 0),
+            "duration_s": {**percentiles(values), "avg": round(sum(values) / len(values), 3) if values else None},
+            "samples_scraped_max": max((v for _, v in samples), default=None),
+        }
+        windows += [(t, t + v) for t, v in durations]
+    return summary, sorted(windows)
 
 
 def _api(port: int, times: int, deadline: float, found: dict[str, Any]) -> None:
@@ -252,7 +264,12 @@ def _prometheus_phase(
     """
     interval = f"{args.scrape_interval}s"
     with (
-        running_prometheus(workdir / "prom", targets=[f"127.0.0.1:{port}"], scrape_interval=interval) as prom,
+        running_prometheus(
+            workdir / "prom",
+            targets=[f"127.0.0.1:{port}"],
+            scrape_interval=interval,
+            jobs={"netmon-interfaces": {**_INTERFACE_JOB, "shards": args.interface_shards}},
+        ) as prom,
         HealthProber(port) as prober,
     ):
         phase_start, prom_cpu = time.monotonic(), cpu_seconds(prom.process.pid)
@@ -350,6 +367,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "ping": {"interval_s": args.ping_interval, "count": 3},
             "snmp": {"interval_s": args.snmp_interval},
             "scrape_interval_s": args.scrape_interval,
+            "interface_jobs": {**_INTERFACE_JOB, "shards": args.interface_shards},
             "phases_s": {"settle": args.settle, "quiet": args.quiet, "prometheus": args.duration},
         },
     }
@@ -376,6 +394,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ping-interval", type=float, default=30.0)
     p.add_argument("--snmp-interval", type=float, default=60.0)
     p.add_argument("--scrape-interval", type=int, default=15, help="Prometheus scrape interval (s)")
+    p.add_argument(
+        "--interface-shards", type=int, default=0, help="jobs for /metrics/interfaces (default: 100k series each)"
+    )
     p.add_argument("--settle", type=float, default=60.0, help="seconds after ready before measuring")
     p.add_argument("--quiet", type=float, default=60.0, help="seconds measured without scrapes")
     p.add_argument("--duration", type=float, default=180.0, help="seconds with Prometheus scraping")
@@ -393,6 +414,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print and write the results."""
     args = parser().parse_args(argv)
+    if not args.interface_shards:  # the benchmark mix has 17.2 ports a device, 10 series a port
+        args.interface_shards = max(1, -(-args.devices * 172 // _SERIES_PER_SHARD))
     if not args.ready_timeout:
         args.ready_timeout = 60.0 + 0.02 * args.devices
     results = run(args)

@@ -39,8 +39,11 @@ links:
 
 
 def _scrape(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-        return str(response.read().decode())
+    text = ""
+    for path in ("/metrics", "/metrics/interfaces"):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            text += response.read().decode()
+    return text
 
 
 def _check(prom: RunningPrometheus) -> dict[str, float]:
@@ -79,7 +82,8 @@ async def test_prometheus_sees_every_interface_once_and_rounds_go_on(tmp_path: P
         import_inventory(db_url, _inventory(addresses), tmp_path, profiles)
         # SNMP every 3 s: snmpsim answers a dozen walks per device slowly on a busy machine
         polling = {**FAST["polling"], "snmp": {"interval": 3, "timeout": 1.0, "retries": 1}}
-        async with running(monitor_config(db_url, profiles, polling=polling)) as daemon:
+        metrics = {"interfaces": "all"}  # admin-down ports too: every row of every odd agent
+        async with running(monitor_config(db_url, profiles, polling=polling, metrics=metrics)) as daemon:
             assert daemon.http is not None
             port = daemon.http.port
             with running_prometheus(tmp_path / "prom", targets=[f"127.0.0.1:{port}"]) as prom:

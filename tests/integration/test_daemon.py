@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from netmon.config import SnmpProfile
 from netmon.daemon import Daemon
@@ -65,7 +66,7 @@ def _get(daemon: Daemon, path: str) -> tuple[int, Any]:
             status = reply.status
     except urllib.error.HTTPError as exc:
         body, status = exc.read(), exc.code
-    return status, body.decode() if path == "/metrics" else json.loads(body)
+    return status, body.decode() if path.startswith("/metrics") else json.loads(body)
 
 
 async def _fetch(daemon: Daemon, path: str) -> tuple[int, Any]:
@@ -88,19 +89,45 @@ async def test_metrics_pass_promtool_and_carry_the_inventory(config_for: Any, tm
                 lambda: _all_up(daemon) and bool(daemon.live.interfaces_of("p-r1")) and _ward_has_lan(daemon)
             )
         status, text = await _fetch(daemon, "/metrics")
+        interfaces_status, interfaces = await _fetch(daemon, "/metrics/interfaces")
+        gauges = daemon.indicator_gauges()
     assert status == 200
     assert 'netmon_device_up{device="d1-r1",level="district",role="router",unit="P-D1"} 1.0' in text
     vc_state = 'netmon_device_state{device="w1-vc1",level="commune",role="vc_endpoint",state="up",unit="P-D1-W1"} 1.0'
     assert vc_state in text
     assert 'netmon_snmp_up{device="d1-sw1",level="district",role="switch",unit="P-D1"} 0.0' in text
-    assert 'netmon_interface_oper_up{device="p-r1",interface="lo",level="province",unit="P"} 1.0' in text
     inet_state = 'netmon_link_state{kind="internet",level="commune",link="w1-internet",state="unknown",unit="P-D1-W1"}'
     assert f"{inet_state} 1.0" in text
+    # one state series per object (its current state, value 1), not one per possible state
+    assert _state_series(text, "device") == {name: ["up"] for name in ("p-r1", "d1-r1", "d1-sw1", "w1-r1", "w1-vc1")}
+    assert sorted(_state_series(text, "link")) == ["d1-man", "p-lan", "w1-internet", "w1-tslcd"]
+    assert all(len(states) == 1 for states in _state_series(text, "link").values())
     assert 'netmon_unit_info{level="commune",name="Xã Một",parent="P-D1",unit="P-D1-W1"} 1.0' in text
     assert 'netmon_poll_samples_total{poll_class="snmp",status="refused"}' in text
-    assert "netmon_interface_received_bytes_total{" in text
-    assert 'netmon_indicator_ratio{indicator="lan_units",level="commune",unit="P-D1-W1"} 1.0' in text
+    # metrics.indicators: level (the default): a and b summed over the level's units
+    rows = [row for row in gauges if row[0] == "lan_units" and row[2] == "commune"]
+    a, b = sum(row[3] for row in rows), sum(row[4] for row in rows)
+    assert f'netmon_indicator_numerator{{indicator="lan_units",level="commune"}} {float(a)}' in text
+    assert f'netmon_indicator_ratio{{indicator="lan_units",level="commune"}} {a / b}' in text
+    assert 'unit="P-D1-W1"} ' not in text.split("netmon_indicator_ratio", 1)[1]  # no per-unit series
+    assert "netmon_interface_" not in text  # metrics.interfaces_path: separate (the default)
     assert await asyncio.to_thread(_promtool_check_metrics, text) == (0, "")
+    assert interfaces_status == 200
+    assert 'netmon_interface_oper_up{device="p-r1",interface="lo",level="province",unit="P"} 1.0' in interfaces
+    assert "netmon_interface_received_bytes_total{" in interfaces
+    assert "netmon_device_up" not in interfaces
+    assert await asyncio.to_thread(_promtool_check_metrics, interfaces) == (0, "")
+
+
+def _state_series(text: str, kind: str) -> dict[str, list[str]]:
+    """Return the `state` label of every `netmon_KIND_state` series, per object."""
+    found: dict[str, list[str]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == f"netmon_{kind}_state":
+            for sample in family.samples:
+                assert sample.value == 1, sample
+                found.setdefault(sample.labels[kind], []).append(sample.labels["state"])
+    return found
 
 
 def _promtool_check_metrics(text: str) -> tuple[int, str]:

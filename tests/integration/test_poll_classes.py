@@ -101,8 +101,11 @@ def _series(text: str, name: str, device: str) -> list[str]:
 
 async def _metrics(url: str) -> str:
     def get() -> str:
-        with urllib.request.urlopen(f"{url}/metrics", timeout=5) as reply:  # noqa: S310 (loopback)
-            return str(reply.read().decode())
+        text = ""
+        for path in ("/metrics", "/metrics/interfaces"):
+            with urllib.request.urlopen(f"{url}{path}", timeout=5) as reply:  # noqa: S310 (loopback)
+                text += reply.read().decode()
+        return text
 
     return await asyncio.to_thread(get)
 

@@ -177,7 +177,7 @@ async def test_a_maintenance_window_holds_alerts_and_keeps_availability(
 
 
 def _metrics(url: str) -> str:
-    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as reply:  # noqa: S310 (loopback)
+    with urllib.request.urlopen(f"{url}/metrics/interfaces", timeout=5) as reply:  # noqa: S310 (loopback)
         return str(reply.read().decode())
 
 

@@ -33,7 +33,9 @@ from netmon.pollers.base import Sample, utcnow
 from netmon.pollers.http import HttpCheck
 from netmon.pollers.service import ServiceTarget, service_targets
 from netmon.pollers.tcp import TcpCheck
+from netmon.sinks.exposition import Exposition
 from netmon.sinks.prometheus import LiveCollector
+from netmon.sinks.sections import sections
 from netmon.sinks.services import service_metrics
 from tests.conftest import free_tcp_port
 from tests.webservers import Servers, serving
@@ -106,6 +108,16 @@ def _values(text: str) -> dict[tuple[str, str], float]:
     }
 
 
+def _states(text: str) -> dict[str, list[tuple[str, float]]]:
+    """Return (state label, value) of every `netmon_service_state` series, per service."""
+    found: dict[str, list[tuple[str, float]]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == "netmon_service_state":
+            for sample in family.samples:
+                found.setdefault(sample.labels["service"], []).append((sample.labels["state"], sample.value))
+    return found
+
+
 async def test_checks_become_blackbox_style_series_that_pass_promtool(servers: Servers) -> None:
     closed = free_tcp_port()
     inventory = _inventory(servers, closed)
@@ -114,8 +126,8 @@ async def test_checks_become_blackbox_style_series_that_pass_promtool(servers: S
     for check in (HttpCheck(), TcpCheck()):
         await _round(live, check, targets)
     registry = CollectorRegistry()
-    registry.register(LiveCollector(lambda: live, dict))  # what /metrics serves
-    text = generate_latest(registry).decode()
+    registry.register(LiveCollector(lambda: live, dict))  # what /metrics serves: the small families ...
+    text = (generate_latest(registry) + await Exposition(lambda: live, sections()).render()).decode()  # ... and these
     values = _values(text)
     assert values[("netmon_probe_success", "cong-thong-tin")] == 1
     assert values[("netmon_probe_http_status_code", "cong-thong-tin")] == 200
@@ -135,6 +147,9 @@ async def test_checks_become_blackbox_style_series_that_pass_promtool(servers: S
         'netmon_service_state{check="http",level="department",service="mot-cua",state="unknown",unit="LG-VP"} 1.0'
         in text
     )
+    # one state series per service (its current state, value 1), not one per possible state
+    assert _states(text) == {"cong-thong-tin": [("up", 1)], "mot-cua": [("unknown", 1)], "smtp": [("unknown", 1)]}
+    assert _states(_render(live)) == _states(text)  # `service_metrics` exports the same
     assert 'netmon_inventory_objects{kind="service"} 3.0' in text
     assert await asyncio.to_thread(_promtool_check_metrics, text) == (0, "")
 

@@ -11,20 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
-
-from prometheus_client.core import GaugeMetricFamily, Metric
+from typing import Any, ClassVar
 
 from netmon.kernel import Sample, Status, Target, utcnow
 from netmon.monitor.state import State
 from netmon.pollers import registry
 from netmon.pollers.classes.common import BasePollClass
+from netmon.sinks.exposition import DeviceView, Family, Lines, label_text
 from tests.monitoring import import_inventory, monitor_config, running
-
-if TYPE_CHECKING:
-    from netmon.monitor.latest import MetricsView
 
 
 class ToySample(Sample):
@@ -46,13 +42,13 @@ class Toy(BasePollClass):
         return [ToySample(device=target.device, ts=utcnow(), status=status)]
 
     @classmethod
-    def export(cls, view: MetricsView) -> Iterator[Metric]:
-        up = GaugeMetricFamily("netmon_toy_up", "1 when the toy check passed.", labels=["device", "unit", "level"])
-        for name, values in view.devices():
-            sample = view.fresh(name, ToySample.kind)
-            if sample is not None:
-                up.add_metric(values[:3], 1 if sample.ok else 0)
-        yield up
+    def export(cls, view: DeviceView, out: Lines) -> None:
+        sample = view.fresh(ToySample.kind)
+        if sample is not None:
+            out.add(TOY_UP, label_text(("device", "unit", "level"), view.labels[:3]), 1 if sample.ok else 0)
+
+
+TOY_UP = Family("netmon_toy_up", "1 when the toy check passed.")
 
 
 INVENTORY = """

@@ -6,18 +6,16 @@ rest has a sensible default documented on each method. See `netmon.pollers.regis
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from netmon.config import Config
 from netmon.config import PollClass as PollSettings
 from netmon.kernel import Sample, Status, Target, utcnow
 
 if TYPE_CHECKING:
-    from prometheus_client.core import Metric
-
-    from netmon.monitor.latest import MetricsView
+    from netmon.sinks.exposition import DeviceView, Lines
 
 __all__ = ["FRESH_MARGIN", "BasePollClass"]
 
@@ -34,6 +32,7 @@ class BasePollClass:
     sample_kinds: ClassVar[tuple[type[Sample], ...]] = ()
     trap_polled: ClassVar[bool] = False
     stateful: ClassVar[bool] = False
+    metric_paths: ClassVar[frozenset[Literal["main", "interfaces"]]] = frozenset(("main",))
 
     def __init__(self, config: Config, settings: PollSettings) -> None:
         self.config = config
@@ -72,6 +71,5 @@ class BasePollClass:
         return sample.ok
 
     @classmethod
-    def export(cls, view: MetricsView) -> Iterator[Metric]:
+    def export(cls, view: DeviceView, out: Lines) -> None:
         """Export nothing by default."""
-        yield from ()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
-
-from prometheus_client.core import GaugeMetricFamily, Metric
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from netmon.config import Config
 from netmon.config import PollClass as PollSettings
@@ -15,9 +13,7 @@ from netmon.pollers.classes.common import BasePollClass
 from netmon.pollers.classes.snmp import snmp_deadline
 from netmon.pollers.samples import HostSample
 from netmon.pollers.snmp import SnmpPoller
-
-if TYPE_CHECKING:
-    from netmon.monitor.latest import MetricsView
+from netmon.sinks.exposition import DeviceView, Family, Lines, label_text
 
 __all__ = ["HostResources"]
 
@@ -50,21 +46,24 @@ class HostResources(BasePollClass):
         return [await self.poller.host_resources(target)]
 
     @classmethod
-    def export(cls, view: MetricsView) -> Iterator[Metric]:
-        """Yield netmon_host_cpu_load_ratio and netmon_host_storage_{size,used}_bytes of current samples."""
-        labels = ["device", "unit", "level"]
-        cpu = GaugeMetricFamily("netmon_host_cpu_load_ratio", "hrProcessorLoad / 100.", labels=[*labels, "cpu"])
-        size = GaugeMetricFamily("netmon_host_storage_size_bytes", "hrStorageSize.", labels=[*labels, "storage"])
-        used = GaugeMetricFamily("netmon_host_storage_used_bytes", "hrStorageUsed.", labels=[*labels, "storage"])
-        for name, values in view.devices():
-            host = view.fresh(name, HostSample.kind)
-            if not isinstance(host, HostSample) or not host.ok:
-                continue
-            for index, load in enumerate(host.cpu_load):
-                cpu.add_metric([*values[:3], str(index)], load / 100)
-            for row in host.storage:  # an unknown size or use (a negative Integer32 that does not fit): no series
-                if row.size_bytes is not None:
-                    size.add_metric([*values[:3], row.descr], row.size_bytes)
-                if row.used_bytes is not None:
-                    used.add_metric([*values[:3], row.descr], row.used_bytes)
-        yield from (cpu, size, used)
+    def export(cls, view: DeviceView, out: Lines) -> None:
+        """Write netmon_host_cpu_load_ratio and netmon_host_storage_{size,used}_bytes of the current sample."""
+        host = view.fresh(HostSample.kind)
+        if not isinstance(host, HostSample) or not host.ok:
+            return
+        values = view.labels[:3]
+        for index, load in enumerate(host.cpu_load):
+            out.add(_CPU, label_text(_CPU_LABELS, (*values, str(index))), load / 100)
+        for row in host.storage:  # an unknown size or use (a negative Integer32 that does not fit): no series
+            labels = label_text(_STORAGE_LABELS, (*values, row.descr))
+            if row.size_bytes is not None:
+                out.add(_SIZE, labels, row.size_bytes)
+            if row.used_bytes is not None:
+                out.add(_USED, labels, row.used_bytes)
+
+
+_CPU_LABELS = ("device", "unit", "level", "cpu")
+_STORAGE_LABELS = ("device", "unit", "level", "storage")
+_CPU = Family("netmon_host_cpu_load_ratio", "hrProcessorLoad / 100.")
+_SIZE = Family("netmon_host_storage_size_bytes", "hrStorageSize.")
+_USED = Family("netmon_host_storage_used_bytes", "hrStorageUsed.")

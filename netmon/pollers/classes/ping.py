@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
-
-from prometheus_client.core import GaugeMetricFamily, Metric
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from netmon.config import Config, PingClass
 from netmon.config import PollClass as PollSettings
@@ -13,9 +11,7 @@ from netmon.kernel import Sample, Target
 from netmon.pollers.classes.common import BasePollClass
 from netmon.pollers.ping import PingPoller
 from netmon.pollers.samples import PingSample
-
-if TYPE_CHECKING:
-    from netmon.monitor.latest import MetricsView
+from netmon.sinks.exposition import DEVICE_LABELS, DeviceView, Family, Lines, label_text
 
 __all__ = ["Ping"]
 
@@ -56,19 +52,19 @@ class Ping(BasePollClass):
         return [await self.poller.poll(target)]
 
     @classmethod
-    def export(cls, view: MetricsView) -> Iterator[Metric]:
-        """Yield netmon_ping_rtt_seconds, _jitter_seconds and _loss_ratio of the current ping samples."""
-        labels = ["device", "unit", "level", "role"]
-        rtt = GaugeMetricFamily("netmon_ping_rtt_seconds", "Mean echo RTT of the last ping round.", labels=labels)
-        jitter = GaugeMetricFamily("netmon_ping_jitter_seconds", "RTT mean deviation, last ping round.", labels=labels)
-        loss = GaugeMetricFamily("netmon_ping_loss_ratio", "Echo requests lost in the last ping round.", labels=labels)
-        for name, values in view.devices():
-            ping = view.fresh(name, PingSample.kind)
-            if not isinstance(ping, PingSample):
-                continue
-            loss.add_metric(values, ping.loss_ratio)
-            if ping.rtt_avg is not None:
-                rtt.add_metric(values, ping.rtt_avg)
-            if ping.jitter is not None:
-                jitter.add_metric(values, ping.jitter)
-        yield from (rtt, jitter, loss)
+    def export(cls, view: DeviceView, out: Lines) -> None:
+        """Write netmon_ping_rtt_seconds, _jitter_seconds and _loss_ratio of the device's current ping sample."""
+        ping = view.fresh(PingSample.kind)
+        if not isinstance(ping, PingSample):
+            return
+        labels = label_text(DEVICE_LABELS, view.labels)
+        if ping.rtt_avg is not None:
+            out.add(_RTT, labels, ping.rtt_avg)
+        if ping.jitter is not None:
+            out.add(_JITTER, labels, ping.jitter)
+        out.add(_LOSS, labels, ping.loss_ratio)
+
+
+_RTT = Family("netmon_ping_rtt_seconds", "Mean echo RTT of the last ping round.")
+_JITTER = Family("netmon_ping_jitter_seconds", "RTT mean deviation, last ping round.")
+_LOSS = Family("netmon_ping_loss_ratio", "Echo requests lost in the last ping round.")

@@ -7,10 +7,8 @@ stops answering, `netmon_snmp_up` goes to 0 and the interface series leave /metr
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
-
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 from netmon.config import Config
 from netmon.config import PollClass as PollSettings
@@ -19,20 +17,49 @@ from netmon.pollers.classes.common import BasePollClass
 from netmon.pollers.ifmib import interface_ids
 from netmon.pollers.samples import InterfacesSample, SystemSample
 from netmon.pollers.snmp import SnmpPoller
-
-if TYPE_CHECKING:
-    from netmon.monitor.latest import MetricsView
+from netmon.sinks.exposition import DEVICE_LABELS, DeviceView, Family, Lines, label_text
 
 __all__ = ["Snmp", "snmp_deadline"]
 
 _UP = 1  # IF-MIB ifOperStatus / ifAdminStatus up(1)
 _COUNTERS = (
-    ("netmon_interface_received_bytes", "in_octets", "Octets received (ifHCInOctets)."),
-    ("netmon_interface_transmitted_bytes", "out_octets", "Octets sent (ifHCOutOctets)."),
-    ("netmon_interface_receive_errors", "in_errors", "Inbound errors (ifInErrors)."),
-    ("netmon_interface_transmit_errors", "out_errors", "Outbound errors (ifOutErrors)."),
-    ("netmon_interface_receive_discards", "in_discards", "Inbound discards (ifInDiscards)."),
-    ("netmon_interface_transmit_discards", "out_discards", "Outbound discards (ifOutDiscards)."),
+    (
+        Family("netmon_interface_received_bytes", "Octets received (ifHCInOctets).", "counter", "interfaces"),
+        "in_octets",
+    ),
+    (
+        Family("netmon_interface_transmitted_bytes", "Octets sent (ifHCOutOctets).", "counter", "interfaces"),
+        "out_octets",
+    ),
+    (Family("netmon_interface_receive_errors", "Inbound errors (ifInErrors).", "counter", "interfaces"), "in_errors"),
+    (
+        Family("netmon_interface_transmit_errors", "Outbound errors (ifOutErrors).", "counter", "interfaces"),
+        "out_errors",
+    ),
+    (
+        Family("netmon_interface_receive_discards", "Inbound discards (ifInDiscards).", "counter", "interfaces"),
+        "in_discards",
+    ),
+    (
+        Family("netmon_interface_transmit_discards", "Outbound discards (ifOutDiscards).", "counter", "interfaces"),
+        "out_discards",
+    ),
+)
+_SNMP_UP = Family("netmon_snmp_up", "1 when the last SNMP system poll answered.")
+_UPTIME = Family("netmon_device_uptime_seconds", "sysUpTime.")
+_OPER = Family("netmon_interface_oper_up", "1 when ifOperStatus is up.", path="interfaces")
+_ADMIN = Family("netmon_interface_admin_up", "1 when ifAdminStatus is up.", path="interfaces")
+_FLAPPING = Family("netmon_interface_flapping", "1 while the interface flaps.", path="interfaces")
+_SPEED = Family("netmon_interface_speed_bytes", "Interface speed, bytes per second.", path="interfaces")
+_NARROW = Family(
+    "netmon_interface_counter_bits",
+    "32 where the octet counters are 32-bit ifInOctets/ifOutOctets (they wrap at 2^32); absent for 64-bit ifHC*.",
+    path="interfaces",
+)
+_CUT = Family(
+    "netmon_snmp_walks_cut",
+    "Walks of the last IF-MIB poll cut short (OID not increasing, request/row/time limit).",
+    path="interfaces",
 )
 
 
@@ -53,6 +80,7 @@ class Snmp(BasePollClass):
     defaults: ClassVar[Mapping[str, Any]] = {"interval": 300, "timeout": 2.0, "retries": 1}
     sample_kinds: ClassVar[tuple[type[Sample], ...]] = (SystemSample, InterfacesSample)
     trap_polled: ClassVar[bool] = True
+    metric_paths: ClassVar[frozenset[Literal["main", "interfaces"]]] = frozenset(("main", "interfaces"))
 
     def __init__(self, config: Config, settings: PollSettings) -> None:
         super().__init__(config, settings)
@@ -78,64 +106,54 @@ class Snmp(BasePollClass):
         return [system, await self.poller.interfaces(target, uptime=system.sys_uptime)]
 
     @classmethod
-    def export(cls, view: MetricsView) -> Iterator[Metric]:
-        """Yield netmon_snmp_up, netmon_device_uptime_seconds and the interface families of current samples."""
-        labels = ["device", "unit", "level", "role"]
-        snmp_up = GaugeMetricFamily("netmon_snmp_up", "1 when the last SNMP system poll answered.", labels=labels)
-        uptime = GaugeMetricFamily("netmon_device_uptime_seconds", "sysUpTime.", labels=labels)
-        for name, values in view.devices():
-            system = view.fresh(name, SystemSample.kind)
-            if not isinstance(system, SystemSample):
-                if view.live.samples.newest(name, SystemSample.kind) is not None:
-                    snmp_up.add_metric(values, 0)  # it answered once, and nothing current since: down
-                continue
-            snmp_up.add_metric(values, 1 if system.ok else 0)
-            if system.ok and system.sys_uptime is not None:
-                uptime.add_metric(values, system.sys_uptime / 100)
-        yield from (snmp_up, uptime)
-        yield from _interfaces(view)
+    def export(cls, view: DeviceView, out: Lines) -> None:
+        """Write netmon_snmp_up, netmon_device_uptime_seconds and the interface series of current samples.
+
+        Which interfaces get series is `metrics.interfaces` (`netmon.config.MetricsConfig`).
+        """
+        labels = label_text(DEVICE_LABELS, view.labels)
+        system = view.fresh(SystemSample.kind)
+        if not isinstance(system, SystemSample):
+            if view.newest(SystemSample.kind) is not None:
+                out.add(_SNMP_UP, labels, 0)  # it answered once, and nothing current since: down
+            return
+        out.add(_SNMP_UP, labels, 1 if system.ok else 0)
+        if system.ok and system.sys_uptime is not None:
+            out.add(_UPTIME, labels, system.sys_uptime / 100)
+        if "interfaces" in view.paths:  # a scrape of /metrics alone does not format them
+            _interfaces(view, out)
 
 
-def _interfaces(view: MetricsView) -> Iterator[Metric]:
+def _interfaces(view: DeviceView, out: Lines) -> None:
     from netmon.monitor.topology import interface_key  # noqa: PLC0415 (config loading imports this module)
 
-    labels = ["device", "interface", "unit", "level"]
-    oper = GaugeMetricFamily("netmon_interface_oper_up", "1 when ifOperStatus is up.", labels=labels)
-    admin = GaugeMetricFamily("netmon_interface_admin_up", "1 when ifAdminStatus is up.", labels=labels)
-    flapping = GaugeMetricFamily("netmon_interface_flapping", "1 while the interface flaps.", labels=labels)
-    speed = GaugeMetricFamily("netmon_interface_speed_bytes", "Interface speed, bytes per second.", labels=labels)
-    narrow = GaugeMetricFamily(
-        "netmon_interface_counter_bits",
-        "32 where the octet counters are 32-bit ifInOctets/ifOutOctets (they wrap at 2^32); absent for 64-bit ifHC*.",
-        labels=labels,
-    )
-    cut = GaugeMetricFamily(
-        "netmon_snmp_walks_cut",
-        "Walks of the last IF-MIB poll cut short (OID not increasing, request/row/time limit).",
-        labels=["device", "unit", "level"],
-    )
-    counters = [(CounterMetricFamily(name, doc, labels=labels), field) for name, field, doc in _COUNTERS]
-    for name, values in view.devices():
-        sample = view.fresh(name, InterfacesSample.kind)
-        if not isinstance(sample, InterfacesSample) or not sample.ok:
+    sample = view.fresh(InterfacesSample.kind)
+    if not isinstance(sample, InterfacesSample) or not sample.ok:
+        return
+    name, unit, level = view.labels[:3]
+    out.add(_CUT, label_text(("device", "unit", "level"), (name, unit, level)), len(sample.walk_notes))
+    # label_text() order (sorted: device, interface, level, unit), with the device's part escaped once
+    device, tail = label_text(("device",), (name,)), label_text(("level", "unit"), (level, unit))
+    choice = view.settings.interfaces if view.settings is not None else "all"
+    ids = interface_ids(sample.interfaces)  # a repeated name gets "#ifIndex": label sets stay unique
+    for row in sample.interfaces:
+        identity = ids[row.if_index]
+        if choice == "admin_up" and row.admin_status not in (_UP, None):
             continue
-        cut.add_metric([name, values[1], values[2]], len(sample.walk_notes))
-        ids = interface_ids(sample.interfaces)  # a repeated name gets "#ifIndex": label sets stay unique
-        for row in sample.interfaces:
-            identity = ids[row.if_index]
-            series = [name, identity, values[1], values[2]]
-            if row.oper_status is not None:
-                oper.add_metric(series, 1 if row.oper_status == _UP else 0)
-            if row.admin_status is not None:
-                admin.add_metric(series, 1 if row.admin_status == _UP else 0)
-            flapping.add_metric(series, 1 if view.state_of(*interface_key(name, identity)).flapping else 0)
-            if row.speed_bps is not None:
-                speed.add_metric(series, row.speed_bps / 8)
-            if row.counter_bits != 64:
-                narrow.add_metric(series, row.counter_bits)
-            for family, field in counters:
-                value = getattr(row, field)
-                if value is not None:
-                    family.add_metric(series, value)
-    yield from (oper, admin, flapping, speed, narrow, cut)
-    yield from (family for family, _ in counters)
+        if choice == "linked" and identity not in view.linked and row.name not in view.linked:
+            continue
+        series = f"{device},{label_text(('interface',), (identity,))},{tail}"
+        if row.oper_status is not None:
+            out.add(_OPER, series, 1 if row.oper_status == _UP else 0)
+        if row.admin_status is not None:
+            out.add(_ADMIN, series, 1 if row.admin_status == _UP else 0)
+        _, flapping = view.state_of(*interface_key(name, identity))
+        out.add(_FLAPPING, series, 1 if flapping else 0)
+        if row.speed_bps is not None:
+            out.add(_SPEED, series, row.speed_bps / 8)
+        if row.counter_bits != 64:
+            out.add(_NARROW, series, row.counter_bits)
+        for family, field in _COUNTERS:
+            value = getattr(row, field)
+            if value is not None:
+                out.add(family, series, value)

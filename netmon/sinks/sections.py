@@ -1,0 +1,264 @@
+"""The objects /metrics exports, one `Section` each: units, devices, each poll class, links, services, indicators.
+
+A section names its objects with their standard labels and renders one object's series through a
+`DeviceView` (`netmon.sinks.exposition`), which records what was read so that a scrape re-renders
+only the objects whose samples or states changed. Names and labels follow docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from netmon.monitor.state import State
+from netmon.pollers import registry
+from netmon.pollers.service import ServiceSample
+from netmon.sinks.exposition import DEVICE_LABELS, DeviceView, Family, Lines, Path, Section, label_text
+
+if TYPE_CHECKING:
+    from netmon.inventory.spec import Inventory
+    from netmon.monitor.live import LiveState
+
+__all__ = ["IndicatorGauge", "sections"]
+
+#: One indicator value for the gauges: (indicator, unit, level, a, b); b is None for plain counts.
+IndicatorGauge = tuple[str, str, str, float, float | None]
+
+_MAIN: frozenset[Path] = frozenset(("main",))
+_Rows = list[tuple[str, tuple[str, ...]]]
+
+
+class _Memo:
+    """One inventory's object rows, computed once per inventory (a reload makes a new one)."""
+
+    def __init__(self, build: Callable[[Inventory], _Rows]) -> None:
+        self._build = build
+        self._of: object = None
+        self._rows: _Rows = []
+
+    def rows(self, inventory: Inventory) -> _Rows:
+        if inventory is not self._of:
+            self._rows, self._of = self._build(inventory), inventory
+        return self._rows
+
+
+def _device_rows(inventory: Inventory) -> _Rows:
+    units = inventory.units
+    return [
+        (name, (name, device.unit, units[device.unit].level.value, device.role.value))
+        for name, device in inventory.devices.items()
+        if device.enabled
+    ]
+
+
+def _states(out: Lines, view: DeviceView, kind: str, names: Sequence[str], families: tuple[Family, ...]) -> str:
+    """Write KIND_up, KIND_state{state} and KIND_flapping of (kind, view.name); return the label text.
+
+    `KIND_state` is one series per object, `state` = its current state, value 1 (an info-style
+    series, issue 12): when the state changes the old label set leaves the exposition and
+    Prometheus marks it stale. The recording rules derive the state code from it
+    (config/prometheus/rules/netmon-recording.yml).
+    """
+    up, state_family, flapping = families
+    labels = label_text(names, view.labels)
+    state, flaps = view.state_of(kind, view.name)
+    out.add(up, labels, 1 if state == State.UP.value else 0)
+    out.add(state_family, label_text((*names, "state"), (*view.labels, state)), 1)
+    out.add(flapping, labels, 1 if flaps else 0)
+    return labels
+
+
+class Units:
+    """`netmon_unit_info{unit,name,level,parent}` 1 per unit."""
+
+    name = "unit"
+    paths = _MAIN
+    _INFO = Family("netmon_unit_info", "One series per unit.")
+    _LABELS = ("unit", "name", "level", "parent")
+
+    def __init__(self) -> None:
+        self._memo = _Memo(lambda inv: [(c, (c, u.name, u.level.value, u.parent or "")) for c, u in inv.units.items()])
+
+    def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
+        return self._memo.rows(live.inventory)
+
+    def render(self, view: DeviceView, out: Lines) -> None:
+        out.add(self._INFO, label_text(self._LABELS, view.labels), 1)
+
+
+class Devices:
+    """`netmon_device_up`, `netmon_device_state{state}` and `netmon_device_flapping` of every enabled device."""
+
+    name = "device"
+    paths = _MAIN
+    _FAMILIES = (
+        Family("netmon_device_up", "1 when the device is up."),
+        Family("netmon_device_state", "1, with the device's current state as the state label."),
+        Family("netmon_device_flapping", "1 while the device flaps."),
+    )
+
+    def __init__(self) -> None:
+        self._memo = _Memo(_device_rows)
+
+    def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
+        return self._memo.rows(live.inventory)
+
+    def render(self, view: DeviceView, out: Lines) -> None:
+        _states(out, view, "device", DEVICE_LABELS, self._FAMILIES)
+
+
+class PollClassSeries:
+    """The series a poll class exports for each enabled device (`PollClass.export`)."""
+
+    def __init__(self, poll_class: str) -> None:
+        self.name = f"class:{poll_class}"
+        self._class = registry.class_of(poll_class)
+        self.paths: frozenset[Path] = self._class.metric_paths
+        self._memo = _Memo(_device_rows)
+
+    def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
+        return self._memo.rows(live.inventory)
+
+    def render(self, view: DeviceView, out: Lines) -> None:
+        self._class.export(view, out)
+
+
+class Links:
+    """`netmon_link_{up,state,flapping,capacity_bytes,info}` of every link."""
+
+    name = "link"
+    paths = _MAIN
+    _LABELS = ("link", "kind", "unit", "level")
+    _FAMILIES = (
+        Family("netmon_link_up", "1 when the link is up."),
+        Family("netmon_link_state", "1, with the link's current state as the state label."),
+        Family("netmon_link_flapping", "1 while the link flaps."),
+    )
+    _CAPACITY = Family("netmon_link_capacity_bytes", "Declared capacity, bytes per second.")
+    _INFO = Family("netmon_link_info", "One series per link: joins a link to its device interface.")
+
+    def __init__(self) -> None:
+        self._memo = _Memo(
+            lambda inv: [
+                (name, (name, link.kind.value, link.unit, inv.units[link.unit].level.value))
+                for name, link in inv.links.items()
+            ]
+        )
+
+    def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
+        return self._memo.rows(live.inventory)
+
+    def render(self, view: DeviceView, out: Lines) -> None:
+        labels = _states(out, view, "link", self._LABELS, self._FAMILIES)
+        link = view.live.inventory.links[view.name]
+        if link.capacity_mbps is not None:
+            out.add(self._CAPACITY, labels, link.capacity_mbps * 125_000)
+        names = (*self._LABELS, "device", "interface")
+        out.add(self._INFO, label_text(names, (*view.labels, link.device or "", link.interface or "")), 1)
+
+
+class Services:
+    """Service series in blackbox_exporter's names (`netmon.sinks.services` documents them)."""
+
+    name = "service"
+    paths = _MAIN
+    _LABELS = ("service", "unit", "level", "check")
+    _FAMILIES = (
+        Family("netmon_service_up", "1 when the service is up (state engine)."),
+        Family("netmon_service_state", "1, with the service's current state as the state label."),
+        Family("netmon_service_flapping", "1 while the service flaps."),
+    )
+    _SUCCESS = Family("netmon_probe_success", "1 when the last service check passed.")
+    _DURATION = Family("netmon_probe_duration_seconds", "How long the last service check took.")
+    _STATUS = Family("netmon_probe_http_status_code", "HTTP status of the last check's response.")
+    _EXPIRY = Family("netmon_probe_ssl_earliest_cert_expiry", "notAfter of the TLS peer certificate, unix seconds.")
+
+    def __init__(self) -> None:
+        self._memo = _Memo(
+            lambda inv: [
+                (name, (name, s.unit, inv.units[s.unit].level.value, s.check.value))
+                for name, s in inv.services.items()
+                if s.enabled
+            ]
+        )
+
+    def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
+        return self._memo.rows(live.inventory)
+
+    def render(self, view: DeviceView, out: Lines) -> None:
+        labels = _states(out, view, "service", self._LABELS, self._FAMILIES)
+        sample = view.fresh(ServiceSample.kind)
+        if not isinstance(sample, ServiceSample):
+            return
+        out.add(self._SUCCESS, labels, 1 if sample.ok else 0)
+        out.add(self._DURATION, labels, sample.duration)
+        if sample.http_status is not None:
+            out.add(self._STATUS, labels, sample.http_status)
+        if sample.cert_not_after is not None:
+            out.add(self._EXPIRY, labels, sample.cert_not_after.timestamp())
+
+
+class Indicators:
+    """Live indicator gauges: per level (a and b summed over the level's units) or per unit (`metrics.indicators`).
+
+    The rows are recomputed after each ping round (`netmon.monitor.loops.indicator_loop`); the
+    section's one object is re-rendered when that list is replaced (its `stamp`).
+    """
+
+    name = "indicators"
+    paths = _MAIN
+    _RATIO = Family("netmon_indicator_ratio", "Live indicator value a/b (absent when b = 0).")
+    _A = Family("netmon_indicator_numerator", "Indicator numerator a.")
+    _B = Family("netmon_indicator_denominator", "Indicator denominator b.")
+
+    def __init__(self, rows: Callable[[], Sequence[IndicatorGauge]], per: Callable[[], str]) -> None:
+        self._rows = rows
+        self._per = per
+
+    def stamp(self) -> object:
+        """Return the current rows list: the kept text holds while it is the same object."""
+        return self._rows()
+
+    def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
+        return [("indicators", ())]
+
+    def render(self, view: DeviceView, out: Lines) -> None:
+        rows, per = self._rows(), self._per()
+        if per == "off":
+            return
+        if per == "unit":
+            for indicator, unit, level, a, b in rows:
+                self._write(out, label_text(("indicator", "unit", "level"), (indicator, unit, level)), a, b)
+            return
+        numerators: dict[tuple[str, str], float] = defaultdict(float)
+        denominators: dict[tuple[str, str], float] = {}
+        for indicator, _, level, a, b in rows:
+            numerators[(indicator, level)] += a
+            if b is not None:
+                denominators[(indicator, level)] = denominators.get((indicator, level), 0.0) + b
+        for (indicator, level), a in numerators.items():
+            b = denominators.get((indicator, level))
+            self._write(out, label_text(("indicator", "level"), (indicator, level)), a, b)
+
+    def _write(self, out: Lines, labels: str, a: float, b: float | None) -> None:
+        out.add(self._A, labels, a)
+        if b is not None:
+            out.add(self._B, labels, b)
+            if b:
+                out.add(self._RATIO, labels, a / b)
+
+
+def sections(
+    rows: Callable[[], Sequence[IndicatorGauge]] | None = None, per: Callable[[], str] = lambda: "level"
+) -> list[Section]:
+    """Return the sections of /metrics and /metrics/interfaces, in exposition order.
+
+    *rows* gives the live indicator values; *per* is `metrics.indicators` (level, unit or off).
+    """
+    out: list[Section] = [Units(), Devices()]
+    out += [PollClassSeries(name) for name in registry.names()]
+    out += [Links(), Services()]
+    if rows is not None:
+        out.append(Indicators(rows, per))
+    return out

@@ -1,0 +1,233 @@
+"""The /metrics exposition: kept chunks, freshness, cardinality choices, shards, escaping, and yielding to the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from netmon.config import Config
+from netmon.inventory.models import Level, LinkKind, Role
+from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, UnitSpec
+from netmon.kernel import Status
+from netmon.monitor.live import LiveState
+from netmon.monitor.maintenance import MaintenanceSchedule
+from netmon.monitor.rounds import RoundResult
+from netmon.pollers.samples import InterfaceRow, InterfacesSample, PingSample, SystemSample
+from netmon.sinks.exposition import Exposition, Path
+from netmon.sinks.sections import sections
+
+T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+ODD = 'Gi0/1 "uplink" C:\\path\nnext'  # what an agent may call a port: quotes, backslash, newline
+#: Series per exported interface: oper, admin, flapping, speed and six counters (docs/metrics.md).
+PER_INTERFACE = 10
+INTERFACES: tuple[Path, ...] = ("interfaces",)
+
+
+def _inventory(devices: int, ports: int) -> Inventory:
+    units = [UnitSpec(code="P", name="Tỉnh", level=Level.PROVINCE)]
+    made = [
+        DeviceSpec(name=f"sw{i}", unit="P", role=Role.SWITCH, address=f"127.0.{i // 250}.{i % 250 + 1}")
+        for i in range(devices)
+    ]
+    links = [LinkSpec(name="p-man", kind=LinkKind.MAN, unit="P", device="sw0", interface="port2")]
+    return Inventory(
+        units={u.code: u for u in units}, devices={d.name: d for d in made}, links={k.name: k for k in links}
+    )
+
+
+def _live(devices: int = 3, ports: int = 6, **metrics: Any) -> tuple[LiveState, Config]:
+    config = Config.model_validate({"metrics": metrics})
+    inventory = _inventory(devices, ports)
+    return LiveState(config, inventory, MaintenanceSchedule(inventory, ZONE)), config
+
+
+def _rows(ports: int) -> tuple[InterfaceRow, ...]:
+    """Ports 1..N: odd ports admin up, even admin down; port 1 has the odd name; 64-bit counters."""
+    return tuple(
+        InterfaceRow(
+            if_index=i,
+            name=ODD if i == 1 else f"port{i}",
+            oper_status=1,
+            admin_status=1 if i % 2 else 2,
+            speed_bps=10**9,
+            in_octets=i,
+            out_octets=i,
+            in_errors=0,
+            out_errors=0,
+            in_discards=0,
+            out_discards=0,
+        )
+        for i in range(1, ports + 1)
+    )
+
+
+def _feed(live: LiveState, ports: int, ts: datetime = T0, rtt: float = 0.001) -> None:
+    for name in live.inventory.devices:
+        live.record(
+            [
+                PingSample(device=name, ts=ts, status=Status.OK, sent=3, received=3, rtt_avg=rtt),
+                SystemSample(device=name, ts=ts, status=Status.OK, sys_uptime=100),
+                InterfacesSample(device=name, ts=ts, status=Status.OK, interfaces=_rows(ports)),
+            ]
+        )
+
+
+def _series(text: str) -> Counter[str]:
+    return Counter(s.name for family in text_string_to_metric_families(text) for s in family.samples)
+
+
+async def _render(exposition: Exposition, *paths: str, now: datetime = T0) -> str:
+    return (await exposition.render(paths or ("main",), now=now)).decode()  # type: ignore[arg-type]
+
+
+def _exposition(live: LiveState, config: Config) -> Exposition:
+    return Exposition(lambda: live, sections(), lambda: config.metrics)
+
+
+@pytest.mark.parametrize(
+    ("choice", "interfaces"),
+    [
+        pytest.param("all", 6, id="all-rows"),
+        pytest.param("admin_up", 3, id="admin-up-ports-only"),
+        pytest.param("linked", 1, id="only-the-port-a-link-names"),
+    ],
+)
+async def test_the_interface_series_per_device_are_as_documented(choice: str, interfaces: int) -> None:
+    live, config = _live(devices=3, ports=6, interfaces=choice)
+    _feed(live, 6)
+    text = await _render(_exposition(live, config), "interfaces")
+    counts = _series(text)
+    exported = counts["netmon_interface_oper_up"]
+    expected = 3 * interfaces if choice != "linked" else 1  # only sw0 has a link (on port2, admin down)
+    assert exported == expected
+    assert sum(n for name, n in counts.items() if name.startswith("netmon_interface_")) == PER_INTERFACE * expected
+    assert counts["netmon_snmp_walks_cut"] == 3  # one per device, whatever the choice
+
+
+async def test_the_interfaces_are_on_their_own_path_and_main_has_the_rest() -> None:
+    live, config = _live()
+    _feed(live, 6)
+    exposition = _exposition(live, config)
+    main, interfaces = await _render(exposition, "main"), await _render(exposition, "interfaces")
+    assert not any(name.startswith("netmon_interface_") for name in _series(main))
+    assert set(_series(interfaces)) <= {
+        n for n in _series(interfaces) if n.startswith(("netmon_interface_", "netmon_snmp_walks"))
+    }
+    assert _series(main)["netmon_device_up"] == 3
+    both = await _render(exposition, "main", "interfaces")
+    assert _series(both) == _series(main) + _series(interfaces)
+
+
+async def test_an_object_is_rendered_again_only_when_what_it_read_changes() -> None:
+    live, config = _live(devices=3, ports=4)
+    _feed(live, 4)
+    exposition = _exposition(live, config)
+    first = await _render(exposition)
+    rendered = exposition.renders
+    assert await _render(exposition) == first
+    assert exposition.renders == rendered  # nothing changed: every object's kept text is served
+    later = T0 + timedelta(seconds=30)
+    live.record([PingSample(device="sw1", ts=later, status=Status.OK, sent=3, received=3, rtt_avg=0.25)])
+    text = await _render(exposition, now=later)
+    assert exposition.renders == rendered + 1  # sw1's ping series only
+    assert 'netmon_ping_rtt_seconds{device="sw1",level="province",role="switch",unit="P"} 0.25' in text
+    assert 'netmon_ping_rtt_seconds{device="sw0",level="province",role="switch",unit="P"} 0.001' in text
+
+
+def _states(text: str) -> dict[str, list[tuple[str, float]]]:
+    """Return (state label, value) of every `netmon_{device,link}_state` series, per object."""
+    found: dict[str, list[tuple[str, float]]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name in {"netmon_device_state", "netmon_link_state"}:
+            for s in family.samples:
+                found.setdefault(s.labels.get("device") or s.labels["link"], []).append((s.labels["state"], s.value))
+    return found
+
+
+async def test_each_object_has_one_state_series_labelled_with_its_current_state() -> None:
+    live, config = _live(devices=2, ports=2)
+    exposition = _exposition(live, config)
+    assert _states(await _render(exposition)) == {  # nothing observed yet
+        "sw0": [("unknown", 1.0)],
+        "sw1": [("unknown", 1.0)],
+        "p-man": [("unknown", 1.0)],
+    }
+    pings = [PingSample(device=name, ts=T0, status=Status.OK, sent=3, received=3) for name in ("sw0", "sw1")]
+    live.record(pings)
+    live.conclude(RoundResult(poll_class="ping", started=T0, duration=0, samples=tuple(pings)), T0)
+    states = _states(await _render(exposition))
+    assert states["sw0"] == states["sw1"] == [("up", 1.0)]  # the unknown series left: Prometheus marks it stale
+    assert len(states["p-man"]) == 1
+
+
+async def test_series_leave_when_their_sample_is_no_longer_current() -> None:
+    live, config = _live(devices=2, ports=2, interfaces="all")
+    _feed(live, 2)
+    exposition = _exposition(live, config)
+    assert _series(await _render(exposition, "interfaces"))["netmon_interface_oper_up"] == 4
+    stale = T0 + timedelta(hours=2)  # beyond every class's freshness window; no new sample
+    assert _series(await _render(exposition, "interfaces", now=stale))["netmon_interface_oper_up"] == 0
+    assert "netmon_ping_rtt_seconds" not in _series(await _render(exposition, now=stale))
+
+
+async def test_shards_split_the_devices_without_overlap_or_loss() -> None:
+    live, config = _live(devices=40, ports=2, interfaces="all")
+    _feed(live, 2)
+    exposition = _exposition(live, config)
+    whole = _series(await _render(exposition, "interfaces"))
+    parts = [_series((await exposition.render(INTERFACES, (i, 4), now=T0)).decode()) for i in range(4)]
+    assert sum(parts, Counter()) == whole
+    assert all(part["netmon_interface_oper_up"] for part in parts)  # 40 devices over 4 shards: none empty
+
+
+async def test_odd_label_values_survive_the_text_format_and_promtool() -> None:
+    live, config = _live(devices=1, ports=2, interfaces="all")
+    _feed(live, 2)
+    text = await _render(_exposition(live, config), "main", "interfaces")
+    names = {
+        s.labels["interface"]
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "netmon_interface_oper_up"
+    }
+    assert names == {ODD, "port2"}
+    assert await asyncio.to_thread(_promtool, text) == (0, "")
+
+
+def _promtool(text: str) -> tuple[int, str]:
+    lint = subprocess.run(
+        ["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=30, check=False
+    )
+    return lint.returncode, lint.stdout + lint.stderr
+
+
+async def test_a_big_scrape_gives_the_event_loop_back_while_it_renders() -> None:
+    live, config = _live(devices=400, ports=24, interfaces="all")
+    _feed(live, 24)
+    exposition = _exposition(live, config)
+    ticks = 0
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    before = ticks
+    text = await _render(exposition, "main", "interfaces")
+    done.set()
+    await task
+    assert _series(text)["netmon_interface_oper_up"] == 400 * 24
+    assert exposition.yields > 0
+    assert ticks > before  # other tasks (the poll rounds, /healthz) ran during the scrape
