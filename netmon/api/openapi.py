@@ -198,7 +198,10 @@ def spec() -> dict[str, Any]:
         },
         "/healthz": {"get": {**_op("Liveness", _json(_obj({"status": _STR}))), "security": [{}]}},
         "/readyz": {
-            "get": _op("Readiness (503 with problems until the first ping round)", _json(_obj({"status": _STR})))
+            "get": _op(
+                "Readiness (503 with problems until every device has its first ping sample)",
+                _json(_obj({"status": _STR})),
+            )
         },
         "/api/v1/devices": {
             "get": _op("Devices with their state", _list("devices", "Device"), params=[*_FILTERS, _query("role", "")])

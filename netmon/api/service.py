@@ -50,10 +50,15 @@ class ApiService:
         return self._runtime.live
 
     def ready(self) -> list[str]:
-        """Return why the daemon is not ready (empty when the first ping round is done)."""
+        """Return why the daemon is not ready: empty once every enabled device has its first ping sample.
+
+        Before that, the reason names the devices still awaited (`LiveState.not_ready`). The first
+        round starts at once and is spread only as long as its size needs (`rounds.START_RATE`),
+        so a small inventory is ready within a ping timeout or so (issue 12).
+        """
         if not self._runtime.started:
             return ["starting"]
-        return [] if self._runtime.live.rounds["ping"] else ["the first ping round has not finished"]
+        return self._runtime.live.not_ready()
 
     async def db_problem(self) -> str | None:
         """Return None when the database answers within `DB_PROBE_TIMEOUT` and writes do not fail, else why not."""
