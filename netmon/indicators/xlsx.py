@@ -1,17 +1,9 @@
 """The XLSX report: summary, one sheet per level, evidence, maintenance, discrepancies and rules; bilingual, A4.
 
-Written in openpyxl's write-only mode: each row is streamed to the file as it is appended, so
-a 10,000-device province (~47,000 rows and their evidence) takes seconds and ~100 MB, not
-16 s and 400 MB (issue 12). Rows are therefore written top to bottom, sheet by sheet, and a
-sheet's layout (widths, frozen panes, filter, A4 page set-up) is set before its first row.
-Sheets are typed `Worksheet`: a write-only sheet has the same layout attributes and `append`
-(openpyxl copies them), which its stubs do not declare.
-
-Every text is written as a text cell: a unit named ``=1+1`` or ``=HYPERLINK(...)`` is never a
-formula (OWASP formula injection). The maintenance sheet lists every window that overlaps the
-period, from the config (author "config") and from the API (author `token:NAME`). A period split
-at a reorganisation says so in its title, and each row names its part; a unit without data says
-so in its note.
+Written by `netmon.indicators.xlsxstream`: each row is rendered as text and streamed into the
+file as it is written, so a 10,000-device province (~47,000 rows, ~850,000 cells) takes a
+second or two and little memory; openpyxl, even write-only, took 10 s (issue 12). Sheets are
+written top to bottom, one after the other.
 """
 
 from __future__ import annotations
@@ -22,17 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.properties import PageSetupProperties
-from openpyxl.worksheet.worksheet import Worksheet
-
 from netmon.indicators.definitions import Catalog
 from netmon.indicators.period import Period
 from netmon.indicators.row import IndicatorRow
+from netmon.indicators.xlsxstream import Font, SheetStream, XlsxStream
 from netmon.inventory.models import Level
 from netmon.monitor.maintenance import Window
 
@@ -76,9 +61,7 @@ SPLIT = "kỳ được chia theo cơ cấu tổ chức tại thời điểm / pe
 _COUNT = "#,##0"
 _POINTS = "0.00"
 _HEADER_ROW = 2
-_FREEZE = "A3"
-_HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
-_BOLD = Font(bold=True)
+_HEADER_FILL = "DDE4EE"
 
 #: (header, width) of the columns shared by the summary and the level sheets.
 _ID = ("Mã chỉ tiêu / Indicator id", 30)
@@ -182,79 +165,61 @@ def write_xlsx(
     parts = sorted({row.part for row in rows if row.part})
     if parts:
         title += f" — {SPLIT}: {', '.join(parts)}"
-    book = Workbook(write_only=True)
-    summary = book.create_sheet(SHEETS["summary"])
-    _head(summary, title, SUMMARY_COLUMNS)
-    for row in rows:
-        if row.rollup:
-            head = [row.indicator, row.name_vi, row.name_en, row.level, row.period]
-            tail = [row.measure, row.framework, row.source, _note(row), row.declared, row.part]
-            summary.append(_cells(summary, [*head, *_formatted(summary, row), *tail]))
-    for level, name in LEVEL_SHEETS.items():
-        mine = [row for row in rows if row.level == level.value]
-        if mine:
-            _level_sheet(book.create_sheet(name), title, mine)
-    _evidence_sheet(book.create_sheet(SHEETS["evidence"]), title, rows)
-    _maintenance_sheet(book.create_sheet(SHEETS["maintenance"]), title, windows, zone)
-    _discrepancy_sheet(book.create_sheet(SHEETS["discrepancies"]), title, rows)
-    _rules_sheet(book.create_sheet(SHEETS["rules"]), title, catalog)
-    book.save(path)
+    with XlsxStream(path) as book:
+        styles = _Styles(book)
+        with _sheet(book, styles, SHEETS["summary"], title, SUMMARY_COLUMNS) as summary:
+            for row in rows:
+                if row.rollup:
+                    head = [row.indicator, row.name_vi, row.name_en, row.level, row.period]
+                    tail = [row.measure, row.framework, row.source, _note(row), row.declared, row.part]
+                    summary.row([*head, *_values(row), *tail], styles.numbers(row.measure, first=5))
+        for level, name in LEVEL_SHEETS.items():
+            mine = [row for row in rows if row.level == level.value]
+            if mine:
+                with _sheet(book, styles, name, title, LEVEL_COLUMNS) as sheet:
+                    _level_sheet(sheet, styles, mine)
+        with _sheet(book, styles, SHEETS["evidence"], title, EVIDENCE_COLUMNS) as sheet:
+            _evidence_sheet(sheet, rows)
+        with _sheet(book, styles, SHEETS["maintenance"], title, MAINTENANCE_COLUMNS) as sheet:
+            _maintenance_sheet(sheet, windows, zone)
+        with _sheet(book, styles, SHEETS["discrepancies"], title, DISCREPANCY_COLUMNS) as sheet:
+            _discrepancy_sheet(sheet, rows)
+        with _sheet(book, styles, SHEETS["rules"], title, RULE_COLUMNS) as sheet:
+            _rules_sheet(sheet, styles, catalog)
 
 
-def _cells(
-    sheet: Worksheet,
-    values: Sequence[_Value | Cell],
-    *,
-    font: Font | None = None,
-    align: Alignment | None = None,
-) -> list[_Value | Cell]:
-    """Return one row to append: control characters (XLSX cannot hold them) in texts become spaces.
+class _Styles:
+    """The report's cell styles in one workbook: title, header, bold, wrapped, and number formats per measure."""
 
-    Every text stays text: one that openpyxl would store as a formula ("=...") or an error
-    ("#N/A") is written as a string cell (OWASP formula injection). Other values go as they are
-    unless *font* or *align* styles the row.
-    """
-    out: list[_Value | Cell] = []
-    for value in values:
-        if isinstance(value, Cell):
-            out.append(value)
-            continue
-        text = ILLEGAL_CHARACTERS_RE.sub(" ", value) if isinstance(value, str) else value
-        plain = not isinstance(text, str) or not (text.startswith("=") or text in ERROR_CODES)
-        if plain and font is None and align is None:
-            out.append(text)
-            continue
-        cell = WriteOnlyCell(sheet, text)
-        if isinstance(text, str):
-            cell.data_type = "s"  # text stays text: openpyxl would store "=..." as a formula
-        if font is not None:
-            cell.font = font
-        if align is not None:
-            cell.alignment = align
-        out.append(cell)
-    return out
+    def __init__(self, book: XlsxStream) -> None:
+        self.book = book
+        self.title = book.style(font="title")
+        self.header = book.style(font="bold", fill=_HEADER_FILL, wrap=True)
+        self.bold = book.style(font="bold")
+        self.wrap = book.style(wrap=True)
+        self.share = book.style(number_format="0%")
+        self._numbers: dict[tuple[str, bool, int, int], list[int]] = {}
+
+    def numbers(self, measure: str, *, first: int, width: int = 16, bold: bool = False) -> list[int]:
+        """Return the style of each of *width* cells: a, b, ratio, max points, points from column *first* (0-based)."""
+        key = (measure, bold, first, width)
+        if key not in self._numbers:
+            font: Font = "bold" if bold else "normal"
+            formats = [_COUNT, _COUNT, RATIO_FORMATS.get(measure, "0.00"), _POINTS, _POINTS]
+            plain = self.bold if bold else 0
+            styles = [plain] * width
+            for offset, number_format in enumerate(formats):
+                styles[first + offset] = self.book.style(font=font, number_format=number_format)
+            self._numbers[key] = styles
+        return self._numbers[key]
 
 
-def _head(sheet: Worksheet, title: str, columns: Sequence[tuple[str, int]]) -> None:
-    """Lay the sheet out (widths, panes, filter, A4 landscape) and append its title and header rows."""
-    for index, (_, width) in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.freeze_panes = _FREEZE
-    sheet.auto_filter.ref = f"A{_HEADER_ROW}:{get_column_letter(len(columns))}{_HEADER_ROW}"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    sheet.print_title_rows = f"{_HEADER_ROW}:{_HEADER_ROW}"
-    sheet.append(_cells(sheet, [title], font=Font(bold=True, size=12)))
-    header = []
-    for text, _ in columns:
-        cell = WriteOnlyCell(sheet, text)
-        cell.font, cell.fill = _BOLD, _HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        header.append(cell)
-    sheet.append(header)
+def _sheet(book: XlsxStream, styles: _Styles, name: str, title: str, columns: Sequence[tuple[str, int]]) -> SheetStream:
+    """Start a sheet laid out for A4 landscape: widths, the title, the header row (frozen, filtered, printed)."""
+    sheet = book.sheet(name, widths=[w for _, w in columns], freeze_row=_HEADER_ROW + 1, header_row=_HEADER_ROW)
+    sheet.row([title], styles.title)
+    sheet.row([header for header, _ in columns], styles.header)
+    return sheet
 
 
 def _values(row: IndicatorRow) -> list[_Value]:
@@ -268,46 +233,29 @@ def _note(row: IndicatorRow) -> str:
     return "; ".join(notes)
 
 
-def _formatted(sheet: Worksheet, row: IndicatorRow, *, font: Font | None = None) -> list[Cell]:
-    """Return the cells of a, b, ratio, max points and points, with their number formats."""
-    formats = [_COUNT, _COUNT, RATIO_FORMATS.get(row.measure, "0.00"), _POINTS, _POINTS]
-    cells = []
-    for value, number_format in zip(_values(row), formats, strict=True):
-        cell = WriteOnlyCell(sheet, value)
-        cell.number_format = number_format
-        if font is not None:
-            cell.font = font
-        cells.append(cell)
-    return cells
-
-
-def _level_sheet(sheet: Worksheet, title: str, rows: Sequence[IndicatorRow]) -> None:
-    _head(sheet, title, LEVEL_COLUMNS)
+def _level_sheet(sheet: SheetStream, styles: _Styles, rows: Sequence[IndicatorRow]) -> None:
     for row in rows:
         unit_name = row.unit_name if not row.rollup else LEVEL_TOTAL
         head = [row.indicator, row.name_vi, row.name_en, row.unit or "", unit_name]
-        font = _BOLD if row.rollup else None
-        values = [*head, *_formatted(sheet, row, font=font), row.source, _note(row), row.declared, row.part]
-        sheet.append(_cells(sheet, values, font=font))
+        values = [*head, *_values(row), row.source, _note(row), row.declared, row.part]
+        sheet.row(values, styles.numbers(row.measure, first=5, width=len(values), bold=row.rollup))
 
 
-def _evidence_sheet(sheet: Worksheet, title: str, rows: Sequence[IndicatorRow]) -> None:
-    _head(sheet, title, EVIDENCE_COLUMNS)
+def _evidence_sheet(sheet: SheetStream, rows: Sequence[IndicatorRow]) -> None:
     for row in rows:
         if row.rollup:
             continue  # a roll-up counts exactly what its units' rows list
         for term, items in (("a", row.evidence_a), ("b", row.evidence_b)):
             for item in items:
-                sheet.append(_cells(sheet, [row.indicator, row.unit, row.level, term, item]))
+                sheet.row([row.indicator, row.unit, row.level, term, item])
 
 
-def _maintenance_sheet(sheet: Worksheet, title: str, windows: Sequence[Window], zone: ZoneInfo) -> None:
+def _maintenance_sheet(sheet: SheetStream, windows: Sequence[Window], zone: ZoneInfo) -> None:
     """List the maintenance windows of the period: who made each and why (issue 14)."""
-    _head(sheet, title, MAINTENANCE_COLUMNS)
     for window in windows:
         start, end = _when(window, zone)
         author = window.author or (CONFIG_AUTHOR if window.source == "config" else "")
-        sheet.append(_cells(sheet, [window.name, ", ".join(window.objects), start, end, author, window.reason]))
+        sheet.row([window.name, ", ".join(window.objects), start, end, author, window.reason])
 
 
 def _when(window: Window, zone: ZoneInfo) -> tuple[str, str]:
@@ -322,9 +270,8 @@ def _when(window: Window, zone: ZoneInfo) -> tuple[str, str]:
     return f"{every}{days} {window.at or ''} {zone.key}", length
 
 
-def _discrepancy_sheet(sheet: Worksheet, title: str, rows: Sequence[IndicatorRow]) -> None:
+def _discrepancy_sheet(sheet: SheetStream, rows: Sequence[IndicatorRow]) -> None:
     """List the units where the inventory's claim and monitoring disagree, per coverage indicator."""
-    _head(sheet, title, DISCREPANCY_COLUMNS)
     for row in rows:
         if row.rollup or row.declared is None or bool(row.declared) == bool(row.a):
             continue
@@ -332,12 +279,10 @@ def _discrepancy_sheet(sheet: Worksheet, title: str, rows: Sequence[IndicatorRow
         if row.no_data:
             what += f" ({row.note})"
         counted = " | ".join(row.evidence_a)
-        sheet.append(_cells(sheet, [row.indicator, row.unit, row.unit_name, row.level, row.part, what, counted]))
+        sheet.row([row.indicator, row.unit, row.unit_name, row.level, row.part, what, counted])
 
 
-def _rules_sheet(sheet: Worksheet, title: str, catalog: Catalog) -> None:
-    _head(sheet, title, RULE_COLUMNS)
-    wrap = Alignment(wrap_text=True, vertical="top")
+def _rules_sheet(sheet: SheetStream, styles: _Styles, catalog: Catalog) -> None:
     for d in catalog:
         formula = json.dumps(d.formula.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
         levels = ", ".join(level.value for level in d.levels)
@@ -346,10 +291,8 @@ def _rules_sheet(sheet: Worksheet, title: str, catalog: Catalog) -> None:
             d.id, d.name_vi, d.name_en, d.framework, d.measure, d.max_points, levels, d.source, rule_vi, rule_en,
             formula,
         ]  # fmt: skip
-        sheet.append(_cells(sheet, values, align=wrap))
-    sheet.append([])  # a blank row, then the thresholds
-    sheet.append(_cells(sheet, ["Ngưỡng / Threshold", "Giá trị / Value"], font=_BOLD))
+        sheet.row(values, styles.wrap)
+    sheet.row([])  # a blank row, then the thresholds
+    sheet.row(["Ngưỡng / Threshold", "Giá trị / Value"], styles.bold)
     for name, value in sorted(catalog.rules.items()):
-        share = WriteOnlyCell(sheet, value)
-        share.number_format = "0%"
-        sheet.append(_cells(sheet, [name, share]))
+        sheet.row([name, value], [0, styles.share])
