@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from netmon.api.openapi import spec
 from netmon.daemon import Daemon
 from tests.integration.test_daemon import _all_up, _fetch, config_for
 from tests.monitoring import running
@@ -69,3 +70,13 @@ async def test_bad_pages_and_filters_are_400s_naming_the_parameter(config_for: A
         ]:
             status, body = await _fetch(daemon, path)
             assert (status, body["error"].split(":")[0]) == (400, named), path
+
+
+def test_the_openapi_document_describes_the_pages() -> None:
+    for path, key in (("/api/v1/indicators", "indicators"), ("/api/v1/outages", "outages")):
+        operation = spec()["paths"][path]["get"]
+        assert {"limit", "offset"} <= {p["name"] for p in operation["parameters"]}
+        answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert set(answer["required"]) == {key, "count", "total", "offset", "limit", "next"}
+    indicators = spec()["paths"]["/api/v1/indicators"]["get"]["parameters"]
+    assert {"period", "level", "unit", "indicator"} <= {p["name"] for p in indicators}
