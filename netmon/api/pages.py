@@ -44,7 +44,7 @@ DEFAULT_LIMIT, MAX_LIMIT = 1000, 10_000
 #: Longest a cached answer is served (seconds), even when no state changed.
 CACHE_TTL = 60.0
 #: Most answers kept, and most bytes of serialised rows kept in all.
-CACHE_ENTRIES, CACHE_BYTES = 8, 128_000_000
+CACHE_ENTRIES, CACHE_BYTES = 8, 64_000_000  # the 10k live indicators answer is ~36 MB: one fits
 #: Pages with more rows than this are joined in a worker thread.
 _THREAD_ROWS = 200
 
