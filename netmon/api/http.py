@@ -26,7 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from netmon.api.access import Access
 from netmon.api.guard import PRINCIPAL, Guard, read_json
 from netmon.api.openapi import spec
-from netmon.api.queries import outage_json, select_outages
+from netmon.api.pages import Page, page_body
 from netmon.config import HttpConfig
 from netmon.errors import InputError, NetmonError
 from netmon.inventory.models import Level, ServiceCheck
@@ -34,8 +34,8 @@ from netmon.inventory.spec import ServiceSpec
 from netmon.inventory.views import units_below
 from netmon.kernel import utcnow
 from netmon.monitor.live import LiveState
-from netmon.monitor.maintenance import MaintenanceSchedule, Window
-from netmon.monitor.outages import OutageRecord, parse_since
+from netmon.monitor.maintenance import Window
+from netmon.monitor.outages import parse_since
 from netmon.pollers.samples import PingSample
 from netmon.pollers.service import ServiceSample
 from netmon.sinks.exposition import Exposition, Path
@@ -78,8 +78,10 @@ class Backend(Protocol):
         """Return None when the database answers, else why not."""
         ...
 
-    async def outages(self, *, open_only: bool, since: datetime | None) -> list[OutageRecord]:
-        """Read outages from the database."""
+    async def outage_rows(
+        self, *, open_only: bool, since: str | None, units: set[str] | None, cause: str | None, kind: str | None
+    ) -> list[bytes]:
+        """Return the selected outages as JSON rows (computed, serialised and cached off the loop)."""
         ...
 
     async def add_window(self, window: Window) -> Window:
@@ -90,8 +92,10 @@ class Backend(Protocol):
         """Delete an API maintenance window."""
         ...
 
-    async def indicators(self, period: str, level: str | None) -> list[dict[str, Any]]:
-        """Compute indicator rows."""
+    async def indicator_rows(
+        self, *, period: str, level: str | None, units: set[str] | None, indicator: str | None
+    ) -> list[bytes]:
+        """Return indicator rows as JSON rows (computed, serialised and cached off the loop)."""
         ...
 
     def request_reload(self) -> None:
@@ -340,20 +344,15 @@ class _Routes:
 
     async def outages(self, request: web.Request) -> web.Response:
         query = request.query
-        since = parse_since(query["since"], utcnow(), where="since") if "since" in query else None
-        units = self._units(query)
-        records = await self._backend.outages(open_only=_flag(query, "open"), since=since)
-        unit_of = self._backend.live.topology.unit_of
-        windows = _WindowsAt(self._backend.live.schedule)
-        chosen = select_outages(records, unit_of, units=units, cause=query.get("cause"), kind=query.get("kind"))
-        rows = [
-            {
-                **outage_json(record, unit),
-                "windows": windows.covering(record) if record.cause == "maintenance" else [],
-            }
-            for record, unit in chosen
-        ]
-        return _json_response({"outages": rows, "count": len(rows)})
+        page = Page.parse(query)
+        rows = await self._backend.outage_rows(
+            open_only=_flag(query, "open"),
+            since=query.get("since"),
+            units=self._units(query),
+            cause=query.get("cause"),
+            kind=query.get("kind"),
+        )
+        return await _page(request, "outages", rows, page)
 
     async def maintenance(self, _request: web.Request) -> web.Response:
         windows = self._backend.live.schedule.windows()
@@ -399,8 +398,21 @@ class _Routes:
         await self._access.record(actor=actor, action=action, target=target, source=request.remote or "?", **detail)
 
     async def indicators(self, request: web.Request) -> web.Response:
-        rows = await self._backend.indicators(request.query.get("period", "live"), request.query.get("level"))
-        return _json_response({"indicators": rows, "count": len(rows)})
+        query = request.query
+        page = Page.parse(query)
+        rows = await self._backend.indicator_rows(
+            period=query.get("period", "live"),
+            level=query.get("level"),
+            units=self._units(query),
+            indicator=query.get("indicator"),
+        )
+        return await _page(request, "indicators", rows, page)
+
+
+async def _page(request: web.Request, key: str, rows: list[bytes], page: Page) -> web.Response:
+    """Answer one page of pre-serialised *rows*, with `next` linking the following page (pages.py)."""
+    body = await page_body(key, rows, page, lambda offset: str(request.rel_url.update_query(offset=offset)))
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
 def _service_fields(service: ServiceSpec, check: ServiceSample | None) -> dict[str, Any]:
@@ -425,25 +437,6 @@ def _service_fields(service: ServiceSpec, check: ServiceSample | None) -> dict[s
         "enabled": service.enabled,
         "last_check": last,
     }
-
-
-class _WindowsAt:
-    """The known windows (config, and API ones not deleted) that put an object in maintenance at an instant."""
-
-    def __init__(self, schedule: MaintenanceSchedule) -> None:
-        self._schedule = schedule
-        self._covered: list[tuple[Window, frozenset[tuple[str, str]]]] | None = None
-
-    def covering(self, record: OutageRecord) -> list[dict[str, Any]]:
-        """Return id, name, author and reason of each window covering *record*'s object when it began."""
-        if self._covered is None:  # resolved once per request, and only when a maintenance outage is listed
-            self._covered = [(w, self._schedule.check(w)) for w in self._schedule.windows()]
-        zone = self._schedule.zone
-        return [
-            {"id": w.id, "name": w.name, "author": w.author, "reason": w.reason}
-            for w, keys in self._covered
-            if (record.kind, record.name) in keys and w.active(record.started_at, zone)
-        ]
 
 
 def _limit(text: str) -> int:

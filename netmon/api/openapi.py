@@ -13,6 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from netmon.api.pages import DEFAULT_LIMIT, MAX_LIMIT
+
 __all__ = ["spec", "undocumented"]
 
 
@@ -162,6 +164,22 @@ def _list(key: str, item: str) -> dict[str, Any]:
     return _json(_obj({key: {"type": "array", "items": _ref(item)}, "count": _INT}))
 
 
+def _paged(key: str, item: str) -> dict[str, Any]:
+    """Return the schema of one page (api/pages.py): `count` rows of `total`; `next`, the next page or null."""
+    return _json(
+        _obj(
+            {
+                key: {"type": "array", "items": _ref(item)},
+                "count": _INT,
+                "total": _INT,
+                "offset": _INT,
+                "limit": _INT,
+                "next": _nullable("string", description="path and query of the next page; null on the last"),
+            }
+        )
+    )
+
+
 def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema or _STR}
 
@@ -169,6 +187,10 @@ def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
 _ERRORS = {"default": _json(_ref("Error"), "An error: 400 bad input, 401/403 auth, 404, 413, 429, 503")}
 _READ: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"basicAuth": []}, {}]
 _WRITE: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+_PAGE = [
+    _query("limit", f"rows per page, 1..{MAX_LIMIT} (default {DEFAULT_LIMIT})", type="integer"),
+    _query("offset", "rows to skip, from 0 (follow `next`)", type="integer"),
+]
 _FILTERS = [
     _query("unit", "a unit code: this unit and those below"),
     _query("level", "province, department, district or commune"),
@@ -198,7 +220,10 @@ def spec() -> dict[str, Any]:
         },
         "/healthz": {"get": {**_op("Liveness", _json(_obj({"status": _STR}))), "security": [{}]}},
         "/readyz": {
-            "get": _op("Readiness (503 with problems until the first ping round)", _json(_obj({"status": _STR})))
+            "get": _op(
+                "Readiness (503 with problems until every device has its first ping sample)",
+                _json(_obj({"status": _STR})),
+            )
         },
         "/api/v1/devices": {
             "get": _op("Devices with their state", _list("devices", "Device"), params=[*_FILTERS, _query("role", "")])
@@ -215,14 +240,15 @@ def spec() -> dict[str, Any]:
         },
         "/api/v1/outages": {
             "get": _op(
-                "Outages from the database",
-                _list("outages", "Outage"),
+                "Outages from the database, newest first, a page at a time",
+                _paged("outages", "Outage"),
                 params=[
                     _query("open", "true: only open outages", type="boolean"),
                     _query("since", "ISO date/time, or 24h, 7d"),
                     _query("unit", "a unit code: this unit and those below"),
                     _query("cause", "down, unreachable, maintenance"),
                     _query("kind", "device, link or service"),
+                    *_PAGE,
                 ],
             )
         },
@@ -240,9 +266,15 @@ def spec() -> dict[str, Any]:
         },
         "/api/v1/indicators": {
             "get": _op(
-                "Indicator rows",
-                _list("indicators", "IndicatorRow"),
-                params=[_query("period", "live, 2026, 2026-Q3, 2026-09"), _query("level", "a level or all")],
+                "Indicator rows, a page at a time",
+                _paged("indicators", "IndicatorRow"),
+                params=[
+                    _query("period", "live, 2026, 2026-Q3, 2026-09"),
+                    _query("level", "a level or all"),
+                    _query("unit", "a unit code: this unit's rows and those of the units below (no roll-ups)"),
+                    _query("indicator", "an indicator id, e.g. lan_units"),
+                    *_PAGE,
+                ],
             )
         },
         "/api/v1/audit": {

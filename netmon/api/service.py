@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 
+from netmon.api.pages import PageCache, encode_rows
+from netmon.api.queries import WindowsAt, outage_json, select_indicators, select_outages
 from netmon.errors import InputError
-from netmon.indicators.compute import compute, live_rows
+from netmon.indicators.compute import compute as compute_rows
+from netmon.indicators.compute import live_rows
+from netmon.indicators.period import parse_period
 from netmon.inventory import schema
 from netmon.inventory.health import health_of
 from netmon.inventory.models import Level
 from netmon.kernel import utcnow
 from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import Window
-from netmon.monitor.outages import OutageRecord
+from netmon.monitor.outages import parse_since
 from netmon.runtime import Runtime, require
 from netmon.sinks.exposition import Exposition
 
@@ -40,6 +42,8 @@ class ApiService:
         self._request_reload = request_reload
         self.registry: CollectorRegistry = runtime.registry  # what `/metrics` renders, with the exposition
         self.exposition: Exposition | None = runtime.exposition
+        self.pages = PageCache()  # big answers, serialised once per state (issue 12)
+        self._window_changes = 0
 
     def request_reload(self) -> None:
         """Ask the daemon to re-read its config and inventory (POST /api/v1/reload); ignored when not running."""
@@ -57,10 +61,15 @@ class ApiService:
         return self._runtime.live
 
     def ready(self) -> list[str]:
-        """Return why the daemon is not ready (empty when the first ping round is done)."""
+        """Return why the daemon is not ready: empty once every enabled device has its first ping sample.
+
+        Before that, the reason names the devices still awaited (`LiveState.not_ready`). The first
+        round starts at once and is spread only as long as its size needs (`rounds.START_RATE`),
+        so a small inventory is ready within a ping timeout or so (issue 12).
+        """
         if not self._runtime.started:
             return ["starting"]
-        return [] if self._runtime.live.rounds["ping"] else ["the first ping round has not finished"]
+        return self._runtime.live.not_ready()
 
     async def db_problem(self) -> str | None:
         """Return None when the database answers within `DB_PROBE_TIMEOUT` and writes do not fail, else why not."""
@@ -81,10 +90,51 @@ class ApiService:
             return f"no answer within {DB_PROBE_TIMEOUT:g} s"
         return health_of(engine).problem()  # answers, but are writes failing? (issue 15)
 
-    async def outages(self, *, open_only: bool, since: datetime | None) -> list[OutageRecord]:
-        """Read outages, newest first (StoreError when the database fails)."""
+    def _stamp(self) -> tuple[int, ...]:
+        """Return what changes when cached answers must: a reload, a batch published or written, a window."""
+        rt = self._runtime
+        pipeline = rt.pipeline
+        batches = (pipeline.queued, pipeline.recorded) if pipeline is not None else (-1, -1)
+        return (rt.reloads, id(rt.live), *batches, self._window_changes)
+
+    async def outage_rows(
+        self,
+        *,
+        open_only: bool,
+        since: str | None,
+        units: set[str] | None,
+        cause: str | None,
+        kind: str | None,
+    ) -> list[bytes]:
+        """Return the selected outages, newest first, as JSON rows (`queries.outage_json` and `windows`).
+
+        Read, selected and serialised in a worker thread, and cached (`PageCache`) until the state
+        changes. *since* is a duration (24h) or an ISO time. Raises InputError for a bad *since*,
+        StoreError when the database fails.
+        """
+        if since is not None:
+            parse_since(since, utcnow(), where="since")  # a bad value is a 400 before any work
+        key = ("outages", open_only, since, frozenset(units) if units is not None else None, cause, kind)
         ledger = require(self._runtime.pipeline).ledger
-        return await asyncio.to_thread(ledger.outages, open_only=open_only, since=since)
+
+        def prepare() -> Callable[[], list[bytes]]:
+            live = self._runtime.live
+            unit_of, windows = live.topology.unit_of, WindowsAt(live.schedule)
+
+            def compute() -> list[bytes]:
+                start = parse_since(since, utcnow(), where="since") if since is not None else None
+                records = ledger.outages(open_only=open_only, since=start)
+                chosen = select_outages(records, unit_of, units=units, cause=cause, kind=kind)
+                return encode_rows(
+                    [
+                        {**outage_json(r, unit), "windows": windows.covering(r) if r.cause == "maintenance" else []}
+                        for r, unit in chosen
+                    ]
+                )
+
+            return compute
+
+        return await self.pages.rows(key, self._stamp(), prepare)
 
     async def add_window(self, window: Window) -> Window:
         """Check a window against the inventory (ConfigError: HTTP 400), store it, apply it from the next round."""
@@ -92,36 +142,51 @@ class ApiService:
         live.schedule.check(window)  # raises before anything is stored
         stored = await asyncio.to_thread(require(self._runtime.windows).add, window)
         live.schedule.add(stored)
+        self._window_changes += 1
         return stored
 
     async def remove_window(self, window_id: int) -> bool:
         """Delete an API window; tell whether there was one."""
         removed = await asyncio.to_thread(require(self._runtime.windows).remove, window_id)
+        self._window_changes += 1
         return self._runtime.live.schedule.remove(window_id) or removed
 
-    async def indicators(self, period: str, level: str | None) -> list[dict[str, Any]]:
-        """Compute indicator rows for *period* (live, 2026, 2026-Q3, 2026-09) in a worker thread.
+    async def indicator_rows(
+        self, *, period: str, level: str | None, units: set[str] | None = None, indicator: str | None = None
+    ) -> list[bytes]:
+        """Return indicator rows for *period* (live, 2026, 2026-Q3, 2026-09) as JSON rows (`IndicatorRow.to_dict`).
 
-        Raises InputError for an unknown level, PeriodError for a bad period.
+        Computed, selected (`queries.select_indicators`) and serialised in a worker thread, and
+        cached (`PageCache`) per (period, level, units, indicator) until the state changes.
+        Raises InputError for an unknown level or indicator, PeriodError for a bad period,
+        StoreError when the database fails.
         """
         try:
             chosen = Level(level) if level not in (None, "", "all") else None
         except ValueError:
             raise InputError(f"level: expected one of {', '.join(m.value for m in Level)} or all") from None
         runtime = self._runtime
-        live = runtime.live
-        if period == "live":
-            states = {key: memory.state for key, memory in live.engine.objects.items()}
-            rows = await asyncio.to_thread(live_rows, live.inventory, states, runtime.catalog, level=chosen)
-        else:
-            rows = await asyncio.to_thread(
-                compute,
-                require(runtime.engine),
-                live.inventory,
-                period,
-                level=chosen,
-                zone=runtime.zone,
-                now=utcnow(),
-                definitions=runtime.catalog,
-            )
-        return [row.to_dict() for row in rows]
+        if indicator is not None and indicator not in {d.id for d in runtime.catalog}:
+            raise InputError(f"indicator: no indicator {indicator[:64]!r}")
+        if period != "live":
+            parse_period(period, runtime.zone, utcnow())  # a bad period is a 400 before any work
+        key = ("indicators", period, chosen, frozenset(units) if units is not None else None, indicator)
+
+        def prepare() -> Callable[[], list[bytes]]:
+            live, catalog, zone = runtime.live, runtime.catalog, runtime.zone
+            states = {k: memory.state for k, memory in live.engine.objects.items()} if period == "live" else {}
+            engine = require(runtime.engine) if period != "live" else None
+
+            def compute() -> list[bytes]:
+                if engine is None:
+                    rows = live_rows(live.inventory, states, catalog, level=chosen)
+                else:
+                    now = utcnow()
+                    rows = compute_rows(
+                        engine, live.inventory, period, level=chosen, zone=zone, now=now, definitions=catalog
+                    )
+                return encode_rows([row.to_dict() for row in select_indicators(rows, units=units, indicator=indicator)])
+
+            return compute
+
+        return await self.pages.rows(key, self._stamp(), prepare)

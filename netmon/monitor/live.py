@@ -61,6 +61,8 @@ class LiveState:
                 links_on.setdefault(link.device, []).append((name, link.interface))
         self.rates = LinkRates(links_on)
         self.rounds: Counter[str] = Counter()
+        #: Enabled devices without a ping sample yet: `/readyz` waits for them (issue 12).
+        self.awaiting_ping = {name for name, device in inventory.devices.items() if device.enabled}
         self._interfaces: dict[str, set[ObjectKey]] = {}
         #: Links whose interface cannot be resolved on their device (a name several interfaces have).
         self.link_problems: dict[str, str] = {}
@@ -81,6 +83,7 @@ class LiveState:
         self.samples.adopt(old.samples)
         self.rates.adopt(old.rates)
         self.rounds.update(old.rounds)
+        self.awaiting_ping = {n for n in self.awaiting_ping if self.samples.newest(n, PingSample.kind) is None}
         return [
             Transition(kind=kind, name=name, old=memory.state, new=State.REMOVED, ts=now)
             for (kind, name), memory in old.engine.objects.items()
@@ -102,8 +105,23 @@ class LiveState:
         """Keep the newest sample of each kind per device (`LatestSamples.record`); follow links' counters."""
         self.samples.record(samples)
         for sample in samples:
+            if sample.kind == PingSample.kind:
+                self.awaiting_ping.discard(sample.device)
             if isinstance(sample, InterfacesSample) and self.samples.newest(sample.device, sample.kind) is sample:
                 self.rates.update(sample)
+
+    def not_ready(self, *, named: int = 5) -> list[str]:
+        """Return why the live view is not ready: empty once every enabled device has a ping sample.
+
+        Ready as soon as the last first ping sample arrives, or once the first ping round is done
+        (devices that ping does not apply to). Names at most *named* of the devices still awaited.
+        """
+        if self.rounds["ping"] or not self.awaiting_ping:
+            return []
+        waiting = sorted(self.awaiting_ping)
+        shown = ", ".join(waiting[:named]) + (", ..." if len(waiting) > named else "")
+        total = sum(1 for device in self.inventory.devices.values() if device.enabled)
+        return [f"first ping samples: {len(waiting)} of {total} devices still awaited ({shown})"]
 
     def conclude(self, result: RoundResult, now: datetime, *, extra: bool = False) -> list[Transition]:
         """Turn a finished round (or an *extra* poll of a few devices) into state transitions, parents first."""

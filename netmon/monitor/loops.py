@@ -1,8 +1,9 @@
 """The daemon's round handling and periodic loops: samples → live view → transitions; roll-ups; live indicators.
 
 - `on_samples` / `on_round`: the scheduler's callbacks. A finished round is counted, turned into
-  transitions (`LiveState.conclude`) and handed to the pipeline; the first ping round makes the
-  daemon ready (`READY=1`).
+  transitions (`LiveState.conclude`) and handed to the pipeline. The daemon says `READY=1` as
+  `/readyz` turns ready: once every enabled device has its first ping sample, or after the
+  first ping round, whichever comes first (issue 12).
 - `indicator_loop`: recomputes the live indicator gauges after each ping round, off the loop.
 - `rollup_loop`: refreshes today's availability (and finishes yesterday's once the day turns).
 """
@@ -35,13 +36,22 @@ class RoundHandler:
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
+        self._notified = False
 
     def on_samples(self, samples: Sequence[Sample]) -> None:
-        """Keep the samples as they arrive (the exporters read them at once)."""
-        self._runtime.live.record(samples)
+        """Keep the samples as they arrive (the exporters read them at once); say READY=1 at the last first ping."""
+        live = self._runtime.live
+        live.record(samples)
+        if not self._notified and not live.awaiting_ping:  # a set's emptiness: O(1) per batch
+            self._ready("every device has its first ping sample")
+
+    def _ready(self, why: str) -> None:
+        self._notified = True
+        notify("READY=1")
+        self._runtime.log.info("ready", reason=why)
 
     def on_round(self, result: RoundResult, stats: RoundStats) -> None:
-        """Count the round, publish its transitions, and say READY=1 after the first ping round."""
+        """Count the round, publish its transitions, and say READY=1 after the first ping round if not yet said."""
         rt = self._runtime
         live = rt.live
         for status, count in result.by_status().items():
@@ -52,7 +62,8 @@ class RoundHandler:
         if result.poll_class == "ping":
             rt.ping_done.set()
         if first_ready:
-            notify("READY=1")
+            if not self._notified:
+                self._ready("the first ping round is done")
             rt.log.info("first round done: ready", duration=round(result.duration, 3))
         rt.wake()
 

@@ -115,8 +115,10 @@ class OutageLedger:
         written: list[Written] = []
         with transaction(self.engine, "outage ledger") as conn:
             _record_changes(conn, transitions)
+            # one query per _CHUNK objects, not one per transition: the first batch at start has them all
+            current = _open_many(conn, {(t.kind, t.name) for t in transitions if t.kind in OUTAGE_KINDS})
             for t in transitions:
-                written.append(_apply_one(conn, t) if t.kind in OUTAGE_KINDS else Written(transition=t))
+                written.append(_apply_one(conn, t, current) if t.kind in OUTAGE_KINDS else Written(transition=t))
             if also is not None:
                 also(conn, written)
         return written
@@ -154,10 +156,13 @@ class OutageLedger:
             ]
 
 
-def _apply_one(conn: Connection, t: Transition) -> Written:
-    """Apply one device or link transition: close the open outage if its cause ends, open the next."""
+def _apply_one(conn: Connection, t: Transition, open_now: dict[tuple[str, str], OutageRecord]) -> Written:
+    """Apply one device or link transition: close the open outage if its cause ends, open the next.
+
+    *open_now* holds the open outage of each object of the batch; it is kept up to date.
+    """
     cause = CAUSES.get(t.new)
-    current = _open(conn, t.kind, t.name)
+    current = open_now.get((t.kind, t.name))
     if current is not None and current.cause == cause:
         return Written(transition=t)  # already recorded: a replay, or the same outage continuing
     closed = opened = None
@@ -167,6 +172,7 @@ def _apply_one(conn: Connection, t: Transition) -> Written:
             sa.update(_OUTAGES).where(_OUTAGES.c.id == current.id).values(ended_at=ended_at, end_cause=end_cause)
         )
         closed = dataclasses.replace(current, ended_at=ended_at, end_cause=end_cause)
+        del open_now[(t.kind, t.name)]
     if cause is not None:
         started_at = t.ts.astimezone(UTC)
         row = {"object_kind": t.kind, "object_name": t.name, "cause": cause, "root_cause": t.root_cause}
@@ -176,6 +182,7 @@ def _apply_one(conn: Connection, t: Transition) -> Written:
             id=new_id[0], kind=t.kind, name=t.name, cause=cause, root_cause=t.root_cause, started_at=started_at,
             ended_at=None,
         )  # fmt: skip
+        open_now[(t.kind, t.name)] = opened
     return Written(transition=t, closed=closed, opened=opened)
 
 
@@ -224,12 +231,18 @@ def _record_changes(conn: Connection, transitions: Sequence[Transition]) -> None
         conn.execute(sa.insert(_CHANGES), rows)
 
 
-def _open(conn: Connection, kind: str, name: str) -> OutageRecord | None:
-    query = sa.select(_OUTAGES).where(
-        _OUTAGES.c.object_kind == kind, _OUTAGES.c.object_name == name, _OUTAGES.c.ended_at.is_(None)
-    )
-    row = conn.execute(query).mappings().first()
-    return _record(row) if row is not None else None
+def _open_many(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], OutageRecord]:
+    """Return the open outage of each of *keys* that has one, reading _CHUNK objects per query."""
+    ordered, found = sorted(keys), {}
+    for chunk in range(0, len(ordered), _CHUNK):
+        query = sa.select(_OUTAGES).where(
+            sa.tuple_(_OUTAGES.c.object_kind, _OUTAGES.c.object_name).in_(ordered[chunk : chunk + _CHUNK]),
+            _OUTAGES.c.ended_at.is_(None),
+        )
+        for row in conn.execute(query).mappings():
+            record = _record(row)
+            found[(record.kind, record.name)] = record
+    return found
 
 
 def _record(row: sa.RowMapping) -> OutageRecord:

@@ -31,7 +31,7 @@ from netmon.inventory.models import metadata
 from netmon.inventory.schema import transaction
 from netmon.kernel import storable, utcnow
 from netmon.monitor.outages import OutageLedger, Written
-from netmon.monitor.state import Transition
+from netmon.monitor.state import State, Transition
 from netmon.sinks.events import messages_for
 from netmon.sinks.outbox import Outbox
 from netmon.sinks.prometheus import Instruments
@@ -82,9 +82,16 @@ class TransitionPipeline:
         self._listeners.append(listener)
 
     def publish(self, transitions: list[Transition]) -> None:
-        """Log *transitions* (not interfaces'), tell the listeners, and queue them for the database."""
+        """Log *transitions* (not interfaces'), tell the listeners, and queue them for the database.
+
+        First judgements that find an object up are counted in one line, not logged one by one
+        (10,000 lines at each start otherwise); a first judgement that finds it failing is logged.
+        """
+        first_up = 0
         for t in transitions:
-            if t.kind != "interface":
+            if t.first and t.new is State.UP:
+                first_up += 1
+            elif t.kind != "interface":
                 self._log.info(
                     "state changed",
                     kind=t.kind,
@@ -94,6 +101,8 @@ class TransitionPipeline:
                     root_cause=t.root_cause,
                     flapping=t.flapping,
                 )
+        if first_up:
+            self._log.info("first states judged", up=first_up)
         if transitions:
             self.queued += 1
             self._queue.put_nowait(transitions)

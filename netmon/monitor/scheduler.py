@@ -28,7 +28,8 @@ __all__ = ["SPREAD", "PollScheduler", "RoundStats"]
 #: Share of the interval over which a round's targets are started, to avoid bursts. At 10,000
 #: devices an SNMP round needs ~30 s of CPU on the one event loop: started over half of a 60 s
 #: interval, the loop saturated and the round took 61 s. Three quarters leaves a quarter of
-#: the interval for the last targets to finish.
+#: the interval for the last targets to finish. It is a cap: a round is spread only as long as
+#: its number of targets needs (`rounds.START_RATE`), so small inventories poll at once.
 SPREAD = 0.75
 
 _log = structlog.get_logger("netmon.scheduler")

@@ -12,7 +12,10 @@ answered), False (it did not), or None (not polled this round). The engine appli
   in maintenance makes its failing dependants UNREACHABLE too (the work explains the failure);
 - maintenance: an object in a maintenance window is MAINTENANCE, whatever it answers;
 - flapping: more than `flap_changes` transitions within `flap_window` seconds mark it
-  flapping; its transitions still happen, flagged so that alerts can be held.
+  flapping; its transitions still happen, flagged so that alerts can be held;
+- first judgement: an object's first transition out of UNKNOWN in this process (at start, or
+  when a reload adds it), with no state restored for it, is flagged `first`: MQTT publishes its
+  retained state and its outage, not a `transition` event (issue 12: no flood at each restart).
 """
 
 from __future__ import annotations
@@ -61,7 +64,11 @@ class StateRules:
 
 @dataclass(frozen=True, kw_only=True)
 class Transition(ValueObject):
-    """An object changed state; `root_cause` names the failed dependency behind an UNREACHABLE."""
+    """An object changed state; `root_cause` names the failed dependency behind an UNREACHABLE.
+
+    `first` is True for the object's first judgement: out of UNKNOWN, never judged nor restored
+    before in this process (see the module docstring).
+    """
 
     kind: str
     name: str
@@ -70,6 +77,7 @@ class Transition(ValueObject):
     ts: datetime
     root_cause: str | None = None
     flapping: bool = False
+    first: bool = False
 
 
 @dataclass
@@ -84,6 +92,7 @@ class ObjectState:
     flapping: bool = False
     changes: deque[datetime] = field(default_factory=deque)
     streak_since: datetime | None = None  # the first round of the current run of failures or successes
+    judged: bool = False  # a state was decided or restored in this process (not the first judgement any more)
 
     @property
     def suspect(self) -> bool:
@@ -124,6 +133,7 @@ class StateEngine:
         memory = self.objects.get(key)
         if memory is not None:
             memory.state, memory.since, memory.root_cause = state, since, root_cause
+            memory.judged = state is not State.UNKNOWN
             memory.fails = self.rules_for(key).down_after if state in _FAILED else 0
 
     def observe(
@@ -204,8 +214,9 @@ class StateEngine:
             ts=ts,
             root_cause=cause,
             flapping=memory.flapping,
+            first=memory.state is State.UNKNOWN and not memory.judged,
         )
-        memory.state, memory.since, memory.root_cause = new, ts, cause
+        memory.state, memory.since, memory.root_cause, memory.judged = new, ts, cause, True
         return transition
 
 

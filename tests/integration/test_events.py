@@ -21,8 +21,12 @@ T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 U, D, X, M, K = State.UP, State.DOWN, State.UNREACHABLE, State.MAINTENANCE, State.UNKNOWN
 
 
-def _t(kind: str, old: State, new: State, root_cause: str | None = None, *, flapping: bool = False) -> Transition:
-    return Transition(kind=kind, name="r1", old=old, new=new, ts=T0, root_cause=root_cause, flapping=flapping)
+def _t(
+    kind: str, old: State, new: State, root_cause: str | None = None, *, flapping: bool = False, first: bool = False
+) -> Transition:
+    return Transition(
+        kind=kind, name="r1", old=old, new=new, ts=T0, root_cause=root_cause, flapping=flapping, first=first
+    )
 
 
 @pytest.fixture
@@ -41,7 +45,7 @@ def write(ledger: OutageLedger) -> Write:
     """Apply transitions, each object first put in its old state a minute before (as the engine had it)."""
 
     def apply(batch: list[Transition]) -> list[Written]:
-        before = [
+        before: list[Transition] = [
             Transition(kind=t.kind, name=t.name, old=K, new=t.old, ts=t.ts - timedelta(minutes=1), root_cause="core")
             for t in batch
             if t.old is not K
@@ -64,7 +68,10 @@ def _render(e: Event) -> str:
 
 
 CASES = [
-    pytest.param(_t("device", K, U), ["transition unknown→up"], id="first-up"),
+    pytest.param(_t("device", K, U), ["transition unknown→up"], id="unknown-up"),
+    pytest.param(_t("device", K, U, first=True), [], id="first-judgement-up-no-event"),
+    pytest.param(_t("device", K, D, first=True), ["opened down"], id="first-judgement-down-opens"),
+    pytest.param(_t("interface", K, U, first=True), [], id="first-judgement-interface"),
     pytest.param(_t("device", U, D), ["transition up→down", "opened down"], id="up-down-opens"),
     pytest.param(_t("device", K, D), ["transition unknown→down", "opened down"], id="unknown-down-opens"),
     pytest.param(_t("device", D, U), ["transition down→up", "closed down"], id="down-up-closes"),

@@ -111,6 +111,33 @@ async def test_mqtt_subscriber_gets_exactly_one_event_per_transition(engine: sa.
     await clear_retained([f"{prefix}/state/device/{n}" for n in ("r1", "r2")] + [f"{prefix}/state/link/wan-1"])
 
 
+def _opened(payload: dict[str, Any], name: str) -> bool:
+    return bool(payload.get("kind") == "outage_opened" and payload["object_name"] == name)
+
+
+async def test_mqtt_first_judgement_at_start_gives_retained_state_and_outages_but_no_transition_events(
+    engine: sa.Engine, prefix: str
+) -> None:
+    """Issue 12: a restart publishes no unknown→up flood; a device found down still opens a published outage."""
+    outbox = Outbox(engine)
+    start = [Transition(kind="device", name=f"r{i}", old=K, new=U, ts=T0, first=True) for i in range(3)]
+    start += [Transition(kind="device", name="r9", old=K, new=D, ts=T0, first=True)]
+    start += [Transition(kind="interface", name="r0:ge0", old=K, new=U, ts=T0, first=True)]
+    later = _transitions(["r0"], U, D, minute=1)  # a real change afterwards is an event as always
+    topics = [f"{prefix}/state/device/r{i}" for i in (0, 1, 2, 9)]
+    try:
+        async with subscribed(f"{prefix}/#") as sub, _fast(_config(prefix), engine) as publisher:
+            await _record(publisher, outbox, start)
+            await _record(publisher, outbox, later)
+            await sub.until(lambda got: any(_opened(m.payload, "r0") for m in got))
+        events = [(m.payload["kind"], m.payload["object_name"]) for m in sub.messages if "/events/" in m.topic]
+        assert events == [("outage_opened", "r9"), ("transition", "r0"), ("outage_opened", "r0")]
+        retained = {m.topic: m.payload["state"] for m in sub.messages if "/state/" in m.topic}
+        assert retained == {topics[0]: "down", topics[1]: "up", topics[2]: "up", topics[3]: "down"}
+    finally:
+        await clear_retained(topics)
+
+
 async def test_mqtt_retained_state_for_a_late_subscriber(engine: sa.Engine, prefix: str) -> None:
     outbox = Outbox(engine)
     history = [

@@ -15,6 +15,7 @@ from netmon.inventory.models import Role
 from netmon.kernel import Sample, Status, Target
 from netmon.lab.agents import AgentSpec, RunningAgent, start_agent, stop_agent
 from netmon.monitor.rounds import Pollers, run_round
+from netmon.pollers.classes.ping import Ping
 from netmon.pollers.classes.snmp import Snmp
 from tests.conftest import AgentUnderTest, free_udp_port, lab_profiles
 
@@ -114,3 +115,33 @@ async def test_ping_round_on_loopback() -> None:
         ("d0", Status.OK, 2, 2),
         ("d1", Status.OK, 2, 2),
     }
+
+
+class _Gathering(Ping):
+    """Ping that holds every poll until all the round's targets have started: a spread round never finishes."""
+
+    def __init__(self, config: Config, expected: int) -> None:
+        super().__init__(config, config.polling.ping)
+        self.started: list[str] = []
+        self._all = asyncio.Event()
+        self._expected = expected
+
+    async def poll(self, target: Target) -> list[Sample]:
+        self.started.append(target.device)
+        if len(self.started) == self._expected:
+            self._all.set()
+        await self._all.wait()
+        return await super().poll(target)
+
+
+async def test_a_small_round_starts_every_target_at_once_whatever_its_spread() -> None:
+    """Issue 12: 3 devices are not spread over 3/4 of a 600 s interval; `/readyz` comes within a poll."""
+    config = Config.model_validate({"polling": {"ping": {"count": 1, "packet_interval": 0, "timeout": 1}}})
+    gathering = _Gathering(config, 3)
+    pollers = Pollers(config, {"ping": gathering})
+    await pollers.check()
+    targets = [Target(device=f"d{i}", address=f"127.77.1.{i + 1}", unit="U", role=Role.SWITCH) for i in range(3)]
+    async with asyncio.timeout(30):  # spread as before (150 s between starts), this would never end in time
+        result = await run_round(pollers, "ping", targets, concurrency=8, spread=450.0)
+    assert sorted(gathering.started) == ["d0", "d1", "d2"]
+    assert {(s.device, s.status) for s in result.samples} == {(f"d{i}", Status.OK) for i in range(3)}

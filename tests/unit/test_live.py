@@ -251,3 +251,24 @@ def test_interface_keys_fit_the_state_table_and_stay_unique(device: str, interfa
     assert key != other
     assert key.startswith(f"{device}:xxx")
     assert interface_key(device, "ge0") == ("interface", f"{device}:ge0")
+
+
+def test_ready_once_every_device_has_its_first_ping_sample_and_the_reason_names_the_rest() -> None:
+    """Issue 12: readiness does not wait for the round's end, only for every device's first sample."""
+    live = _live()
+    (reason,) = live.not_ready()
+    assert "3 of 3 devices" in reason
+    assert all(name in reason for name in ("d-r1", "p-r1", "w-r1"))
+    live.record([_ping("p-r1", ok=True), _ping("w-r1", ok=False)])  # a timeout is a sample too
+    (reason,) = live.not_ready()
+    assert "1 of 3 devices still awaited (d-r1)" in reason
+    assert "p-r1" not in reason
+    live.record([_ping("d-r1", ok=True)])
+    assert live.not_ready() == []
+    assert live.rounds["ping"] == 0  # ready before the first round is concluded
+
+
+def test_ready_after_the_first_round_even_for_a_device_ping_gave_no_sample() -> None:
+    live = _live()
+    _round(live, "ping", [_ping("p-r1", ok=True)], T0)
+    assert live.not_ready() == []

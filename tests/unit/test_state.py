@@ -134,3 +134,25 @@ def test_transitions_round_trip_through_dicts() -> None:
     [transition] = engine.observe(T0, {("link", "tslcd-1"): True})
     assert Transition.from_dict(transition.to_dict()) == transition
     assert engine.objects[("link", "tslcd-1")].state is State.UP
+
+
+def test_only_the_first_judgement_of_an_object_is_flagged_first() -> None:
+    """Issue 12: the first way out of UNKNOWN in this process is `first`; after maintenance or a restore it is not."""
+    r, s, t = ("device", "r"), ("device", "s"), ("device", "t")
+    engine = StateEngine(RULES, {r: [], s: [], t: []})
+    engine.restore(s, State.DOWN, T0 - timedelta(hours=1))
+    engine.restore(t, State.UNKNOWN, T0 - timedelta(hours=1))  # last recorded unknown: still never judged here
+    first = engine.observe(T0, {r: True, s: True, t: False})
+    assert [(x.name, x.old, x.new, x.first) for x in first] == [("r", State.UNKNOWN, State.UP, True)]
+    for minute in (1, 2):
+        engine.observe(T0 + timedelta(minutes=minute), {s: True, t: False})
+    assert [(x.name, x.new, x.first) for x in engine.observe(T0 + timedelta(minutes=3), {t: False})] == []
+    engine2 = StateEngine(RULES, {t: []})
+    engine2.restore(t, State.UNKNOWN, T0)
+    judged = [x for m in range(3) for x in engine2.observe(T0 + timedelta(minutes=m), {t: False})]
+    assert [(x.new, x.first) for x in judged] == [(State.DOWN, True)]
+    engine.observe(T0 + timedelta(minutes=4), {r: True}, maintenance={r})
+    back = engine.observe(T0 + timedelta(minutes=5), {r: None})
+    assert [(x.old, x.new, x.first) for x in back] == [(State.MAINTENANCE, State.UNKNOWN, False)]
+    again = engine.observe(T0 + timedelta(minutes=6), {r: True})
+    assert [(x.old, x.new, x.first) for x in again] == [(State.UNKNOWN, State.UP, False)]
