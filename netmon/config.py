@@ -26,6 +26,7 @@ from netmon.secrets import Secret, SecretUrl
 from netmon.yamlsrc import DocPath, Located, YamlSyntaxError, dotted, load_yaml
 
 __all__ = [
+    "DEFAULT_GROUP",
     "ENV_PREFIX",
     "AvailabilityConfig",
     "Config",
@@ -37,6 +38,7 @@ __all__ = [
     "MqttConfig",
     "PingClass",
     "PollClass",
+    "PollerConfig",
     "PollingConfig",
     "SnmpProfile",
     "StateConfig",
@@ -218,6 +220,42 @@ class AvailabilityConfig(_Section):
     rollup_interval: Seconds = 300.0
 
 
+_GROUP = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
+#: The poller group of every object that names none, and the only one a single poller serves.
+DEFAULT_GROUP = "default"
+
+
+class PollerConfig(_Section):
+    """This poller's place among several on one PostgreSQL database (issue 19, docs/deployment.md).
+
+    Unset `name` (the default): the single poller, which polls everything. With a `name`, the
+    poller joins the membership table, serves the objects of `groups` that rendezvous hashing
+    gives it among the group's live pollers, heartbeats every `heartbeat` seconds and holds a
+    lease of `failover_delay` seconds: a poller silent that long loses its objects to the others.
+    """
+
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=_GROUP)] | None = None
+    groups: Annotated[list[Annotated[str, Field(max_length=64, pattern=_GROUP)]], Field(min_length=1)] = [DEFAULT_GROUP]
+    failover_delay: Annotated[float, Field(ge=2, le=3600)] = 60.0
+    heartbeat: Annotated[float, Field(gt=0, le=600)] | None = None
+
+    @model_validator(mode="after")
+    def _heartbeat_inside_lease(self) -> Self:
+        if self.heartbeat is not None and self.heartbeat * 2 > self.failover_delay:
+            raise ValueError("poller.heartbeat must be at most half of poller.failover_delay")
+        return self
+
+    @property
+    def beat(self) -> float:
+        """Return the heartbeat period (seconds): as given, else a sixth of the failover delay."""
+        return self.heartbeat if self.heartbeat is not None else self.failover_delay / 6
+
+    @property
+    def clustered(self) -> bool:
+        """Tell whether this poller is one of several (it has a name)."""
+        return self.name is not None
+
+
 class LoggingConfig(_Section):
     """Log level and format (auto: JSON when stdout is not a terminal)."""
 
@@ -285,6 +323,7 @@ class Config(_Section):
     availability: AvailabilityConfig = AvailabilityConfig()
     indicators: IndicatorsConfig = IndicatorsConfig()
     discovery: DiscoveryConfig = DiscoveryConfig()
+    poller: PollerConfig = PollerConfig()
     timezone: str = "Asia/Ho_Chi_Minh"
 
     @field_validator("snmp_profiles")
@@ -300,6 +339,15 @@ class Config(_Section):
         unknown = [name for name in self.discovery.profiles if name not in self.snmp_profiles]
         if unknown:
             raise ValueError(f"discovery.profiles: no SNMP profile {', '.join(unknown)} in snmp_profiles")
+        return self
+
+    @model_validator(mode="after")
+    def _groups_need_postgresql(self) -> Self:
+        poller = self.poller
+        if not poller.clustered and (poller.groups != [DEFAULT_GROUP] or "failover_delay" in poller.model_fields_set):
+            raise ValueError("poller: groups and failover_delay need poller.name (several pollers)")
+        if poller.clustered and not self.database.url.reveal().startswith("postgresql"):
+            raise ValueError("poller: several pollers (poller.name, groups) need PostgreSQL (database.url)")
         return self
 
     @field_validator("timezone")

@@ -30,6 +30,7 @@ from netmon.monitor.maintenance import MaintenanceSchedule, Window
 from netmon.sinks.prometheus import IndicatorGauge, Instruments
 
 if TYPE_CHECKING:
+    from netmon.cluster.node import ClusterNode
     from netmon.monitor.live import LiveState
     from netmon.monitor.pipeline import TransitionPipeline
     from netmon.monitor.rounds import Pollers
@@ -65,6 +66,7 @@ class Runtime:
         self.pollers: Pollers | None = None
         self.scheduler: PollScheduler | None = None
         self.pipeline: TransitionPipeline | None = None
+        self.cluster: ClusterNode | None = None  # one poller of several (config `poller.name`, issue 19)
         self.ping_done = asyncio.Event()  # set after each ping round: recompute the live indicators
         self._live: LiveState | None = None
         self._tick = asyncio.Event()
@@ -102,7 +104,16 @@ class Runtime:
         self.windows = WindowStore(engine)
         windows = [Window.from_config(c) for c in self.config.maintenance]
         windows += await asyncio.to_thread(self.windows.active, utcnow())
-        self.live = LiveState(self.config, inventory, MaintenanceSchedule(inventory, self.zone, windows))
+        schedule = MaintenanceSchedule(inventory, self.zone, windows)  # the whole inventory: windows name any object
+        if self.config.poller.clustered:
+            from netmon.cluster.node import ClusterNode, PollerCollector  # noqa: PLC0415
+
+            self.cluster = ClusterNode(engine, self.config.poller, log=self.log)
+            self.cluster.runtime = self
+            await self.cluster.join()
+            self.registry.register(PollerCollector(self.cluster))
+            inventory = self.cluster.scope(inventory)
+        self.live = LiveState(self.config, inventory, schedule)
         self.pollers = Pollers(self.config)
         await self.pollers.check()
 

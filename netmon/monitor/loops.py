@@ -48,7 +48,11 @@ class RoundHandler:
             rt.instruments.samples.labels(result.poll_class, status).inc(count)
         rt.instruments.round_duration.labels(result.poll_class).observe(result.duration)
         first_ready = result.poll_class == "ping" and not live.rounds["ping"]
-        require(rt.pipeline).publish(live.conclude(result, utcnow()))
+        if rt.cluster is not None and result.started < rt.cluster.rejoined_at:
+            # polled under a lease since lost (a pause): its timeouts say nothing of the objects (issue 19)
+            rt.log.info("round from before the poller rejoined: not concluded", poll_class=result.poll_class)
+        else:
+            require(rt.pipeline).publish(live.conclude(result, utcnow()))
         if result.poll_class == "ping":
             rt.ping_done.set()
         if first_ready:

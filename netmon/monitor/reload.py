@@ -105,8 +105,11 @@ class Reloader:
         check_profiles(config, inventory, "config")  # ConfigError: a profile the inventory uses is gone
         pollers = Pollers(config) if rt.scheduler is not None else None  # built before anything is swapped in
         old = rt.live
-        live = LiveState(config, inventory, schedule)
+        scoped = rt.cluster.scope(inventory) if rt.cluster is not None else inventory
+        live = LiveState(config, scoped, schedule)
         removed = live.adopt(old)
+        if rt.cluster is not None:  # one poller of several: its part of the inventory (issue 19)
+            removed = await rt.cluster.reloaded(live, old, removed)
         rt.config, rt.catalog, rt.live = config, catalog, live
         if rt.scheduler is not None and pollers is not None:
             rt.pollers = pollers
