@@ -117,7 +117,9 @@ class Daemon:
             rt.registry.register(LiveCollector(lambda: rt.live, rt.stats, lambda: rt.gauges))
             rt.registry.register(ServiceCollector(lambda: self.mqtt, lambda: self.traps))
             if config.mqtt.enabled:  # entered before the tasks: it outlives the recorder's last write
-                self.mqtt = await stack.enter_async_context(MqttPublisher(config.mqtt, engine, log=rt.log))
+                self.mqtt = await stack.enter_async_context(
+                    MqttPublisher(config.mqtt, engine, log=rt.log, shared=config.poller.clustered)
+                )
             prefix = config.mqtt.topic_prefix if self.mqtt else None
             rt.pipeline = pipeline = TransitionPipeline(
                 engine,

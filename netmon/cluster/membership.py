@@ -28,8 +28,9 @@ from netmon.inventory.schema import transaction
 
 __all__ = ["CHANNEL", "LOCK_KEY", "MARGIN", "fence", "heartbeat", "join", "leave", "live_members"]
 
-#: The advisory lock key of membership changes ("netmon" in ASCII).
-LOCK_KEY = 0x6E65746D6F6E
+#: The advisory lock key of membership changes ("poll" in ASCII), paired with the schema's hash
+#: (advisory locks are per database; each schema has its own pollers).
+LOCK_KEY = 0x706F6C6C
 #: Seconds of lease a write needs left: a write that passed the fence commits before the lease ends.
 MARGIN = 1.0
 #: The LISTEN/NOTIFY channel of joins and leaves.
@@ -44,7 +45,7 @@ def join(engine: Engine, name: str, groups: Iterable[str], lease: float) -> int:
     Raises StoreError when the database cannot be written.
     """
     with transaction(engine, "poller membership") as conn:
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"), {"key": LOCK_KEY})
         epoch = int(conn.execute(sa.text("SELECT coalesce(max(epoch), 0) + 1 FROM poller_members")).scalar_one())
         conn.execute(
             sa.text(
@@ -81,7 +82,7 @@ def heartbeat(engine: Engine, name: str, epoch: int, lease: float) -> bool:
 def leave(engine: Engine, name: str, epoch: int) -> None:
     """End the lease of *name* at *epoch* now (a clean stop): the others take its objects at once."""
     with transaction(engine, "poller membership") as conn:
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"), {"key": LOCK_KEY})
         conn.execute(
             sa.text("UPDATE poller_members SET lease_until = clock_timestamp() WHERE name = :name AND epoch = :epoch"),
             {"name": name, "epoch": epoch},
@@ -111,7 +112,7 @@ def fence(conn: Connection, name: str, epoch: int, view: frozenset[Member]) -> N
         FencedError: `lease_lost` when the row has another epoch or less than `MARGIN` seconds of
             lease left; otherwise when the live members differ from *view* (ownership is stale).
     """
-    conn.execute(sa.text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": LOCK_KEY})
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock_shared(:key, hashtext(current_schema()))"), {"key": LOCK_KEY})
     mine = conn.execute(
         sa.text(
             "SELECT epoch, lease_until > clock_timestamp() + make_interval(secs => :margin) AS valid "

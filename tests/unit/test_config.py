@@ -331,6 +331,11 @@ def test_a_named_poller_on_postgresql_gets_its_groups_and_a_heartbeat(tmp_path: 
     path = tmp_path / "netmon.yaml"
     path.write_text(PG + "poller:\n  name: central-1\n  groups: [central, tslcd]\n  failover_delay: 30\n", "utf-8")
     poller = load_config(path, environ={}).poller
-    assert (poller.name, poller.groups, poller.failover_delay, poller.beat) == ("central-1", ["central", "tslcd"], 30, 5)
+    assert (poller.name, poller.groups, poller.failover_delay, poller.beat) == (
+        "central-1",
+        ["central", "tslcd"],
+        30,
+        5,
+    )
     assert poller.clustered
     assert not load_config(None, environ={}).poller.clustered
