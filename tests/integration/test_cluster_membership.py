@@ -105,7 +105,12 @@ def test_a_join_waits_for_fenced_writes_in_flight(engine: sa.Engine) -> None:
     joined = threading.Event()
     with transaction(engine, "test") as conn:
         membership.fence(conn, "a", epoch, view)  # holds the membership lock shared
-        thread = threading.Thread(target=lambda: (membership.join(engine, "b", ["default"], 30), joined.set()))
+
+        def join_b() -> None:
+            membership.join(engine, "b", ["default"], 30)
+            joined.set()
+
+        thread = threading.Thread(target=join_b)
         thread.start()
         _until_an_advisory_lock_waits(engine)
         assert not joined.is_set()  # the join waits for the write in flight
