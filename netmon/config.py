@@ -344,8 +344,8 @@ class Config(_Section):
     @model_validator(mode="after")
     def _groups_need_postgresql(self) -> Self:
         poller = self.poller
-        if not poller.clustered and (poller.groups != [DEFAULT_GROUP] or "failover_delay" in poller.model_fields_set):
-            raise ValueError("poller: groups and failover_delay need poller.name (several pollers)")
+        if not poller.clustered and poller.model_dump() != PollerConfig().model_dump():
+            raise ValueError("poller: groups, failover_delay and heartbeat need poller.name (several pollers)")
         if poller.clustered and not self.database.url.reveal().startswith("postgresql"):
             raise ValueError("poller: several pollers (poller.name, groups) need PostgreSQL (database.url)")
         return self
