@@ -74,7 +74,6 @@ class ClusterNode:
         self._beat_at = time.monotonic()
         self._lock = asyncio.Lock()
         self._notified = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     # ---- joining and scope ------------------------------------------------------------------
 
@@ -158,7 +157,6 @@ class ClusterNode:
 
     async def run(self) -> None:
         """Heartbeat and follow the live members until cancelled; database errors are logged and retried."""
-        self._loop = asyncio.get_running_loop()
         listener = asyncio.create_task(self._listen(), name="poller-listen")
         try:
             while True:
@@ -190,31 +188,36 @@ class ClusterNode:
                 await self._rebuild(members, fresh=False)
 
     async def _listen(self) -> None:
-        """Wake the heartbeat at once on a join or leave (LISTEN netmon_pollers); polls only if LISTEN fails."""
-        while True:
-            try:
-                await asyncio.to_thread(self._wait_notify, self.config.beat)
-            except Exception as exc:  # noqa: BLE001 (a lost listen connection only delays a rebalance)
-                self.log.debug("poller listen failed", error=repr(exc))
-                await asyncio.sleep(self.config.beat)  # the heartbeat still reads the members
-                continue
+        """Wake the heartbeat at once on a join or leave (LISTEN netmon_pollers) on a connection of its own.
 
-    def _wait_notify(self, timeout: float) -> None:
-        """Block up to *timeout* seconds for a notification on the membership channel (worker thread)."""
+        A lost connection only delays a rebalance to the next heartbeat: it is opened again after one.
+        """
+        while True:
+            raw: Any = None
+            try:
+                raw = await asyncio.to_thread(self._listening)
+                while True:
+                    if await asyncio.to_thread(self._wait_notify, raw, self.config.beat):
+                        self._notified.set()
+            except Exception as exc:  # noqa: BLE001 (the heartbeat still reads the members)
+                self.log.debug("poller listen failed", error=repr(exc))
+            finally:
+                if raw is not None:
+                    raw.invalidate()  # the LISTEN dies with the connection; never back to the pool
+            await asyncio.sleep(self.config.beat)  # before listening again, not synchronisation
+
+    def _listening(self) -> Any:
+        """Return a pool connection taken out for LISTEN (worker thread)."""
         raw = self.engine.raw_connection()
-        try:
-            driver = raw.driver_connection
-            driver.autocommit = True  # type: ignore[union-attr]
-            driver.execute(f"LISTEN {membership.CHANNEL}")  # type: ignore[union-attr]
-            deadline = time.monotonic() + timeout
-            while (left := deadline - time.monotonic()) > 0:
-                for _ in driver.notifies(timeout=left, stop_after=1):  # type: ignore[union-attr]
-                    loop = self._loop
-                    if loop is not None:
-                        loop.call_soon_threadsafe(self._notified.set)
-                    return
-        finally:
-            raw.invalidate()  # the LISTEN dies with the connection; never back to the pool
+        driver: Any = raw.driver_connection
+        driver.autocommit = True
+        driver.execute(f"LISTEN {membership.CHANNEL}")
+        return raw
+
+    @staticmethod
+    def _wait_notify(raw: Any, timeout: float) -> bool:
+        """Block up to *timeout* seconds for a notification; tell whether one came (worker thread)."""
+        return any(True for _ in raw.driver_connection.notifies(timeout=timeout, stop_after=1))
 
     # ---- hand-over ---------------------------------------------------------------------------
 
