@@ -37,7 +37,7 @@ from netmon.inventory.schema import transaction
 from netmon.inventory.spec import Inventory
 from netmon.kernel import utcnow
 from netmon.monitor.outages import OutageLedger
-from netmon.monitor.state import ObjectKey, Transition
+from netmon.monitor.state import ObjectKey, State, Transition
 from netmon.sinks.events import SCHEMA, OutboxMessage, event_topic
 from netmon.sinks.outbox import Outbox
 
@@ -67,6 +67,7 @@ class ClusterNode:
         self.view: frozenset[Member] = frozenset()
         self.inventory = Inventory(units={}, devices={}, links={})  # the whole inventory (every poller's)
         self.owned: frozenset[ObjectKey] = frozenset()
+        self._present: frozenset[ObjectKey] = frozenset()
         self.takeovers = 0
         self.prefix: str | None = None  # the MQTT topic prefix, once the daemon knows it (None: MQTT off)
         self.runtime: Any = None  # the Runtime whose live view this node rebuilds (set by Runtime.open)
@@ -91,6 +92,7 @@ class ClusterNode:
     def scope(self, inventory: Inventory) -> Inventory:
         """Keep *inventory* as the whole one and return the part this poller owns under the current view."""
         self.inventory = inventory
+        self._present = frozenset(shards(inventory))
         scoped = owned_inventory(inventory, self.name, self.view)
         self.owned = frozenset(
             [("device", n) for n in scoped.devices]
@@ -101,7 +103,7 @@ class ClusterNode:
 
     def present(self) -> frozenset[ObjectKey]:
         """Return every device, link and service of the whole inventory (not only this poller's)."""
-        return frozenset(shards(self.inventory))
+        return self._present
 
     def owns(self, kind: str, name: str) -> bool:
         """Tell whether this poller owns the object (an interface or check: its device)."""
@@ -134,8 +136,16 @@ class ClusterNode:
     # ---- the pipeline's guard ----------------------------------------------------------------
 
     def keep(self, batch: Sequence[Transition]) -> list[Transition]:
-        """Return the transitions of *batch* whose objects this poller owns now."""
-        return [t for t in batch if self.owns(t.kind, t.name)]
+        """Return the transitions of *batch* whose objects this poller owns now, and removals from the inventory.
+
+        A REMOVED transition comes from the poller that owned the object when it left the inventory
+        (a reload's `LiveState.adopt`) or from a start-up: the object has no owner any more.
+        """
+        return [
+            t
+            for t in batch
+            if self.owns(t.kind, t.name) or (t.new is State.REMOVED and (t.kind, t.name) not in self._present)
+        ]
 
     def check(self, conn: Connection, epoch: int, view: frozenset[Member]) -> None:
         """Fence a write in transaction *conn* (worker thread). Raises FencedError."""

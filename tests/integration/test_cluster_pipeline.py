@@ -85,3 +85,31 @@ async def test_a_new_member_takes_its_share_and_what_it_owns_is_not_written_here
         assert "down" not in _states(daemon, given)  # b's now: a writes nothing of it
         assert {name for _, name in node.owned} == {name for name, who in owners.items() if who == "a"}
         assert given not in daemon.live.inventory.devices  # no longer polled here
+
+
+async def test_a_reload_removes_only_what_left_the_inventory_not_what_another_poller_owns(
+    pg_url: str, tmp_path: Path
+) -> None:
+    import_inventory(pg_url, INVENTORY, tmp_path, {})
+    poller = {"name": "a", "failover_delay": 30, "heartbeat": 5}
+    async with running(monitor_config(pg_url, {}, poller=poller)) as daemon:
+        node = daemon.runtime.cluster
+        assert node is not None
+        async with asyncio.timeout(20):
+            await daemon.wait_until(lambda: set(daemon.live.states("device").values()) == {State.UP})
+            await daemon.wait_until(lambda: daemon.flushed)
+        await asyncio.to_thread(membership.join, daemon.engine, "b", ["default"], 30)
+        await node.recover(lease_lost=False)  # as the heartbeat would: b now owns its share
+        theirs = {f"r{i}" for i in range(DEVICES)} - {name for _, name in node.owned}
+        assert theirs  # b owns something
+        gone = sorted(name for _, name in node.owned)[0]
+        with daemon.engine.begin() as conn:  # taken out of the inventory (as `inventory import --prune`)
+            conn.execute(sa.text("delete from devices where name = :n"), {"n": gone})
+        await daemon.reload()
+        async with asyncio.timeout(20):
+            await daemon.wait_until(lambda: daemon.flushed)
+        assert _states(daemon, gone)[-1] == "removed"
+        for name in theirs:
+            assert "removed" not in _states(daemon, name)  # b's: not in a's live view, and not removed
+        assert theirs.isdisjoint(daemon.live.inventory.devices)
+        assert gone not in node.inventory.devices
