@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from netmon.cluster.settings import DEFAULT_GROUP, PollerConfig
 from netmon.errors import ConfigError, Issue
 from netmon.inventory.kinds import LinkKind
 from netmon.pollers.profiles import SnmpProfile
@@ -218,42 +219,6 @@ class AvailabilityConfig(_Section):
     """How often today's availability roll-up is refreshed (seconds)."""
 
     rollup_interval: Seconds = 300.0
-
-
-_GROUP = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
-#: The poller group of every object that names none, and the only one a single poller serves.
-DEFAULT_GROUP = "default"
-
-
-class PollerConfig(_Section):
-    """This poller's place among several on one PostgreSQL database (issue 19, docs/deployment.md).
-
-    Unset `name` (the default): the single poller, which polls everything. With a `name`, the
-    poller joins the membership table, serves the objects of `groups` that rendezvous hashing
-    gives it among the group's live pollers, heartbeats every `heartbeat` seconds and holds a
-    lease of `failover_delay` seconds: a poller silent that long loses its objects to the others.
-    """
-
-    name: Annotated[str, Field(min_length=1, max_length=64, pattern=_GROUP)] | None = None
-    groups: Annotated[list[Annotated[str, Field(max_length=64, pattern=_GROUP)]], Field(min_length=1)] = [DEFAULT_GROUP]
-    failover_delay: Annotated[float, Field(ge=2, le=3600)] = 60.0
-    heartbeat: Annotated[float, Field(gt=0, le=600)] | None = None
-
-    @model_validator(mode="after")
-    def _heartbeat_inside_lease(self) -> Self:
-        if self.heartbeat is not None and self.heartbeat * 2 > self.failover_delay:
-            raise ValueError("poller.heartbeat must be at most half of poller.failover_delay")
-        return self
-
-    @property
-    def beat(self) -> float:
-        """Return the heartbeat period (seconds): as given, else a sixth of the failover delay."""
-        return self.heartbeat if self.heartbeat is not None else self.failover_delay / 6
-
-    @property
-    def clustered(self) -> bool:
-        """Tell whether this poller is one of several (it has a name)."""
-        return self.name is not None
 
 
 class LoggingConfig(_Section):

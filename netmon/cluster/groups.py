@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from netmon.config import DEFAULT_GROUP
+from netmon.cluster.settings import DEFAULT_GROUP
 from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, ServiceSpec, UnitSpec
 
 __all__ = ["Member", "Shard", "group_of_unit", "owned_inventory", "owner", "shard_of", "shards"]

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from netmon.cluster import membership
 from netmon.cluster.groups import Member, owned_inventory, owner, shards
-from netmon.config import PollerConfig
+from netmon.cluster.settings import PollerConfig
 from netmon.errors import StoreError
 from netmon.inventory.schema import transaction
 from netmon.inventory.spec import Inventory
@@ -249,7 +249,8 @@ class ClusterNode:
             gained_devices = {name for kind, name in gained if kind == "device"}
             live.restore(
                 row for row in last
-                if (row.kind, row.name) in gained or row.name.partition(":")[0] in gained_devices
+                if (row.kind, row.name) in gained
+                or (row.kind not in _OWN_KINDS and row.name.partition(":")[0] in gained_devices)
             )  # fmt: skip
         runtime.live = live
         gone = {m.name for m in old_view} - {m.name for m in members}

@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import random
 import ssl
+import time
 from types import TracebackType
 from typing import Any, Self
 
@@ -44,7 +45,7 @@ from netmon.config import MqttConfig
 from netmon.errors import StoreError
 from netmon.secrets import REDACTED
 from netmon.sinks.events import retained_states
-from netmon.sinks.outbox import Outbox
+from netmon.sinks.outbox import CLAIM_IDLE_TIMEOUT, Outbox
 
 __all__ = [
     "BACKOFF_CAP",
@@ -258,14 +259,19 @@ class MqttPublisher:
 
         A failed publish ends the claim with what was acknowledged deleted; a failed delete leaves
         the messages to be sent again (at least once). Stops when another poller holds the drain.
+        A claim older than half of `CLAIM_IDLE_TIMEOUT` (the process was paused) publishes nothing
+        more: the server may have ended it, and another drainer may have sent what follows.
         """
         while (claim := await asyncio.to_thread(self.outbox.claim, self._batch)) is not None:
             if not claim.items:
                 await asyncio.to_thread(self.outbox.release, claim)
                 break
             done: list[int] = []
+            claimed = time.monotonic()
             try:
                 for item in claim.items:
+                    if time.monotonic() - claimed > CLAIM_IDLE_TIMEOUT / 2:
+                        break
                     m = item.message
                     await client.publish(m.topic, m.payload.encode(), qos=1, retain=m.retain, timeout=self._timeout)
                     done.append(item.id)
