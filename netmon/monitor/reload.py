@@ -1,7 +1,7 @@
 """Reload (SIGHUP): re-read the config and the inventory, keep every state and open outage still there.
 
 Removed devices and links have their open outages closed as removed. A bad config or inventory
-changes nothing. Settings that need a restart (database, HTTP, MQTT, traps, poll intervals) are
+changes nothing. Settings that need a restart (database, HTTP, MQTT, traps, poller, poll intervals) are
 reported and kept.
 """
 
@@ -29,7 +29,7 @@ __all__ = ["RESTART_SECTIONS", "Audit", "Reloader"]
 Audit = Callable[..., Awaitable[None]]
 
 #: Config sections a reload reports and keeps: they need a restart.
-RESTART_SECTIONS = ("database", "http", "mqtt", "traps")
+RESTART_SECTIONS = ("database", "http", "mqtt", "traps", "poller")
 
 
 class Reloader:
