@@ -133,6 +133,11 @@ class ClusterNode:
             live.restore(row for row in last if (row.kind, row.name) in gained)
         return [t for t in removed if (t.kind, t.name) not in present]
 
+    async def whole_states(self, own: dict[ObjectKey, State]) -> dict[ObjectKey, State]:
+        """Return every object's state: *own* (this poller's) over the last recorded ones. Raises StoreError."""
+        last = await asyncio.to_thread(OutageLedger(self.engine).last_states)
+        return {(row.kind, row.name): row.state for row in last if row.kind != "interface"} | own
+
     # ---- the pipeline's guard ----------------------------------------------------------------
 
     def keep(self, batch: Sequence[Transition]) -> list[Transition]:

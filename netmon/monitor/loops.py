@@ -62,13 +62,24 @@ class RoundHandler:
 
 
 async def indicator_loop(runtime: Runtime) -> None:
-    """Recompute the live indicator gauges after each ping round, in a worker thread."""
+    """Recompute the live indicator gauges after each ping round, in a worker thread.
+
+    One poller of several (issue 19) computes them over the whole inventory, with the other
+    pollers' objects at their last recorded state: every poller serves the same values.
+    """
     while True:
         await runtime.ping_done.wait()
         runtime.ping_done.clear()
         live = runtime.live
         states = {key: memory.state for key, memory in live.engine.objects.items() if key[0] != "interface"}
-        rows = await asyncio.to_thread(live_rows, live.inventory, states, runtime.catalog)
+        inventory = live.inventory
+        if runtime.cluster is not None:  # one poller of several: the whole province, the others' states from the DB
+            try:
+                inventory, states = runtime.cluster.inventory, await runtime.cluster.whole_states(states)
+            except StoreError as exc:
+                runtime.log.warning("live indicators not refreshed: cannot read the others' states", error=str(exc))
+                continue
+        rows = await asyncio.to_thread(live_rows, inventory, states, runtime.catalog)
         runtime.gauges = [(row.indicator, row.label, row.level, row.a, row.b) for row in rows]
         runtime.wake()
 

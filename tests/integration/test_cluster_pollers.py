@@ -25,7 +25,7 @@ import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,6 @@ class Poller:
     port: int
     log: Path
     process: subprocess.Popen[bytes] | None = None
-    starts: list[int] = field(default_factory=list)
 
     def start(self) -> None:
         env = {**os.environ, "NETMON_CONFIG": str(self.config)}
@@ -109,7 +108,7 @@ def _inventory(ports: dict[str, int], dead: int) -> str:
 
 
 @asynccontextmanager
-async def _listening(port: int = 0) -> AsyncIterator[int]:
+async def _listening(port: int) -> AsyncIterator[int]:
     async def answer(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.close()
 
@@ -294,4 +293,11 @@ async def _story(  # noqa: PLR0915
         return got
 
     await _until(lambda: received() == history, "every transition on MQTT, in order per object")
+
+    def indicators(poller: Poller) -> list[str]:
+        return sorted(line for line in poller.get("/metrics")[1].splitlines() if line.startswith("netmon_indicator_"))
+
+    # the live indicators cover the whole province on every poller (the others' objects from the database)
+    await _until(lambda: indicators(pollers[0]) == indicators(pollers[1]) == indicators(pollers[2]) != [],
+                 "the same live indicators on every poller")  # fmt: skip
     print(f"takeover took {takeover:.1f} s (failover_delay {FAILOVER} s, heartbeat {HEARTBEAT} s)")  # noqa: T201
