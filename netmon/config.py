@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from netmon.cluster.settings import DEFAULT_GROUP, PollerConfig
 from netmon.errors import ConfigError, Issue
 from netmon.inventory.kinds import LinkKind
 from netmon.pollers.profiles import SnmpProfile
@@ -26,6 +27,7 @@ from netmon.secrets import Secret, SecretUrl
 from netmon.yamlsrc import DocPath, Located, YamlSyntaxError, dotted, load_yaml
 
 __all__ = [
+    "DEFAULT_GROUP",
     "ENV_PREFIX",
     "AvailabilityConfig",
     "Config",
@@ -38,6 +40,7 @@ __all__ = [
     "MqttConfig",
     "PingClass",
     "PollClass",
+    "PollerConfig",
     "PollingConfig",
     "SnmpProfile",
     "StateConfig",
@@ -304,6 +307,7 @@ class Config(_Section):
     availability: AvailabilityConfig = AvailabilityConfig()
     indicators: IndicatorsConfig = IndicatorsConfig()
     discovery: DiscoveryConfig = DiscoveryConfig()
+    poller: PollerConfig = PollerConfig()
     timezone: str = "Asia/Ho_Chi_Minh"
 
     @field_validator("snmp_profiles")
@@ -319,6 +323,15 @@ class Config(_Section):
         unknown = [name for name in self.discovery.profiles if name not in self.snmp_profiles]
         if unknown:
             raise ValueError(f"discovery.profiles: no SNMP profile {', '.join(unknown)} in snmp_profiles")
+        return self
+
+    @model_validator(mode="after")
+    def _groups_need_postgresql(self) -> Self:
+        poller = self.poller
+        if not poller.clustered and poller.model_dump() != PollerConfig().model_dump():
+            raise ValueError("poller: groups, failover_delay and heartbeat need poller.name (several pollers)")
+        if poller.clustered and not self.database.url.reveal().startswith("postgresql"):
+            raise ValueError("poller: several pollers (poller.name, groups) need PostgreSQL (database.url)")
         return self
 
     @field_validator("timezone")

@@ -117,20 +117,34 @@ class Daemon:
             rt.registry.register(LiveCollector(lambda: rt.live, rt.stats))
             rt.registry.register(ServiceCollector(lambda: self.mqtt, lambda: self.traps))
             if config.mqtt.enabled:  # entered before the tasks: it outlives the recorder's last write
-                self.mqtt = await stack.enter_async_context(MqttPublisher(config.mqtt, engine, log=rt.log))
+                self.mqtt = await stack.enter_async_context(
+                    MqttPublisher(config.mqtt, engine, log=rt.log, shared=config.poller.clustered)
+                )
             prefix = config.mqtt.topic_prefix if self.mqtt else None
             rt.pipeline = pipeline = TransitionPipeline(
-                engine, prefix=prefix, instruments=rt.instruments, log=rt.log, on_written=self._written
+                engine,
+                prefix=prefix,
+                instruments=rt.instruments,
+                log=rt.log,
+                on_written=self._written,
+                guard=rt.cluster,
             )
+            if rt.cluster is not None:
+                rt.cluster.prefix = prefix
             access = await self._access()  # before the tasks: a reload by signal is audited through it
             last = await asyncio.to_thread(pipeline.ledger.last_states)
             rt.live.restore(last)
-            pipeline.publish(removed_since_last_run(rt.live, last))  # gone while stopped: as a reload does
+            present = rt.cluster.present() if rt.cluster is not None else None  # other pollers' objects are not gone
+            pipeline.publish(removed_since_last_run(rt.live, last, present))  # gone while stopped: as a reload does
             tasks = await stack.enter_async_context(asyncio.TaskGroup())
+            if rt.cluster is not None:  # leaves after the recorder's last write (the stack unwinds in reverse)
+                stack.push_async_callback(rt.cluster.leave)
             recorder = tasks.create_task(pipeline.run(), name="recorder")
             stack.push_async_callback(pipeline.stop, recorder, SHUTDOWN_TIMEOUT)
             loops = {"availability-rollup": rollup_loop(rt), "live-indicators": indicator_loop(rt)}
             loops["reload"] = self.reloader.run(audit=access.record)
+            if rt.cluster is not None:
+                loops["poller-membership"] = rt.cluster.run()
             if config.traps.enabled:
                 polls = TrapPolls(rt)
                 receiver = TrapReceiver(config.traps, config.snmp_profiles, polls.sources, polls.on_trap, log=rt.log)

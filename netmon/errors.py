@@ -8,6 +8,8 @@ NetmonError                  root: the CLI maps it to exit code 1
 │   └── PeriodError          a reporting period that cannot be parsed or has not begun
 ├── StoreError               the database failed or is not migrated (temporary: retry)
 │   └── StoreDataError       an item that can never be stored (too long, NUL byte, constraint)
+├── FencedError              a poller's write refused: its lease lapsed or its view of the
+│                            other pollers is out of date (issue 19; never retried as it is)
 └── PollError                a poller cannot work at all (e.g. no ICMP socket); a device
                              that does not answer is a Sample, never a PollError
 """
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ConfigError",
+    "FencedError",
     "InputError",
     "InventoryError",
     "Issue",
@@ -35,6 +38,19 @@ class NetmonError(Exception):
     """Root of every error netmon raises on purpose."""
 
     exit_code = 1
+
+
+class FencedError(NetmonError):
+    """A state write refused by the lease check (`netmon.cluster.membership.fence`), in its own transaction.
+
+    `lease_lost` True: this poller's lease lapsed (or another took its epoch): it must drop its
+    objects and join again. False: the live pollers changed since ownership was last computed:
+    recompute it, keep only the items still owned, and write again.
+    """
+
+    def __init__(self, message: str, *, lease_lost: bool) -> None:
+        super().__init__(message)
+        self.lease_lost = lease_lost
 
 
 class InputError(NetmonError):

@@ -32,6 +32,7 @@ from netmon.sinks.prometheus import Instruments
 from netmon.sinks.sections import IndicatorGauge, sections
 
 if TYPE_CHECKING:
+    from netmon.cluster.node import ClusterNode
     from netmon.monitor.live import LiveState
     from netmon.monitor.pipeline import TransitionPipeline
     from netmon.monitor.rounds import Pollers
@@ -71,6 +72,7 @@ class Runtime:
         self.pollers: Pollers | None = None
         self.scheduler: PollScheduler | None = None
         self.pipeline: TransitionPipeline | None = None
+        self.cluster: ClusterNode | None = None  # one poller of several (config `poller.name`, issue 19)
         self.ping_done = asyncio.Event()  # set after each ping round: recompute the live indicators
         self._live: LiveState | None = None
         self._tick = asyncio.Event()
@@ -111,7 +113,16 @@ class Runtime:
         self.windows = WindowStore(engine)
         windows = [Window.from_config(c) for c in self.config.maintenance]
         windows += await asyncio.to_thread(self.windows.active, utcnow())
-        self.live = LiveState(self.config, inventory, MaintenanceSchedule(inventory, self.zone, windows))
+        schedule = MaintenanceSchedule(inventory, self.zone, windows)  # the whole inventory: windows name any object
+        if self.config.poller.clustered:
+            from netmon.cluster.node import ClusterNode, PollerCollector  # noqa: PLC0415
+
+            self.cluster = ClusterNode(engine, self.config.poller, log=self.log)
+            self.cluster.runtime = self
+            await self.cluster.join()
+            self.registry.register(PollerCollector(self.cluster))
+            inventory = self.cluster.scope(inventory)
+        self.live = LiveState(self.config, inventory, schedule)
         self.pollers = Pollers(self.config)
         stack.push_async_callback(lambda: require(self.pollers).aclose())  # the current ones, after any reload
         await self.pollers.check()

@@ -29,6 +29,7 @@ __all__ = [
     "MaintenanceWindow",
     "Outage",
     "OutboxEvent",
+    "PollerMember",
     "Role",
     "Service",
     "ServiceCheck",
@@ -78,6 +79,7 @@ class Unit(SQLModel, table=True):
     valid_from: date | None = None
     valid_to: date | None = None
     successor: str | None = Field(default=None, max_length=64)  # a unit code; the plan checks it
+    poller_group: str | None = Field(default=None, max_length=64)  # None: the parent's, else "default"
 
 
 class Device(SQLModel, table=True):
@@ -96,6 +98,7 @@ class Device(SQLModel, table=True):
     enabled: bool = True
     previous_unit: str | None = Field(default=None, max_length=64)  # the unit before moved_on
     moved_on: date | None = None
+    poller_group: str | None = Field(default=None, max_length=64)  # None: the unit's
 
 
 class Link(SQLModel, table=True):
@@ -113,6 +116,7 @@ class Link(SQLModel, table=True):
     provider: str | None = Field(default=None, max_length=128)
     previous_unit: str | None = Field(default=None, max_length=64)  # the unit before moved_on
     moved_on: date | None = None
+    poller_group: str | None = Field(default=None, max_length=64)  # None: the unit's
 
 
 class Service(SQLModel, table=True):
@@ -132,6 +136,7 @@ class Service(SQLModel, table=True):
     timeout: float | None = Field(default=None, gt=0)
     tls_verify: bool = True
     enabled: bool = True
+    poller_group: str | None = Field(default=None, max_length=64)  # None: the unit's
 
 
 class Outage(SQLModel, table=True):
@@ -271,3 +276,22 @@ class PoisonItem(SQLModel, table=True):
     object_name: str = Field(max_length=255)
     error: str = Field(max_length=1024)
     payload: str = Field(sa_type=sa.Text)
+
+
+class PollerMember(SQLModel, table=True):
+    """One poller of several sharing a PostgreSQL database (issue 19, `netmon.cluster`).
+
+    The row is kept when the poller stops (its lease set to the past), so `epoch` (the fencing
+    token) only grows: each join takes one more than every epoch ever given. A poller may write
+    state while its row has its epoch and `lease_until` is in the future (database clock).
+    """
+
+    __tablename__ = "poller_members"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    groups: str = Field(max_length=1024)  # space-separated group names
+    epoch: int = Field(sa_type=sa.BigInteger)
+    lease_until: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    heartbeat_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    joined_at: datetime = Field(sa_type=sa.DateTime(timezone=True))

@@ -102,7 +102,8 @@ class UnitSpec(Spec):
     `type` is a commune's type (xã | phường | đặc khu | thị trấn). `valid_from` is the first day the
     unit is in force, `valid_to` the first day it is not (both local dates; None: always). A unit
     that merged into another names it as `successor`: its devices and links count there from
-    `valid_to` on. Level `ward` (files from before 2025) is read as `commune`.
+    `valid_to` on. Level `ward` (files from before 2025) is read as `commune`. `poller_group` names
+    the poller group that polls the unit's objects (issue 19); absent, the parent unit's, else `default`.
     """
 
     noun: ClassVar[str] = "unit"
@@ -121,6 +122,7 @@ class UnitSpec(Spec):
     valid_from: OptDate = None
     valid_to: OptDate = None
     successor: OptKey = None
+    poller_group: OptKey = None
 
     def in_force(self, day: date) -> bool:
         """Tell whether the unit is in force on local *day* (valid_from <= day < valid_to)."""
@@ -128,7 +130,7 @@ class UnitSpec(Spec):
 
 
 class DeviceSpec(Spec):
-    """A device to monitor, in a unit, behind an optional parent device."""
+    """A device to monitor, in a unit, behind an optional parent device; `poller_group` absent: its unit's."""
 
     noun: ClassVar[str] = "device"
     plural: ClassVar[str] = "devices"
@@ -144,6 +146,7 @@ class DeviceSpec(Spec):
     enabled: bool = True
     previous_unit: OptKey = None
     moved_on: OptDate = None
+    poller_group: OptKey = None
 
     @field_validator("address", mode="before")
     @classmethod
@@ -194,6 +197,7 @@ class LinkSpec(Spec):
     provider: OptText = None
     previous_unit: OptKey = None
     moved_on: OptDate = None
+    poller_group: OptKey = None
 
 
 class ServiceSpec(Spec):
@@ -221,6 +225,7 @@ class ServiceSpec(Spec):
     timeout: Annotated[Annotated[float, Field(gt=0, le=60)] | None, BeforeValidator(_blank_to_none)] = None
     tls_verify: bool = True
     enabled: bool = True
+    poller_group: OptKey = None
 
     @field_validator("url", mode="before")
     @classmethod

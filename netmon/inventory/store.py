@@ -164,6 +164,7 @@ def _snapshot(conn: Connection) -> Inventory:
             valid_from=row["valid_from"],
             valid_to=row["valid_to"],
             successor=row["successor"],
+            poller_group=row["poller_group"],
         )
     raw_devices = conn.execute(sa.select(_DEVICES).order_by(_DEVICES.c.id)).mappings().all()
     device_name = {row["id"]: row["name"] for row in raw_devices}
@@ -179,6 +180,7 @@ def _snapshot(conn: Connection) -> Inventory:
             enabled=bool(row["enabled"]),
             previous_unit=row["previous_unit"],
             moved_on=row["moved_on"],
+            poller_group=row["poller_group"],
         )
         for row in raw_devices
     }
@@ -193,6 +195,7 @@ def _snapshot(conn: Connection) -> Inventory:
             provider=row["provider"],
             previous_unit=row["previous_unit"],
             moved_on=row["moved_on"],
+            poller_group=row["poller_group"],
         )
         for row in conn.execute(sa.select(_LINKS).order_by(_LINKS.c.id)).mappings()
     }
@@ -209,6 +212,7 @@ def _snapshot(conn: Connection) -> Inventory:
             timeout=row["timeout"],
             tls_verify=bool(row["tls_verify"]),
             enabled=bool(row["enabled"]),
+            poller_group=row["poller_group"],
         )
         for row in conn.execute(sa.select(_SERVICES).order_by(_SERVICES.c.id)).mappings()
     }
@@ -354,6 +358,7 @@ def _unit_row(spec: UnitSpec, units: Mapping[str, int]) -> dict[str, Any]:
         "valid_from": spec.valid_from,
         "valid_to": spec.valid_to,
         "successor": spec.successor,
+        "poller_group": spec.poller_group,
     }
 
 
@@ -369,6 +374,7 @@ def _device_row(spec: DeviceSpec, units: Mapping[str, int], devices: Mapping[str
         "enabled": spec.enabled,
         "previous_unit": spec.previous_unit,
         "moved_on": spec.moved_on,
+        "poller_group": spec.poller_group,
     }
 
 
@@ -383,6 +389,7 @@ def _link_row(spec: LinkSpec, units: Mapping[str, int], devices: Mapping[str, in
         "provider": spec.provider,
         "previous_unit": spec.previous_unit,
         "moved_on": spec.moved_on,
+        "poller_group": spec.poller_group,
     }
 
 
@@ -399,4 +406,5 @@ def _service_row(spec: ServiceSpec, units: Mapping[str, int], devices: Mapping[s
         "timeout": spec.timeout,
         "tls_verify": spec.tls_verify,
         "enabled": spec.enabled,
+        "poller_group": spec.poller_group,
     }

@@ -58,7 +58,11 @@ class RoundHandler:
             rt.instruments.samples.labels(result.poll_class, status).inc(count)
         rt.instruments.round_duration.labels(result.poll_class).observe(result.duration)
         first_ready = result.poll_class == "ping" and not live.rounds["ping"]
-        require(rt.pipeline).publish(live.conclude(result, utcnow()))
+        if rt.cluster is not None and result.started < rt.cluster.rejoined_at:
+            # polled under a lease since lost (a pause): its timeouts say nothing of the objects (issue 19)
+            rt.log.info("round from before the poller rejoined: not concluded", poll_class=result.poll_class)
+        else:
+            require(rt.pipeline).publish(live.conclude(result, utcnow()))
         if result.poll_class == "ping":
             rt.ping_done.set()
         if first_ready:
@@ -69,13 +73,24 @@ class RoundHandler:
 
 
 async def indicator_loop(runtime: Runtime) -> None:
-    """Recompute the live indicator gauges after each ping round, in a worker thread."""
+    """Recompute the live indicator gauges after each ping round, in a worker thread.
+
+    One poller of several (issue 19) computes them over the whole inventory, with the other
+    pollers' objects at their last recorded state: every poller serves the same values.
+    """
     while True:
         await runtime.ping_done.wait()
         runtime.ping_done.clear()
         live = runtime.live
         states = {key: memory.state for key, memory in live.engine.objects.items() if key[0] != "interface"}
-        rows = await asyncio.to_thread(live_rows, live.inventory, states, runtime.catalog)
+        inventory = live.inventory
+        if runtime.cluster is not None:  # one poller of several: the whole province, the others' states from the DB
+            try:
+                inventory, states = runtime.cluster.inventory, await runtime.cluster.whole_states(states)
+            except StoreError as exc:
+                runtime.log.warning("live indicators not refreshed: cannot read the others' states", error=str(exc))
+                continue
+        rows = await asyncio.to_thread(live_rows, inventory, states, runtime.catalog)
         runtime.gauges = [(row.indicator, row.label, row.level, row.a, row.b) for row in rows]
         runtime.wake()
 

@@ -99,13 +99,19 @@ class OutageLedger:
         self.engine = engine
 
     def apply(
-        self, transitions: Sequence[Transition], *, also: Callable[[Connection, list[Written]], None] | None = None
+        self,
+        transitions: Sequence[Transition],
+        *,
+        also: Callable[[Connection, list[Written]], None] | None = None,
+        fence: Callable[[Connection], None] | None = None,
     ) -> list[Written]:
         """Open and close outages for *transitions* in one transaction, with *also*; a replay changes nothing.
 
         Returns what was written, one `Written` per transition (in order), and hands the same list
         to *also* inside the transaction (the MQTT outbox: events are written with what they report,
-        or not at all). Raises StoreError; `StoreDataError` when a transition cannot be stored
+        or not at all). *fence* runs first in the same transaction: several pollers check there that
+        this one still holds its lease (`netmon.cluster`, issue 19) and raise FencedError, which
+        rolls everything back. Raises StoreError; `StoreDataError` when a transition cannot be stored
         (a name over its column, a NUL byte): the item is poison, retrying cannot help.
         """
         if not transitions:
@@ -114,6 +120,8 @@ class OutageLedger:
             check_storable(t)
         written: list[Written] = []
         with transaction(self.engine, "outage ledger") as conn:
+            if fence is not None:
+                fence(conn)
             _record_changes(conn, transitions)
             # one query per _CHUNK objects, not one per transition: the first batch at start has them all
             current = _open_many(conn, {(t.kind, t.name) for t in transitions if t.kind in OUTAGE_KINDS})

@@ -12,6 +12,13 @@ Failures (STYLE.md 7, issue 11):
   the batch and writes its items one by one; an item that fails alone is *poison*: it is
   logged with its object, counted (`netmon_pipeline_poison_items_total`) and kept in the
   `poison` table for inspection, and every other item and every later batch still lands.
+
+Several pollers (issue 19): with a *guard* (`netmon.cluster.node.ClusterNode`), a batch is cut
+to the objects this poller owns, and the ledger's transaction first runs the guard's fence. A
+refused write (`FencedError`) makes the guard recover: when the lease was lost, the batch and
+every batch queued under the old epoch are dropped (they were observed by a poller that may have
+been paused past its lease: nothing stale is written); when only the live pollers changed, the
+ownership is recomputed and what is still owned is written.
 """
 
 from __future__ import annotations
@@ -21,12 +28,12 @@ import json
 import random
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from netmon.errors import StoreDataError, StoreError
+from netmon.errors import FencedError, StoreDataError, StoreError
 from netmon.inventory.models import metadata
 from netmon.inventory.schema import transaction
 from netmon.kernel import storable, utcnow
@@ -36,12 +43,30 @@ from netmon.sinks.events import messages_for
 from netmon.sinks.outbox import Outbox
 from netmon.sinks.prometheus import Instruments
 
-__all__ = ["RETRY_CAP", "RETRY_FIRST", "TransitionPipeline"]
+__all__ = ["RETRY_CAP", "RETRY_FIRST", "TransitionPipeline", "WriteGuard"]
 
 #: First and longest wait before a batch is retried after a temporary database error (seconds).
 RETRY_FIRST, RETRY_CAP = 0.5, 30.0
 
 _POISON = metadata.tables["poison"]
+#: Refused writes in a row after which a batch is given up (each is followed by a recovery).
+_FENCE_TRIES = 5
+
+
+class WriteGuard(Protocol):
+    """Who may write: one poller among several (`netmon.cluster.node.ClusterNode`)."""
+
+    epoch: int
+    view: Any
+
+    def keep(self, batch: Sequence[Transition]) -> list[Transition]:
+        """Return the transitions whose objects this poller owns."""
+
+    def check(self, conn: Connection, epoch: int, view: Any) -> None:
+        """Raise FencedError in transaction *conn* unless *epoch* and *view* are still current."""
+
+    async def recover(self, *, lease_lost: bool) -> None:
+        """Join again or recompute ownership after a refused write."""
 
 
 class TransitionPipeline:
@@ -59,14 +84,17 @@ class TransitionPipeline:
         instruments: Instruments,
         log: Any,
         on_written: Callable[[], None] | None = None,
+        guard: WriteGuard | None = None,
     ) -> None:
         self.ledger = OutageLedger(engine)
+        self.guard = guard
+        self.fenced = 0  # transitions dropped by the fence (lease lost) or handed over before written
         self._outbox = Outbox(engine) if prefix is not None else None
         self._prefix = prefix or ""
         self._instruments = instruments
         self._log = log
         self._on_written = on_written
-        self._queue: asyncio.Queue[list[Transition] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[int, list[Transition]] | None] = asyncio.Queue()
         self._listeners: list[Callable[[Sequence[Transition]], None]] = []
         self.queued = 0  # batches published
         self.recorded = 0  # batches written (poison items set aside count as written)
@@ -105,14 +133,18 @@ class TransitionPipeline:
             self._log.info("first states judged", up=first_up)
         if transitions:
             self.queued += 1
-            self._queue.put_nowait(transitions)
+            self._queue.put_nowait((self.guard.epoch if self.guard is not None else 0, transitions))
             for listener in self._listeners:
                 listener(transitions)
 
     async def run(self) -> None:
         """Write batches in order until `stop()`; never ends on a database error."""
-        while (batch := await self._queue.get()) is not None:
-            await self._write(batch)
+        while (item := await self._queue.get()) is not None:
+            epoch, batch = item
+            if self.guard is None:
+                await self._write(batch)
+            else:
+                await self._guarded(epoch, batch)
             self.recorded += 1
             if self._on_written is not None:
                 self._on_written()
@@ -128,16 +160,49 @@ class TransitionPipeline:
         if task.cancelled():
             self._log.error("shutdown timed out; transitions still queued are lost", queued=self._queue.qsize())
 
-    async def _write(self, batch: list[Transition]) -> None:
+    async def _guarded(self, epoch: int, batch: list[Transition]) -> None:
+        """Write what this poller still owns of *batch*, fenced; drop it if observed under a lost lease."""
+        guard = self.guard
+        assert guard is not None  # noqa: S101 (only called with a guard)
+        for _ in range(_FENCE_TRIES):
+            kept = guard.keep(batch) if epoch == guard.epoch else []
+            self.fenced += len(batch) - len(kept)
+            if not kept:
+                return
+            batch, view = kept, guard.view
+            try:
+                await self._write(batch, (epoch, view))
+            except FencedError as exc:
+                self._log.warning("write refused by the poller lease", error=str(exc), lease_lost=exc.lease_lost)
+                await self._retrying_recover(guard, lease_lost=exc.lease_lost)
+            else:
+                return
+        self.fenced += len(batch)
+        self._log.error("transitions dropped: the poller view kept changing", count=len(batch))
+
+    async def _retrying_recover(self, guard: WriteGuard, *, lease_lost: bool) -> None:
+        delay = RETRY_FIRST
+        while True:
+            try:
+                await guard.recover(lease_lost=lease_lost)
+            except StoreError as exc:
+                wait = random.uniform(delay / 2, delay)  # noqa: S311 (jitter, not cryptography)
+                self._log.warning("cannot rejoin the pollers; retrying", error=str(exc), retry_in=round(wait, 2))
+                await asyncio.sleep(wait)  # backoff, not synchronisation
+                delay = min(delay * 2, RETRY_CAP)
+            else:
+                return
+
+    async def _write(self, batch: list[Transition], fence: tuple[int, Any] | None = None) -> None:
         """Store *batch*, retrying temporary errors; on a data error, store its items one by one."""
         try:
-            await self._retrying(self._apply, batch)
+            await self._retrying(self._apply, batch, fence)
         except StoreDataError as exc:
             if len(batch) == 1:
                 await self._retrying(self._set_aside, batch[0], exc)
                 return
             for item in batch:
-                await self._write([item])
+                await self._write([item], fence)
 
     async def _retrying(self, call: Callable[..., None], *args: Any) -> None:
         """Run *call* in a worker thread until it succeeds or raises StoreDataError; back off between tries."""
@@ -155,15 +220,22 @@ class TransitionPipeline:
             else:
                 return
 
-    def _apply(self, batch: list[Transition]) -> None:
-        """Write *batch* to the ledger and its messages to the outbox, in one transaction (worker thread)."""
+    def _apply(self, batch: list[Transition], fence: tuple[int, Any] | None = None) -> None:
+        """Write *batch* to the ledger and its messages to the outbox, in one transaction (worker thread).
+
+        *fence* (epoch, view) is checked by the guard first in that transaction (FencedError).
+        """
         started = time.perf_counter()
 
         def events(conn: Connection, written: list[Written]) -> None:
             if self._outbox is not None:
                 self._outbox.add(conn, messages_for(written, self._prefix))
 
-        self.ledger.apply(batch, also=events)
+        guard = self.guard
+        check = None
+        if guard is not None and fence is not None:
+            check = lambda conn: guard.check(conn, *fence)  # noqa: E731
+        self.ledger.apply(batch, also=events, fence=check)
         self._instruments.db_write.labels("transitions").observe(time.perf_counter() - started)
 
     def _set_aside(self, item: Transition, error: StoreDataError) -> None:

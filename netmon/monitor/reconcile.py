@@ -10,19 +10,24 @@ reload give the same REMOVED transitions: the recorder then closes each open out
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from netmon.inventory.spec import Inventory
 from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import MaintenanceSchedule
 from netmon.monitor.outages import OUTAGE_KINDS, LastState
-from netmon.monitor.state import State, Transition
+from netmon.monitor.state import ObjectKey, State, Transition
 
 __all__ = ["removed_since_last_run"]
 
 
-def removed_since_last_run(live: LiveState, last: Iterable[LastState]) -> list[Transition]:
+def removed_since_last_run(
+    live: LiveState, last: Iterable[LastState], present: Collection[ObjectKey] | None = None
+) -> list[Transition]:
     """Return REMOVED transitions (timestamped now) for devices and links the last run had and *live* lacks.
+
+    *present* (one poller of several, issue 19): every object of the whole inventory; an object
+    another poller owns is in it and is not gone. None: *live* holds the whole inventory.
 
     Objects whose last recorded state is already REMOVED are left alone, so a second start
     reports nothing new. *live* itself is not changed (it shares no object with the objects gone).
@@ -33,6 +38,7 @@ def removed_since_last_run(live: LiveState, last: Iterable[LastState]) -> list[T
         if row.kind in OUTAGE_KINDS
         and row.state is not State.REMOVED
         and (row.kind, row.name) not in live.engine.objects
+        and (present is None or (row.kind, row.name) not in present)
     ]
     if not gone:
         return []

@@ -1,7 +1,7 @@
 """Reload (SIGHUP): re-read the config and the inventory, keep every state and open outage still there.
 
 Removed devices and links have their open outages closed as removed. A bad config or inventory
-changes nothing. Settings that need a restart (database, HTTP, MQTT, traps, poll intervals) are
+changes nothing. Settings that need a restart (database, HTTP, MQTT, traps, poller, poll intervals) are
 reported and kept.
 """
 
@@ -29,7 +29,7 @@ __all__ = ["RESTART_SECTIONS", "Audit", "Reloader"]
 Audit = Callable[..., Awaitable[None]]
 
 #: Config sections a reload reports and keeps: they need a restart.
-RESTART_SECTIONS = ("database", "http", "mqtt", "traps")
+RESTART_SECTIONS = ("database", "http", "mqtt", "traps", "poller")
 
 
 class Reloader:
@@ -105,8 +105,11 @@ class Reloader:
         check_profiles(config, inventory, "config")  # ConfigError: a profile the inventory uses is gone
         pollers = Pollers(config) if rt.scheduler is not None else None  # built before anything is swapped in
         old = rt.live
-        live = LiveState(config, inventory, schedule)
+        scoped = rt.cluster.scope(inventory) if rt.cluster is not None else inventory
+        live = LiveState(config, scoped, schedule)
         removed = live.adopt(old)
+        if rt.cluster is not None:  # one poller of several: its part of the inventory (issue 19)
+            removed = await rt.cluster.reloaded(live, old, removed)
         rt.config, rt.catalog, rt.live = config, catalog, live
         if rt.scheduler is not None and pollers is not None:
             rt.pollers = pollers

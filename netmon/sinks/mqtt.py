@@ -20,6 +20,10 @@ delete does not: the acknowledged ids are remembered and deleted on the next dra
 subscribers drop messages whose payload `id` they have already seen. Order is kept: a message
 is published only after every message before it was acknowledged.
 
+With *shared* (several pollers on one PostgreSQL database, issue 19), each batch is a claim
+(`Outbox.claim`): one poller drains at a time, in id order, and deletes what the broker
+acknowledged in the claim's own transaction; the others stand by until the next wake-up.
+
 The password is only given to the MQTT client; logs, errors and `repr` show `***`.
 """
 
@@ -29,6 +33,7 @@ import asyncio
 import contextlib
 import random
 import ssl
+import time
 from types import TracebackType
 from typing import Any, Self
 
@@ -40,7 +45,7 @@ from netmon.config import MqttConfig
 from netmon.errors import StoreError
 from netmon.secrets import REDACTED
 from netmon.sinks.events import retained_states
-from netmon.sinks.outbox import Outbox
+from netmon.sinks.outbox import CLAIM_IDLE_TIMEOUT, Outbox
 
 __all__ = [
     "BACKOFF_CAP",
@@ -78,8 +83,10 @@ class MqttPublisher:
         timeout: float = OPERATION_TIMEOUT,
         stop_timeout: float = STOP_TIMEOUT,
         batch: int = BATCH,
+        shared: bool = False,
     ) -> None:
         self.config = config
+        self.shared = shared
         self.outbox = Outbox(engine)
         self.log = log if log is not None else structlog.get_logger("netmon.mqtt")
         self.published = 0  # messages acknowledged by the broker
@@ -226,6 +233,9 @@ class MqttPublisher:
         again (issue 15: two messages were delivered twice after a read-only database).
         """
         self.pending_estimate = await asyncio.to_thread(self.outbox.count)
+        if self.shared:
+            await self._drain_claimed(client)
+            return
         while batch := await asyncio.to_thread(self.outbox.pending, self._batch):
             done = [item.id for item in batch if item.id in self._acknowledged]
             try:
@@ -243,6 +253,33 @@ class MqttPublisher:
                     self._acknowledged.difference_update(done)
                     self.pending_estimate = max(self.pending_estimate - len(done), 0)
         self.pending_estimate = 0
+
+    async def _drain_claimed(self, client: aiomqtt.Client) -> None:
+        """Drain as one of several pollers: claim a batch, publish it in order, delete it in the claim.
+
+        A failed publish ends the claim with what was acknowledged deleted; a failed delete leaves
+        the messages to be sent again (at least once). Stops when another poller holds the drain.
+        A claim older than half of `CLAIM_IDLE_TIMEOUT` (the process was paused) publishes nothing
+        more: the server may have ended it, and another drainer may have sent what follows.
+        """
+        while (claim := await asyncio.to_thread(self.outbox.claim, self._batch)) is not None:
+            if not claim.items:
+                await asyncio.to_thread(self.outbox.release, claim)
+                break
+            done: list[int] = []
+            claimed = time.monotonic()
+            try:
+                for item in claim.items:
+                    if time.monotonic() - claimed > CLAIM_IDLE_TIMEOUT / 2:
+                        break
+                    m = item.message
+                    await client.publish(m.topic, m.payload.encode(), qos=1, retain=m.retain, timeout=self._timeout)
+                    done.append(item.id)
+                    self.published += 1
+            finally:
+                await asyncio.to_thread(self.outbox.finish, claim, done)
+                self.pending_estimate = max(self.pending_estimate - len(done), 0)
+        self.pending_estimate = 0 if claim is not None else self.pending_estimate
 
     async def _republish(self, client: aiomqtt.Client) -> None:
         """Publish every device's and link's last recorded state again, retained (issue 15, failure 6).

@@ -225,3 +225,34 @@ def test_device_listing_filters(store: Store) -> None:
     assert all(r.device.role is Role.ROUTER and r.level is Level.COMMUNE for r in routers)
     with pytest.raises(NotFoundError, match="no unit with code 'NOPE'"):
         store.devices(unit="NOPE")
+
+
+GROUPS = """\
+units:
+  - {code: P, name: Tỉnh Thử, level: province}
+  - {code: T, name: Mạng TSLCD, level: department, parent: P, poller_group: remote}
+  - {code: X1, name: Xã Một, level: commune, type: xã, parent: P, poller_group: remote}
+  - {code: X2, name: Xã Hai, level: commune, type: xã, parent: P}
+devices:
+  - {name: t-r1, unit: T, role: router, address: 127.31.5.1}
+  - {name: x1-r1, unit: X1, role: router, address: 127.31.5.2, parent: t-r1, poller_group: central}
+links:
+  - {name: x1-wan, kind: wan, unit: X1, device: x1-r1, interface: eth0, poller_group: central}
+services:
+  - {name: web, unit: P, check: tcp, address: "127.31.5.3:80", poller_group: central}
+"""
+
+
+def test_poller_groups_round_trip_through_yaml_csv_and_the_database(store: Store, tmp_path: Path) -> None:
+    _import(store, _write(tmp_path, "groups.yaml", GROUPS))
+    stored = store.snapshot()
+    assert stored.units["T"].poller_group == "remote"
+    assert stored.units["X2"].poller_group is None  # inherits from P: decided when polling, not stored
+    assert (stored.devices["x1-r1"].poller_group, stored.links["x1-wan"].poller_group) == ("central", "central")
+    assert stored.services["web"].poller_group == "central"
+    write_csv(stored, tmp_path / "csv")
+    assert "poller_group" in (tmp_path / "csv" / "units.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert _import(store, tmp_path / "csv").changes == ()
+    bad = _write(tmp_path, "bad.yaml", "units:\n  - {code: Q, name: Q, level: province, poller_group: 'a b'}\n")
+    with pytest.raises(InventoryError, match="poller_group"):
+        _import(store, bad)

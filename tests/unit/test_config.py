@@ -301,3 +301,41 @@ def test_any_text_gives_a_config_or_a_config_error(tmp_path: Path, text: str) ->
         load_config(path, environ={})
     except ConfigError as exc:
         assert exc.issues
+
+
+PG = "database:\n  url: postgresql://postgres@127.0.0.1/test\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("poller:\n  name: a\n", "need PostgreSQL"),
+        ("poller:\n  name: a\n  groups: [central]\n", "need PostgreSQL"),
+        ("poller:\n  groups: [central]\n", "need poller.name"),
+        (PG + "poller:\n  name: a\n  failover_delay: 10\n  heartbeat: 6\n", "at most half"),
+        (PG + "poller:\n  name: 'a b'\n", "should match pattern"),
+        (PG + "poller:\n  name: a\n  groups: []\n", "at least 1 item"),
+    ],
+    ids=["name-on-sqlite", "groups-on-sqlite", "groups-without-name", "heartbeat-too-slow", "bad-name", "no-group"],
+)
+def test_poller_groups_need_postgresql_and_a_name(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "netmon.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert message in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_a_named_poller_on_postgresql_gets_its_groups_and_a_heartbeat(tmp_path: Path) -> None:
+    path = tmp_path / "netmon.yaml"
+    path.write_text(PG + "poller:\n  name: central-1\n  groups: [central, tslcd]\n  failover_delay: 30\n", "utf-8")
+    poller = load_config(path, environ={}).poller
+    assert (poller.name, poller.groups, poller.failover_delay, poller.beat) == (
+        "central-1",
+        ["central", "tslcd"],
+        30,
+        5,
+    )
+    assert poller.clustered
+    assert not load_config(None, environ={}).poller.clustered

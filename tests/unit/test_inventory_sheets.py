@@ -165,7 +165,7 @@ def test_a_csv_without_known_columns_is_one_line(tmp_path: Path) -> None:
     assert [str(i) for i in parsed.issues] == [
         (
             f"{path}:1: the first line 'mã|tên|cấp' names none of the units columns (code, name, level, "
-            "parent, staff, computers, servers, vc_endpoints, type, valid_from, valid_to, successor) "
+            "parent, staff, computers, servers, vc_endpoints, type, valid_from, valid_to, successor, poller_group) "
             "when split at ',', ';' or tab"
         )
     ]
