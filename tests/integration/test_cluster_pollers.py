@@ -292,7 +292,10 @@ async def _story(  # noqa: PLR0915
                 got.setdefault(m.payload["object_name"], []).append(m.payload["new"])
         return got
 
-    await _until(lambda: received() == history, "every transition on MQTT, in order per object")
+    # an object's first judgement (its first row here: the schema starts empty) is no transition
+    # event (docs/monitoring.md, MQTT topics); every later change is, on whichever poller made it
+    expected = {name: states[1:] for name, states in history.items() if len(states) > 1}
+    await _until(lambda: received() == expected, "every transition on MQTT, in order per object")
 
     def indicators(poller: Poller) -> list[str]:
         return sorted(line for line in poller.get("/metrics")[1].splitlines() if line.startswith("netmon_indicator_"))
