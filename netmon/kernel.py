@@ -82,6 +82,8 @@ class Target:
 class ValueObject:
     """Base of netmon's value objects: to_dict/from_dict for frozen dataclasses of plain data."""
 
+    __slots__ = ()
+
     def to_dict(self) -> dict[str, Any]:
         """Return JSON-ready data."""
         return {f.name: _encode(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]

@@ -43,7 +43,7 @@ class SystemSample(Sample):
     sys_object_id: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class InterfaceRow(ValueObject):
     """One IF-MIB interface; counters are 64-bit (ifX HC) or 32-bit (ifTable) as `counter_bits` says."""
 
