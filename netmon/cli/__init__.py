@@ -12,7 +12,7 @@ Adding a command group takes one module and one line:
 2. add ``<group>`` to the import line and to ``_GROUPS`` below.
 
 Keep the module's top-level imports light (typer, rich.console, netmon.errors, enums): import the
-daemon, SQLAlchemy, aiohttp, openpyxl, matplotlib or rich.progress inside the command function,
+daemon, SQLAlchemy, aiohttp, openpyxl, XlsxWriter, matplotlib or rich.progress inside the command function,
 because ``netmon --help`` imports every command module (tests/integration/test_cli_help.py checks it).
 Every command's docstring ends with ``Example: netmon ...`` that the tests run.
 """

@@ -126,6 +126,6 @@ def _xlsx(
     generated_at: datetime,
     windows: Sequence[Window],
 ) -> None:
-    from netmon.indicators.xlsx import write_xlsx  # noqa: PLC0415 (openpyxl loads only for XLSX exports)
+    from netmon.indicators.xlsx import write_xlsx  # noqa: PLC0415 (XlsxWriter loads only for XLSX exports)
 
     write_xlsx(rows, path, period=period, catalog=catalog, generated_at=generated_at, windows=windows)

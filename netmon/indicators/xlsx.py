@@ -1,23 +1,32 @@
 """The XLSX report: summary, one sheet per level, evidence, maintenance, discrepancies and rules; bilingual, A4.
 
-Written by `netmon.indicators.xlsxstream`: each row is rendered as text and streamed into the
-file as it is written, so a 10,000-device province (~47,000 rows, ~850,000 cells) takes a
-second or two and little memory; openpyxl, even write-only, took 10 s (issue 12). Sheets are
-written top to bottom, one after the other.
+Written by XlsxWriter in its `constant_memory` mode: each row goes to a temporary file as soon as
+the next one starts, strings inline, so a 10,000-device province (~47,000 rows, ~850,000 cells)
+stays in little memory (issue 12: under 5 s and 150 MB). Sheets are written top to bottom, one
+after the other.
+
+A text is always a text cell, never a formula or a link (OWASP "CSV injection", which spreadsheets
+share): every text goes through `write_string`, with the workbook's `strings_to_formulas` and
+`strings_to_urls` off as well.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
 from netmon.indicators.definitions import Catalog
 from netmon.indicators.period import Period
 from netmon.indicators.row import IndicatorRow
-from netmon.indicators.xlsxstream import Font, SheetStream, XlsxStream
 from netmon.inventory.models import Level
 from netmon.monitor.maintenance import Window
 
@@ -61,7 +70,7 @@ SPLIT = "kỳ được chia theo cơ cấu tổ chức tại thời điểm / pe
 _COUNT = "#,##0"
 _POINTS = "0.00"
 _HEADER_ROW = 2
-_HEADER_FILL = "DDE4EE"
+_HEADER_FILL = "#DDE4EE"
 
 #: (header, width) of the columns shared by the summary and the level sheets.
 _ID = ("Mã chỉ tiêu / Indicator id", 30)
@@ -140,6 +149,13 @@ LEVEL_TOTAL = "Tổng cấp / Level total"
 
 #: What the report writes in a cell.
 _Value = str | float | None
+#: XlsxWriter's options: texts stay texts (never formulas, links or numbers); rows stream to temporary files.
+_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+}
 
 
 def write_xlsx(
@@ -154,6 +170,7 @@ def write_xlsx(
     """Write the report workbook to *path* (the caller makes it atomic).
 
     *windows* are the maintenance windows that overlap the period (the caller selects them).
+    Raises OSError when *path* or the temporary row files cannot be written.
     """
     zone = ZoneInfo(period.zone)
     start, end = period.start.astimezone(zone), period.end.astimezone(zone)
@@ -165,61 +182,130 @@ def write_xlsx(
     parts = sorted({row.part for row in rows if row.part})
     if parts:
         title += f" — {SPLIT}: {', '.join(parts)}"
-    with XlsxStream(path) as book:
-        styles = _Styles(book)
-        with _sheet(book, styles, SHEETS["summary"], title, SUMMARY_COLUMNS) as summary:
-            for row in rows:
-                if row.rollup:
-                    head = [row.indicator, row.name_vi, row.name_en, row.level, row.period]
-                    tail = [row.measure, row.framework, row.source, _note(row), row.declared, row.part]
-                    summary.row([*head, *_values(row), *tail], styles.numbers(row.measure, first=5))
-        for level, name in LEVEL_SHEETS.items():
-            mine = [row for row in rows if row.level == level.value]
-            if mine:
-                with _sheet(book, styles, name, title, LEVEL_COLUMNS) as sheet:
-                    _level_sheet(sheet, styles, mine)
-        with _sheet(book, styles, SHEETS["evidence"], title, EVIDENCE_COLUMNS) as sheet:
-            _evidence_sheet(sheet, rows)
-        with _sheet(book, styles, SHEETS["maintenance"], title, MAINTENANCE_COLUMNS) as sheet:
-            _maintenance_sheet(sheet, windows, zone)
-        with _sheet(book, styles, SHEETS["discrepancies"], title, DISCREPANCY_COLUMNS) as sheet:
-            _discrepancy_sheet(sheet, rows)
-        with _sheet(book, styles, SHEETS["rules"], title, RULE_COLUMNS) as sheet:
-            _rules_sheet(sheet, styles, catalog)
+    with tempfile.TemporaryDirectory(prefix="netmon-xlsx-") as scratch:  # the rows, until close() zips them
+        book = xlsxwriter.Workbook(str(path), {**_OPTIONS, "tmpdir": scratch})
+        try:
+            _write_sheets(book, rows, title=title, catalog=catalog, windows=windows, zone=zone)
+            book.close()
+        except FileCreateError as exc:  # XlsxWriter wraps the OSError of writing the file
+            raise OSError(f"cannot write {path}: {exc}") from exc
+        finally:
+            for sheet in book.worksheets():
+                sheet._opt_close()  # XlsxWriter closes the row files only when close() succeeds
+
+
+def _write_sheets(
+    book: xlsxwriter.Workbook,
+    rows: Sequence[IndicatorRow],
+    *,
+    title: str,
+    catalog: Catalog,
+    windows: Sequence[Window],
+    zone: ZoneInfo,
+) -> None:
+    styles = _Styles(book)
+    summary = _sheet(book, styles, SHEETS["summary"], title, SUMMARY_COLUMNS)
+    for row in rows:
+        if row.rollup:
+            head = [row.indicator, row.name_vi, row.name_en, row.level, row.period]
+            tail = [row.measure, row.framework, row.source, _note(row), row.declared, row.part]
+            summary.row([*head, *_values(row), *tail], styles.numbers(row.measure, first=5))
+    for level, name in LEVEL_SHEETS.items():
+        mine = [row for row in rows if row.level == level.value]
+        if mine:
+            _level_sheet(_sheet(book, styles, name, title, LEVEL_COLUMNS), styles, mine)
+    _evidence_sheet(_sheet(book, styles, SHEETS["evidence"], title, EVIDENCE_COLUMNS), rows)
+    _maintenance_sheet(_sheet(book, styles, SHEETS["maintenance"], title, MAINTENANCE_COLUMNS), windows, zone)
+    _discrepancy_sheet(_sheet(book, styles, SHEETS["discrepancies"], title, DISCREPANCY_COLUMNS), rows)
+    _rules_sheet(_sheet(book, styles, SHEETS["rules"], title, RULE_COLUMNS), styles, catalog)
 
 
 class _Styles:
-    """The report's cell styles in one workbook: title, header, bold, wrapped, and number formats per measure."""
+    """The report's cell formats in one workbook: title, header, bold, wrapped, and number formats per measure."""
 
-    def __init__(self, book: XlsxStream) -> None:
+    def __init__(self, book: xlsxwriter.Workbook) -> None:
         self.book = book
-        self.title = book.style(font="title")
-        self.header = book.style(font="bold", fill=_HEADER_FILL, wrap=True)
-        self.bold = book.style(font="bold")
-        self.wrap = book.style(wrap=True)
-        self.share = book.style(number_format="0%")
-        self._numbers: dict[tuple[str, bool, int, int], list[int]] = {}
+        self.title = book.add_format({"bold": True, "font_size": 12})
+        self.header = book.add_format(
+            {"bold": True, "bg_color": _HEADER_FILL, "pattern": 1, "text_wrap": True, "valign": "top"}
+        )
+        self.plain = book.add_format()
+        self.bold = book.add_format({"bold": True})
+        self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
+        self.share = book.add_format({"num_format": "0%"})
+        self._numbers: dict[tuple[str, bool, int, int], list[Format | None]] = {}
 
-    def numbers(self, measure: str, *, first: int, width: int = 16, bold: bool = False) -> list[int]:
-        """Return the style of each of *width* cells: a, b, ratio, max points, points from column *first* (0-based)."""
+    def numbers(self, measure: str, *, first: int, width: int = 16, bold: bool = False) -> list[Format | None]:
+        """Return the format of each of *width* cells: a, b, ratio, max points, points from column *first* (0-based).
+
+        The lists are made once per (measure, bold, first, width) and shared: do not change them.
+        """
         key = (measure, bold, first, width)
         if key not in self._numbers:
-            font: Font = "bold" if bold else "normal"
             formats = [_COUNT, _COUNT, RATIO_FORMATS.get(measure, "0.00"), _POINTS, _POINTS]
-            plain = self.bold if bold else 0
-            styles = [plain] * width
+            cells: list[Format | None] = [self.bold if bold else None] * width
             for offset, number_format in enumerate(formats):
-                styles[first + offset] = self.book.style(font=font, number_format=number_format)
-            self._numbers[key] = styles
+                cells[first + offset] = self.book.add_format({"bold": bold, "num_format": number_format})
+            self._numbers[key] = cells
         return self._numbers[key]
 
 
-def _sheet(book: XlsxStream, styles: _Styles, name: str, title: str, columns: Sequence[tuple[str, int]]) -> SheetStream:
+class _Sheet:
+    """One worksheet written top to bottom: `row()` appends the next row."""
+
+    def __init__(self, sheet: Worksheet, plain: Format) -> None:
+        self._sheet, self._plain = sheet, plain
+        self._at = 0  # the next row, 0-based
+
+    def row(self, values: Sequence[_Value], formats: Format | Sequence[Format | None] | None = None) -> None:
+        """Append a row: *formats* is one format for every cell, or one per value.
+
+        None and "" write no cell (a formatted empty cell keeps its format); a text is always a text cell.
+        """
+        at, sheet = self._at, self._sheet
+        self._at += 1
+        per_cell = formats if isinstance(formats, Sequence) else None
+        for col, value in enumerate(values):
+            fmt = per_cell[col] if per_cell is not None else formats
+            if value is None or value == "":
+                if fmt is not None:
+                    sheet.write_blank(at, col, None, fmt)
+            elif isinstance(value, str):
+                if value.startswith("<r>") and value.endswith("</r>"):
+                    _write_lookalike(sheet, at, col, value, fmt or self._plain)
+                else:
+                    sheet.write_string(at, col, value, fmt)
+            else:
+                sheet.write_number(at, col, value, fmt)
+
+
+def _write_lookalike(sheet: Worksheet, at: int, col: int, text: str, fmt: Format) -> None:
+    """Write a text that looks like XlsxWriter's own rich-string XML ("<r>...</r>") as text.
+
+    XlsxWriter (3.3) copies such a string into the sheet unescaped, so a unit name could break the
+    file or inject a formula; written as two runs in the cell's font, it is escaped like any text.
+    """
+    sheet.write_rich_string(at, col, fmt, text[:3], fmt, text[3:], fmt)
+
+
+def _sheet(
+    book: xlsxwriter.Workbook, styles: _Styles, name: str, title: str, columns: Sequence[tuple[str, int]]
+) -> _Sheet:
     """Start a sheet laid out for A4 landscape: widths, the title, the header row (frozen, filtered, printed)."""
-    sheet = book.sheet(name, widths=[w for _, w in columns], freeze_row=_HEADER_ROW + 1, header_row=_HEADER_ROW)
-    sheet.row([title], styles.title)
-    sheet.row([header for header, _ in columns], styles.header)
-    return sheet
+    sheet = book.add_worksheet(name)
+    for col, (_, width) in enumerate(columns):
+        sheet.set_column(col, col, width)
+    top = _HEADER_ROW - 1  # XlsxWriter counts rows and columns from 0
+    sheet.freeze_panes(top + 1, 0)
+    sheet.autofilter(top, 0, top, len(columns) - 1)
+    sheet.repeat_rows(top)
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4: Vietnamese administrative documents are A4 (Decree 30/2020/ND-CP)
+    sheet.fit_to_pages(1, 0)  # one page wide, as many long as it takes
+    out = _Sheet(sheet, styles.plain)
+    out.row([title], styles.title)
+    out.row([header for header, _ in columns], styles.header)
+    return out
 
 
 def _values(row: IndicatorRow) -> list[_Value]:
@@ -233,7 +319,7 @@ def _note(row: IndicatorRow) -> str:
     return "; ".join(notes)
 
 
-def _level_sheet(sheet: SheetStream, styles: _Styles, rows: Sequence[IndicatorRow]) -> None:
+def _level_sheet(sheet: _Sheet, styles: _Styles, rows: Sequence[IndicatorRow]) -> None:
     for row in rows:
         unit_name = row.unit_name if not row.rollup else LEVEL_TOTAL
         head = [row.indicator, row.name_vi, row.name_en, row.unit or "", unit_name]
@@ -241,7 +327,7 @@ def _level_sheet(sheet: SheetStream, styles: _Styles, rows: Sequence[IndicatorRo
         sheet.row(values, styles.numbers(row.measure, first=5, width=len(values), bold=row.rollup))
 
 
-def _evidence_sheet(sheet: SheetStream, rows: Sequence[IndicatorRow]) -> None:
+def _evidence_sheet(sheet: _Sheet, rows: Sequence[IndicatorRow]) -> None:
     for row in rows:
         if row.rollup:
             continue  # a roll-up counts exactly what its units' rows list
@@ -250,7 +336,7 @@ def _evidence_sheet(sheet: SheetStream, rows: Sequence[IndicatorRow]) -> None:
                 sheet.row([row.indicator, row.unit, row.level, term, item])
 
 
-def _maintenance_sheet(sheet: SheetStream, windows: Sequence[Window], zone: ZoneInfo) -> None:
+def _maintenance_sheet(sheet: _Sheet, windows: Sequence[Window], zone: ZoneInfo) -> None:
     """List the maintenance windows of the period: who made each and why (issue 14)."""
     for window in windows:
         start, end = _when(window, zone)
@@ -270,7 +356,7 @@ def _when(window: Window, zone: ZoneInfo) -> tuple[str, str]:
     return f"{every}{days} {window.at or ''} {zone.key}", length
 
 
-def _discrepancy_sheet(sheet: SheetStream, rows: Sequence[IndicatorRow]) -> None:
+def _discrepancy_sheet(sheet: _Sheet, rows: Sequence[IndicatorRow]) -> None:
     """List the units where the inventory's claim and monitoring disagree, per coverage indicator."""
     for row in rows:
         if row.rollup or row.declared is None or bool(row.declared) == bool(row.a):
@@ -282,7 +368,7 @@ def _discrepancy_sheet(sheet: SheetStream, rows: Sequence[IndicatorRow]) -> None
         sheet.row([row.indicator, row.unit, row.unit_name, row.level, row.part, what, counted])
 
 
-def _rules_sheet(sheet: SheetStream, styles: _Styles, catalog: Catalog) -> None:
+def _rules_sheet(sheet: _Sheet, styles: _Styles, catalog: Catalog) -> None:
     for d in catalog:
         formula = json.dumps(d.formula.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
         levels = ", ".join(level.value for level in d.levels)
@@ -295,4 +381,4 @@ def _rules_sheet(sheet: SheetStream, styles: _Styles, catalog: Catalog) -> None:
     sheet.row([])  # a blank row, then the thresholds
     sheet.row(["Ngưỡng / Threshold", "Giá trị / Value"], styles.bold)
     for name, value in sorted(catalog.rules.items()):
-        sheet.row([name, value], [0, styles.share])
+        sheet.row([name, value], [None, styles.share])

@@ -14,7 +14,17 @@ from netmon.cli import app
 from tests.conftest import EXAMPLE_CONFIG
 
 #: Modules that `netmon --help` and `--version` must not import (they cost most of the start-up).
-HEAVY = ("netmon.daemon", "sqlalchemy", "sqlmodel", "aiohttp", "alembic", "openpyxl", "matplotlib", "rich.progress")
+HEAVY = (
+    "netmon.daemon",
+    "sqlalchemy",
+    "sqlmodel",
+    "aiohttp",
+    "alembic",
+    "openpyxl",
+    "xlsxwriter",
+    "matplotlib",
+    "rich.progress",
+)
 
 PROBE = """
 import sys
