@@ -73,6 +73,8 @@ class Runtime:
         self.scheduler: PollScheduler | None = None
         self.pipeline: TransitionPipeline | None = None
         self.cluster: ClusterNode | None = None  # one poller of several (config `poller.name`, issue 19)
+        #: Held while a round's transitions are concluded (stepwise, yielding) or the live view is swapped.
+        self.conclude_lock = asyncio.Lock()
         self.ping_done = asyncio.Event()  # set after each ping round: recompute the live indicators
         self._live: LiveState | None = None
         self._tick = asyncio.Event()

@@ -242,22 +242,23 @@ class ClusterNode:
 
         runtime = self.runtime
         old_view, old_owned = self.view, self.owned
-        old: LiveState = runtime.live
-        self.view = members
-        scoped = self.scope(self.inventory)
-        live = LiveState(runtime.config, scoped, old.schedule)
-        if not fresh:
-            live.adopt(old)  # handed-over objects give no REMOVED: they live on at their new owner
-        gained = self.owned - (frozenset() if fresh else old_owned)
-        if gained:
-            last = await asyncio.to_thread(OutageLedger(self.engine).last_states)
-            gained_devices = {name for kind, name in gained if kind == "device"}
-            live.restore(
-                row for row in last
-                if (row.kind, row.name) in gained
-                or (row.kind not in _OWN_KINDS and row.name.partition(":")[0] in gained_devices)
-            )  # fmt: skip
-        runtime.live = live
+        async with runtime.conclude_lock:  # no round is half concluded on the view being replaced
+            old: LiveState = runtime.live
+            self.view = members
+            scoped = self.scope(self.inventory)
+            live = LiveState(runtime.config, scoped, old.schedule)
+            if not fresh:
+                live.adopt(old)  # handed-over objects give no REMOVED: they live on at their new owner
+            gained = self.owned - (frozenset() if fresh else old_owned)
+            if gained:
+                last = await asyncio.to_thread(OutageLedger(self.engine).last_states)
+                gained_devices = {name for kind, name in gained if kind == "device"}
+                live.restore(
+                    row for row in last
+                    if (row.kind, row.name) in gained
+                    or (row.kind not in _OWN_KINDS and row.name.partition(":")[0] in gained_devices)
+                )  # fmt: skip
+            runtime.live = live
         gone = {m.name for m in old_view} - {m.name for m in members}
         taken: dict[str, int] = {}
         if gone and not fresh:

@@ -50,8 +50,12 @@ class RoundHandler:
         notify("READY=1")
         self._runtime.log.info("ready", reason=why)
 
-    def on_round(self, result: RoundResult, stats: RoundStats) -> None:
-        """Count the round, publish its transitions, and say READY=1 after the first ping round if not yet said."""
+    async def on_round(self, result: RoundResult, stats: RoundStats) -> None:
+        """Count the round, publish its transitions, and say READY=1 after the first ping round if not yet said.
+
+        The conclusion gives the event loop back every few milliseconds (`LiveState.conclude_async`),
+        under `Runtime.conclude_lock`.
+        """
         rt = self._runtime
         live = rt.live
         for status, count in result.by_status().items():
@@ -62,7 +66,9 @@ class RoundHandler:
             # polled under a lease since lost (a pause): its timeouts say nothing of the objects (issue 19)
             rt.log.info("round from before the poller rejoined: not concluded", poll_class=result.poll_class)
         else:
-            require(rt.pipeline).publish(live.conclude(result, utcnow()))
+            async with rt.conclude_lock:
+                transitions = await rt.live.conclude_async(result, utcnow())
+            require(rt.pipeline).publish(transitions)
         if result.poll_class == "ping":
             rt.ping_done.set()
         if first_ready:

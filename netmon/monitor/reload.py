@@ -104,13 +104,14 @@ class Reloader:
         catalog = catalog_for(config.indicators)
         check_profiles(config, inventory, "config")  # ConfigError: a profile the inventory uses is gone
         pollers = Pollers(config) if rt.scheduler is not None else None  # built before anything is swapped in
-        old = rt.live
-        scoped = rt.cluster.scope(inventory) if rt.cluster is not None else inventory
-        live = LiveState(config, scoped, schedule)
-        removed = live.adopt(old)
-        if rt.cluster is not None:  # one poller of several: its part of the inventory (issue 19)
-            removed = await rt.cluster.reloaded(live, old, removed)
-        rt.config, rt.catalog, rt.live = config, catalog, live
+        async with rt.conclude_lock:  # no round is half concluded on the view being replaced
+            old = rt.live
+            scoped = rt.cluster.scope(inventory) if rt.cluster is not None else inventory
+            live = LiveState(config, scoped, schedule)
+            removed = live.adopt(old)
+            if rt.cluster is not None:  # one poller of several: its part of the inventory (issue 19)
+                removed = await rt.cluster.reloaded(live, old, removed)
+            rt.config, rt.catalog, rt.live = config, catalog, live
         if rt.scheduler is not None and pollers is not None:
             rt.pollers = pollers
             rt.scheduler.replace_pollers(pollers)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -59,7 +59,7 @@ class PollScheduler:
         targets: Callable[[], Sequence[Target]],
         *,
         on_samples: Callable[[Sequence[Sample]], None] | None = None,
-        on_round: Callable[[RoundResult, RoundStats], None] | None = None,
+        on_round: Callable[[RoundResult, RoundStats], Awaitable[None] | None] | None = None,
         on_overrun: Callable[[RoundStats], None] | None = None,
         poll_classes: Sequence[str] | None = None,
     ) -> None:
@@ -158,4 +158,6 @@ class PollScheduler:
         if result.duration > stats.interval:
             _log.warning("round took longer than its interval", poll_class=poll_class, duration=result.duration)
         if self._on_round is not None:
-            self._on_round(result, stats)
+            outcome = self._on_round(result, stats)
+            if outcome is not None:  # a coroutine: the round ends when it is done
+                await outcome

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from netmon.kernel import ValueObject
 
@@ -78,6 +79,20 @@ class Transition(ValueObject):
     root_cause: str | None = None
     flapping: bool = False
     first: bool = False
+
+
+#: Objects (or devices) handled between two yields of a stepped conclude: about 5 ms of work.
+STEP = 2000
+_T = TypeVar("_T")
+
+
+def drain(steps: Generator[None, None, _T]) -> _T:
+    """Run a stepped computation to its end at once; return its value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
 
 @dataclass(slots=True)
@@ -144,8 +159,24 @@ class StateEngine:
         maintenance: Collection[ObjectKey] = (),
     ) -> list[Transition]:
         """Apply one round of observations at *ts*; return the transitions, parents first."""
+        return drain(self.observe_steps(ts, observations, maintenance=maintenance))
+
+    def observe_steps(
+        self,
+        ts: datetime,
+        observations: Mapping[ObjectKey, bool | None],
+        *,
+        maintenance: Collection[ObjectKey] = (),
+    ) -> Generator[None, None, list[Transition]]:
+        """`observe` in steps: yields after every `STEP` objects, returns the transitions (StopIteration.value).
+
+        A caller on the event loop gives the loop back at each yield (`LiveState.conclude_async`);
+        it must keep every other observer of this engine out meanwhile (`Runtime.conclude_lock`).
+        """
         transitions: list[Transition] = []
-        for key in self._order:
+        for position, key in enumerate(self._order):
+            if position % STEP == STEP - 1:
+                yield
             memory = self.objects[key]
             if memory.flapping:
                 self._settle(key, memory, ts)

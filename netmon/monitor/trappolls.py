@@ -75,7 +75,9 @@ class TrapPolls:
                 continue
             started = utcnow()
             samples = await poll_target(poll_class, target, why="trap")  # never raises for the device's sake
-            live.record(samples)
             result = RoundResult(poll_class=name, started=started, duration=0.0, samples=tuple(samples))
-            require(rt.pipeline).publish(live.conclude(result, utcnow(), extra=True))
+            async with rt.conclude_lock:  # the view of now (a reload may have replaced it meanwhile)
+                rt.live.record(samples)
+                transitions = await rt.live.conclude_async(result, utcnow(), extra=True)
+            require(rt.pipeline).publish(transitions)
         rt.wake()

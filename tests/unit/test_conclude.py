@@ -1,0 +1,67 @@
+"""A round's conclusion in steps: the same transitions as in one piece, with the event loop given back between steps."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from netmon.kernel import Status
+from netmon.monitor.live import LiveState
+from netmon.monitor.rounds import RoundResult
+from netmon.monitor.state import STEP, Transition
+from netmon.pollers.samples import InterfacesSample, PingSample, SystemSample
+from tests.unit.test_exposition import T0, _live, _rows
+
+DEVICES = 1500  # x 4 ports: 6,000 interface objects, three steps of the engine and one of the devices
+
+
+def _world() -> tuple[LiveState, list[RoundResult]]:
+    live, _ = _live(devices=DEVICES, ports=4)
+    results = []
+    for k, up in enumerate((True, True, False)):  # unknown -> up, stay up, then every other port down
+        ts = T0 + timedelta(seconds=60 * k)
+        samples = []
+        for i, name in enumerate(live.inventory.devices):
+            rows = (
+                _rows(4) if up or i % 2 else tuple(r.__class__(**{**r.to_dict(), "oper_status": 2}) for r in _rows(4))
+            )
+            samples += [
+                PingSample(device=name, ts=ts, status=Status.OK, sent=1, received=1, rtt_avg=0.001),
+                SystemSample(device=name, ts=ts, status=Status.OK, sys_uptime=100 + k),
+                InterfacesSample(device=name, ts=ts, status=Status.OK, interfaces=rows),
+            ]
+        results.append(RoundResult(poll_class="snmp", started=ts, duration=1.0, samples=tuple(samples)))
+    return live, results
+
+
+def _keys(transitions: list[Transition]) -> list[tuple[str, str, str, str]]:
+    return [(t.kind, t.name, t.old.value, t.new.value) for t in transitions]
+
+
+async def test_a_stepped_conclusion_gives_the_same_transitions_and_lets_other_tasks_run() -> None:
+    assert DEVICES * 4 > 2 * STEP
+    whole, results = _world()
+    stepped, _ = _world()
+    ticks = 0
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    try:
+        for result in results:
+            whole.record(result.samples)
+            stepped.record(result.samples)
+            expected = _keys(whole.conclude(result, result.started))
+            before = ticks
+            got = _keys(await stepped.conclude_async(result, result.started))
+            assert got == expected
+            assert ticks > before  # the loop ran other tasks while the round was concluded
+    finally:
+        done.set()
+        await task
+    assert any(new == "down" for *_, new in expected)  # the last round took half the ports down
