@@ -218,6 +218,16 @@ def spec() -> dict[str, Any]:
                 {"description": "OK", "content": {"text/plain": {"schema": _STR}}},
             )
         },
+        "/metrics/interfaces": {
+            "get": _op(
+                "Prometheus exposition of the netmon_interface_* families (docs/metrics.md)",
+                {"description": "OK", "content": {"text/plain": {"schema": _STR}}},
+                params=[
+                    _query("shard", "with shards: serve the devices whose CRC-32 of the name modulo shards is shard"),
+                    _query("shards", "number of shards, 1 to 1024"),
+                ],
+            )
+        },
         "/healthz": {"get": {**_op("Liveness", _json(_obj({"status": _STR}))), "security": [{}]}},
         "/readyz": {
             "get": _op(

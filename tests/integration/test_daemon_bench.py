@@ -61,16 +61,19 @@ def test_tiny_daemon_benchmark_measures_everything_and_stops_everything(tmp_path
     assert result["mix"] == {"router": 14, "switch": 6}
     assert result["machine_at_start"]["loadavg"]
     netmon = result["netmon"]
-    (scrape,) = netmon["own_scrapes"]["scrapes"]
-    assert scrape["status"] == 200
-    assert scrape["series"] > DEVICES * 10
+    scrape, interfaces = netmon["own_scrapes"]["scrapes"]
+    assert (scrape["path"], interfaces["path"]) == ("/metrics", "/metrics/interfaces")
+    assert scrape["status"] == interfaces["status"] == 200
+    assert scrape["series"] > DEVICES * 5
+    assert interfaces["series"] >= DEVICES * 10  # at least one admin-up port a device, 10 series a port
     assert scrape["bytes"] > scrape["series"]
     assert netmon["quiet"]["cores"] is not None
     assert netmon["with_scrapes"]["rss_median_mb"] > 0
     assert netmon["rss_peak_mb"] >= netmon["with_scrapes"]["rss_max_mb"]
-    assert netmon["prometheus_scrapes"]["scrapes"] >= 1
-    assert netmon["prometheus_scrapes"]["failed"] == 0
-    assert netmon["prometheus_scrapes"]["samples_scraped_max"] == pytest.approx(scrape["series"], rel=0.1)
+    jobs = netmon["prometheus_scrapes"]
+    assert jobs["netmon"]["scrapes"] >= 1
+    assert jobs["netmon"]["failed"] == jobs["netmon-interfaces"]["failed"] == 0
+    assert jobs["netmon"]["samples_scraped_max"] == pytest.approx(scrape["series"], rel=0.1)
     assert netmon["healthz"]["failed"] == 0
     assert netmon["healthz"]["outside_scrapes_ms"]["count"] + netmon["healthz"]["during_scrapes_ms"]["count"] > 0
     for path in ("/api/v1/indicators", "/api/v1/outages"):
