@@ -122,3 +122,31 @@ class RecordingLog:
 
     def error(self, event: str, **fields: Any) -> None:
         self._add("error", event, **fields)
+
+
+class LoopTicks:
+    """Counts the turns another task gets on the event loop while the block runs (`async with LoopTicks() as t`).
+
+    A test that some work gives the loop back asserts `t.count > 0` after the block: no timing.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._done = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        while not self._done.is_set():
+            self.count += 1
+            await asyncio.sleep(0)
+
+    async def __aenter__(self) -> LoopTicks:
+        self._task = asyncio.create_task(self._tick())
+        await asyncio.sleep(0)  # the ticker's first turn
+        self.count = 0
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._done.set()
+        if self._task is not None:
+            await self._task

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from netmon.kernel import Status
@@ -10,6 +9,7 @@ from netmon.monitor.live import LiveState
 from netmon.monitor.rounds import RoundResult
 from netmon.monitor.state import STEP, Transition
 from netmon.pollers.samples import InterfacesSample, PingSample, SystemSample
+from tests.monitoring import LoopTicks
 from tests.unit.test_exposition import T0, _live, _rows
 
 DEVICES = 1500  # x 4 ports: 6,000 interface objects, three steps of the engine and one of the devices
@@ -42,26 +42,12 @@ async def test_a_stepped_conclusion_gives_the_same_transitions_and_lets_other_ta
     assert DEVICES * 4 > 2 * STEP
     whole, results = _world()
     stepped, _ = _world()
-    ticks = 0
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while not done.is_set():
-            ticks += 1
-            await asyncio.sleep(0)
-
-    task = asyncio.create_task(ticker())
-    try:
-        for result in results:
-            whole.record(result.samples)
-            stepped.record(result.samples)
-            expected = _keys(whole.conclude(result, result.started))
-            before = ticks
+    for result in results:
+        whole.record(result.samples)
+        stepped.record(result.samples)
+        expected = _keys(whole.conclude(result, result.started))
+        async with LoopTicks() as ticks:
             got = _keys(await stepped.conclude_async(result, result.started))
-            assert got == expected
-            assert ticks > before  # the loop ran other tasks while the round was concluded
-    finally:
-        done.set()
-        await task
+        assert got == expected
+        assert ticks.count > 0  # the loop ran other tasks while the round was concluded
     assert any(new == "down" for *_, new in expected)  # the last round took half the ports down

@@ -22,6 +22,7 @@ from netmon.monitor.rounds import RoundResult
 from netmon.pollers.samples import InterfaceRow, InterfacesSample, PingSample, SystemSample
 from netmon.sinks.exposition import Exposition, Path
 from netmon.sinks.sections import sections
+from tests.monitoring import LoopTicks
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -213,21 +214,8 @@ async def test_a_big_scrape_gives_the_event_loop_back_while_it_renders() -> None
     live, config = _live(devices=400, ports=24, interfaces="all")
     _feed(live, 24)
     exposition = _exposition(live, config)
-    ticks = 0
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while not done.is_set():
-            ticks += 1
-            await asyncio.sleep(0)
-
-    task = asyncio.create_task(ticker())
-    await asyncio.sleep(0)
-    before = ticks
-    text = await _render(exposition, "main", "interfaces")
-    done.set()
-    await task
+    async with LoopTicks() as ticks:
+        text = await _render(exposition, "main", "interfaces")
     assert _series(text)["netmon_interface_oper_up"] == 400 * 24
     assert exposition.yields > 0
-    assert ticks > before  # other tasks (the poll rounds, /healthz) ran during the scrape
+    assert ticks.count > 0  # other tasks (the poll rounds, /healthz) ran during the scrape
