@@ -29,6 +29,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -268,6 +269,9 @@ def _prometheus_phase(
     Fills *result*; returns the phase's monotonic start and end.
     """
     interval = f"{args.scrape_interval}s"
+    shutil.rmtree(
+        workdir / "prom", ignore_errors=True
+    )  # an earlier run's TSDB: its WAL replay outlasts the start-up wait
     with (
         running_prometheus(
             workdir / "prom",
