@@ -65,6 +65,7 @@ class LiveState:
         #: Enabled devices without a ping sample yet: `/readyz` waits for them (issue 12).
         self.awaiting_ping = {name for name, device in inventory.devices.items() if device.enabled}
         self._interfaces: dict[str, set[ObjectKey]] = {}
+        self._under: dict[str, tuple[ObjectKey]] = {}  # a device's interfaces depend on it: one tuple each
         #: Links whose interface cannot be resolved on their device (a name several interfaces have).
         self.link_problems: dict[str, str] = {}
         self._link_of = {iface: link for link, iface in self.topology.link_interface.items()}
@@ -187,7 +188,7 @@ class LiveState:
     def _register_interface(self, device: str, key: ObjectKey) -> None:
         if key in self.engine.objects and key in self._interfaces.get(device, ()):
             return  # known (every SNMP round names every interface again)
-        self.engine.add(key, (("device", device),))
+        self.engine.add(key, self._under.setdefault(device, (("device", device),)))
         self._interfaces.setdefault(device, set()).add(key)
 
     def _check_observation(self, poll_class: str, device: str, now: datetime) -> dict[ObjectKey, bool | None]:
