@@ -45,7 +45,7 @@ DEVICE_LABELS = ("device", "unit", "level", "role")
 #: The paths whose text is kept between scrapes. The interface families are not: they are most of
 #: the text (about 120 bytes a series, 1.7 million series at 10k devices with 30 % 48-port switches),
 #: their samples change at every SNMP round, and their path is scraped about as often as that; so
-#: they are rendered at each scrape of /metrics/interfaces (about 2 µs a series) and never held.
+#: they are rendered at each scrape of /metrics/interfaces (1 to 2 µs a series) and never held.
 KEPT: frozenset[Path] = frozenset(("main",))
 #: The longest stretch (seconds) a scrape runs on the event loop before it yields.
 SLICE = 0.005
