@@ -21,6 +21,7 @@ bench:  ## benchmarks (timings are reported, never asserted; the poll benchmark 
 	scripts/ensure-services.sh
 	scripts/bootstrap.sh dev
 	.venv/bin/python -m tests.bench.import_10k
+	.venv/bin/python -m tests.bench.exposition_bench
 	.venv/bin/python -m tests.bench.poll_bench
 
 DEVICES ?= 1000
