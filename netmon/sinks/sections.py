@@ -159,7 +159,16 @@ class Links:
 
 
 class Services:
-    """Service series in blackbox_exporter's names (`netmon.sinks.services` documents them)."""
+    """Service series, in blackbox_exporter's names where one exists (issue 11, item 5).
+
+    Labels: `service`, `unit`, `level` (the unit's), `check` (http or tcp). From the service's
+    current check (`LatestSamples.fresh`, the one freshness rule: a stale check says nothing
+    about now and its series leave, as snmp_exporter drops a failed walk):
+    `netmon_probe_success`, `netmon_probe_duration_seconds`, `netmon_probe_http_status_code`,
+    `netmon_probe_ssl_earliest_cert_expiry` (the peer certificate's notAfter, unix seconds).
+    From the state engine: `netmon_service_up`, `netmon_service_state{state}` (one series, the
+    current state) and `netmon_service_flapping`.
+    """
 
     name = "service"
     paths = _MAIN

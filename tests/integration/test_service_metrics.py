@@ -1,8 +1,8 @@
 """Service checks end to end without the scheduler: real checks → live state → /metrics families → promtool.
 
 The checks run against the aiohttp servers of tests/webservers.py and a closed port; the
-exposition goes through netmon's own collector (the one /metrics serves) and `promtool check
-metrics`; staleness is tested on `service_metrics` itself.
+exposition goes through netmon's own exposition (what /metrics serves) and `promtool check
+metrics`; staleness through the same exposition, judged later than the freshness window.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from netmon.pollers.tcp import TcpCheck
 from netmon.sinks.exposition import Exposition
 from netmon.sinks.prometheus import LiveCollector
 from netmon.sinks.sections import sections
-from netmon.sinks.services import service_metrics
 from tests.conftest import free_tcp_port
 from tests.webservers import Servers, serving
 
@@ -86,17 +85,10 @@ async def _round(live: LiveState, check: HttpCheck | TcpCheck, targets: list[Ser
     live.conclude(RoundResult(poll_class=check.name, started=now, duration=0, samples=tuple(samples)), now)
 
 
-def _render(live: LiveState, *, fresh_for: float = 180.0, later: float = 0.0) -> str:
-    states = {name: live.state_of(("service", name)) for name in live.inventory.services}
+async def _render(live: LiveState, *, later: float = 0.0) -> str:
+    """Return what /metrics serves of *live*, judged *later* seconds from now."""
     now = utcnow() + timedelta(seconds=later)
-
-    class _Services:
-        def collect(self) -> list[object]:
-            return service_metrics(live.services, live.inventory, states=states, now=now, fresh_for=fresh_for)  # type: ignore[return-value]
-
-    registry = CollectorRegistry()
-    registry.register(_Services())  # type: ignore[arg-type]
-    return generate_latest(registry).decode()
+    return (await Exposition(lambda: live, sections()).render(now=now)).decode()
 
 
 def _values(text: str) -> dict[tuple[str, str], float]:
@@ -149,7 +141,6 @@ async def test_checks_become_blackbox_style_series_that_pass_promtool(servers: S
     )
     # one state series per service (its current state, value 1), not one per possible state
     assert _states(text) == {"cong-thong-tin": [("up", 1)], "mot-cua": [("unknown", 1)], "smtp": [("unknown", 1)]}
-    assert _states(_render(live)) == _states(text)  # `service_metrics` exports the same
     assert 'netmon_inventory_objects{kind="service"} 3.0' in text
     assert await asyncio.to_thread(_promtool_check_metrics, text) == (0, "")
 
@@ -158,7 +149,9 @@ async def test_a_stale_check_is_not_exported_as_current(servers: Servers) -> Non
     inventory = _inventory(servers, free_tcp_port())
     live = LiveState(Config(), inventory, MaintenanceSchedule(inventory, ZONE))
     await _round(live, HttpCheck(), service_targets(inventory, ServiceCheck.HTTP))
-    stale = _values(_render(live, fresh_for=180.0, later=181.0))
+    window = HttpCheck.freshness(Config().polling.of("http")).total_seconds()
+    assert _values(await _render(live))[("netmon_probe_success", "cong-thong-tin")] == 1
+    stale = _values(await _render(live, later=window + 1))
     assert not any(name.startswith("netmon_probe_") for name, _ in stale)
     assert stale[("netmon_service_up", "cong-thong-tin")] == 1  # the state stays: the engine decides it
 
