@@ -43,6 +43,34 @@ class _Memo:
         return self._rows
 
 
+class _OfInventory:
+    """A section whose objects are rows of the inventory, built once per inventory by *memo*."""
+
+    def __init__(self, memo: _Memo) -> None:
+        self._memo = memo
+
+    def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
+        return self._memo.rows(live.inventory)
+
+
+def _unit_rows(inventory: Inventory) -> _Rows:
+    return [(c, (c, u.name, u.level.value, u.parent or "")) for c, u in inventory.units.items()]
+
+
+def _link_rows(inventory: Inventory) -> _Rows:
+    units = inventory.units
+    return [(name, (name, k.kind.value, k.unit, units[k.unit].level.value)) for name, k in inventory.links.items()]
+
+
+def _service_rows(inventory: Inventory) -> _Rows:
+    units = inventory.units
+    return [
+        (name, (name, s.unit, units[s.unit].level.value, s.check.value))
+        for name, s in inventory.services.items()
+        if s.enabled
+    ]
+
+
 def _device_rows(inventory: Inventory) -> _Rows:
     units = inventory.units
     return [
@@ -69,7 +97,7 @@ def _states(out: Lines, view: DeviceView, kind: str, names: Sequence[str], famil
     return labels
 
 
-class Units:
+class Units(_OfInventory):
     """`netmon_unit_info{unit,name,level,parent}` 1 per unit."""
 
     name = "unit"
@@ -78,16 +106,13 @@ class Units:
     _LABELS = ("unit", "name", "level", "parent")
 
     def __init__(self) -> None:
-        self._memo = _Memo(lambda inv: [(c, (c, u.name, u.level.value, u.parent or "")) for c, u in inv.units.items()])
-
-    def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
-        return self._memo.rows(live.inventory)
+        super().__init__(_Memo(_unit_rows))
 
     def render(self, view: DeviceView, out: Lines) -> None:
         out.add(self._INFO, label_text(self._LABELS, view.labels), 1)
 
 
-class Devices:
+class Devices(_OfInventory):
     """`netmon_device_up`, `netmon_device_state{state}` and `netmon_device_flapping` of every enabled device."""
 
     name = "device"
@@ -98,33 +123,24 @@ class Devices:
         Family("netmon_device_flapping", "1 while the device flaps."),
     )
 
-    def __init__(self) -> None:
-        self._memo = _Memo(_device_rows)
-
-    def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
-        return self._memo.rows(live.inventory)
-
     def render(self, view: DeviceView, out: Lines) -> None:
         _states(out, view, "device", DEVICE_LABELS, self._FAMILIES)
 
 
-class PollClassSeries:
+class PollClassSeries(_OfInventory):
     """The series a poll class exports for each enabled device (`PollClass.export`)."""
 
-    def __init__(self, poll_class: str) -> None:
+    def __init__(self, poll_class: str, devices: _Memo) -> None:
+        super().__init__(devices)
         self.name = f"class:{poll_class}"
         self._class = registry.class_of(poll_class)
         self.paths: frozenset[Path] = self._class.metric_paths
-        self._memo = _Memo(_device_rows)
-
-    def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
-        return self._memo.rows(live.inventory)
 
     def render(self, view: DeviceView, out: Lines) -> None:
         self._class.export(view, out)
 
 
-class Links:
+class Links(_OfInventory):
     """`netmon_link_{up,state,flapping,capacity_bytes,info}` of every link."""
 
     name = "link"
@@ -139,15 +155,7 @@ class Links:
     _INFO = Family("netmon_link_info", "One series per link: joins a link to its device interface.")
 
     def __init__(self) -> None:
-        self._memo = _Memo(
-            lambda inv: [
-                (name, (name, link.kind.value, link.unit, inv.units[link.unit].level.value))
-                for name, link in inv.links.items()
-            ]
-        )
-
-    def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
-        return self._memo.rows(live.inventory)
+        super().__init__(_Memo(_link_rows))
 
     def render(self, view: DeviceView, out: Lines) -> None:
         labels = _states(out, view, "link", self._LABELS, self._FAMILIES)
@@ -158,7 +166,7 @@ class Links:
         out.add(self._INFO, label_text(names, (*view.labels, link.device or "", link.interface or "")), 1)
 
 
-class Services:
+class Services(_OfInventory):
     """Service series, in blackbox_exporter's names where one exists (issue 11, item 5).
 
     Labels: `service`, `unit`, `level` (the unit's), `check` (http or tcp). From the service's
@@ -184,16 +192,7 @@ class Services:
     _EXPIRY = Family("netmon_probe_ssl_earliest_cert_expiry", "notAfter of the TLS peer certificate, unix seconds.")
 
     def __init__(self) -> None:
-        self._memo = _Memo(
-            lambda inv: [
-                (name, (name, s.unit, inv.units[s.unit].level.value, s.check.value))
-                for name, s in inv.services.items()
-                if s.enabled
-            ]
-        )
-
-    def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
-        return self._memo.rows(live.inventory)
+        super().__init__(_Memo(_service_rows))
 
     def render(self, view: DeviceView, out: Lines) -> None:
         labels = _states(out, view, "service", self._LABELS, self._FAMILIES)
@@ -265,8 +264,9 @@ def sections(
 
     *rows* gives the live indicator values; *per* is `metrics.indicators` (level, unit or off).
     """
-    out: list[Section] = [Units(), Devices()]
-    out += [PollClassSeries(name) for name in registry.names()]
+    devices = _Memo(_device_rows)  # the device section and every poll class's: one list per inventory
+    out: list[Section] = [Units(), Devices(devices)]
+    out += [PollClassSeries(name, devices) for name in registry.names()]
     out += [Links(), Services()]
     if rows is not None:
         out.append(Indicators(rows, per))
