@@ -250,6 +250,16 @@ def _config(
     return yaml.safe_dump(config, sort_keys=False)
 
 
+def promtool_check_metrics(text: str) -> tuple[int, str]:
+    """Return (exit code, output) of `promtool check metrics` on an exposition text: (0, "") when clean."""
+    promtool = shutil.which("promtool")
+    assert promtool is not None, "promtool is missing: make test installs Debian's prometheus package"
+    lint = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30, check=False
+    )
+    return lint.returncode, lint.stdout + lint.stderr
+
+
 @contextmanager
 def running_prometheus(
     workdir: Path,

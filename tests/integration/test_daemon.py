@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from netmon.monitor.availability import object_seconds
 from netmon.monitor.state import State
 from tests.conftest import AgentUnderTest, free_tcp_port
 from tests.monitoring import import_inventory, make_token, monitor_config, running, write_config
+from tests.prom import promtool_check_metrics
 
 INVENTORY = """
 units:
@@ -111,12 +111,12 @@ async def test_metrics_pass_promtool_and_carry_the_inventory(config_for: Any, tm
     assert f'netmon_indicator_ratio{{indicator="lan_units",level="commune"}} {a / b}' in text
     assert 'unit="P-D1-W1"} ' not in text.split("netmon_indicator_ratio", 1)[1]  # no per-unit series
     assert "netmon_interface_" not in text  # metrics.interfaces_path: separate (the default)
-    assert await asyncio.to_thread(_promtool_check_metrics, text) == (0, "")
+    assert await asyncio.to_thread(promtool_check_metrics, text) == (0, "")
     assert interfaces_status == 200
     assert 'netmon_interface_oper_up{device="p-r1",interface="lo",level="province",unit="P"} 1.0' in interfaces
     assert "netmon_interface_received_bytes_total{" in interfaces
     assert "netmon_device_up" not in interfaces
-    assert await asyncio.to_thread(_promtool_check_metrics, interfaces) == (0, "")
+    assert await asyncio.to_thread(promtool_check_metrics, interfaces) == (0, "")
 
 
 def _state_series(text: str, kind: str) -> dict[str, list[str]]:
@@ -128,15 +128,6 @@ def _state_series(text: str, kind: str) -> dict[str, list[str]]:
                 assert sample.value == 1, sample
                 found.setdefault(sample.labels[kind], []).append(sample.labels["state"])
     return found
-
-
-def _promtool_check_metrics(text: str) -> tuple[int, str]:
-    promtool = shutil.which("promtool")
-    assert promtool is not None, "promtool is missing: make test installs Debian's prometheus package"
-    lint = subprocess.run(
-        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30, check=False
-    )
-    return lint.returncode, lint.stdout + lint.stderr
 
 
 async def test_health_readiness_and_the_api(config_for: Any) -> None:

@@ -8,8 +8,6 @@ metrics`; staleness through the same exposition, judged later than the freshness
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,6 +35,7 @@ from netmon.sinks.exposition import Exposition
 from netmon.sinks.prometheus import LiveCollector
 from netmon.sinks.sections import sections
 from tests.conftest import free_tcp_port
+from tests.prom import promtool_check_metrics
 from tests.webservers import Servers, serving
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -142,7 +141,7 @@ async def test_checks_become_blackbox_style_series_that_pass_promtool(servers: S
     # one state series per service (its current state, value 1), not one per possible state
     assert _states(text) == {"cong-thong-tin": [("up", 1)], "mot-cua": [("unknown", 1)], "smtp": [("unknown", 1)]}
     assert 'netmon_inventory_objects{kind="service"} 3.0' in text
-    assert await asyncio.to_thread(_promtool_check_metrics, text) == (0, "")
+    assert await asyncio.to_thread(promtool_check_metrics, text) == (0, "")
 
 
 async def test_a_stale_check_is_not_exported_as_current(servers: Servers) -> None:
@@ -154,15 +153,6 @@ async def test_a_stale_check_is_not_exported_as_current(servers: Servers) -> Non
     stale = _values(await _render(live, later=window + 1))
     assert not any(name.startswith("netmon_probe_") for name, _ in stale)
     assert stale[("netmon_service_up", "cong-thong-tin")] == 1  # the state stays: the engine decides it
-
-
-def _promtool_check_metrics(text: str) -> tuple[int, str]:
-    promtool = shutil.which("promtool")
-    assert promtool is not None, "promtool is missing: make test installs Debian's prometheus package"
-    lint = subprocess.run(
-        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30, check=False
-    )
-    return lint.returncode, lint.stdout + lint.stderr
 
 
 @dataclass

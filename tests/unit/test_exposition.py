@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +22,7 @@ from netmon.pollers.samples import InterfaceRow, InterfacesSample, PingSample, S
 from netmon.sinks.exposition import Exposition, Path
 from netmon.sinks.sections import sections
 from tests.monitoring import LoopTicks
+from tests.prom import promtool_check_metrics
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -200,14 +200,7 @@ async def test_odd_label_values_survive_the_text_format_and_promtool() -> None:
         if s.name == "netmon_interface_oper_up"
     }
     assert names == {ODD, "port2"}
-    assert await asyncio.to_thread(_promtool, text) == (0, "")
-
-
-def _promtool(text: str) -> tuple[int, str]:
-    lint = subprocess.run(
-        ["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=30, check=False
-    )
-    return lint.returncode, lint.stdout + lint.stderr
+    assert await asyncio.to_thread(promtool_check_metrics, text) == (0, "")
 
 
 async def test_a_big_scrape_gives_the_event_loop_back_while_it_renders() -> None:
