@@ -27,7 +27,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -188,17 +188,7 @@ class TransitionPipeline:
         self._log.error("transitions dropped: the poller view kept changing", count=len(batch))
 
     async def _retrying_recover(self, guard: WriteGuard, *, lease_lost: bool) -> None:
-        delay = RETRY_FIRST
-        while True:
-            try:
-                await guard.recover(lease_lost=lease_lost)
-            except StoreError as exc:
-                wait = random.uniform(delay / 2, delay)  # noqa: S311 (jitter, not cryptography)
-                self._log.warning("cannot rejoin the pollers; retrying", error=str(exc), retry_in=round(wait, 2))
-                await asyncio.sleep(wait)  # backoff, not synchronisation
-                delay = min(delay * 2, RETRY_CAP)
-            else:
-                return
+        await self._backoff(lambda: guard.recover(lease_lost=lease_lost), "cannot rejoin the pollers; retrying")
 
     async def _write(self, batch: list[Transition], fence: tuple[int, Any] | None = None) -> None:
         """Store *batch*, retrying temporary errors; on a data error, store its items one by one."""
@@ -213,15 +203,27 @@ class TransitionPipeline:
 
     async def _retrying(self, call: Callable[..., None], *args: Any) -> None:
         """Run *call* in a worker thread until it succeeds or raises StoreDataError; back off between tries."""
+        await self._backoff(
+            lambda: asyncio.to_thread(call, *args), "cannot record transitions; retrying", passes=(StoreDataError,)
+        )
+
+    async def _backoff(
+        self,
+        attempt: Callable[[], Awaitable[None]],
+        message: str,
+        *,
+        passes: tuple[type[StoreError], ...] = (),
+    ) -> None:
+        """Await *attempt* until it succeeds; after a StoreError not in *passes*, wait a jittered, doubling delay."""
         delay = RETRY_FIRST
         while True:
             try:
-                await asyncio.to_thread(call, *args)
-            except StoreDataError:
+                await attempt()
+            except passes:
                 raise
             except StoreError as exc:
                 wait = random.uniform(delay / 2, delay)  # noqa: S311 (jitter, not cryptography)
-                self._log.warning("cannot record transitions; retrying", error=str(exc), retry_in=round(wait, 2))
+                self._log.warning(message, error=str(exc), retry_in=round(wait, 2))
                 await asyncio.sleep(wait)  # backoff, not synchronisation
                 delay = min(delay * 2, RETRY_CAP)
             else:
