@@ -132,10 +132,7 @@ class Daemon:
             if rt.cluster is not None:
                 rt.cluster.prefix = prefix
             access = await self._access()  # before the tasks: a reload by signal is audited through it
-            last = await asyncio.to_thread(pipeline.ledger.last_states)
-            rt.live.restore(last)
-            present = rt.cluster.present() if rt.cluster is not None else None  # other pollers' objects are not gone
-            pipeline.publish(removed_since_last_run(rt.live, last, present))  # gone while stopped: as a reload does
+            await self._resume(pipeline)
             tasks = await stack.enter_async_context(asyncio.TaskGroup())
             if rt.cluster is not None:  # leaves after the recorder's last write (the stack unwinds in reverse)
                 stack.push_async_callback(rt.cluster.leave)
@@ -173,6 +170,15 @@ class Daemon:
             await stop.wait()
             notify("STOPPING=1")
             rt.log.info("stopping: finishing rounds and writing state")
+
+    async def _resume(self, pipeline: TransitionPipeline) -> None:
+        """Restore the states of the last run, report what went while stopped, and settle the heap."""
+        rt = self.runtime
+        last = await asyncio.to_thread(pipeline.ledger.last_states)
+        rt.live.restore(last)
+        present = rt.cluster.present() if rt.cluster is not None else None  # other pollers' objects are not gone
+        pipeline.publish(removed_since_last_run(rt.live, last, present))  # gone while stopped: as a reload does
+        rt.log.info("heap settled", **rt.heap.settle(len(rt.live.engine.objects)))  # before any poll
 
     def _written(self) -> None:
         if self.mqtt is not None:

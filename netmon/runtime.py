@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from netmon.config import Config, MetricsConfig
 from netmon.errors import NetmonError, StoreError
+from netmon.heap import Settler
 from netmon.indicators.definitions import catalog_for
 from netmon.inventory import schema
 from netmon.inventory.health import DbHealthCollector, health_of
@@ -75,6 +76,7 @@ class Runtime:
         self.cluster: ClusterNode | None = None  # one poller of several (config `poller.name`, issue 19)
         #: Held while a round's transitions are concluded (stepwise, yielding) or the live view is swapped.
         self.conclude_lock = asyncio.Lock()
+        self.heap = Settler()  # the GC's view of the long-lived heap (netmon.heap)
         self.ping_done = asyncio.Event()  # set after each ping round: recompute the live indicators
         self._live: LiveState | None = None
         self._tick = asyncio.Event()

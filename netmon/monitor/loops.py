@@ -69,6 +69,8 @@ class RoundHandler:
             async with rt.conclude_lock:
                 transitions = await rt.live.conclude_async(result, utcnow())
             require(rt.pipeline).publish(transitions)
+            if (settled := rt.heap.grown(len(rt.live.engine.objects))) is not None:  # e.g. the first SNMP round
+                rt.log.info("heap settled", poll_class=result.poll_class, **settled)
         if result.poll_class == "ping":
             rt.ping_done.set()
         if first_ready:

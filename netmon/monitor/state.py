@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection, Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -104,8 +104,9 @@ class ObjectState:
     successes: int = 0
     root_cause: str | None = None
     flapping: bool = False
-    #: The recent transitions' times (the flap window), oldest first: a few items, so a list (a deque is 600 B)
-    changes: list[datetime] = field(default_factory=list)
+    #: The recent transitions' times (the flap window), oldest first. A tuple, not a list: the GC stops tracking
+    #: a tuple of datetimes, and the empty one is shared (190,000 lists were 19 % of the tracked heap at 10k).
+    changes: tuple[datetime, ...] = ()
     streak_since: datetime | None = None  # the first round of the current run of failures or successes
     judged: bool = False  # a state was decided or restored in this process (not the first judgement any more)
 
@@ -237,14 +238,14 @@ class StateEngine:
         while stale < len(memory.changes) and ts - memory.changes[stale] > window:
             stale += 1
         if stale:
-            del memory.changes[:stale]
+            memory.changes = memory.changes[stale:]
         memory.flapping = len(memory.changes) > rules.flap_changes
 
     def _change(self, key: ObjectKey, memory: ObjectState, new: State, cause: str | None, ts: datetime) -> Transition:
         if new in _DATED and memory.streak_since is not None:
             # hysteresis delays the decision, not the event: date it from the first round that showed it
             ts = max(memory.streak_since, memory.since or memory.streak_since)
-        memory.changes.append(ts)
+        memory.changes = (*memory.changes, ts)
         self._settle(key, memory, ts)
         transition = Transition(
             kind=key[0],

@@ -1,0 +1,46 @@
+"""netmon.heap: the long-lived heap leaves the cyclic GC's walks, and what was frozen is freed at the next settle."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from netmon import heap
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: only the cyclic collector frees it
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen() -> Iterator[None]:
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+def test_a_settled_cycle_is_not_collected_until_the_next_settle() -> None:
+    node = _Node()
+    ref = weakref.ref(node)
+    fields = heap.settle()
+    assert fields["frozen_objects"] == gc.get_freeze_count() > 0
+    assert gc.get_threshold() == heap.THRESHOLDS
+    del node
+    gc.collect()
+    assert ref() is not None  # frozen: a full collection does not walk it
+    heap.settle()
+    assert ref() is None  # the next settle gave it back to the collector first
+
+
+def test_the_settler_settles_again_when_the_engine_grew_by_a_quarter() -> None:
+    settler = heap.Settler()
+    settler.settle(10_000)
+    assert settler.grown(int(10_000 * heap.GROWTH)) is None
+    assert settler.grown(int(10_000 * heap.GROWTH) + 1) is not None
+    assert settler.objects == int(10_000 * heap.GROWTH) + 1
+    assert settler.grown(settler.objects + 1) is None
