@@ -130,7 +130,7 @@ class LiveState:
         return drain(self.conclude_steps(result, now, extra=extra))
 
     async def conclude_async(self, result: RoundResult, now: datetime, *, extra: bool = False) -> list[Transition]:
-        """`conclude`, giving the event loop back every `STEP` devices or objects (about 5 ms).
+        """`conclude`, giving the event loop back every `STEP` objects (about 5 ms).
 
         At 10,000 devices an SNMP round's conclusion touches ~180,000 objects (0.5 s): in one piece
         it would hold /healthz, the scrapes and the other rounds. The caller holds
@@ -161,8 +161,10 @@ class LiveState:
             if ("service", service) in self.engine.objects:
                 check = self.samples.fresh(service, ServiceSample.kind, now)
                 observations[("service", service)] = check.ok if check is not None else None
-        for position, device in enumerate(devices):
-            if position % STEP == STEP - 1:
+        mark = STEP
+        for device in devices:
+            if len(observations) >= mark:  # objects, not devices: a 48-port switch is 49 of them
+                mark = len(observations) + STEP
                 yield
             if result.poll_class == "ping":
                 ping = self.samples.fresh(device, PingSample.kind, now)
