@@ -178,7 +178,7 @@ class Daemon:
         rt.live.restore(last)
         present = rt.cluster.present() if rt.cluster is not None else None  # other pollers' objects are not gone
         pipeline.publish(removed_since_last_run(rt.live, last, present))  # gone while stopped: as a reload does
-        rt.log.info("heap settled", **rt.heap.settle(len(rt.live.engine.objects)))  # before any poll
+        rt.log.info("heap settled", **rt.heap.settle())  # before any poll
 
     def _written(self) -> None:
         if self.mqtt is not None:

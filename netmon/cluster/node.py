@@ -259,7 +259,7 @@ class ClusterNode:
                     or (row.kind not in _OWN_KINDS and row.name.partition(":")[0] in gained_devices)
                 )  # fmt: skip
             runtime.live = live
-            runtime.heap.settle(len(live.engine.objects))  # as a reload does (netmon.heap)
+            runtime.heap.settle()  # as a reload does (netmon.heap)
         gone = {m.name for m in old_view} - {m.name for m in members}
         taken: dict[str, int] = {}
         if gone and not fresh:

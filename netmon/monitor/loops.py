@@ -69,7 +69,7 @@ class RoundHandler:
             async with rt.conclude_lock:
                 transitions = await rt.live.conclude_async(result, utcnow())
             require(rt.pipeline).publish(transitions)
-            if (settled := rt.heap.grown(len(rt.live.engine.objects))) is not None:  # e.g. the first SNMP round
+            if (settled := rt.heap.after_round()) is not None:  # a freeze, or every RECLAIM s a settle
                 rt.log.info("heap settled", poll_class=result.poll_class, **settled)
         if result.poll_class == "ping":
             rt.ping_done.set()

@@ -112,7 +112,7 @@ class Reloader:
             if rt.cluster is not None:  # one poller of several: its part of the inventory (issue 19)
                 removed = await rt.cluster.reloaded(live, old, removed)
             rt.config, rt.catalog, rt.live = config, catalog, live
-            settled = rt.heap.settle(len(live.engine.objects))  # the old view is freed, the new one frozen
+            settled = rt.heap.settle()  # the old view is freed, the new one frozen
         if rt.scheduler is not None and pollers is not None:
             rt.pollers = pollers
             rt.scheduler.replace_pollers(pollers)

@@ -37,10 +37,15 @@ def test_a_settled_cycle_is_not_collected_until_the_next_settle() -> None:
     assert ref() is None  # the next settle gave it back to the collector first
 
 
-def test_the_settler_settles_again_when_the_engine_grew_by_a_quarter() -> None:
-    settler = heap.Settler()
-    settler.settle(10_000)
-    assert settler.grown(int(10_000 * heap.GROWTH)) is None
-    assert settler.grown(int(10_000 * heap.GROWTH) + 1) is not None
-    assert settler.objects == int(10_000 * heap.GROWTH) + 1
-    assert settler.grown(settler.objects + 1) is None
+def test_the_settler_freezes_after_a_round_and_settles_every_reclaim_seconds() -> None:
+    settler = heap.Settler(reclaim=3600)
+    assert settler.after_round() is not None  # never settled: settles
+    node = _Node()
+    ref = weakref.ref(node)
+    assert settler.after_round() is None  # only froze what the round made
+    del node
+    gc.collect()
+    assert ref() is not None  # frozen by the round
+    settler.settled_at -= 3600  # an hour later
+    assert settler.after_round() is not None
+    assert ref() is None  # the settle gave back what the freezes kept
