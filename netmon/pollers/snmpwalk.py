@@ -33,10 +33,11 @@ from gufo.snmp import SnmpDecodeError, ValueType
 from gufo.snmp._fast import GetIter
 from gufo.snmp.aio.client import SnmpSession
 
+from netmon.pollers.share import LoopShare
+from netmon.pollers.snmpctx import Batch, ContextSession
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable
-
-    from netmon.pollers.snmpctx import Batch, ContextSession
 
 __all__ = ["Walk", "WalkLimits", "idle_deadline", "note_progress", "walk_column"]
 
@@ -158,7 +159,9 @@ async def _walk_once(  # noqa: PLR0911 (one return per way a walk ends)
         fetch = session.fetcher(column, walk.repetitions)
     rows = walk.rows
     last = -1
+    share = LoopShare.of()
     while True:
+        await share.turn()  # the replies of a round's polls are spread over the loop's iterations
         if walk.requests >= limits.max_requests:
             walk.stop = "requests"
             return

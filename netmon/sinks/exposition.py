@@ -48,7 +48,7 @@ DEVICE_LABELS = ("device", "unit", "level", "role")
 #: they are rendered at each scrape of /metrics/interfaces (1 to 2 µs a series) and never held.
 KEPT: frozenset[Path] = frozenset(("main",))
 #: The longest stretch (seconds) a scrape runs on the event loop before it yields.
-SLICE = 0.005
+SLICE = 0.01
 #: A family's path: "main" is /metrics, "interfaces" is /metrics/interfaces (when split).
 Path = Literal["main", "interfaces"]
 
