@@ -38,6 +38,10 @@ _TICK = 0.25
 #: inventory's first round (and `/readyz`) comes in seconds, not after ¾ of the interval (issue 12).
 START_RATE = 200.0
 
+#: Poll classes whose samples take milliseconds to record (interfaces, storage), and so take a
+#: turn of the loop (`pollers.share`) before they do; a ping's take microseconds and do not queue.
+_SHARED = frozenset({"snmp", "host_resources"})
+
 
 @dataclass(frozen=True, kw_only=True)
 class RoundResult:
@@ -118,7 +122,8 @@ async def run_round(
         structlog.contextvars.bind_contextvars(device=target.device)  # this task's log lines only
         async with gate:
             samples = await poll_target(polls, target)
-        await share.turn()  # recording a 48-port switch's samples is a step of 2 to 5 ms (pollers.share)
+        if poll_class in _SHARED:  # recording a 48-port switch's samples is a step of 2 to 5 ms (pollers.share)
+            await share.turn()
         collected.extend(samples)
         if on_samples is not None:
             on_samples(samples)

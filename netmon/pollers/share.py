@@ -7,10 +7,11 @@ together (a fast network, or a burst of starts), one iteration ran 250 to 1,600 
 next slice and the ping replies waited for all of them, and each hop of an HTTP request waited
 for another such iteration.
 
-A poll awaits `LoopShare.turn()` before each request it sends and before its samples are
-recorded. In each iteration, turns are given until `SHARE` seconds have passed since the first
-one; later ones queue, first come first served. The next iteration lets twice as many go as
-fitted in this one; those that find its share used go back to the head of the queue, in order.
+An SNMP walk awaits `LoopShare.turn()` before each request it sends, and an SNMP poll before
+its samples are recorded (`monitor.rounds`). In each iteration, turns are given until `SHARE`
+seconds have passed since the first one; later ones queue, first come first served. The next
+iteration lets twice as many go as fitted in this one; those that find its share used go back
+to the head of the queue, in order.
 What fits is measured anew in every iteration, so other work in the loop shortens the polls'
 share of one iteration, never of the following ones. Nothing is dropped: the polls' throughput
 is the same, only their replies are spread over more, shorter iterations. One share per event
