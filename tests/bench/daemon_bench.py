@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from netmon.config import Config
+from tests.bench import loopwatch
 from tests.bench.compare import fping_cost, snmp_exporter_cost
 from tests.bench.daemon_lab import COMMUNITY, BenchWorld, bench_database, bench_world, false_transitions
 from tests.bench.daemon_probes import (
@@ -97,11 +98,17 @@ def _config(args: argparse.Namespace, world: BenchWorld, url: str, port: int, pr
 
 
 @contextlib.contextmanager
-def _netmon(config: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `netmon run` until the block ends; SIGTERM, then SIGKILL after 60 s."""
+def _netmon(config: Path, log: Path, watch: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `netmon run` until the block ends; SIGTERM, then SIGKILL after 60 s. *watch*: `loopwatch` file."""
     command = [sys.executable, "-m", "netmon", "run", "--config", str(config)]
+    env = dict(os.environ)
+    if watch is not None:
+        watch.unlink(missing_ok=True)
+        site = Path(__file__).resolve().parent / "loopwatch_site"
+        env["PYTHONPATH"] = os.pathsep.join([str(site), str(site.parents[2]), env.get("PYTHONPATH", "")])
+        env["NETMON_LOOPWATCH"] = str(watch)
     with log.open("wb") as out:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         yield process
     finally:
@@ -320,7 +327,8 @@ def _run_daemon(args: argparse.Namespace, world: BenchWorld, url: str, workdir: 
     config = write_config(_config(args, world, url, port, prefix), workdir / "netmon.json")
     result: dict[str, Any] = {"mqtt_topic_prefix": prefix}
     try:
-        with _netmon(config, workdir / "netmon.log") as process, ProcSampler(process.pid) as sampler:
+        watch = workdir / "loopwatch.log" if args.loopwatch else None
+        with _netmon(config, workdir / "netmon.log", watch) as process, ProcSampler(process.pid) as sampler:
             result["ready_s"] = round(_wait_ready(process, port, args.ready_timeout), 1)
             result["rss_at_ready_mb"] = round(rss_mb(process.pid)[0], 1)
             _pause(process, args.settle)
@@ -344,6 +352,8 @@ def _run_daemon(args: argparse.Namespace, world: BenchWorld, url: str, workdir: 
             result["rss_peak_mb"] = round(rss_mb(process.pid)[1], 1)
     finally:
         _clear_retained(prefix)
+    if args.loopwatch:
+        result["loopwatch"] = loopwatch.summary(workdir / "loopwatch.log")
     result["db"] = false_transitions(url)
     return result
 
@@ -416,6 +426,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ready-timeout", type=float, default=0.0, help="default: 60 s + 20 ms per device")
     p.add_argument("--profile", action="store_true", help="py-spy record of netmon during the scrapes")
     p.add_argument("--profile-seconds", type=int, default=60)
+    p.add_argument(
+        "--loopwatch", action="store_true", help="log long loop iterations and full GCs (tests/bench/loopwatch.py)"
+    )
     p.add_argument("--no-compare", dest="compare", action="store_false", help="skip fping and snmp_exporter")
     p.add_argument("--workdir", type=Path, default=None, help="default var/bench/daemon-N-DB")
     p.add_argument("-o", "--output", type=Path, default=None, help="default tests/bench/results/daemon-DATE-N-DB.json")
@@ -430,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.ready_timeout:
         args.ready_timeout = 60.0 + 0.02 * args.devices
     results = run(args)
-    suffix = "-profile" if args.profile else ""
+    suffix = "-profile" if args.profile else "-loopwatch" if args.loopwatch else ""
     output = args.output or RESULTS / f"daemon-{time.strftime('%Y-%m-%d')}-{args.devices}-{args.db}{suffix}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

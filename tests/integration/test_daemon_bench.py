@@ -50,6 +50,7 @@ def test_tiny_daemon_benchmark_measures_everything_and_stops_everything(tmp_path
         "--api-requests=1",
         "--profile",
         "--profile-seconds=5",
+        "--loopwatch",
         "--no-compare",
         f"--workdir={work}",
         f"--output={output}",
@@ -88,6 +89,7 @@ def test_tiny_daemon_benchmark_measures_everything_and_stops_everything(tmp_path
     assert all(n >= 0 for family in during.values() for n in family.values())
     assert netmon["db"]["false_transitions"] == 0
     assert netmon["db"]["state_changes"]["device:up"]["objects"] == DEVICES
+    assert netmon["loopwatch"]["full_gc"]["count"] >= 1  # the watch ran in the daemon: its start settles the heap
     profile = netmon["profile"]
     if os.geteuid() == 0:  # py-spy attaches to a sibling process only with CAP_SYS_PTRACE
         assert profile["samples"] > 0
