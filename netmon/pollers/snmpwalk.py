@@ -161,13 +161,13 @@ async def _walk_once(  # noqa: PLR0911 (one return per way a walk ends)
     last = -1
     share = LoopShare.of()
     while True:
-        await share.turn()  # the replies of a round's polls are spread over the loop's iterations
         if walk.requests >= limits.max_requests:
             walk.stop = "requests"
             return
         if time.monotonic() >= ends:
             walk.stop = "time"
             return
+        await share.turn()  # a turn per request: a round's replies are spread over the loop's iterations
         walk.requests += 1
         try:
             batch = await fetch()
