@@ -7,6 +7,10 @@ Behaviours:
 - ``endless``: every column goes on forever (row N+1 after row N), to test the walk bounds;
 - ``elsewhere``: answers from another source address (a multi-homed router's loopback).
 
+Any behaviour can also answer a GET of more than ``max_get`` varbinds with tooBig (RFC 3416
+4.2.1: the agent cannot fit the reply), and have its table replaced while it runs (`set_table`:
+an interface added, removed or renamed between two polls).
+
 It runs in a thread with its own socket (so a test may run snmpwalk synchronously while it
 answers), encodes with pysnmp's message API, and stops within a bounded time on `stop()`.
 """
@@ -30,14 +34,24 @@ SYSTEM: dict[tuple[int, ...], Any] = {
 OPER_STATUS = (1, 3, 6, 1, 2, 1, 2, 2, 1, 8)
 IF_NAME = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1)
 IF_ALIAS = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 18)
+IF_NUMBER = (1, 3, 6, 1, 2, 1, 2, 1, 0)
+SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 
 Oid = tuple[int, ...]
 
 
-def interface_table(count: int, alias_length: int = 0) -> dict[Oid, Any]:
-    """ifOperStatus and ifName (and ifAlias of *alias_length* characters) for ifIndex 1..count."""
+def interface_table(
+    count: int, alias_length: int = 0, *, indexes: list[int] | None = None, if_number: bool = False
+) -> dict[Oid, Any]:
+    """ifOperStatus and ifName (and ifAlias of *alias_length* characters) for ifIndex 1..count.
+
+    *indexes* replaces 1..count; *if_number* adds ifNumber.0, the number of rows.
+    """
     table: dict[Oid, Any] = {}
-    for index in range(1, count + 1):
+    rows = indexes if indexes is not None else list(range(1, count + 1))
+    if if_number:
+        table[IF_NUMBER] = len(rows)
+    for index in rows:
         table[(*OPER_STATUS, index)] = 1
         table[(*IF_NAME, index)] = f"port{index}"
         if alias_length:
@@ -56,13 +70,15 @@ class OddAgent:
         table: Mapping[Oid, Any] | None = None,
         community: str = "odd",
         reply_from: str | None = None,
+        max_get: int | None = None,
     ) -> None:
         self.behaviour = behaviour
         self.community = community
-        merged: dict[Oid, Any] = {**SYSTEM, **(table or {})}
-        self.table = dict(sorted(merged.items()))
-        self.oids = list(self.table)
+        self.max_get = max_get
+        self.set_table(table)
         self.requests = 0
+        #: Varbinds of each GET received, in order (GETNEXT and GETBULK are not listed).
+        self.gets: list[int] = []
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind((address, 0))
         self._sock.settimeout(0.1)
@@ -73,6 +89,15 @@ class OddAgent:
             self._reply.bind((reply_from, 0))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name=f"oddagent-{behaviour}", daemon=True)
+
+    def set_table(self, table: Mapping[Oid, Any] | None, **system: Any) -> None:
+        """Serve *table* (with the system group) from the next request on; *system* overrides
+        its values by name (``uptime=...``)."""
+        merged: dict[Oid, Any] = {**SYSTEM, **(table or {})}
+        if "uptime" in system:
+            merged[SYS_UPTIME] = system["uptime"]
+        ordered = dict(sorted(merged.items()))
+        self.table, self.oids = ordered, list(ordered)  # replaced whole: the agent's thread reads them
 
     def __enter__(self) -> OddAgent:
         self._thread.start()
@@ -141,6 +166,9 @@ class OddAgent:
         asked = [tuple(oid) for oid, _ in proto.apiPDU.get_varbinds(request)]
         out: list[tuple[Oid, Any]] = []
         if request.isSameTypeWith(proto.GetRequestPDU()):
+            self.gets.append(len(asked))
+            if self.max_get is not None and len(asked) > self.max_get:
+                return self._error(proto, response, pdu, status=1, index=0)  # tooBig, no varbinds
             for oid in asked:
                 value = self._lookup(oid)
                 out.append((oid, proto.NoSuchObject() if value is None else self._value(proto, oid, value)))
@@ -178,6 +206,15 @@ class OddAgent:
         proto.apiPDU.set_error_status(pdu, 2)
         proto.apiPDU.set_error_index(pdu, 1)
         proto.apiPDU.set_varbinds(pdu, [(oid, proto.Null()) for oid, _ in proto.apiPDU.get_varbinds(request)])
+        encoded: bytes = encoder.encode(response)
+        return encoded
+
+    @staticmethod
+    def _error(proto: Any, response: Any, pdu: Any, *, status: int, index: int) -> bytes:
+        """A response with *status* (1 tooBig) and no varbinds (RFC 3416 4.2.1)."""
+        proto.apiPDU.set_error_status(pdu, status)
+        proto.apiPDU.set_error_index(pdu, index)
+        proto.apiPDU.set_varbinds(pdu, [])
         encoded: bytes = encoder.encode(response)
         return encoded
 

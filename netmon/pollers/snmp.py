@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from gufo.snmp import (
@@ -56,6 +57,7 @@ from netmon.pollers.ifmib import (
     needs_descr,
     needs_octets_32,
 )
+from netmon.pollers.ifplan import IF_NUMBER, IndexPlan, plan_from_walk
 from netmon.pollers.snmpexchange import HR_STORAGE_DESCR, NUMBER_REPETITIONS, Exchange, StepError
 from netmon.pollers.snmptext import as_enum, as_int, as_unsigned32
 
@@ -115,6 +117,7 @@ class SnmpPoller:
         self.profiles = profiles
         self.defaults = defaults
         self._contexts: ContextEngines | None = None  # pysnmp, for v3 profiles with a context only
+        self._plans: dict[str, IndexPlan] = {}  # by device: the cells its last complete walk found
 
     async def aclose(self) -> None:
         """Close the pysnmp engines of context profiles, if any were opened (gufo sessions hold nothing)."""
@@ -219,14 +222,9 @@ class SnmpPoller:
             nonlocal uptime
             if uptime is None:
                 uptime = as_int(await exchange.get(SYS_UPTIME))
-            columns = {name: await exchange.walk(oid) for name, oid in IF_COLUMNS.items()}
-            if not exchange.v1:
-                columns["hc_in_octets"] = await exchange.walk(IF_OCTETS_64["in_octets"])
-                columns["hc_out_octets"] = await exchange.walk(IF_OCTETS_64["out_octets"])
-            if needs_descr(columns):
-                columns["descr"] = await exchange.walk(IF_DESCR)
-            if needs_octets_32(columns):
-                columns |= {name: await exchange.walk(oid) for name, oid in IF_OCTETS_32.items()}
+            columns = None if exchange.v1 else await self._by_plan(exchange, target, uptime)
+            if columns is None:
+                columns = await self._walk_interfaces(exchange, target, uptime)
             return {
                 "sys_uptime": uptime,
                 "interfaces": interface_rows(columns, fallback=exchange.fallback),
@@ -234,6 +232,73 @@ class SnmpPoller:
             }
 
         return await self._run(target, InterfacesSample, body)
+
+    async def _walk_interfaces(
+        self, exchange: Exchange, target: Target, uptime: int | None
+    ) -> dict[str, dict[int, ValueType]]:
+        """Walk the IF-MIB columns; keep a GET plan of what a complete walk found (`netmon.pollers.ifplan`)."""
+        if_number: ValueType = None
+        planned = not exchange.v1
+        if planned:
+            try:  # read before the walk, so that a change during the walk shows in the next GET
+                if_number = await exchange.get(IF_NUMBER)
+            except StepError:
+                planned = False  # walk as ever; the next poll tries again
+        oids = dict(IF_COLUMNS)
+        columns = {name: await exchange.walk(oid) for name, oid in IF_COLUMNS.items()}
+        if not exchange.v1:
+            oids |= {"hc_in_octets": IF_OCTETS_64["in_octets"], "hc_out_octets": IF_OCTETS_64["out_octets"]}
+            columns["hc_in_octets"] = await exchange.walk(IF_OCTETS_64["in_octets"])
+            columns["hc_out_octets"] = await exchange.walk(IF_OCTETS_64["out_octets"])
+        if needs_descr(columns):
+            oids["descr"] = IF_DESCR
+            columns["descr"] = await exchange.walk(IF_DESCR)
+        if needs_octets_32(columns):
+            oids |= IF_OCTETS_32
+            columns |= {name: await exchange.walk(oid) for name, oid in IF_OCTETS_32.items()}
+        if not planned or exchange.notes:  # a walk cut short is walked again next time, notes and all
+            self._plans.pop(target.device, None)
+            return columns
+        now = time.monotonic()
+        old = self._plans.get(target.device)
+        if old is not None and not old.by_get and not old.due(now) and old.address == target.address:
+            return columns  # GETs failed on this agent: keep walking it until the plan's refresh
+        plan = plan_from_walk(
+            columns,
+            oids,
+            device=target.device,
+            address=target.address,
+            profile=target.snmp or "",
+            if_number=if_number,
+            uptime=uptime,
+            now=now,
+        )
+        if old is not None and old.mismatched and (old.cells, old.if_number) == (plan.cells, plan.if_number):
+            plan = replace(plan, by_get=False)  # the GETs saw a change that the walk does not: walk it for now
+        self._plans[target.device] = plan
+        return columns
+
+    async def _by_plan(
+        self, exchange: Exchange, target: Target, uptime: int | None
+    ) -> dict[str, dict[int, ValueType]] | None:
+        """GET the cells of the device's plan; None when it must be walked (`netmon.pollers.ifplan`)."""
+        plan = self._plans.get(target.device)
+        if plan is None or plan.stale(
+            address=target.address, profile=target.snmp or "", uptime=uptime, now=time.monotonic()
+        ):
+            return None
+        columns = plan.columns()
+        for request in plan.requests():
+            try:
+                got = await exchange.call(_get_many([oid for _, _, oid in request]), "IF-MIB cells by ifIndex")
+            except StepError:  # tooBig, a cut reply, or dropped: this agent is walked until its next refresh
+                self._plans[target.device] = replace(plan, by_get=False)
+                return None
+            if not plan.read(request, got, columns):
+                # the table changed; if the walk finds the same cells, the agent's GETs disagree with its walks
+                self._plans[target.device] = replace(plan, mismatched=True)
+                return None
+        return columns
 
     async def host_resources(self, target: Target) -> HostSample:
         """Poll HOST-RESOURCES-MIB (RFC 2790) processor load and storage.
@@ -256,6 +321,10 @@ class SnmpPoller:
             return {"cpu_load": cpu, "storage": tuple(rows), "walk_notes": tuple(exchange.notes)}
 
         return await self._run(target, HostSample, body)
+
+
+def _get_many(oids: list[str]) -> Callable[[SnmpSession | ContextSession], Awaitable[dict[str, ValueType]]]:
+    return lambda session: session.get_many(oids)
 
 
 def _storage_row(
