@@ -111,12 +111,14 @@ def interface_rows(columns: Columns, *, fallback: str) -> tuple[InterfaceRow, ..
     "in_octets"/"out_octets" (32-bit) to values by ifIndex; a missing column is empty. Text is
     decoded with *fallback* after UTF-8 (`decode_text`).
     """
-
-    def column(name: str) -> Mapping[int, ValueType]:
-        return columns.get(name, {})
-
-    names, descrs, aliases = column("name"), column("descr"), column("alias")
-    hc_in, hc_out = column("hc_in_octets"), column("hc_out_octets")
+    empty: Mapping[int, ValueType] = {}
+    names, descrs, aliases = (columns.get(name, empty) for name in ("name", "descr", "alias"))
+    hc_in, hc_out = columns.get("hc_in_octets", empty), columns.get("hc_out_octets", empty)
+    in_32, out_32 = columns.get("in_octets", empty), columns.get("out_octets", empty)
+    oper, admin = columns.get("oper_status", empty), columns.get("admin_status", empty)
+    speeds, high_speeds = columns.get("speed", empty), columns.get("high_speed", empty)
+    in_errors, out_errors = columns.get("in_errors", empty), columns.get("out_errors", empty)
+    in_discards, out_discards = columns.get("in_discards", empty), columns.get("out_discards", empty)
     rows = []
     for index in sorted(_indexes(columns)):
         in_64, out_64 = as_int(hc_in.get(index)), as_int(hc_out.get(index))
@@ -127,16 +129,16 @@ def interface_rows(columns: Columns, *, fallback: str) -> tuple[InterfaceRow, ..
                 if_index=index,
                 name=name or f"ifIndex:{index}",
                 alias=decode_text(aliases.get(index), fallback),
-                oper_status=as_enum(column("oper_status").get(index), 1, 7),
-                admin_status=as_enum(column("admin_status").get(index), 1, 3),
-                speed_bps=speed_bps(column("speed").get(index), column("high_speed").get(index)),
+                oper_status=as_enum(oper.get(index), 1, 7),
+                admin_status=as_enum(admin.get(index), 1, 3),
+                speed_bps=speed_bps(speeds.get(index), high_speeds.get(index)),
                 counter_bits=64 if wide else 32,
-                in_octets=in_64 if wide else as_int(column("in_octets").get(index)),
-                out_octets=out_64 if wide else as_int(column("out_octets").get(index)),
-                in_errors=as_int(column("in_errors").get(index)),
-                out_errors=as_int(column("out_errors").get(index)),
-                in_discards=as_int(column("in_discards").get(index)),
-                out_discards=as_int(column("out_discards").get(index)),
+                in_octets=in_64 if wide else as_int(in_32.get(index)),
+                out_octets=out_64 if wide else as_int(out_32.get(index)),
+                in_errors=as_int(in_errors.get(index)),
+                out_errors=as_int(out_errors.get(index)),
+                in_discards=as_int(in_discards.get(index)),
+                out_discards=as_int(out_discards.get(index)),
             )
         )
     return tuple(rows)

@@ -22,10 +22,14 @@ engines use against large fleets; its rules here:
   - a walk that was cut short (a limit, OID not increasing) makes no plan: such an agent is
     walked every time, and its notes stay in the sample.
 - **Reply size.** A cell's reply size is estimated from its OID and the longest value its
-  column had; a request carries cells up to `BUDGET` bytes (under the 1,472-byte default of
-  many agents and gufo's 2,048-byte v3 msgMaxSize). A GET that fails (tooBig, a reply cut at the
-  receive buffer, no reply) marks the plan ``by_get=False``: that device is walked, as before,
-  until its plan's refresh age. So does a GET that saw a change the walk after it does not.
+  column had; a request carries cells up to the plan's ``budget`` of reply bytes: at first
+  `BUDGET` (v1/v2c: under gufo's 4,080-byte receive buffer) or `BUDGET_V3` (under the 2,048-byte
+  msgMaxSize gufo announces). An agent may still refuse a GET that large (RFC 3416 4.2.1
+  tooBig; Cisco IOS answers at most 1,500 bytes by default): a GET that fails (tooBig, which
+  gufo gives as an empty reply; a reply cut at the receive buffer; no reply) halves the budget,
+  and the poll walks. Below `FLOOR` the plan is marked ``by_get=False``: that device is walked,
+  as before, until its plan's refresh age. So is one whose GETs saw a change that the walk after
+  them does not.
 - **Not used** on SNMPv1 (one missing OID fails the whole PDU with noSuchName, RFC 1157 4.1.2).
 """
 
@@ -33,18 +37,22 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gufo.snmp import ValueType
 
-__all__ = ["BUDGET", "IF_NUMBER", "JITTER", "REFRESH", "IndexPlan", "plan_from_walk"]
+__all__ = ["BUDGET", "BUDGET_V3", "FLOOR", "IF_NUMBER", "JITTER", "REFRESH", "IndexPlan", "plan_from_walk"]
 
 IF_NUMBER = "1.3.6.1.2.1.2.1.0"
 #: Seconds after a walk before a poll walks again, plus up to `JITTER` seconds by device.
 REFRESH = 3_600.0
 JITTER = 3_600.0
-#: Estimated reply bytes per GET request (varbinds only; the message header is not counted).
-BUDGET = 1_200
+#: Estimated reply bytes per GET request at first (varbinds only; the message header is not counted).
+BUDGET = 3_000
+BUDGET_V3 = 1_600
+#: The smallest budget tried after failures: a little under the 484-byte message every agent
+#: must accept (RFC 3416 3), then the device is walked.
+FLOOR = 400
 
 _VARBIND_OVERHEAD = 6  # SEQUENCE, OID and value tags and lengths
 _INTEGER_BYTES = 9  # a Counter64 at most
@@ -77,10 +85,19 @@ class IndexPlan:
     uptime: int | None
     walked: float
     refresh: float
+    #: Estimated reply bytes per request, and the cell positions (counted over ``cells`` in
+    #: order) where a new request starts.
+    budget: int = BUDGET
+    cuts: tuple[int, ...] = ()
     #: False after a GET failed, or disagreed with the walk that followed it: walk until `due`.
     by_get: bool = True
     #: A GET reply lacked a planned cell or had another ifNumber: the next poll walks and compares.
     mismatched: bool = False
+
+    def shrunk(self) -> IndexPlan:
+        """Return the plan after a failed GET: half the budget, or walked until `due` below `FLOOR`."""
+        budget = self.budget // 2
+        return replace(self, budget=budget, by_get=budget >= FLOOR)
 
     def due(self, now: float) -> bool:
         """Tell whether the plan is older than its refresh age."""
@@ -94,22 +111,26 @@ class IndexPlan:
             return True
         return self.due(now)
 
-    def requests(self, budget: int = BUDGET) -> Iterator[list[tuple[str, int, str]]]:
+    def requests(self) -> Iterator[list[tuple[str, int, str]]]:
         """Yield the GET requests: lists of (column name, ifIndex, OID), the first led by ifNumber.0 (name "").
 
-        Each request's estimated reply stays within *budget* bytes, with at least one cell.
+        Cut where `plan_from_walk` measured (`cuts`): each request's estimated reply stays within
+        ``budget`` bytes, with at least one cell.
         """
         batch: list[tuple[str, int, str]] = [("", 0, IF_NUMBER)]
-        used = _cost(IF_NUMBER, _INTEGER_BYTES)
-        for name, column, indexes, size in self.cells:
-            for index in indexes:
-                oid = f"{column}.{index}"
-                cost = _cost(oid, size)
-                if batch and used + cost > budget:
-                    yield batch
-                    batch, used = [], 0
-                batch.append((name, index, oid))
-                used += cost
+        cuts = iter(self.cuts)
+        cut = next(cuts, -1)
+        position = 0  # cells before this column
+        for name, column, indexes, _ in self.cells:
+            prefix = column + "."
+            start = 0
+            while cut != -1 and cut < position + len(indexes):
+                end = cut - position
+                batch.extend((name, index, f"{prefix}{index}") for index in indexes[start:end])
+                yield batch
+                batch, start, cut = [], end, next(cuts, -1)
+            batch.extend((name, index, f"{prefix}{index}") for index in indexes[start:])
+            position += len(indexes)
         if batch:
             yield batch
 
@@ -146,6 +167,7 @@ def plan_from_walk(
     if_number: ValueType,
     uptime: int | None,
     now: float,
+    budget: int = BUDGET,
 ) -> IndexPlan:
     """Make the plan of a complete walk: *columns* by name (as read), *oids* the column OID of each name.
 
@@ -166,8 +188,25 @@ def plan_from_walk(
         address=address,
         profile=profile,
         cells=tuple(cells),
+        budget=budget,
+        cuts=_cuts(cells, budget),
         if_number=if_number if isinstance(if_number, int) else None,
         uptime=uptime,
         walked=now,
         refresh=REFRESH + jitter,
     )
+
+
+def _cuts(cells: list[tuple[str, str, tuple[int, ...], int]], budget: int) -> tuple[int, ...]:
+    """Return where requests start, so that each one's estimated reply stays within *budget* bytes."""
+    cuts = []
+    used, position = _cost(IF_NUMBER, _INTEGER_BYTES), 0
+    for _, column, indexes, size in cells:
+        for index in indexes:
+            cost = _cost(f"{column}.{index}", size)
+            if used and used + cost > budget:
+                cuts.append(position)
+                used = 0
+            used += cost
+            position += 1
+    return tuple(cuts)

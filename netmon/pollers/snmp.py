@@ -57,7 +57,7 @@ from netmon.pollers.ifmib import (
     needs_descr,
     needs_octets_32,
 )
-from netmon.pollers.ifplan import IF_NUMBER, IndexPlan, plan_from_walk
+from netmon.pollers.ifplan import BUDGET, BUDGET_V3, IF_NUMBER, IndexPlan, plan_from_walk
 from netmon.pollers.snmpexchange import HR_STORAGE_DESCR, NUMBER_REPETITIONS, Exchange, StepError
 from netmon.pollers.snmptext import as_enum, as_int, as_unsigned32
 
@@ -237,8 +237,12 @@ class SnmpPoller:
         self, exchange: Exchange, target: Target, uptime: int | None
     ) -> dict[str, dict[int, ValueType]]:
         """Walk the IF-MIB columns; keep a GET plan of what a complete walk found (`netmon.pollers.ifplan`)."""
+        now = time.monotonic()
+        old = self._plans.get(target.device)
+        if old is not None and (old.address != target.address or old.due(now)):
+            old = None  # another address, or time to start afresh
         if_number: ValueType = None
-        planned = not exchange.v1
+        planned = not exchange.v1 and (old is None or old.by_get)  # else: GETs failed here, walk until refresh
         if planned:
             try:  # read before the walk, so that a change during the walk shows in the next GET
                 if_number = await exchange.get(IF_NUMBER)
@@ -256,13 +260,10 @@ class SnmpPoller:
         if needs_octets_32(columns):
             oids |= IF_OCTETS_32
             columns |= {name: await exchange.walk(oid) for name, oid in IF_OCTETS_32.items()}
-        if not planned or exchange.notes:  # a walk cut short is walked again next time, notes and all
+        if exchange.notes or exchange.v1:  # a walk cut short is walked again next time, notes and all
             self._plans.pop(target.device, None)
+        if not planned or exchange.notes:
             return columns
-        now = time.monotonic()
-        old = self._plans.get(target.device)
-        if old is not None and not old.by_get and not old.due(now) and old.address == target.address:
-            return columns  # GETs failed on this agent: keep walking it until the plan's refresh
         plan = plan_from_walk(
             columns,
             oids,
@@ -272,6 +273,7 @@ class SnmpPoller:
             if_number=if_number,
             uptime=uptime,
             now=now,
+            budget=old.budget if old is not None else BUDGET_V3 if exchange.v3 else BUDGET,
         )
         if old is not None and old.mismatched and (old.cells, old.if_number) == (plan.cells, plan.if_number):
             plan = replace(plan, by_get=False)  # the GETs saw a change that the walk does not: walk it for now
@@ -291,8 +293,10 @@ class SnmpPoller:
         for request in plan.requests():
             try:
                 got = await exchange.call(_get_many([oid for _, _, oid in request]), "IF-MIB cells by ifIndex")
-            except StepError:  # tooBig, a cut reply, or dropped: this agent is walked until its next refresh
-                self._plans[target.device] = replace(plan, by_get=False)
+            except StepError:  # a reply cut at the receive buffer, or none
+                got = {}
+            if not got:  # or tooBig: gufo gives that as a reply without varbinds
+                self._plans[target.device] = plan.shrunk()
                 return None
             if not plan.read(request, got, columns):
                 # the table changed; if the walk finds the same cells, the agent's GETs disagree with its walks

@@ -80,7 +80,7 @@ class Exchange:
         self._session: Session | None = None
         self._context = context
         self.v1 = version == "1"
-        self._v3 = version == "3"
+        self.v3 = version == "3"
         self.fallback = text
         self.notes: list[str] = []
 
@@ -165,7 +165,7 @@ class Exchange:
 
         A walk cut short (OID not increasing, a limit) keeps its rows and adds a line to `notes`.
         """
-        repetitions = 0 if self.v1 else _repetitions(column, v3=self._v3)
+        repetitions = 0 if self.v1 else _repetitions(column, v3=self.v3)
         walk = await self.call(lambda s: walk_column(s, column, repetitions=repetitions, bulk=not self.v1), column)
         if walk.stop in _STOPS:
             self.notes.append(f"{column}: {_STOPS[walk.stop]} after {len(walk.rows)} rows, {walk.requests} requests")

@@ -110,44 +110,34 @@ async def test_an_agent_restart_is_walked_again(agent: OddAgent) -> None:
     assert requests == walk_requests
 
 
-async def test_an_agent_that_cannot_answer_the_get_is_walked(agent: OddAgent) -> None:
-    agent.max_get = 4  # tooBig for anything larger
+async def test_an_agent_that_refuses_large_gets_is_asked_smaller_ones(agent: OddAgent) -> None:
+    agent.max_get = 40  # tooBig above 40 varbinds (gufo gives it as a reply without varbinds)
+    poller = SnmpPoller(_profiles(agent), FAST)
+    walked, _ = await _poll(poller, agent)
+    for _attempt in range(6):  # each refused GET halves the request size; that poll walks instead
+        gets = len(agent.gets)
+        sample, requests = await _poll(poller, agent)
+        assert sample.interfaces == walked.interfaces
+        if agent.gets[gets:] and all(n <= 40 for n in agent.gets[gets:]):
+            break
+    else:
+        pytest.fail(f"never got a GET through: {agent.gets}")
+    assert sum(agent.gets[gets:]) == 2 * 24 + 1
+    assert requests == len(agent.gets[gets:])  # GETs only: no walk in this poll
+
+
+async def test_an_agent_that_cannot_answer_any_get_is_walked(agent: OddAgent) -> None:
+    agent.max_get = 1  # only one varbind per GET: under any reasonable request size
     poller = SnmpPoller(_profiles(agent), FAST)
     walked, walk_requests = await _poll(poller, agent)
-    fallback, _ = await _poll(poller, agent)  # the GET fails with tooBig, then the poll walks
-    assert fallback.interfaces == walked.interfaces
-    gets_before = len(agent.gets)
-    third, requests = await _poll(poller, agent)  # walked without trying the GET again
-    assert third.interfaces == walked.interfaces
-    assert requests == walk_requests
-    assert all(n <= 4 for n in agent.gets[gets_before:])
-
-
-async def test_snmpv1_is_always_walked(agent: OddAgent) -> None:
-    poller = SnmpPoller(_profiles(agent), FAST)
-    first, walk_requests = await _poll(poller, agent, "v1")
-    second, requests = await _poll(poller, agent, "v1")
-    assert (second.interfaces, requests) == (first.interfaces, walk_requests)
-    assert not agent.gets  # one missing OID would fail a whole v1 GET (RFC 1157 4.1.2)
-
-
-async def test_a_walk_cut_short_is_not_planned() -> None:
-    with OddAgent(ADDRESS, behaviour="loop", table=interface_table(3, if_number=True)) as looping:
-        poller = SnmpPoller(_profiles(looping), FAST)
-        first, walk_requests = await _poll(poller, looping)
-        second, requests = await _poll(poller, looping)
-    assert first.walk_notes
-    assert second.walk_notes == first.walk_notes  # still walked, and still saying why the walk stopped
-    assert requests == walk_requests
-
-
-async def test_long_values_are_split_into_replies_that_fit() -> None:
-    # 30 ifAlias of 255 characters: one GET of every cell would be a reply of ~9 kB, over gufo's
-    # receive buffer and most agents' message size; each request is sized by the longest value of its column
-    with OddAgent(ADDRESS, table=interface_table(30, alias_length=255, if_number=True)) as agent:
-        poller = SnmpPoller(_profiles(agent), FAST)
-        walked, _ = await _poll(poller, agent)
-        got, requests = await _poll(poller, agent)
-    assert got.interfaces == walked.interfaces
-    assert {len(row.alias) for row in got.interfaces} == {255}
-    assert sum(agent.gets[-requests:]) == 3 * 30 + 1  # every cell by GET, none lost to a cut reply
+    for _attempt in range(6):  # the request size halves down to the floor, then the device is walked
+        gets = len(agent.gets)
+        sample, requests = await _poll(poller, agent)
+        assert sample.interfaces == walked.interfaces
+        if not agent.gets[gets:]:
+            break
+    else:
+        pytest.fail(f"still trying GETs: {agent.gets}")
+    assert requests == walk_requests - 1  # the walk alone, without the ifNumber.0 that a plan needs
+    again, requests = await _poll(poller, agent)
+    assert (again.interfaces, requests) == (walked.interfaces, walk_requests - 1)
