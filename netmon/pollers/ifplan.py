@@ -23,13 +23,14 @@ engines use against large fleets; its rules here:
     walked every time, and its notes stay in the sample.
 - **Reply size.** A cell's reply size is estimated from its OID and the longest value its
   column had; a request carries cells up to the plan's ``budget`` of reply bytes: at first
-  `BUDGET` (v1/v2c: under gufo's 4,080-byte receive buffer) or `BUDGET_V3` (under the 2,048-byte
-  msgMaxSize gufo announces). An agent may still refuse a GET that large (RFC 3416 4.2.1
-  tooBig; Cisco IOS answers at most 1,500 bytes by default): a GET that fails (tooBig, which
-  gufo gives as an empty reply; a reply cut at the receive buffer; no reply) halves the budget,
-  and the poll walks. Below `FLOOR` the plan is marked ``by_get=False``: that device is walked,
-  as before, until its plan's refresh age. So is one whose GETs saw a change that the walk after
-  them does not.
+  `BUDGET` on v1/v2c and `BUDGET_V3` (its header is ~200 bytes longer) on v3, so that a reply
+  stays within the 1,472-byte message net-snmp and many agents default to, and within one
+  Ethernet frame: a fragmented datagram is dropped by many firewalls between networks. An
+  agent may still refuse a GET that large (RFC 3416 4.2.1 tooBig): a GET that fails (tooBig,
+  which gufo gives as a reply without varbinds; a reply cut at the receive buffer; no reply)
+  halves the budget, and the poll walks. Below `FLOOR` the plan is marked ``by_get=False``: that
+  device is walked, as before, until its plan's refresh age. So is one whose GETs saw a change
+  that the walk after them does not.
 - **Not used** on SNMPv1 (one missing OID fails the whole PDU with noSuchName, RFC 1157 4.1.2).
 """
 
@@ -48,8 +49,8 @@ IF_NUMBER = "1.3.6.1.2.1.2.1.0"
 REFRESH = 3_600.0
 JITTER = 3_600.0
 #: Estimated reply bytes per GET request at first (varbinds only; the message header is not counted).
-BUDGET = 3_000
-BUDGET_V3 = 1_600
+BUDGET = 1_350
+BUDGET_V3 = 1_200
 #: The smallest budget tried after failures: a little under the 484-byte message every agent
 #: must accept (RFC 3416 3), then the device is walked.
 FLOOR = 400

@@ -77,7 +77,7 @@ def decode_text(value: ValueType, fallback: str = DEFAULT_FALLBACK) -> str:
 
 def as_int(value: ValueType) -> int | None:
     """Return *value* if it is an integer (bool excluded), else None."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if type(value) is int else None  # exactly int: not bool (clients give plain ints)
 
 
 def as_enum(value: ValueType, low: int, high: int) -> int | None:
