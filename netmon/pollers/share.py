@@ -7,8 +7,9 @@ together (a fast network, or a burst of starts), one iteration ran 250 to 1,600 
 next slice and the ping replies waited for all of them, and each hop of an HTTP request waited
 for another such iteration.
 
-An SNMP walk awaits `LoopShare.turn()` before each request it sends, and an SNMP poll before
-its samples are recorded (`monitor.rounds`). In each iteration, turns are given until `SHARE`
+An SNMP walk or GET of interface cells (`netmon.pollers.ifplan`) awaits `LoopShare.turn()`
+before each request it sends, an interface poll before it assembles its rows, and an SNMP poll
+before its samples are recorded (`monitor.rounds`). In each iteration, turns are given until `SHARE`
 seconds have passed since the first one; later ones queue, first come first served. The next
 iteration lets twice as many go as fitted in this one; those that find its share used go back
 to the head of the queue, in order.

@@ -58,6 +58,7 @@ from netmon.pollers.ifmib import (
     needs_octets_32,
 )
 from netmon.pollers.ifplan import BUDGET, BUDGET_V3, IF_NUMBER, IndexPlan, plan_from_walk
+from netmon.pollers.share import LoopShare
 from netmon.pollers.snmpexchange import HR_STORAGE_DESCR, NUMBER_REPETITIONS, Exchange, StepError
 from netmon.pollers.snmptext import as_enum, as_int, as_unsigned32
 
@@ -225,6 +226,7 @@ class SnmpPoller:
             columns = None if exchange.v1 else await self._by_plan(exchange, target, uptime)
             if columns is None:
                 columns = await self._walk_interfaces(exchange, target, uptime)
+            await LoopShare.of().turn()  # a 48-port switch's rows take a millisecond: in the polls' share
             return {
                 "sys_uptime": uptime,
                 "interfaces": interface_rows(columns, fallback=exchange.fallback),
@@ -290,7 +292,9 @@ class SnmpPoller:
         ):
             return None
         columns = plan.columns()
+        share = LoopShare.of()
         for request in plan.requests():
+            await share.turn()  # as a walk does before each request: replies are handled in the polls' share
             try:
                 got = await exchange.call(_get_many([oid for _, _, oid in request]), "IF-MIB cells by ifIndex")
             except StepError:  # a reply cut at the receive buffer, or none
