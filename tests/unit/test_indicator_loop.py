@@ -1,0 +1,62 @@
+"""The live indicator gauges are recomputed after a ping round only when their inputs changed (issue 12)."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import structlog
+
+from netmon.indicators.definitions import catalog_for
+from netmon.monitor.loops import indicator_loop
+from netmon.monitor.state import State
+from tests.unit.test_exposition import _live
+
+
+class _Runtime(SimpleNamespace):
+    """The parts of `netmon.runtime.Runtime` the loop reads; `wake` counts the refreshes."""
+
+    def wake(self) -> None:
+        self.refreshed += 1
+        self.woken.set()
+
+
+async def _taken(event: asyncio.Event) -> None:
+    for _ in range(1000):  # the loop clears the event when it takes the round
+        if not event.is_set():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the indicator loop did not take the round")
+
+
+async def test_gauges_are_recomputed_only_when_a_state_changed() -> None:
+    live, config = _live(devices=4, ports=2)
+    runtime = _Runtime(
+        live=live,
+        catalog=catalog_for(config.indicators),
+        cluster=None,
+        gauges=[],
+        ping_done=asyncio.Event(),
+        woken=asyncio.Event(),
+        refreshed=0,
+        log=structlog.get_logger(),
+    )
+    task = asyncio.create_task(indicator_loop(runtime))  # type: ignore[arg-type]
+    try:
+        runtime.ping_done.set()
+        await asyncio.wait_for(runtime.woken.wait(), 30)
+        first = runtime.gauges
+        assert first  # the catalog's indicators over the four devices
+        runtime.woken.clear()
+        runtime.ping_done.set()  # a round that changed nothing ...
+        await _taken(runtime.ping_done)  # (its states are read as the round is taken)
+        device = next(key for key in live.engine.objects if key[0] == "device")
+        live.engine.objects[device].state = State.DOWN
+        runtime.ping_done.set()  # ... then one that took a device down
+        await asyncio.wait_for(runtime.woken.wait(), 30)
+        # one refresh for the change, none for the round between: had that one been computed, its
+        # wake would have ended the wait above with the gauges of the unchanged states
+        assert runtime.gauges != first
+        assert runtime.refreshed == 2
+    finally:
+        task.cancel()
