@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from netmon.errors import StoreError
 from netmon.inventory.store import Store
+from netmon.monitor import outages
 from netmon.monitor.outages import OutageLedger
-from netmon.monitor.state import State, StateEngine, StateRules
+from netmon.monitor.state import State, StateEngine, StateRules, Transition
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 RULES = StateRules(down_after=2, up_after=1)
@@ -105,3 +106,43 @@ def test_the_database_refuses_a_second_open_outage(store: Store) -> None:
 def test_ledger_errors_are_store_errors(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="outage ledger"):
         OutageLedger(sa.create_engine(f"sqlite:///{tmp_path}/empty.db")).outages()
+
+
+@pytest.mark.parametrize("kinds", [1, 3])
+def test_a_large_batch_is_recorded_once_and_a_replay_of_it_adds_nothing(store: Store, kinds: int) -> None:
+    # the first batch at start has every object; its replay check reads the history by kind and chunks
+    ledger = OutageLedger(store.engine)
+    names = [(("interface", "device", "link")[i % kinds], f"o{i}") for i in range(1_300)]
+    batch = [Transition(kind=k, name=n, old=State.UNKNOWN, new=State.UP, ts=T0, first=True) for k, n in names]
+    ledger.apply(batch)
+    ledger.apply(batch)  # a replay (the commit's answer was lost)
+    later = [
+        Transition(kind=k, name=n, old=State.UP, new=State.DOWN, ts=T0 + timedelta(minutes=1)) for k, n in names[:5]
+    ]
+    ledger.apply(later)
+    with store.engine.connect() as conn:
+        counted = conn.execute(sa.text("SELECT count(*) FROM state_changes")).scalar()
+    assert counted == len(names) + 5
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_postgres_statistics_of_the_history_are_refreshed_after_a_burst(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outages, "ANALYZE_ROWS", 500)
+    ledger = OutageLedger(store.engine)
+
+    def analyzed() -> bool:
+        with store.engine.connect() as conn:
+            query = "SELECT count(*) FROM pg_stats WHERE tablename = 'state_changes' AND schemaname = current_schema()"
+            return bool(conn.execute(sa.text(query)).scalar())
+
+    ledger.apply(
+        [Transition(kind="interface", name=f"i{i}", old=State.UNKNOWN, new=State.UP, ts=T0) for i in range(400)]
+    )
+    assert not analyzed()  # under the threshold: the planner still has the empty table's view
+    ledger.apply(
+        [Transition(kind="interface", name=f"j{i}", old=State.UNKNOWN, new=State.UP, ts=T0) for i in range(400)]
+    )
+    assert analyzed()
