@@ -224,8 +224,19 @@ class Exposition:
     ) -> bytes:
         """Return the text (UTF-8) of every family on *paths*; *shard* = (i, n) keeps objects whose crc32 % n == i.
 
-        Yields to the event loop after every `SLICE` seconds of work. *now* (aware UTC, default the
-        current time) is the instant the freshness rule judges samples at.
+        The joined `render_parts`; see there.
+        """
+        return b"".join(await self.render_parts(paths, shard, now=now))
+
+    async def render_parts(
+        self, paths: Collection[Path] = _MAIN, shard: tuple[int, int] | None = None, *, now: datetime | None = None
+    ) -> list[bytes]:
+        """Return the text (UTF-8) of every family on *paths* as pieces in order, to be written one after another.
+
+        A scrape of 100,000 series is ~11 MB: written piece by piece (`netmon.api.http`) it is never
+        joined into one buffer, nor copied whole into the socket's. *shard* = (i, n) keeps objects
+        whose crc32 % n == i. Yields to the event loop after every `SLICE` seconds of work. *now*
+        (aware UTC, default the current time) is the instant the freshness rule judges samples at.
         """
         live, settings = self._live(), self._get_settings()
         if live.inventory is not self._inventory or settings != self._settings:
@@ -251,9 +262,9 @@ class Exposition:
                     await asyncio.sleep(0)
                     self.yields += 1
                     if self._live() is not live:  # reloaded meanwhile: start again on the new view
-                        return await self.render(paths, shard, now=now)
+                        return await self.render_parts(paths, shard, now=now)
                     started = time.perf_counter()
-        return b"".join(_families(parts))
+        return list(_families(parts))
 
     def _get(
         self,

@@ -212,3 +212,33 @@ async def test_a_big_scrape_gives_the_event_loop_back_while_it_renders() -> None
     assert _series(text)["netmon_interface_oper_up"] == 400 * 24
     assert exposition.yields > 0
     assert ticks.count > 0  # other tasks (the poll rounds, /healthz) ran during the scrape
+
+
+async def test_a_large_scrape_is_served_in_pieces_with_its_length() -> None:
+    # 3 MB of exposition pieces: written a batch at a time (netmon.api.http.WRITE_SIZE), never joined whole
+    from aiohttp import ClientSession, web  # noqa: PLC0415
+
+    from netmon.api.http import WRITE_SIZE, _exposition_response  # noqa: PLC0415
+
+    parts = [b"# TYPE netmon_x gauge\n", *(f'netmon_x{{device="d{i}"}} {i}\n'.encode() for i in range(100_000))]
+    expected = b"".join(parts)
+    assert len(expected) > 4 * WRITE_SIZE
+
+    async def handler(_request: web.Request) -> web.Response:
+        return _exposition_response(parts)
+
+    app = web.Application()
+    app.router.add_get("/metrics", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with ClientSession() as client, client.get(f"http://127.0.0.1:{port}/metrics") as reply:
+            body = await reply.read()
+            assert reply.headers["Content-Length"] == str(len(expected))
+            assert "Transfer-Encoding" not in reply.headers
+    finally:
+        await runner.cleanup()
+    assert body == expected
