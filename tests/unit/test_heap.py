@@ -49,3 +49,16 @@ def test_the_settler_freezes_after_a_round_and_settles_every_reclaim_seconds() -
     settler.settled_at -= 3600  # an hour later
     assert settler.after_round() is not None
     assert ref() is None  # the settle gave back what the freezes kept
+
+
+def test_only_the_settles_collect_fully_and_the_young_generations_often() -> None:
+    heap.settle()
+    def collections() -> tuple[int, int]:  # (full, young: of generation 0 or 1)
+        stats = gc.get_stats()
+        return stats[2]["collections"], stats[0]["collections"] + stats[1]["collections"]
+
+    full, young = collections()
+    kept = [[index] for index in range(300_000)]  # a round's survivors: promoted, never collected fully
+    assert collections()[0] == full
+    assert collections()[1] - young >= 300_000 // heap.THRESHOLDS[0] - 1
+    del kept
