@@ -32,7 +32,7 @@ from netmon.monitor.loops import RoundHandler, indicator_loop, rollup_loop
 from netmon.monitor.pipeline import TransitionPipeline
 from netmon.monitor.reconcile import removed_since_last_run
 from netmon.monitor.reload import Reloader
-from netmon.monitor.rounds import targets_of
+from netmon.monitor.rounds import TargetList
 from netmon.monitor.scheduler import PollScheduler
 from netmon.monitor.trappolls import TrapPolls
 from netmon.pollers.traps import TrapReceiver
@@ -157,7 +157,7 @@ class Daemon:
             service = ApiService(rt, request_reload=self.reloader.request)
             http = self.http = await stack.enter_async_context(HttpServer(config.http, service, access, log=rt.log))
             rounds = RoundHandler(rt)
-            targets = lambda: targets_of(rt.live.inventory)  # noqa: E731 (read at each round: reloads replace it)
+            targets = TargetList(lambda: rt.live.inventory)  # read at each round: reloads replace the inventory
             scheduler = PollScheduler(
                 require(rt.pollers), targets, on_samples=rounds.on_samples, on_round=rounds.on_round
             )
