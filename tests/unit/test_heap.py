@@ -53,6 +53,7 @@ def test_the_settler_freezes_after_a_round_and_settles_every_reclaim_seconds() -
 
 def test_only_the_settles_collect_fully_and_the_young_generations_often() -> None:
     heap.settle()
+
     def collections() -> tuple[int, int]:  # (full, young: of generation 0 or 1)
         stats = gc.get_stats()
         return stats[2]["collections"], stats[0]["collections"] + stats[1]["collections"]
