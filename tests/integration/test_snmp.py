@@ -87,13 +87,11 @@ async def test_interfaces_match_snmpwalk(snmp_agent: AgentUnderTest, profile: st
         assert {row.if_index: row.name for row in sample.interfaces} == names
         assert {row.counter_bits for row in sample.interfaces} == {32 if v1 else 64}
         oper = snmpwalk(snmp_agent, profile, "1.3.6.1.2.1.2.2.1.8")
-        speed = snmpwalk(snmp_agent, profile, "1.3.6.1.2.1.2.2.1.5")
         for row in sample.interfaces:
             # Counters move while we poll (our own traffic crosses lo): netmon's reading lies between two walks.
             assert row.in_octets is not None
             assert int(before[row.if_index]) <= row.in_octets <= int(after[row.if_index])
             assert str(row.oper_status) == oper[row.if_index]
-            assert row.speed_bps == int(speed[row.if_index])
 
 
 async def test_host_resources_match_snmpwalk(snmp_agent: AgentUnderTest) -> None:
