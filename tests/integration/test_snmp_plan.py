@@ -141,3 +141,33 @@ async def test_an_agent_that_cannot_answer_any_get_is_walked(agent: OddAgent) ->
     assert requests == walk_requests - 1  # the walk alone, without the ifNumber.0 that a plan needs
     again, requests = await _poll(poller, agent)
     assert (again.interfaces, requests) == (walked.interfaces, walk_requests - 1)
+
+
+async def test_snmpv1_is_always_walked(agent: OddAgent) -> None:
+    poller = SnmpPoller(_profiles(agent), FAST)
+    first, walk_requests = await _poll(poller, agent, "v1")
+    second, requests = await _poll(poller, agent, "v1")
+    assert (second.interfaces, requests) == (first.interfaces, walk_requests)
+    assert not agent.gets  # one missing OID would fail a whole v1 GET (RFC 1157 4.1.2)
+
+
+async def test_a_walk_cut_short_is_not_planned() -> None:
+    with OddAgent(ADDRESS, behaviour="loop", table=interface_table(3, if_number=True)) as looping:
+        poller = SnmpPoller(_profiles(looping), FAST)
+        first, walk_requests = await _poll(poller, looping)
+        second, requests = await _poll(poller, looping)
+    assert first.walk_notes
+    assert second.walk_notes == first.walk_notes  # still walked, and still saying why the walk stopped
+    assert requests == walk_requests
+
+
+async def test_long_values_are_split_into_replies_that_fit() -> None:
+    # 30 ifAlias of 255 characters: one GET of every cell would be a reply of ~9 kB, over gufo's
+    # receive buffer and most agents' message size; each request is sized by the longest value of its column
+    with OddAgent(ADDRESS, table=interface_table(30, alias_length=255, if_number=True)) as agent:
+        poller = SnmpPoller(_profiles(agent), FAST)
+        walked, _ = await _poll(poller, agent)
+        got, requests = await _poll(poller, agent)
+    assert got.interfaces == walked.interfaces
+    assert {len(row.alias) for row in got.interfaces} == {255}
+    assert sum(agent.gets[-requests:]) == 3 * 30 + 1  # every cell by GET, none lost to a cut reply
