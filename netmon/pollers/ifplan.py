@@ -23,7 +23,7 @@ engines use against large fleets; its rules here:
     walked every time, and its notes stay in the sample.
 - **Reply size.** A cell's reply size is estimated from its OID and the longest value its
   column had; a request carries cells up to the plan's ``budget`` of reply bytes: at first
-  `BUDGET` on v1/v2c and `BUDGET_V3` (its header is ~200 bytes longer) on v3, so that a reply
+  `BUDGET` on v2c and `BUDGET_V3` (its header is ~200 bytes longer) on v3, so that a reply
   stays within the 1,472-byte message net-snmp and many agents default to, and within one
   Ethernet frame: a fragmented datagram is dropped by many firewalls between networks. An
   agent may still refuse a GET that large (RFC 3416 4.2.1 tooBig): a GET that fails (tooBig,
