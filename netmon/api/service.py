@@ -174,11 +174,7 @@ class ApiService:
 
         def prepare() -> Callable[[], list[bytes]]:
             live, catalog, zone = runtime.live, runtime.catalog, runtime.zone
-            states = (  # on the loop: not the 170,000 interfaces of 10k devices, which no indicator reads
-                {k: memory.state for k, memory in live.engine.objects.items() if k[0] != "interface"}
-                if period == "live"
-                else {}
-            )
+            states = live.indicator_states() if period == "live" else {}
             engine = require(runtime.engine) if period != "live" else None
 
             def compute() -> list[bytes]:

@@ -304,6 +304,13 @@ class LiveState:
                 counts[(kind, cause)] += 1
         return counts
 
+    def indicator_states(self) -> dict[ObjectKey, State]:
+        """Return the current state of every object an indicator can read: all but the interfaces.
+
+        A copy made on the event loop; at 10,000 devices it leaves out some 170,000 interfaces.
+        """
+        return {key: memory.state for key, memory in self.engine.objects.items() if key[0] != "interface"}
+
     def states(self, kind: str) -> dict[str, State]:
         """Return the current state of every object of *kind*."""
         return {name: memory.state for (k, name), memory in self.engine.objects.items() if k == kind}

@@ -97,7 +97,7 @@ async def indicator_loop(runtime: Runtime) -> None:
         await runtime.ping_done.wait()
         runtime.ping_done.clear()
         live = runtime.live
-        states = {key: memory.state for key, memory in live.engine.objects.items() if key[0] != "interface"}
+        states = live.indicator_states()
         inventory = live.inventory
         if runtime.cluster is not None:  # one poller of several: the whole province, the others' states from the DB
             try:

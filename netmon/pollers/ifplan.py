@@ -37,7 +37,7 @@ engines use against large fleets; its rules here:
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from gufo.snmp import ValueType
@@ -90,27 +90,25 @@ class IndexPlan:
     #: order) where a new request starts.
     budget: int = BUDGET
     cuts: tuple[int, ...] = ()
-    #: False after a GET failed, or disagreed with the walk that followed it: walk until `due`.
+    #: False after a GET failed, or disagreed with the walk that followed it: walk until its refresh age.
     by_get: bool = True
     #: A GET reply lacked a planned cell or had another ifNumber: the next poll walks and compares.
     mismatched: bool = False
 
     def shrunk(self) -> IndexPlan:
-        """Return the plan after a failed GET: half the budget, or walked until `due` below `FLOOR`."""
+        """Return the plan after a failed GET: half the budget (cut anew); below `FLOOR`, walked until its refresh."""
         budget = self.budget // 2
-        return replace(self, budget=budget, by_get=budget >= FLOOR)
+        return replace(self, budget=budget, cuts=_cuts(self.cells, budget), by_get=budget >= FLOOR)
 
-    def due(self, now: float) -> bool:
-        """Tell whether the plan is older than its refresh age."""
-        return now - self.walked >= self.refresh
+    def current(self, *, address: str, profile: str, now: float) -> bool:
+        """Tell whether the plan is of this address and profile, and younger than its refresh age."""
+        return (self.address, self.profile) == (address, profile) and now - self.walked < self.refresh
 
     def stale(self, *, address: str, profile: str, uptime: int | None, now: float) -> bool:
         """Tell whether the next poll must walk: GET unusable, another address or profile, a restart, or age."""
-        if not self.by_get or self.mismatched or address != self.address or profile != self.profile:
+        if not self.by_get or self.mismatched or not self.current(address=address, profile=profile, now=now):
             return True
-        if uptime is not None and self.uptime is not None and uptime < self.uptime:
-            return True
-        return self.due(now)
+        return uptime is not None and self.uptime is not None and uptime < self.uptime
 
     def requests(self) -> Iterator[list[tuple[str, int, str]]]:
         """Yield the GET requests: lists of (column name, ifIndex, OID), the first led by ifNumber.0 (name "").
@@ -198,7 +196,7 @@ def plan_from_walk(
     )
 
 
-def _cuts(cells: list[tuple[str, str, tuple[int, ...], int]], budget: int) -> tuple[int, ...]:
+def _cuts(cells: Iterable[tuple[str, str, tuple[int, ...], int]], budget: int) -> tuple[int, ...]:
     """Return where requests start, so that each one's estimated reply stays within *budget* bytes."""
     cuts = []
     used, position = _cost(IF_NUMBER, _INTEGER_BYTES), 0

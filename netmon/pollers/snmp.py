@@ -241,7 +241,7 @@ class SnmpPoller:
         """Walk the IF-MIB columns; keep a GET plan of what a complete walk found (`netmon.pollers.ifplan`)."""
         now = time.monotonic()
         old = self._plans.get(target.device)
-        if old is not None and ((old.address, old.profile) != (target.address, target.snmp or "") or old.due(now)):
+        if old is not None and not old.current(address=target.address, profile=target.snmp or "", now=now):
             old = None  # another address or profile, or time to start afresh
         if_number: ValueType = None
         planned = not exchange.v1 and (old is None or old.by_get)  # else: GETs failed here, walk until refresh
