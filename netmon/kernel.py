@@ -7,21 +7,52 @@ and events are frozen, keyword-only dataclasses deriving from `ValueObject` (STY
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import enum
 import hashlib
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
 from netmon.inventory.kinds import Role
 
-__all__ = ["TRUNCATED", "Sample", "Status", "Target", "ValueObject", "storable", "utc", "utcnow"]
+__all__ = [
+    "THREAD_GRACE",
+    "TRUNCATED",
+    "Sample",
+    "Status",
+    "Target",
+    "ValueObject",
+    "finish_thread",
+    "storable",
+    "utc",
+    "utcnow",
+]
 
 #: The marker of a value shortened to fit its column, followed by 8 hex digits of the full value's hash.
 TRUNCATED = "…#"
+
+
+#: Longest a cancelled loop waits for its worker thread to give back its database connection (seconds).
+THREAD_GRACE = 5.0
+
+
+async def finish_thread(call: Callable[..., Any], *args: Any) -> Any:
+    """Run *call* in a worker thread; if cancelled, let the thread end (up to `THREAD_GRACE` s) before re-raising.
+
+    A cancelled `asyncio.to_thread` leaves its thread running: one still holding a database
+    connection when the daemon disposes the engine leaks that connection (psycopg warns).
+    """
+    future = asyncio.ensure_future(asyncio.to_thread(call, *args))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        await asyncio.wait([future], timeout=THREAD_GRACE)
+        raise
 
 
 def utcnow() -> datetime:

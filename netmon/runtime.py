@@ -109,7 +109,7 @@ class Runtime:
         from netmon.monitor.windows import WindowStore  # noqa: PLC0415
 
         engine = self.engine = schema.create_engine(self.config.database.url.reveal())
-        stack.callback(engine.dispose)
+        stack.callback(schema.dispose, engine)  # also closes what shutdown left in worker threads
         self.registry.register(DbHealthCollector(health_of(engine)))
         await asyncio.to_thread(_check_schema, engine)
         inventory = await asyncio.to_thread(Store(engine).snapshot)

@@ -35,7 +35,7 @@ from netmon.cluster.settings import PollerConfig
 from netmon.errors import StoreError
 from netmon.inventory.schema import transaction
 from netmon.inventory.spec import Inventory
-from netmon.kernel import utcnow
+from netmon.kernel import finish_thread, utcnow
 from netmon.monitor.outages import OutageLedger
 from netmon.monitor.state import ObjectKey, State, Transition
 from netmon.sinks.events import SCHEMA, OutboxMessage, event_topic
@@ -75,6 +75,7 @@ class ClusterNode:
         self._beat_at = time.monotonic()
         self._lock = asyncio.Lock()
         self._notified = asyncio.Event()
+        self._listener: Any = None  # the pool connection that LISTENs (see _listen)
 
     # ---- joining and scope ------------------------------------------------------------------
 
@@ -190,14 +191,12 @@ class ClusterNode:
             await asyncio.gather(listener, return_exceptions=True)
 
     async def _beat(self) -> None:
-        held = await asyncio.to_thread(
-            membership.heartbeat, self.engine, self.name, self.epoch, self.config.failover_delay
-        )
+        held = await finish_thread(membership.heartbeat, self.engine, self.name, self.epoch, self.config.failover_delay)
         if not held:
             await self.recover(lease_lost=True)
             return
         self._beat_at = time.monotonic()
-        members = await asyncio.to_thread(membership.live_members, self.engine)
+        members = await finish_thread(membership.live_members, self.engine)
         if members != self.view:
             async with self._lock:
                 await self._rebuild(members, fresh=False)
@@ -206,28 +205,29 @@ class ClusterNode:
         """Wake the heartbeat at once on a join or leave (LISTEN netmon_pollers) on a connection of its own.
 
         A lost connection only delays a rebalance to the next heartbeat: it is opened again after one.
+        Cancelled while the connection is being opened, it waits for that thread (`finish_thread`) and
+        closes what it opened: no connection is left to the garbage collector.
         """
         while True:
-            raw: Any = None
             try:
-                raw = await asyncio.to_thread(self._listening)
+                await finish_thread(self._listening)
                 while True:
-                    if await asyncio.to_thread(self._wait_notify, raw, self.config.beat):
+                    if await asyncio.to_thread(self._wait_notify, self._listener, self.config.beat):
                         self._notified.set()
             except Exception as exc:  # noqa: BLE001 (the heartbeat still reads the members)
                 self.log.debug("poller listen failed", error=repr(exc))
             finally:
+                raw, self._listener = self._listener, None
                 if raw is not None:
                     raw.invalidate()  # the LISTEN dies with the connection; never back to the pool
             await asyncio.sleep(self.config.beat)  # before listening again, not synchronisation
 
-    def _listening(self) -> Any:
-        """Return a pool connection taken out for LISTEN (worker thread)."""
-        raw = self.engine.raw_connection()
+    def _listening(self) -> None:
+        """Take a pool connection out for LISTEN, as `_listener` (worker thread)."""
+        raw = self._listener = self.engine.raw_connection()
         driver: Any = raw.driver_connection
         driver.autocommit = True
         driver.execute(f"LISTEN {membership.CHANNEL}")
-        return raw
 
     @staticmethod
     def _wait_notify(raw: Any, timeout: float) -> bool:

@@ -22,6 +22,7 @@ __all__ = [
     "create_engine",
     "current_revision",
     "describe",
+    "dispose",
     "transaction",
     "upgrade",
 ]
@@ -67,6 +68,25 @@ def create_engine(url: str) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     health.watch(engine)
     return engine
+
+
+def dispose(engine: Engine) -> None:
+    """Close *engine*'s pooled connections now, and each one still checked out when it is checked back in.
+
+    `Engine.dispose` closes only the connections in the pool: one still out, in a worker thread whose
+    awaiting task was cancelled at shutdown (a heartbeat, a round's write), goes back to the discarded
+    pool and is closed only by the garbage collector, which psycopg reports as a ResourceWarning
+    ("deleted while still open"). The engine stays usable: it opens new connections on demand.
+    """
+    old = engine.pool
+    engine.dispose()
+    sa.event.listen(old, "checkin", _close_on_checkin)
+    old.dispose()  # a connection checked in between the two lines above
+
+
+def _close_on_checkin(dbapi_conn: Any, _record: object) -> None:
+    if dbapi_conn is not None:  # None: the connection was invalidated, hence already closed
+        dbapi_conn.close()
 
 
 @contextmanager

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
 
 from netmon.errors import StoreError
 from netmon.indicators.compute import live_rows
-from netmon.kernel import Sample, utcnow
+from netmon.kernel import Sample, finish_thread, utcnow
 from netmon.monitor.availability import rollup_day
 from netmon.monitor.rounds import RoundResult
 from netmon.monitor.scheduler import RoundStats
@@ -26,10 +25,7 @@ from netmon.monitor.state import ObjectKey, State
 from netmon.runtime import Runtime, require
 from netmon.systemd import notify
 
-__all__ = ["THREAD_GRACE", "RoundHandler", "finish_thread", "indicator_loop", "rollup_loop"]
-
-#: Longest a cancelled loop waits for its worker thread to give back its database connection (seconds).
-THREAD_GRACE = 5.0
+__all__ = ["RoundHandler", "indicator_loop", "rollup_loop"]
 
 
 class RoundHandler:
@@ -112,20 +108,6 @@ async def indicator_loop(runtime: Runtime) -> None:
         last = (inventory, catalog, today, states)
         runtime.gauges = [(row.indicator, row.label, row.level, row.a, row.b) for row in rows]
         runtime.wake()
-
-
-async def finish_thread(call: Callable[..., Any], *args: Any) -> Any:
-    """Run *call* in a worker thread; if cancelled, let the thread end (up to `THREAD_GRACE` s) before re-raising.
-
-    A cancelled `asyncio.to_thread` leaves its thread running: one still holding a database
-    connection when the daemon disposes the engine leaks that connection (psycopg warns).
-    """
-    future = asyncio.ensure_future(asyncio.to_thread(call, *args))
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        await asyncio.wait([future], timeout=THREAD_GRACE)
-        raise
 
 
 async def rollup_loop(runtime: Runtime) -> None:
