@@ -204,23 +204,36 @@ def _delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str,
 
 
 def _prom_scrapes(prom: RunningPrometheus, seconds: float) -> tuple[dict[str, Any], list[tuple[float, float]]]:
-    """Read Prometheus' own scrape series of the phase, per job; return a summary and the scrape windows (wall)."""
+    """Read Prometheus' own scrape series of the phase, per job; return a summary and the scrape windows (wall).
+
+    Besides all scrapes, `first_duration_s` and `later_duration_s` split each target's first scrape
+    (Prometheus creates its series in the TSDB head then: 1 to 9 s at 10k with the targets' first
+    scrapes bunched together, measured) from the steady scrapes after it.
+    """
     span = f"{int(seconds) + 1}s"
     summary: dict[str, Any] = {}
     windows: list[tuple[float, float]] = []
     for job in ("netmon", "netmon-interfaces.*"):
 
-        def raw(metric: str, job: str = job) -> list[tuple[float, float]]:
+        def raw(metric: str, job: str = job) -> list[list[tuple[float, float]]]:
+            """One list of (timestamp, value) per series (target), oldest first."""
             answer = prom.query(f'{metric}{{job=~"{job}"}}[{span}]', timeout=60)
             result = answer.get("data", {}).get("result", []) if answer.get("status") == "success" else []
-            return [(float(t), float(v)) for series in result for t, v in series["values"]]
+            return [[(float(t), float(v)) for t, v in series["values"]] for series in result]
 
-        durations, samples, up = raw("scrape_duration_seconds"), raw("scrape_samples_scraped"), raw("up")
+        per_target = raw("scrape_duration_seconds")
+        durations = [point for series in per_target for point in series]
+        samples = [point for series in raw("scrape_samples_scraped") for point in series]
+        up = [point for series in raw("up") for point in series]
         values = [v for _, v in durations]
+        firsts = [series[0][1] for series in per_target if series]
+        later = [v for series in per_target for _, v in series[1:]]
         summary[job.rstrip(".*")] = {
             "scrapes": len(durations),
             "failed": sum(1 for _, v in up if v == 0),
             "duration_s": {**percentiles(values), "avg": round(sum(values) / len(values), 3) if values else None},
+            "first_duration_s": percentiles(firsts),
+            "later_duration_s": percentiles(later),
             "samples_scraped_max": max((v for _, v in samples), default=None),
         }
         windows += [(t, t + v) for t, v in durations]

@@ -75,6 +75,9 @@ def test_tiny_daemon_benchmark_measures_everything_and_stops_everything(tmp_path
     assert jobs["netmon"]["scrapes"] >= 1
     assert jobs["netmon"]["failed"] == jobs["netmon-interfaces"]["failed"] == 0
     assert jobs["netmon"]["samples_scraped_max"] == pytest.approx(scrape["series"], rel=0.1)
+    main_job = jobs["netmon"]
+    assert main_job["first_duration_s"]["count"] == 1  # one target: its first scrape, then the steady ones
+    assert main_job["first_duration_s"]["count"] + main_job["later_duration_s"]["count"] == main_job["scrapes"]
     assert netmon["healthz"]["failed"] == 0
     assert netmon["healthz"]["outside_scrapes_ms"]["count"] + netmon["healthz"]["during_scrapes_ms"]["count"] > 0
     for path in ("/api/v1/indicators", "/api/v1/outages"):
