@@ -5,9 +5,10 @@ Installed in the daemon's process by `daemon_bench --loopwatch` (through `loopwa
 `BaseEventLoop._run_once` and registers a `gc.callbacks` hook, and writes one line per event
 to the file named by `NETMON_LOOPWATCH`:
 
-- `ITER <unix time> <busy ms> <handles> cpu=<ms> <label>=<count>/<ms> ...`: an iteration whose
-  callbacks ran longer than `NETMON_LOOPWATCH_MS` (default 50), the CPU time the loop's thread
-  had in it (much less than the busy time: the process waited for a core, or for the GIL), and
+- `ITER <unix time> <busy ms> <handles> cpu=<ms> pcpu=<ms> <label>=<count>/<ms> ...`: an iteration
+  whose callbacks ran longer than `NETMON_LOOPWATCH_MS` (default 50), the CPU time the loop's
+  thread had in it (much less than the busy time: the process waited for a core, or for the GIL),
+  the CPU time of the whole process in it (above the loop thread's: worker threads ran), and
   the six labels that took longest (a task's name up to ':' and its coroutine, or a callback's
   qualified name);
 - `GC <unix time> <generation> <ms>`: a collection of generation 2, or of any generation over 20 ms.
@@ -62,15 +63,18 @@ def install_from_env() -> None:
 
     def timed_once(loop: asyncio.AbstractEventLoop) -> None:
         busy.clear()
-        cpu = time.thread_time()
+        cpu, process = time.thread_time(), time.process_time()
         run_once(loop)
-        cpu = time.thread_time() - cpu
+        cpu, process = time.thread_time() - cpu, time.process_time() - process
         total = sum(entry[1] for entry in busy.values())
         if total > threshold:
             top = sorted(busy.items(), key=lambda item: -item[1][1])[:6]
             labels = " ".join(f"{name}={int(n)}/{seconds * 1000:.0f}" for name, (n, seconds) in top)
             handles = int(sum(entry[0] for entry in busy.values()))
-            out.write(f"ITER {time.time():.3f} {total * 1000:.0f} {handles} cpu={cpu * 1000:.0f} {labels}\n")
+            out.write(
+                f"ITER {time.time():.3f} {total * 1000:.0f} {handles} cpu={cpu * 1000:.0f}"
+                f" pcpu={process * 1000:.0f} {labels}\n"
+            )
 
     collecting: dict[str, float] = {}
 
@@ -91,6 +95,7 @@ def summary(path: Path) -> dict[str, Any]:
     """Summarise a watch file: long iterations (count, p50/max ms, CPU share, top labels by time) and full GCs."""
     iterations: list[float] = []
     cpu: list[float] = []
+    process_cpu: list[float] = []
     by_label: Counter[str] = Counter()
     full_gc: list[float] = []
     for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else ():
@@ -101,6 +106,9 @@ def summary(path: Path) -> dict[str, Any]:
             for item in fields[3:]:
                 if item.startswith("cpu="):
                     cpu.append(float(item[4:]))
+                    continue
+                if item.startswith("pcpu="):
+                    process_cpu.append(float(item[5:]))
                     continue
                 name, _, cost = item.rpartition("=")
                 by_label[name] += int(cost.split("/")[1])
@@ -114,6 +122,11 @@ def summary(path: Path) -> dict[str, Any]:
         "long_iterations": spread(iterations),
         # the loop thread's CPU time over the long iterations' wall time: well under 1 when it waited for a core
         "long_iterations_cpu_share": round(sum(cpu) / sum(iterations), 3) if cpu and sum(iterations) else None,
+        # the whole process's (every thread's): near the loop thread's share when the process waited for a core,
+        # well above it when its worker threads ran (and held the GIL) while the loop waited
+        "long_iterations_process_cpu_share": (
+            round(sum(process_cpu) / sum(iterations), 3) if process_cpu and sum(iterations) else None
+        ),
         "long_iterations_ms_by_label": dict(by_label.most_common(10)),
         "full_gc": spread(full_gc),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 import weakref
 from collections.abc import Iterator
 
@@ -18,10 +19,11 @@ class _Node:
 
 @pytest.fixture(autouse=True)
 def _unfrozen() -> Iterator[None]:
-    thresholds = gc.get_threshold()
+    thresholds, switch = gc.get_threshold(), sys.getswitchinterval()
     yield
     gc.unfreeze()
     gc.set_threshold(*thresholds)
+    sys.setswitchinterval(switch)
 
 
 def test_a_settled_cycle_is_not_collected_until_the_next_settle() -> None:
@@ -30,6 +32,7 @@ def test_a_settled_cycle_is_not_collected_until_the_next_settle() -> None:
     fields = heap.settle()
     assert fields["frozen_objects"] == gc.get_freeze_count() > 0
     assert gc.get_threshold() == heap.THRESHOLDS
+    assert sys.getswitchinterval() == pytest.approx(heap.SWITCH_INTERVAL)  # workers yield the GIL to the loop sooner
     del node
     gc.collect()
     assert ref() is not None  # frozen: a full collection does not walk it
