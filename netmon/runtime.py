@@ -34,6 +34,7 @@ from netmon.sinks.sections import IndicatorGauge, sections
 
 if TYPE_CHECKING:
     from netmon.cluster.node import ClusterNode
+    from netmon.indicators.compute import LiveRows
     from netmon.monitor.live import LiveState
     from netmon.monitor.pipeline import TransitionPipeline
     from netmon.monitor.rounds import Pollers
@@ -63,6 +64,7 @@ class Runtime:
         self.zone = ZoneInfo(config.timezone)
         self.catalog = catalog_for(config.indicators)  # a bad definitions file fails here, before anything runs
         self.gauges: list[IndicatorGauge] = []  # live indicator values, after each ping round
+        self.live_rows: LiveRows | None = None  # the indicator loop's last rows, served again by the API
         #: /metrics' per-object families, kept per object until its samples or states change (issue 12)
         self.exposition = Exposition(
             lambda: self.live, sections(lambda: self.gauges, lambda: self.config.metrics.indicators), self._metrics

@@ -157,7 +157,9 @@ class ApiService:
         """Return indicator rows for *period* (live, 2026, 2026-Q3, 2026-09) as JSON rows (`IndicatorRow.to_dict`).
 
         Computed, selected (`queries.select_indicators`) and serialised in a worker thread, and
-        cached (`PageCache`) per (period, level, units, indicator) until the state changes.
+        cached (`PageCache`) per (period, level, units, indicator) until the state changes. Live
+        rows are those of the indicator loop (`Runtime.live_rows`) while they hold for the current
+        states, and computed here otherwise.
         Raises InputError for an unknown level or indicator, PeriodError for a bad period,
         StoreError when the database fails.
         """
@@ -176,9 +178,14 @@ class ApiService:
             live, catalog, zone = runtime.live, runtime.catalog, runtime.zone
             states = live.indicator_states() if period == "live" else {}
             engine = require(runtime.engine) if period != "live" else None
+            kept = runtime.live_rows if period == "live" else None
+            if kept is not None and not kept.holds(live.inventory, catalog, utcnow().date(), states):
+                kept = None  # the states moved since the indicator loop's rows: compute them for these
 
             def compute() -> list[bytes]:
-                if engine is None:
+                if kept is not None:
+                    rows = kept.of_level(chosen)
+                elif engine is None:
                     rows = live_rows(live.inventory, states, catalog, level=chosen)
                 else:
                     now = utcnow()

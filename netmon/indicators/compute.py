@@ -30,7 +30,7 @@ from netmon.monitor.availability import StateSeconds, object_seconds
 from netmon.monitor.outages import OutageLedger
 from netmon.monitor.state import State
 
-__all__ = ["NO_DATA", "compute", "first_sample", "live_rows", "period_rows"]
+__all__ = ["NO_DATA", "LiveRows", "compute", "first_sample", "live_rows", "period_rows"]
 
 _HISTORY = metadata.tables[StateChange.__tablename__]
 
@@ -85,6 +85,37 @@ def live_rows(
     """
     structure = in_force(inventory, today or datetime.now(UTC).date())
     return _rows(structure, Facts(live=True, states=states), definitions, _Context(label="live"), level)
+
+
+@dataclass(frozen=True, eq=False)
+class LiveRows:
+    """`live_rows` of every level, kept with what they were computed from, to be served again while that holds.
+
+    The indicator loop keeps one after each computation (`Runtime.live_rows`); the API's live
+    indicators reuse it while the inventory, definitions, day and states are those it was
+    computed from (`holds`), instead of computing them again in a worker thread (issue 12).
+    """
+
+    inventory: Inventory
+    definitions: Catalog
+    today: date
+    states: Mapping[ObjectKey, State]
+    rows: list[IndicatorRow]
+
+    def holds(self, inventory: Inventory, definitions: Catalog, today: date, states: Mapping[ObjectKey, State]) -> bool:
+        """Tell whether `live_rows` of these inputs would give these rows (same objects, equal day and states)."""
+        return (
+            self.inventory is inventory
+            and self.definitions is definitions
+            and self.today == today
+            and self.states == states
+        )
+
+    def of_level(self, level: Level | None) -> list[IndicatorRow]:
+        """Return what `live_rows(..., level=level)` returns: every row for None, else the level's, without roll-ups."""
+        if level is None:
+            return self.rows
+        return [row for row in self.rows if row.level == level.value]
 
 
 def period_rows(

@@ -13,15 +13,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import timedelta
 
 from netmon.errors import StoreError
-from netmon.indicators.compute import live_rows
+from netmon.indicators.compute import LiveRows, live_rows
 from netmon.kernel import Sample, finish_thread, utcnow
 from netmon.monitor.availability import rollup_day
 from netmon.monitor.rounds import RoundResult
 from netmon.monitor.scheduler import RoundStats
-from netmon.monitor.state import ObjectKey, State
 from netmon.runtime import Runtime, require
 from netmon.systemd import notify
 
@@ -88,7 +87,7 @@ async def indicator_loop(runtime: Runtime) -> None:
     At 10,000 devices a computation is seconds of Python in a thread, holding the GIL against
     the event loop every 30 s for nothing in a steady state (issue 12).
     """
-    last: tuple[object, object, date, dict[ObjectKey, State]] | None = None
+    last: LiveRows | None = None
     while True:
         await runtime.ping_done.wait()
         runtime.ping_done.clear()
@@ -102,10 +101,10 @@ async def indicator_loop(runtime: Runtime) -> None:
                 runtime.log.warning("live indicators not refreshed: cannot read the others' states", error=str(exc))
                 continue
         catalog, today = runtime.catalog, utcnow().date()
-        if last is not None and last[0] is inventory and last[1] is catalog and last[2] == today and last[3] == states:
+        if last is not None and last.holds(inventory, catalog, today, states):
             continue
         rows = await asyncio.to_thread(live_rows, inventory, states, catalog, today=today)
-        last = (inventory, catalog, today, states)
+        last = runtime.live_rows = LiveRows(inventory, catalog, today, states, rows)  # the API serves them again
         runtime.gauges = [(row.indicator, row.label, row.level, row.a, row.b) for row in rows]
         runtime.wake()
 

@@ -9,8 +9,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
+from netmon.api import service
 from netmon.api.openapi import spec
 from netmon.daemon import Daemon
+from netmon.kernel import utcnow
 from tests.integration.test_daemon import _all_up, _fetch, config_for
 from tests.monitoring import running
 
@@ -80,3 +84,33 @@ def test_the_openapi_document_describes_the_pages() -> None:
         assert set(answer["required"]) == {key, "count", "total", "offset", "limit", "next"}
     indicators = spec()["paths"]["/api/v1/indicators"]["get"]["parameters"]
     assert {"period", "level", "unit", "indicator"} <= {p["name"] for p in indicators}
+
+
+async def test_live_indicators_are_the_indicator_loops_rows_while_they_hold(
+    config_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(config_for()) as daemon:
+        runtime = daemon.runtime
+
+        def kept_rows_hold() -> bool:
+            kept, live = runtime.live_rows, runtime.live
+            return kept is not None and kept.holds(
+                live.inventory, runtime.catalog, utcnow().date(), live.indicator_states()
+            )
+
+        async with asyncio.timeout(20):
+            await daemon.wait_until(lambda: _all_up(daemon) and kept_rows_hold())
+        status, whole = await _fetch(daemon, "/api/v1/indicators?period=live&limit=10000")
+        assert status == 200
+        if not kept_rows_hold():  # a round moved a state meanwhile (bounded: the lab answers)
+            async with asyncio.timeout(20):
+                await daemon.wait_until(kept_rows_hold)
+
+        def computed_again(*_args: object, **_kwargs: object) -> None:
+            raise AssertionError("live indicators computed again while the loop's rows hold")
+
+        monkeypatch.setattr(service, "live_rows", computed_again)
+        status, commune = await _fetch(daemon, "/api/v1/indicators?period=live&level=commune&limit=10000")
+        assert status == 200, commune  # served from the loop's rows: the computation above is not called
+        assert commune["indicators"] == [row for row in whole["indicators"] if row["level"] == "commune"]
+        assert commune["total"] > 0

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from types import SimpleNamespace
 
 import structlog
 
+from netmon.indicators.compute import LiveRows, live_rows
 from netmon.indicators.definitions import catalog_for
+from netmon.inventory.models import Level
+from netmon.kernel import utcnow
 from netmon.monitor.loops import indicator_loop
 from netmon.monitor.state import State
 from tests.unit.test_exposition import _live
@@ -60,3 +64,37 @@ async def test_gauges_are_recomputed_only_when_a_state_changed() -> None:
         assert runtime.refreshed == 2
     finally:
         task.cancel()
+
+
+async def test_the_loop_keeps_rows_that_equal_a_computation_of_each_level_while_the_states_hold() -> None:
+    live, config = _live(devices=4, ports=2)
+    catalog = catalog_for(config.indicators)
+    runtime = _Runtime(
+        live=live,
+        catalog=catalog,
+        cluster=None,
+        gauges=[],
+        live_rows=None,
+        ping_done=asyncio.Event(),
+        woken=asyncio.Event(),
+        refreshed=0,
+        log=structlog.get_logger(),
+    )
+    task = asyncio.create_task(indicator_loop(runtime))  # type: ignore[arg-type]
+    try:
+        runtime.ping_done.set()
+        await asyncio.wait_for(runtime.woken.wait(), 30)
+    finally:
+        task.cancel()
+    kept: LiveRows = runtime.live_rows
+    today, states = utcnow().date(), live.indicator_states()
+    assert kept.holds(live.inventory, catalog, today, states)
+    for level in (None, *Level):  # what the API serves from them is what it would compute
+        assert kept.of_level(level) == live_rows(live.inventory, states, catalog, level=level, today=today)
+    assert {row.level for row in kept.of_level(None)} > {level.value for level in Level if kept.of_level(level)}
+
+    device = next(key for key in live.engine.objects if key[0] == "device")
+    live.engine.objects[device].state = State.DOWN
+    assert not kept.holds(live.inventory, catalog, today, live.indicator_states())  # a state moved
+    assert not kept.holds(live.inventory, catalog, today + timedelta(days=1), states)  # another day's structure
+    assert not kept.holds(live.inventory, catalog_for(config.indicators), today, states)  # other definitions
