@@ -111,12 +111,22 @@ def _edit(text: str, edit: tuple[str, str] | None) -> str:
 
 
 class _Lines:
-    """Reads a process's stdout in a thread, so that waiting for a line is bounded."""
+    """Reads a process's stdout in a thread, so that waiting for a line is bounded.
+
+    The thread is the stream's only reader, until the end: `finish` waits for it (no
+    `communicate`, which would read and close the same stream under it).
+    """
 
     def __init__(self, stream: IO[str]) -> None:
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
-        threading.Thread(target=self._pump, args=(stream,), name="stdout-reader", daemon=True).start()
+        self._reader = threading.Thread(target=self._pump, args=(stream,), name="stdout-reader", daemon=True)
+        self._reader.start()
+
+    def finish(self, within: float) -> None:
+        """Wait for the reader to reach the end of the stream (the process has exited)."""
+        self._reader.join(within)
+        assert not self._reader.is_alive(), f"stdout not at its end within {within} s"
 
     def _pump(self, stream: IO[str]) -> None:
         for line in stream:
@@ -146,6 +156,7 @@ def test_a_bad_edit_on_sighup_keeps_monitoring_and_exits_2_at_start(
     process = subprocess.Popen(
         [sys.executable, "-m", "netmon", "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    lines: _Lines | None = None
     try:
         assert process.stdout is not None
         lines = _Lines(process.stdout)
@@ -159,10 +170,17 @@ def test_a_bad_edit_on_sighup_keeps_monitoring_and_exits_2_at_start(
         process.send_signal(signal.SIGHUP)  # a good file still reloads afterwards
         lines.expect('"reloaded"')
         process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=20)
+        process.wait(timeout=20)
+        assert process.stderr is not None
+        err = process.stderr.read()
     finally:
         process.kill()
         process.wait(timeout=10)
+        if lines is not None:
+            lines.finish(within=10)  # at the end of stdout: the process is gone
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
     assert process.returncode == 0, err
     assert "fuzz-community" not in "".join(lines.seen) + err
     _write(path, _edit(_config_text(db_url), edit))
