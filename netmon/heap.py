@@ -26,8 +26,8 @@ allocations, under 1 ms a collection, and the second generation about 10 ms (in-
 frozen ones do: at most `RECLAIM` seconds.
 
 `SWITCH_INTERVAL` is the other half of keeping the loop's thread on its critical path: how long a
-worker thread (an API page, the live indicators, a rollup, a database write) may keep the GIL
-once the loop's thread asks for it. The loop's thread gives the GIL up at each blocking call (the
+worker thread (an API page, the live indicators, a rollup, a database write) runs on with the
+GIL once the loop's thread asks for it. The loop's thread gives the GIL up at each blocking call (the
 selector's wait, socket calls that release it); with CPython's default of 5 ms a busy worker
 then kept it up to 5 ms each time (the convoy effect). On the 10k benchmark (`loopwatch`), one
 iteration of an SNMP burst ran 117 poll steps in 426 ms of wall time, in which the loop's thread
@@ -48,8 +48,8 @@ __all__ = ["RECLAIM", "SWITCH_INTERVAL", "THRESHOLDS", "Settler", "settle"]
 #: The last is out of reach on purpose: the full collections are the settles'.
 THRESHOLDS = (2_000, 10, 1_000_000)
 
-#: `sys.setswitchinterval` (seconds): the longest a thread keeps the GIL that another one waits for.
-#: CPython's default is 0.005.
+#: `sys.setswitchinterval` (seconds): after how long CPython asks the thread holding the GIL to let a
+#: waiting one have it (CPython's default: 0.005). Not a bound: C code that keeps the GIL ignores it.
 SWITCH_INTERVAL = 0.0005
 
 #: Seconds between two full settles while rounds only freeze (`Settler.after_round`).

@@ -41,16 +41,26 @@ TRUNCATED = "…#"
 THREAD_GRACE = 5.0
 
 
-async def finish_thread(call: Callable[..., Any], *args: Any) -> Any:
+async def finish_thread(call: Callable[..., Any], *args: Any, on_late: Callable[[Any], object] | None = None) -> Any:
     """Run *call* in a worker thread; if cancelled, let the thread end (up to `THREAD_GRACE` s) before re-raising.
 
     A cancelled `asyncio.to_thread` leaves its thread running: one still holding a database
     connection when the daemon disposes the engine leaks that connection (psycopg warns).
+    When cancelled, what *call* still returns (within the grace or after it) is given to
+    *on_late* on the event loop, e.g. to close a connection that nobody will receive.
     """
     future = asyncio.ensure_future(asyncio.to_thread(call, *args))
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
+        if on_late is not None:
+            late = on_late
+
+            def hand_over(done: asyncio.Future[Any]) -> None:
+                if not done.cancelled() and done.exception() is None:
+                    late(done.result())
+
+            future.add_done_callback(hand_over)
         await asyncio.wait([future], timeout=THREAD_GRACE)
         raise
 

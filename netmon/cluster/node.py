@@ -75,7 +75,6 @@ class ClusterNode:
         self._beat_at = time.monotonic()
         self._lock = asyncio.Lock()
         self._notified = asyncio.Event()
-        self._listener: Any = None  # the pool connection that LISTENs (see _listen)
 
     # ---- joining and scope ------------------------------------------------------------------
 
@@ -205,29 +204,34 @@ class ClusterNode:
         """Wake the heartbeat at once on a join or leave (LISTEN netmon_pollers) on a connection of its own.
 
         A lost connection only delays a rebalance to the next heartbeat: it is opened again after one.
-        Cancelled while the connection is being opened, it waits for that thread (`finish_thread`) and
-        closes what it opened: no connection is left to the garbage collector.
+        Cancelled while the connection is being opened, it closes that connection once the thread
+        returns it (`finish_thread`'s *on_late*): no connection is left to the garbage collector.
         """
         while True:
+            raw: Any = None
             try:
-                await finish_thread(self._listening)
+                raw = await finish_thread(self._listening, on_late=_invalidate)
                 while True:
-                    if await asyncio.to_thread(self._wait_notify, self._listener, self.config.beat):
+                    if await asyncio.to_thread(self._wait_notify, raw, self.config.beat):
                         self._notified.set()
             except Exception as exc:  # noqa: BLE001 (the heartbeat still reads the members)
                 self.log.debug("poller listen failed", error=repr(exc))
             finally:
-                raw, self._listener = self._listener, None
                 if raw is not None:
-                    raw.invalidate()  # the LISTEN dies with the connection; never back to the pool
+                    _invalidate(raw)
             await asyncio.sleep(self.config.beat)  # before listening again, not synchronisation
 
-    def _listening(self) -> None:
-        """Take a pool connection out for LISTEN, as `_listener` (worker thread)."""
-        raw = self._listener = self.engine.raw_connection()
-        driver: Any = raw.driver_connection
-        driver.autocommit = True
-        driver.execute(f"LISTEN {membership.CHANNEL}")
+    def _listening(self) -> Any:
+        """Return a pool connection taken out for LISTEN (worker thread); closed again if LISTEN fails."""
+        raw = self.engine.raw_connection()
+        try:
+            driver: Any = raw.driver_connection
+            driver.autocommit = True
+            driver.execute(f"LISTEN {membership.CHANNEL}")
+        except BaseException:
+            raw.invalidate()
+            raise
+        return raw
 
     @staticmethod
     def _wait_notify(raw: Any, timeout: float) -> bool:
@@ -345,3 +349,8 @@ class PollerCollector(Collector):
 def _single(family: Any, name: str, value: float) -> Metric:
     family.add_metric([name], value)
     return family  # type: ignore[no-any-return]
+
+
+def _invalidate(raw: Any) -> None:
+    """Close a LISTEN connection: the LISTEN dies with it, and it never goes back to the pool."""
+    raw.invalidate()

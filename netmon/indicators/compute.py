@@ -112,7 +112,7 @@ class LiveRows:
         )
 
     def of_level(self, level: Level | None) -> list[IndicatorRow]:
-        """Return what `live_rows(..., level=level)` returns: every row for None, else the level's, without roll-ups."""
+        """Return what `live_rows(..., level=level)` returns: every row for None, else the level's (units and total)."""
         if level is None:
             return self.rows
         return [row for row in self.rows if row.level == level.value]

@@ -123,10 +123,15 @@ class _Lines:
         self._reader = threading.Thread(target=self._pump, args=(stream,), name="stdout-reader", daemon=True)
         self._reader.start()
 
-    def finish(self, within: float) -> None:
-        """Wait for the reader to reach the end of the stream (the process has exited)."""
+    def finish(self, within: float) -> bool:
+        """Wait for the reader to reach the end of the stream (the process has exited); tell whether it did.
+
+        The lines no `expect` took are added to `seen`, so that checks of the whole output see them.
+        """
         self._reader.join(within)
-        assert not self._reader.is_alive(), f"stdout not at its end within {within} s"
+        while not self.lines.empty():
+            self.seen.append(self.lines.get_nowait())
+        return not self._reader.is_alive()
 
     def _pump(self, stream: IO[str]) -> None:
         for line in stream:
@@ -176,11 +181,11 @@ def test_a_bad_edit_on_sighup_keeps_monitoring_and_exits_2_at_start(
     finally:
         process.kill()
         process.wait(timeout=10)
-        if lines is not None:
-            lines.finish(within=10)  # at the end of stdout: the process is gone
+        ended = lines is not None and lines.finish(within=10)  # at the end of stdout: the process is gone
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+    assert ended, "stdout was not read to its end within 10 s of the exit"
     assert process.returncode == 0, err
     assert "fuzz-community" not in "".join(lines.seen) + err
     _write(path, _edit(_config_text(db_url), edit))

@@ -35,3 +35,27 @@ async def test_an_uncancelled_call_returns_its_result_and_raises_its_error() -> 
     assert await finish_thread(sum, [1, 2, 3]) == 6
     with pytest.raises(ZeroDivisionError):
         await finish_thread(divmod, 1, 0)
+
+
+async def test_what_a_cancelled_call_still_returns_goes_to_on_late() -> None:
+    started, release = threading.Event(), threading.Event()
+    handed: list[str] = []
+
+    def work() -> str:
+        started.set()
+        release.wait(10)
+        return "connection"
+
+    task = asyncio.create_task(finish_thread(work, on_late=handed.append))
+    assert await asyncio.to_thread(started.wait, 10)
+    task.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert handed == ["connection"]  # not dropped: the caller that would have received it is gone
+
+
+async def test_on_late_is_not_called_when_the_caller_receives_the_result() -> None:
+    handed: list[object] = []
+    assert await finish_thread(str, 5, on_late=handed.append) == "5"
+    assert handed == []
