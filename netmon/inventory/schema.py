@@ -77,6 +77,9 @@ def dispose(engine: Engine) -> None:
     awaiting task was cancelled at shutdown (a heartbeat, a round's write), goes back to the discarded
     pool and is closed only by the garbage collector, which psycopg reports as a ResourceWarning
     ("deleted while still open"). The engine stays usable: it opens new connections on demand.
+
+    Not covered: a checkin already past SQLAlchemy's test for checkin listeners when the listener is
+    added, and connections a thread takes from the new pool after this call (nobody disposes it).
     """
     old = engine.pool
     engine.dispose()
