@@ -9,9 +9,10 @@ from types import SimpleNamespace
 import structlog
 
 from netmon.indicators.compute import LiveRows, live_rows
-from netmon.indicators.definitions import catalog_for
+from netmon.indicators.definitions import Catalog, catalog_for
 from netmon.inventory.models import Level
 from netmon.kernel import utcnow
+from netmon.monitor.live import LiveState
 from netmon.monitor.loops import indicator_loop
 from netmon.monitor.state import State
 from tests.unit.test_exposition import _live
@@ -25,6 +26,21 @@ class _Runtime(SimpleNamespace):
         self.woken.set()
 
 
+def _runtime(live: LiveState, catalog: Catalog) -> _Runtime:
+    """A runtime for the indicator loop over *live*, before any round."""
+    return _Runtime(
+        live=live,
+        catalog=catalog,
+        cluster=None,
+        gauges=[],
+        live_rows=None,
+        ping_done=asyncio.Event(),
+        woken=asyncio.Event(),
+        refreshed=0,
+        log=structlog.get_logger(),
+    )
+
+
 async def _taken(event: asyncio.Event) -> None:
     for _ in range(1000):  # the loop clears the event when it takes the round
         if not event.is_set():
@@ -35,16 +51,7 @@ async def _taken(event: asyncio.Event) -> None:
 
 async def test_gauges_are_recomputed_only_when_a_state_changed() -> None:
     live, config = _live(devices=4, ports=2)
-    runtime = _Runtime(
-        live=live,
-        catalog=catalog_for(config.indicators),
-        cluster=None,
-        gauges=[],
-        ping_done=asyncio.Event(),
-        woken=asyncio.Event(),
-        refreshed=0,
-        log=structlog.get_logger(),
-    )
+    runtime = _runtime(live, catalog_for(config.indicators))
     task = asyncio.create_task(indicator_loop(runtime))  # type: ignore[arg-type]
     try:
         runtime.ping_done.set()
@@ -69,17 +76,7 @@ async def test_gauges_are_recomputed_only_when_a_state_changed() -> None:
 async def test_the_loop_keeps_rows_that_equal_a_computation_of_each_level_while_the_states_hold() -> None:
     live, config = _live(devices=4, ports=2)
     catalog = catalog_for(config.indicators)
-    runtime = _Runtime(
-        live=live,
-        catalog=catalog,
-        cluster=None,
-        gauges=[],
-        live_rows=None,
-        ping_done=asyncio.Event(),
-        woken=asyncio.Event(),
-        refreshed=0,
-        log=structlog.get_logger(),
-    )
+    runtime = _runtime(live, catalog)
     task = asyncio.create_task(indicator_loop(runtime))  # type: ignore[arg-type]
     try:
         runtime.ping_done.set()
