@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -188,3 +190,25 @@ def _expected(rows: dict[int, dict[str, Any]]) -> dict[int, tuple[str, str, str,
         i: (o["object_kind"], o["object_name"], o["cause"], str(iso(o["started_at"])), iso(o["ended_at"]))
         for i, o in rows.items()
     }
+
+
+class _Batch(list[Transition]):
+    """A batch that a weak reference can watch (a plain list cannot be weakly referenced)."""
+
+
+async def test_a_written_batch_is_not_held_until_the_next_one(engine: sa.Engine) -> None:
+    """The first judgements of every interface (170,000 at 10k) must not stay in memory once written (issue 12)."""
+    written = asyncio.Event()
+    pipeline = TransitionPipeline(
+        engine, prefix=None, instruments=Instruments.register(CollectorRegistry()), log=RecordingLog(),
+        on_written=written.set,
+    )  # fmt: skip
+    async with _running(pipeline):
+        batch = _Batch(_t("interface", f"sw1:port{i}", K, U) for i in range(3))
+        watch = weakref.ref(batch)
+        pipeline.publish(batch)
+        await asyncio.wait_for(written.wait(), 15.0)
+        del batch
+        gc.collect()
+        assert watch() is None  # nothing in the pipeline holds it while it waits for the next batch
+    assert len(_rows(engine, "state_changes")) == 3
