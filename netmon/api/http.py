@@ -26,7 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from netmon.api.access import Access
 from netmon.api.guard import PRINCIPAL, Guard, read_json
 from netmon.api.openapi import spec
-from netmon.api.pages import Page, page_body
+from netmon.api.pages import Page, Rows, page_body
 from netmon.config import HttpConfig
 from netmon.errors import InputError, NetmonError
 from netmon.inventory.models import Level, ServiceCheck
@@ -80,8 +80,8 @@ class Backend(Protocol):
 
     async def outage_rows(
         self, *, open_only: bool, since: str | None, units: set[str] | None, cause: str | None, kind: str | None
-    ) -> list[bytes]:
-        """Return the selected outages as JSON rows (computed, serialised and cached off the loop)."""
+    ) -> Rows[Any]:
+        """Return the selected outages (computed and cached off the loop; a page serialised when served)."""
         ...
 
     async def add_window(self, window: Window) -> Window:
@@ -94,8 +94,8 @@ class Backend(Protocol):
 
     async def indicator_rows(
         self, *, period: str, level: str | None, units: set[str] | None, indicator: str | None
-    ) -> list[bytes]:
-        """Return indicator rows as JSON rows (computed, serialised and cached off the loop)."""
+    ) -> Rows[Any]:
+        """Return indicator rows (computed and cached off the loop; a page serialised when served)."""
         ...
 
     def request_reload(self) -> None:
@@ -439,8 +439,8 @@ class _Routes:
         return await _page(request, "indicators", rows, page)
 
 
-async def _page(request: web.Request, key: str, rows: list[bytes], page: Page) -> web.Response:
-    """Answer one page of pre-serialised *rows*, with `next` linking the following page (pages.py)."""
+async def _page(request: web.Request, key: str, rows: Rows[Any], page: Page) -> web.Response:
+    """Answer one page of *rows*, serialised now, with `next` linking the following page (pages.py)."""
     body = await page_body(key, rows, page, lambda offset: str(request.rel_url.update_query(offset=offset)))
     return web.Response(body=body, content_type="application/json", charset="utf-8")
 

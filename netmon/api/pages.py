@@ -4,14 +4,18 @@
 `/api/v1/outages` grows without bound: serialising either on the event loop stalled polling
 for seconds. Here:
 
-- `PageCache.rows` computes a query's rows *and* serialises each to JSON in a worker thread,
-  once per (query, stamp): the stamp changes when the state does (a batch of transitions
-  published or written, a reload, a maintenance window added or removed), and an entry also
-  expires after `CACHE_TTL` seconds (open outages grow, and relative `since` values move).
-  Concurrent requests for the same rows share one computation. At most `CACHE_ENTRIES` entries
-  and `CACHE_BYTES` bytes are kept (least recently used first out).
+- `PageCache.rows` computes and selects a query's rows in a worker thread, once per (query,
+  stamp): the stamp changes when the state does (a batch of transitions published or written,
+  a reload, a maintenance window added or removed), and an entry also expires after
+  `CACHE_TTL` seconds (open outages grow, and relative `since` values move). Concurrent
+  requests for the same rows share one computation. At most `CACHE_ENTRIES` entries and
+  `CACHE_ROWS` rows are kept (least recently used first out).
+- The rows are kept as `Rows`: the objects, and how one becomes JSON. Only the rows of the page
+  asked for are serialised. Serialising all 47,000 live indicator rows at 10k devices took
+  seconds of a worker holding the GIL, and keeping their JSON cost ~35 MB (issue 12); a page of
+  1,000 is a few milliseconds, and the live rows are shared with the indicator loop.
 - `Page.parse` reads `limit` and `offset` (400 naming the parameter when bad); `page_body`
-  joins the page's rows, in a worker thread for big pages, into
+  serialises and joins the page's rows, in a worker thread for big pages, into
   `{"<key>": [...], "count": N, "total": T, "offset": O, "limit": L, "next": URL|null}`.
 """
 
@@ -23,18 +27,19 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from netmon.errors import InputError
 
 __all__ = [
-    "CACHE_BYTES",
     "CACHE_ENTRIES",
+    "CACHE_ROWS",
     "CACHE_TTL",
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
     "Page",
     "PageCache",
+    "Rows",
     "encode_rows",
     "page_body",
 ]
@@ -43,8 +48,8 @@ __all__ = [
 DEFAULT_LIMIT, MAX_LIMIT = 1000, 10_000
 #: Longest a cached answer is served (seconds), even when no state changed.
 CACHE_TTL = 60.0
-#: Most answers kept, and most bytes of serialised rows kept in all.
-CACHE_ENTRIES, CACHE_BYTES = 8, 64_000_000  # the 10k live indicators answer is ~36 MB: one fits
+#: Most answers kept, and most rows kept in all (a computed indicator row is ~400 bytes).
+CACHE_ENTRIES, CACHE_ROWS = 8, 200_000  # the 10k live indicators answer is 47,614 rows
 #: Pages with more rows than this are joined in a worker thread.
 _THREAD_ROWS = 200
 
@@ -78,15 +83,38 @@ def encode_rows(rows: Sequence[Mapping[str, Any]]) -> list[bytes]:
     return [dumps(row).encode() for row in rows]
 
 
-async def page_body(key: str, rows: Sequence[bytes], page: Page, next_url: Callable[[int], str]) -> bytes:
+_T = TypeVar("_T")
+
+
+class Rows(Generic[_T]):
+    """An answer's selected rows, in order: *items*, and *to_json* turning one into a JSON object (a mapping).
+
+    Immutable once made: the cache hands the same `Rows` to every request of its (query, stamp).
+    """
+
+    __slots__ = ("_items", "_to_json")
+
+    def __init__(self, items: Sequence[_T], to_json: Callable[[_T], Mapping[str, Any]]) -> None:
+        self._items, self._to_json = items, to_json
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def encoded(self, start: int, stop: int) -> list[bytes]:
+        """Return rows *start* to *stop* (a slice: clipped to the rows there are) as UTF-8 JSON (`encode_rows`)."""
+        return encode_rows([self._to_json(item) for item in self._items[start:stop]])
+
+
+async def page_body(key: str, rows: Rows[Any], page: Page, next_url: Callable[[int], str]) -> bytes:
     """Return the JSON answer of *page* of *rows* under *key*; *next_url(offset)* links the next page.
 
-    `next` is null on the last page; `total` counts every row the query selects.
+    `next` is null on the last page; `total` counts every row the query selects. Only the page's
+    rows are serialised, in a worker thread when they are more than a few hundred.
     """
-    chosen = rows[page.offset : page.offset + page.limit]
-    end = page.offset + len(chosen)
+    start = min(page.offset, len(rows))
+    end = min(start + page.limit, len(rows))
     tail = {
-        "count": len(chosen),
+        "count": end - start,
         "total": len(rows),
         "offset": page.offset,
         "limit": page.limit,
@@ -95,31 +123,28 @@ async def page_body(key: str, rows: Sequence[bytes], page: Page, next_url: Calla
 
     def join() -> bytes:
         head = f'{{"{key}":['.encode()
-        return head + b",".join(chosen) + b"]," + json.dumps(tail, ensure_ascii=False)[1:].encode()
+        return head + b",".join(rows.encoded(start, end)) + b"]," + json.dumps(tail, ensure_ascii=False)[1:].encode()
 
-    return await asyncio.to_thread(join) if len(chosen) > _THREAD_ROWS else join()
+    return await asyncio.to_thread(join) if end - start > _THREAD_ROWS else join()
 
 
 @dataclass(frozen=True)
 class _Entry:
     stamp: Hashable
     at: float
-    rows: list[bytes]
-    size: int
+    rows: Rows[Any]
 
 
 class PageCache:
-    """Serialised rows per query, valid while their stamp holds and for at most *ttl* seconds."""
+    """Selected rows per query, valid while their stamp holds and for at most *ttl* seconds."""
 
-    def __init__(self, *, entries: int = CACHE_ENTRIES, max_bytes: int = CACHE_BYTES, ttl: float = CACHE_TTL) -> None:
+    def __init__(self, *, entries: int = CACHE_ENTRIES, max_rows: int = CACHE_ROWS, ttl: float = CACHE_TTL) -> None:
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
-        self._inflight: dict[tuple[Hashable, Hashable], asyncio.Future[list[bytes]]] = {}
-        self._limit, self._max_bytes, self._ttl = entries, max_bytes, ttl
+        self._inflight: dict[tuple[Hashable, Hashable], asyncio.Future[Rows[Any]]] = {}
+        self._limit, self._max_rows, self._ttl = entries, max_rows, ttl
         self.computed = 0  # computations run (a test sees the cache work)
 
-    async def rows(
-        self, key: Hashable, stamp: Hashable, prepare: Callable[[], Callable[[], list[bytes]]]
-    ) -> list[bytes]:
+    async def rows(self, key: Hashable, stamp: Hashable, prepare: Callable[[], Callable[[], Rows[Any]]]) -> Rows[Any]:
         """Return the rows of *key* at *stamp*; on a miss, *prepare()* (on the loop) gives what runs in a worker.
 
         *prepare* takes the snapshot that must be read on the event loop (object states) and
@@ -138,7 +163,7 @@ class PageCache:
             future.add_done_callback(lambda _: self._inflight.pop(flight, None))
             self.computed += 1
             rows = await asyncio.shield(future)  # a client that goes away does not waste the work
-            self._store(key, _Entry(stamp, time.monotonic(), rows, sum(map(len, rows))))
+            self._store(key, _Entry(stamp, time.monotonic(), rows))
             return rows
         return await asyncio.shield(future)
 
@@ -148,8 +173,8 @@ class PageCache:
 
     def _store(self, key: Hashable, entry: _Entry) -> None:
         self._entries.pop(key, None)
-        if entry.size > self._max_bytes:
+        if len(entry.rows) > self._max_rows:
             return
         self._entries[key] = entry
-        while len(self._entries) > self._limit or sum(e.size for e in self._entries.values()) > self._max_bytes:
+        while len(self._entries) > self._limit or sum(len(e.rows) for e in self._entries.values()) > self._max_rows:
             self._entries.popitem(last=False)

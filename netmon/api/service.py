@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 
-from netmon.api.pages import PageCache, encode_rows
+from netmon.api.pages import PageCache, Rows
 from netmon.api.queries import WindowsAt, outage_json, select_indicators, select_outages
 from netmon.errors import InputError
 from netmon.indicators.compute import compute as compute_rows
 from netmon.indicators.compute import live_rows
 from netmon.indicators.period import parse_period
+from netmon.indicators.row import IndicatorRow
 from netmon.inventory import schema
 from netmon.inventory.health import health_of
 from netmon.inventory.models import Level
 from netmon.kernel import utcnow
 from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import Window
-from netmon.monitor.outages import parse_since
+from netmon.monitor.outages import OutageRecord, parse_since
 from netmon.runtime import Runtime, require
 from netmon.sinks.exposition import Exposition
 
@@ -105,32 +107,31 @@ class ApiService:
         units: set[str] | None,
         cause: str | None,
         kind: str | None,
-    ) -> list[bytes]:
-        """Return the selected outages, newest first, as JSON rows (`queries.outage_json` and `windows`).
+    ) -> Rows[tuple[OutageRecord, str | None]]:
+        """Return the selected outages, newest first, as rows whose JSON is `queries.outage_json` with `windows`.
 
-        Read, selected and serialised in a worker thread, and cached (`PageCache`) until the state
-        changes. *since* is a duration (24h) or an ISO time. Raises InputError for a bad *since*,
-        StoreError when the database fails.
+        Read and selected in a worker thread, and cached (`PageCache`) until the state changes;
+        a page's rows are serialised when it is served (`pages.page_body`). *since* is a duration
+        (24h) or an ISO time. Raises InputError for a bad *since*, StoreError when the database fails.
         """
         if since is not None:
             parse_since(since, utcnow(), where="since")  # a bad value is a 400 before any work
         key = ("outages", open_only, since, frozenset(units) if units is not None else None, cause, kind)
         ledger = require(self._runtime.pipeline).ledger
 
-        def prepare() -> Callable[[], list[bytes]]:
+        def prepare() -> Callable[[], Rows[tuple[OutageRecord, str | None]]]:
             live = self._runtime.live
             unit_of, windows = live.topology.unit_of, WindowsAt(live.schedule)
 
-            def compute() -> list[bytes]:
+            def to_json(chosen: tuple[OutageRecord, str | None]) -> dict[str, Any]:
+                record, unit = chosen
+                covering = windows.covering(record) if record.cause == "maintenance" else []
+                return {**outage_json(record, unit), "windows": covering}
+
+            def compute() -> Rows[tuple[OutageRecord, str | None]]:
                 start = parse_since(since, utcnow(), where="since") if since is not None else None
                 records = ledger.outages(open_only=open_only, since=start)
-                chosen = select_outages(records, unit_of, units=units, cause=cause, kind=kind)
-                return encode_rows(
-                    [
-                        {**outage_json(r, unit), "windows": windows.covering(r) if r.cause == "maintenance" else []}
-                        for r, unit in chosen
-                    ]
-                )
+                return Rows(select_outages(records, unit_of, units=units, cause=cause, kind=kind), to_json)
 
             return compute
 
@@ -153,13 +154,13 @@ class ApiService:
 
     async def indicator_rows(
         self, *, period: str, level: str | None, units: set[str] | None = None, indicator: str | None = None
-    ) -> list[bytes]:
-        """Return indicator rows for *period* (live, 2026, 2026-Q3, 2026-09) as JSON rows (`IndicatorRow.to_dict`).
+    ) -> Rows[IndicatorRow]:
+        """Return indicator rows for *period* (live, 2026, 2026-Q3, 2026-09), serialised by `IndicatorRow.to_dict`.
 
-        Computed, selected (`queries.select_indicators`) and serialised in a worker thread, and
-        cached (`PageCache`) per (period, level, units, indicator) until the state changes. Live
-        rows are those of the indicator loop (`Runtime.live_rows`) while they hold for the current
-        states, and computed here otherwise.
+        Computed and selected (`queries.select_indicators`) in a worker thread, and cached
+        (`PageCache`) per (period, level, units, indicator) until the state changes; a page's rows
+        are serialised when it is served. Live rows are those of the indicator loop
+        (`Runtime.live_rows`) while they hold for the current states, and computed here otherwise.
         Raises InputError for an unknown level or indicator, PeriodError for a bad period,
         StoreError when the database fails.
         """
@@ -174,7 +175,7 @@ class ApiService:
             parse_period(period, runtime.zone, utcnow())  # a bad period is a 400 before any work
         key = ("indicators", period, chosen, frozenset(units) if units is not None else None, indicator)
 
-        def prepare() -> Callable[[], list[bytes]]:
+        def prepare() -> Callable[[], Rows[IndicatorRow]]:
             live, catalog, zone = runtime.live, runtime.catalog, runtime.zone
             states = live.indicator_states() if period == "live" else {}
             engine = require(runtime.engine) if period != "live" else None
@@ -182,7 +183,7 @@ class ApiService:
             if kept is not None and not kept.holds(live.inventory, catalog, utcnow().date(), states):
                 kept = None  # the states moved since the indicator loop's rows: compute them for these
 
-            def compute() -> list[bytes]:
+            def compute() -> Rows[IndicatorRow]:
                 if kept is not None:
                     rows = kept.of_level(chosen)
                 elif engine is None:
@@ -192,7 +193,7 @@ class ApiService:
                     rows = compute_rows(
                         engine, live.inventory, period, level=chosen, zone=zone, now=now, definitions=catalog
                     )
-                return encode_rows([row.to_dict() for row in select_indicators(rows, units=units, indicator=indicator)])
+                return Rows(select_indicators(rows, units=units, indicator=indicator), IndicatorRow.to_dict)
 
             return compute
 

@@ -6,10 +6,11 @@ import asyncio
 import json
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from netmon.api.pages import MAX_LIMIT, Page, PageCache, encode_rows, page_body
+from netmon.api.pages import MAX_LIMIT, Page, PageCache, Rows, page_body
 from netmon.errors import InputError
 
 
@@ -44,7 +45,13 @@ def test_bad_page_parameters_name_themselves(query: dict[str, str], named: str) 
 
 
 async def test_pages_cover_every_row_once_and_link_the_next() -> None:
-    rows = encode_rows([{"n": i, "name": "Phường Một"} for i in range(7)])
+    serialised: list[int] = []
+
+    def to_json(n: int) -> dict[str, Any]:
+        serialised.append(n)
+        return {"n": n, "name": "Phường Một"}
+
+    rows = Rows(range(7), to_json)
     seen: list[int] = []
     offset: int | None = 0
     pages = 0
@@ -56,19 +63,20 @@ async def test_pages_cover_every_row_once_and_link_the_next() -> None:
         pages += 1
     assert seen == list(range(7))
     assert pages == 3
-    assert b"Ph\xc6\xb0\xe1\xbb\x9dng" in rows[0]  # UTF-8, not \u escapes
+    assert serialised == list(range(7))  # each row serialised when its page was served, and only then
+    assert b"Ph\xc6\xb0\xe1\xbb\x9dng" in rows.encoded(0, 1)[0]  # UTF-8, not \u escapes
     past = json.loads(await page_body("items", rows, Page(offset=50, limit=3), str))
     assert (past["items"], past["count"], past["next"]) == ([], 0, None)
 
 
-def _rows_of(calls: list[int], value: str) -> Callable[[], Callable[[], list[bytes]]]:
-    def prepare() -> Callable[[], list[bytes]]:
+def _rows_of(calls: list[int], value: str, count: int = 1) -> Callable[[], Callable[[], Rows[str]]]:
+    def prepare() -> Callable[[], Rows[str]]:
         loop_thread = threading.get_ident()
 
-        def compute() -> list[bytes]:
+        def compute() -> Rows[str]:
             calls.append(threading.get_ident())
-            assert threading.get_ident() != loop_thread  # computed and serialised in a worker thread
-            return encode_rows([{"v": value}])
+            assert threading.get_ident() != loop_thread  # computed in a worker thread
+            return Rows([value] * count, lambda v: {"v": v})
 
         return compute
 
@@ -79,10 +87,11 @@ async def test_the_cache_computes_once_per_stamp_and_shares_concurrent_requests(
     cache, calls = PageCache(), list[int]()
     first = await asyncio.gather(*(cache.rows("k", 1, _rows_of(calls, "a")) for _ in range(5)))
     assert len(calls) == 1
-    assert all(rows == [b'{"v":"a"}'] for rows in first)
-    assert await cache.rows("k", 1, _rows_of(calls, "b")) == [b'{"v":"a"}']  # cached
-    assert await cache.rows("k", 2, _rows_of(calls, "b")) == [b'{"v":"b"}']  # the state changed
-    assert await cache.rows("other", 2, _rows_of(calls, "c")) == [b'{"v":"c"}']
+    assert all(rows is first[0] for rows in first)
+    assert _all(first[0]) == [b'{"v":"a"}']
+    assert _all(await cache.rows("k", 1, _rows_of(calls, "b"))) == [b'{"v":"a"}']  # cached
+    assert _all(await cache.rows("k", 2, _rows_of(calls, "b"))) == [b'{"v":"b"}']  # the state changed
+    assert _all(await cache.rows("other", 2, _rows_of(calls, "c"))) == [b'{"v":"c"}']
     assert (len(calls), cache.computed) == (3, 3)
 
 
@@ -97,13 +106,27 @@ async def test_the_cache_expires_evicts_and_keeps_no_failure() -> None:
     await small.rows("b", 1, _rows_of(calls, "b"))
     await small.rows("a", 1, _rows_of(calls, "a"))
     assert len(calls) == 5  # "a" was evicted by "b"
+    few = PageCache(max_rows=5)
+    await few.rows("a", 1, _rows_of(calls, "a", count=3))
+    await few.rows("b", 1, _rows_of(calls, "b", count=3))  # 6 rows in all: "a" goes
+    await few.rows("b", 1, _rows_of(calls, "b", count=3))
+    assert len(calls) == 7
+    await few.rows("a", 1, _rows_of(calls, "a", count=3))
+    assert len(calls) == 8
+    await few.rows("big", 1, _rows_of(calls, "x", count=6))  # more than the cap: served, not kept
+    await few.rows("big", 1, _rows_of(calls, "x", count=6))
+    assert len(calls) == 10
 
-    def failing() -> Callable[[], list[bytes]]:
-        def compute() -> list[bytes]:
+    def failing() -> Callable[[], Rows[str]]:
+        def compute() -> Rows[str]:
             raise InputError("period: no such period")
 
         return compute
 
     with pytest.raises(InputError, match="period"):
         await small.rows("bad", 1, failing)
-    assert await small.rows("bad", 1, _rows_of(calls, "ok")) == [b'{"v":"ok"}']
+    assert _all(await small.rows("bad", 1, _rows_of(calls, "ok"))) == [b'{"v":"ok"}']
+
+
+def _all(rows: Rows[Any]) -> list[bytes]:
+    return rows.encoded(0, len(rows))
