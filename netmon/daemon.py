@@ -15,7 +15,7 @@ import asyncio
 import signal
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
@@ -35,11 +35,13 @@ from netmon.monitor.reload import Reloader
 from netmon.monitor.rounds import TargetList
 from netmon.monitor.scheduler import PollScheduler
 from netmon.monitor.trappolls import TrapPolls
-from netmon.pollers.traps import TrapReceiver
 from netmon.runtime import Runtime, require
 from netmon.sinks.mqtt import MqttPublisher
 from netmon.sinks.prometheus import LiveCollector, ServiceCollector
 from netmon.systemd import notify, watchdog_interval, watchdog_loop
+
+if TYPE_CHECKING:
+    from netmon.pollers.traps import TrapReceiver
 
 __all__ = ["SHUTDOWN_TIMEOUT", "Daemon"]
 
@@ -143,6 +145,8 @@ class Daemon:
             if rt.cluster is not None:
                 loops["poller-membership"] = rt.cluster.run()
             if config.traps.enabled:
+                from netmon.pollers.traps import TrapReceiver  # noqa: PLC0415 (pysnmp, ~35 MB: only with traps)
+
                 polls = TrapPolls(rt)
                 receiver = TrapReceiver(config.traps, config.snmp_profiles, polls.sources, polls.on_trap, log=rt.log)
                 self.traps = await stack.enter_async_context(receiver)

@@ -15,7 +15,7 @@ import functools
 from netmon.kernel import Target, utcnow
 from netmon.monitor.rounds import RoundResult
 from netmon.pollers.registry import poll_target
-from netmon.pollers.traps import TrapEvent
+from netmon.pollers.trapevent import TrapEvent
 from netmon.runtime import Runtime, require
 
 __all__ = ["QUEUE_LIMIT", "TRAP_CONFIRM_DELAY", "TrapPolls"]

@@ -50,12 +50,11 @@ from pysnmp.proto import errind, rfc1902, rfc1905
 
 from netmon.config import SnmpProfile
 from netmon.kernel import Status
+from netmon.pollers.snmpwalk import Batch
 from netmon.pollers.trapwire import USM_AUTH, USM_PRIV
 
 __all__ = ["Batch", "ContextEngines", "ContextError", "ContextSession"]
 
-#: One reply of a column walk, as gufo's ``recv_get_bulk`` gives it: None where the walk left the column.
-Batch = list[tuple[str, ValueType] | None]
 
 _TOO_BIG = 1
 _NO_SUCH_NAME = 2

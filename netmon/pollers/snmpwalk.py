@@ -34,12 +34,16 @@ from gufo.snmp._fast import GetIter
 from gufo.snmp.aio.client import SnmpSession
 
 from netmon.pollers.share import LoopShare
-from netmon.pollers.snmpctx import Batch, ContextSession
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
-__all__ = ["Walk", "WalkLimits", "idle_deadline", "note_progress", "walk_column"]
+    from netmon.pollers.snmpctx import ContextSession  # pysnmp: imported only for context profiles
+
+__all__ = ["Batch", "Walk", "WalkLimits", "idle_deadline", "note_progress", "walk_column"]
+
+#: One reply of a column walk, as gufo's ``recv_get_bulk`` gives it: None where the walk left the column.
+Batch = list[tuple[str, ValueType] | None]
 
 _progress: ContextVar[Callable[[], None] | None] = ContextVar("netmon_snmp_progress", default=None)
 

@@ -27,9 +27,8 @@ import socket
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 
 from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.carrier.asyncio.dispatch import AsyncioDispatcher
@@ -40,8 +39,9 @@ from pysnmp.proto import rfc1902
 
 from netmon.config import SnmpProfile, TrapConfig
 from netmon.errors import PollError
-from netmon.kernel import ValueObject, utcnow
+from netmon.kernel import utcnow
 from netmon.pollers.ratelimit import TokenBuckets
+from netmon.pollers.trapevent import COUNTS, TRAP_NAMES, TrapEvent
 from netmon.pollers.trapwire import (
     LEVELS,
     SNMP_TRAP_OID,
@@ -56,45 +56,12 @@ from netmon.pollers.trapwire import (
 
 __all__ = ["COUNTS", "TRAP_NAMES", "TrapEvent", "TrapReceiver"]
 
-#: The traps that call `on_trap`, by snmpTrapOID.
-TRAP_NAMES = {
-    "1.3.6.1.6.3.1.1.5.1": "coldStart",
-    "1.3.6.1.6.3.1.1.5.2": "warmStart",
-    "1.3.6.1.6.3.1.1.5.3": "linkDown",
-    "1.3.6.1.6.3.1.1.5.4": "linkUp",
-}
-#: Every outcome a datagram is counted under.
-COUNTS = (
-    "accepted",  # a trap in TRAP_NAMES, delivered to on_trap
-    "ignored",  # authentic, but another notification type
-    "unknown_source",  # the source address is no device of the inventory
-    "bad_community",  # v1/v2c with a community other than the device's profile's
-    "bad_auth",  # v3 with another user, level or keys than the device's profile's
-    "malformed",  # not an SNMP message, or a v1/v2c one pysnmp could not decode
-    "unsupported",  # v3 informs and engine discovery; authPriv without the cryptography package
-    "error",  # pysnmp failed on it (logged)
-    "rate_limited",  # over its source's rate (traps.rate_limit, traps.rate_burst): not even parsed
-)
 _MAX_TEXT = 128
 _RECV_BUFFER = 1 << 20
 _MAX_ENGINES = 4096  # (engine ID, user) pairs registered with pysnmp; least recently used go first
 _WARN_EVERY = 300.0  # seconds between two warnings for one source and reason
 _MAX_WARNED = 1024
 _CAN_DECRYPT = importlib.util.find_spec("cryptography") is not None  # pysnmp's privacy needs it
-
-
-@dataclass(frozen=True, kw_only=True)
-class TrapEvent(ValueObject):
-    """An accepted trap: which device sent what. The daemon polls the device; the trap sets no state."""
-
-    kind: ClassVar[str] = "trap"
-    ts: datetime
-    source: str
-    device: str
-    trap: str  # linkDown, linkUp, coldStart, warmStart
-    version: str  # 1, 2c or 3
-    if_index: int | None = None
-    if_name: str | None = None
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import platform
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -19,9 +20,11 @@ from prometheus_client.registry import Collector
 from netmon import __version__
 from netmon.monitor.live import LiveState
 from netmon.monitor.scheduler import RoundStats
-from netmon.pollers.traps import COUNTS as TRAP_COUNTS
-from netmon.pollers.traps import TrapReceiver
+from netmon.pollers.trapevent import COUNTS as TRAP_COUNTS
 from netmon.sinks.mqtt import MqttPublisher
+
+if TYPE_CHECKING:
+    from netmon.pollers.traps import TrapReceiver  # pysnmp: imported only when traps are enabled
 
 __all__ = ["Instruments", "LiveCollector"]
 
