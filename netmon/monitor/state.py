@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from netmon.kernel import ValueObject
@@ -131,6 +131,7 @@ class StateEngine:
         self._depends_on = {key: tuple(deps) for key, deps in depends_on.items()}
         self._order = _parents_first(self._depends_on)
         self.objects: dict[ObjectKey, ObjectState] = {key: ObjectState() for key in self._order}
+        self._one_change: tuple[datetime, ...] = (datetime.min.replace(tzinfo=UTC),)
 
     def add(self, key: ObjectKey, depends_on: Sequence[ObjectKey] = ()) -> None:
         """Register an object found while running (an interface); its dependencies must be known already."""
@@ -245,7 +246,12 @@ class StateEngine:
         if new in _DATED and memory.streak_since is not None:
             # hysteresis delays the decision, not the event: date it from the first round that showed it
             ts = max(memory.streak_since, memory.since or memory.streak_since)
-        memory.changes = (*memory.changes, ts)
+        if memory.changes:
+            memory.changes = (*memory.changes, ts)
+        else:  # one tuple for every object that changes at the same instant (the first round: 190,000 at 10k)
+            if self._one_change[0] != ts:
+                self._one_change = (ts,)
+            memory.changes = self._one_change
         self._settle(key, memory, ts)
         transition = Transition(
             kind=key[0],

@@ -156,3 +156,15 @@ def test_only_the_first_judgement_of_an_object_is_flagged_first() -> None:
     assert [(x.old, x.new, x.first) for x in back] == [(State.MAINTENANCE, State.UNKNOWN, False)]
     again = engine.observe(T0 + timedelta(minutes=6), {r: True})
     assert [(x.old, x.new, x.first) for x in again] == [(State.UNKNOWN, State.UP, False)]
+
+
+def test_objects_first_judged_together_share_one_change_record() -> None:
+    """190,000 objects judged in the first round at 10k hold one tuple of changes, not one each (issue 12)."""
+    keys = [("interface", f"sw1:port{i}") for i in range(50)]
+    engine = StateEngine(StateRules(down_after=1, up_after=1), dict.fromkeys(keys, ()))
+    assert len(engine.observe(T0, dict.fromkeys(keys, True))) == 50
+    assert len({id(engine.objects[key].changes) for key in keys}) == 1
+    assert engine.objects[keys[0]].changes == (T0,)
+    later = T0 + timedelta(minutes=1)
+    engine.observe(later, {keys[0]: False})
+    assert (engine.objects[keys[0]].changes, engine.objects[keys[1]].changes) == ((T0, later), (T0,))
