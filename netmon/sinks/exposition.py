@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, cast
 from prometheus_client.utils import floatToGoString
 
 from netmon.kernel import Sample, utcnow
+from netmon.monitor.state import State
 
 if TYPE_CHECKING:
     from netmon.config import MetricsConfig
@@ -128,24 +129,25 @@ class DeviceView:
     linked: frozenset[str] = frozenset()
     #: The paths this scrape serves: a renderer may skip families on other paths.
     paths: Collection[Path] = _MAIN
-    reads: list[tuple[int, str, str, object]] = field(default_factory=list)
+    #: The reads, flat: (how, first, second, answer) four items at a time (`_still` replays them).
+    reads: list[object] = field(default_factory=list)
 
     def fresh(self, kind: str, device: str | None = None) -> Sample | None:
         """Return the device's current sample of *kind* (`LatestSamples.fresh`)."""
         sample = self.live.samples.fresh(device or self.name, kind, self.now)
-        self.reads.append((0, device or self.name, kind, sample))
+        self.reads += (0, device or self.name, kind, sample)
         return sample
 
     def newest(self, kind: str) -> Sample | None:
         """Return the device's newest sample of *kind*, current or not."""
         sample = self.live.samples.newest(self.name, kind)
-        self.reads.append((1, self.name, kind, sample))
+        self.reads += (1, self.name, kind, sample)
         return sample
 
     def state_of(self, kind: str, name: str) -> tuple[str, bool]:
         """Return (state value, flapping) of the state engine's memory of (kind, name)."""
         answer = _state(self.live, kind, name)
-        self.reads.append((2, kind, name, answer))
+        self.reads += (2, kind, name, answer)
         return answer
 
 
@@ -155,13 +157,21 @@ _UNKNOWN = ("unknown", False)
 def _state(live: LiveState, kind: str, name: str) -> tuple[str, bool]:
     """Return (state value, flapping) of (kind, name), ("unknown", False) for an object the engine lacks."""
     memory = live.engine.objects.get((kind, name))
-    return _UNKNOWN if memory is None else (memory.state.value, memory.flapping)
+    if memory is None:
+        return _UNKNOWN
+    return _ANSWERS[memory.flapping][memory.state]
 
 
-def _still(reads: Sequence[tuple[int, str, str, object]], live: LiveState, now: datetime) -> bool:
-    """Tell whether every recorded read gives the same answer now."""
+#: The (state value, flapping) answers, made once: a kept read holds one of these, not a tuple of its own.
+_ANSWERS = {flapping: {state: (state.value, flapping) for state in State} for flapping in (False, True)}
+
+
+def _still(reads: Sequence[object], live: LiveState, now: datetime) -> bool:
+    """Tell whether every recorded read (flat, four items each: `DeviceView.reads`) gives the same answer now."""
     samples = live.samples
-    for how, first, second, answer in reads:
+    for at in range(0, len(reads), 4):
+        how, answer = reads[at], reads[at + 3]
+        first, second = cast("str", reads[at + 1]), cast("str", reads[at + 2])
         if how == 0:
             if samples.fresh(first, second, now) is not answer:
                 return False
@@ -189,9 +199,9 @@ class Section(Protocol):
         ...
 
 
-@dataclass
+@dataclass(slots=True)
 class _Kept:
-    reads: list[tuple[int, str, str, object]]
+    reads: tuple[object, ...]
     chunks: tuple[tuple[Family, bytes], ...]
     stamp: object = None
 
@@ -294,7 +304,7 @@ class Exposition:
         chunks = out.chunks()
         self.renders += 1
         if not holds:
-            self._kept[key] = _Kept(view.reads, tuple(c for c in chunks if c[0].path in KEPT), stamp)
+            self._kept[key] = _Kept(tuple(view.reads), tuple(c for c in chunks if c[0].path in KEPT), stamp)
         return chunks
 
 
