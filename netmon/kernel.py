@@ -167,7 +167,7 @@ def _decode(hint: Any, value: Any) -> Any:
     return result
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Sample(ValueObject):
     """The outcome of polling one device for one poll class; `kind` names the sample kind (one per class)."""
 

@@ -34,7 +34,7 @@ UPTIME_WRAP = 2**32
 _CLOCK_SLACK = 30.0
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CounterReading:
     """One reading of a counter: its value, its width, and the agent and wall clocks."""
 
@@ -79,7 +79,7 @@ def rate(previous: CounterReading, current: CounterReading, *, ceiling: float | 
     return per_second
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class InterfaceCounters:
     """The counters of one interface in one poll, keyed by ifName rather than ifIndex."""
 

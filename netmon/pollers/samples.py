@@ -14,7 +14,7 @@ from netmon.kernel import Sample, ValueObject
 __all__ = ["HostSample", "InterfaceRow", "InterfacesSample", "PingSample", "StorageRow", "SystemSample"]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class PingSample(Sample):
     """ICMP echo round: packets sent and received, RTT (seconds) and jitter (mean deviation)."""
 
@@ -32,7 +32,7 @@ class PingSample(Sample):
         return 1.0 - self.received / self.sent if self.sent else 1.0
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SystemSample(Sample):
     """SNMPv2-MIB system group."""
 
@@ -62,7 +62,7 @@ class InterfaceRow(ValueObject):
     out_discards: int | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class InterfacesSample(Sample):
     """IF-MIB interfaces with sysUpTime, the clock the counters are read on."""
 
@@ -78,7 +78,7 @@ class InterfacesSample(Sample):
         return self.sys_uptime is not None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class StorageRow(ValueObject):
     """One HOST-RESOURCES hrStorage entry, in bytes; None where the agent's value is unusable (negative)."""
 
@@ -88,7 +88,7 @@ class StorageRow(ValueObject):
     used_bytes: int | None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class HostSample(Sample):
     """HOST-RESOURCES-MIB: per-CPU load (%) and storage."""
 

@@ -85,7 +85,7 @@ def service_targets(inventory: Inventory, check: ServiceCheck | None = None) -> 
     return [ServiceTarget.of(s) for s in chosen if s.enabled and (check is None or s.check is check)]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ServiceSample(Sample):
     """The outcome of one service check; `device` is the service's name (see the module docstring).
 
