@@ -67,6 +67,7 @@ class LiveState:
         #: A device's interfaces (and checks) in the state engine: lists, as 48 keys in a set cost 2 KB a switch.
         self._interfaces: dict[str, list[ObjectKey]] = {}
         self._under: dict[str, tuple[ObjectKey]] = {}  # a device's interfaces depend on it: one tuple each
+        self._outages: tuple[int, Counter[tuple[str, str]]] = (-1, Counter())  # (engine version, counts)
         #: Links whose interface cannot be resolved on their device (a name several interfaces have).
         self.link_problems: dict[str, str] = {}
         self._link_of = {iface: link for link, iface in self.topology.link_interface.items()}
@@ -83,6 +84,7 @@ class LiveState:
                     self.engine.objects[key] = memory
             elif key in self.engine.objects:
                 self.engine.objects[key] = memory
+        self.engine.version += 1  # states taken over
         self.samples.adopt(old.samples)
         self.rates.adopt(old.rates)
         self.rounds.update(old.rounds)
@@ -297,13 +299,19 @@ class LiveState:
         return self.samples.fresh(device, kind, now or utcnow())
 
     def open_outages(self) -> Counter[tuple[str, str]]:
-        """Count the objects now down, unreachable or in maintenance, by (kind, cause)."""
-        counts: Counter[tuple[str, str]] = Counter()
-        for (kind, _), memory in self.engine.objects.items():
-            cause = CAUSES.get(memory.state)
-            if kind in OUTAGE_KINDS and cause is not None:
-                counts[(kind, cause)] += 1
-        return counts
+        """Count the objects now down, unreachable or in maintenance, by (kind, cause).
+
+        Counted again only when a state changed (`StateEngine.version`): every /metrics scrape asks,
+        and counting walked 190,000 objects at 10k devices, 30 to 60 ms on the event loop (issue 12).
+        """
+        if self._outages[0] != self.engine.version:
+            counts: Counter[tuple[str, str]] = Counter()
+            for (kind, _), memory in self.engine.objects.items():
+                cause = CAUSES.get(memory.state)
+                if kind in OUTAGE_KINDS and cause is not None:
+                    counts[(kind, cause)] += 1
+            self._outages = (self.engine.version, counts)
+        return self._outages[1].copy()
 
     def indicator_states(self) -> dict[ObjectKey, State]:
         """Return the current state of every object an indicator can read: all but the interfaces.

@@ -132,6 +132,8 @@ class StateEngine:
         self._order = _parents_first(self._depends_on)
         self.objects: dict[ObjectKey, ObjectState] = {key: ObjectState() for key in self._order}
         self._one_change: tuple[datetime, ...] = (datetime.min.replace(tzinfo=UTC),)
+        #: Goes up whenever an object's state is set (a change or a restore): what reads every state can be kept.
+        self.version = 0
 
     def add(self, key: ObjectKey, depends_on: Sequence[ObjectKey] = ()) -> None:
         """Register an object found while running (an interface); its dependencies must be known already."""
@@ -156,6 +158,7 @@ class StateEngine:
         memory = self.objects.get(key)
         if memory is not None:
             memory.state, memory.since, memory.root_cause = state, since, root_cause
+            self.version += 1
             memory.judged = state is not State.UNKNOWN
             memory.fails = self.rules_for(key).down_after if state in _FAILED else 0
 
@@ -264,6 +267,7 @@ class StateEngine:
             first=memory.state is State.UNKNOWN and not memory.judged,
         )
         memory.state, memory.since, memory.root_cause, memory.judged = new, ts, cause, True
+        self.version += 1
         return transition
 
 

@@ -12,6 +12,7 @@ from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import MaintenanceSchedule, Window
 from netmon.monitor.outages import Written
 from netmon.monitor.rounds import RoundResult
+from netmon.monitor.state import State
 from netmon.monitor.topology import Topology
 from netmon.pollers.base import PingSample, Sample, Status
 from netmon.pollers.service import ServiceSample
@@ -73,6 +74,20 @@ def test_a_service_goes_down_after_the_hysteresis_and_comes_back() -> None:
     assert seen == [["service:mail:up"], [], ["service:mail:down"], [], ["service:mail:up"]]
     assert live.services["mail"].status is Status.OK
     assert live.open_outages() == {}
+
+
+def test_the_open_outage_counts_follow_every_change_when_asked_after_each_round() -> None:
+    """The counts are kept between changes (a scrape asks every 15 s): each change must show at once."""
+    live = _live()
+    counts = []
+    for i, ok in enumerate([True, False, False, True, True]):  # down after 2 failures, up after 2 successes
+        _round(live, "tcp", [_check("mail", T0 + i * STEP, ok=ok)], T0 + i * STEP)
+        answer = live.open_outages()
+        counts.append(dict(answer))
+        answer[("service", "down")] += 5  # the caller's copy: not the kept counts
+    assert counts == [{}, {}, {("service", "down"): 1}, {("service", "down"): 1}, {}]
+    live.engine.restore(("service", "mail"), State.DOWN, T0)  # a restart's restore is a change too
+    assert live.open_outages() == {("service", "down"): 1}
 
 
 def test_a_service_behind_a_down_device_is_unreachable() -> None:
