@@ -19,6 +19,7 @@ Pure functions, no I/O; `snmp.py` walks, this assembles. The rules (issue 13):
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -104,6 +105,11 @@ def speed_bps(if_speed: ValueType, if_high_speed: ValueType) -> int | None:
     return 0 if high == 0 else None
 
 
+#: Interface speeds seen (bits/s), each kept as one int object; at most `_SPEEDS_KEPT` of them.
+_SPEEDS: dict[int | None, int | None] = {}
+_SPEEDS_KEPT = 4096
+
+
 def interface_rows(columns: Columns, *, fallback: str) -> tuple[InterfaceRow, ...]:
     """Assemble one `InterfaceRow` per ifIndex, sorted by ifIndex.
 
@@ -124,14 +130,17 @@ def interface_rows(columns: Columns, *, fallback: str) -> tuple[InterfaceRow, ..
         in_64, out_64 = as_int(hc_in.get(index)), as_int(hc_out.get(index))
         wide = in_64 is not None and out_64 is not None
         name = decode_text(names.get(index), fallback) or decode_text(descrs.get(index), fallback)
+        speed = speed_bps(speeds.get(index), high_speeds.get(index))
         rows.append(
             InterfaceRow(
                 if_index=index,
-                name=name or f"ifIndex:{index}",
-                alias=decode_text(aliases.get(index), fallback),
+                # one string per name and one int per speed, however many ports and polls have them:
+                # the newest sample of every port is kept (172,000 at 10k devices; issue 12)
+                name=sys.intern(name or f"ifIndex:{index}"),
+                alias=sys.intern(decode_text(aliases.get(index), fallback)),
                 oper_status=as_enum(oper.get(index), 1, 7),
                 admin_status=as_enum(admin.get(index), 1, 3),
-                speed_bps=speed_bps(speeds.get(index), high_speeds.get(index)),
+                speed_bps=_SPEEDS.setdefault(speed, speed) if len(_SPEEDS) < _SPEEDS_KEPT else speed,
                 counter_bits=64 if wide else 32,
                 in_octets=in_64 if wide else as_int(in_32.get(index)),
                 out_octets=out_64 if wide else as_int(out_32.get(index)),

@@ -178,3 +178,23 @@ def test_resolve_interface() -> None:
     assert resolve_interface(rows, "e0#2") == rows[1]
     assert resolve_interface(rows, "e0") == ["e0#1", "e0#2"]
     assert resolve_interface(rows, "nope") is None
+
+
+def test_the_same_names_and_speeds_of_many_devices_are_held_once() -> None:
+    """The newest row of every port is kept (172,000 at 10k devices): equal names and speeds are one object each."""
+
+    def device() -> tuple[InterfaceRow, ...]:
+        return interface_rows(
+            {
+                "name": {1: b"GigabitEthernet0/1", 2: b"GigabitEthernet0/2"},
+                "alias": {1: b"uplink TSLCD", 2: b""},
+                "high_speed": {1: 1000, 2: 1000},
+            },
+            fallback="cp1258",
+        )
+
+    first, second = device(), device()
+    for a, b in zip(first, second, strict=True):
+        assert a == b
+        assert (a.name is b.name, a.alias is b.alias, a.speed_bps is b.speed_bps) == (True, True, True)
+    assert first[0].speed_bps == 1_000_000_000
