@@ -97,9 +97,10 @@ class Daemon:
         """Return how many transition batches were written."""
         return self.pipeline.recorded
 
-    def indicator_gauges(self) -> list[Any]:
-        """Return the live indicator values last computed (after a ping round)."""
-        return self.runtime.gauges
+    def indicator_gauges(self) -> list[tuple[str, str, str, float, float | None]]:
+        """Return the live indicator values last computed (after a ping round): (indicator, label, level, a, b)."""
+        kept = self.runtime.live_rows
+        return [(row.indicator, row.label, row.level, row.a, row.b) for row in (kept.rows if kept else ())]
 
     async def run(self, stop: asyncio.Event, *, on_started: Callable[[Daemon], None] | None = None) -> None:
         """Open everything, poll until *stop* is set, then close everything in reverse order."""

@@ -9,7 +9,7 @@ Everything here runs on the event loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -30,11 +30,12 @@ from netmon.loading import check_profiles
 from netmon.monitor.maintenance import MaintenanceSchedule, Window
 from netmon.sinks.exposition import Exposition
 from netmon.sinks.prometheus import Instruments
-from netmon.sinks.sections import IndicatorGauge, sections
+from netmon.sinks.sections import sections
 
 if TYPE_CHECKING:
     from netmon.cluster.node import ClusterNode
     from netmon.indicators.compute import LiveRows
+    from netmon.indicators.row import IndicatorRow
     from netmon.monitor.live import LiveState
     from netmon.monitor.pipeline import TransitionPipeline
     from netmon.monitor.rounds import Pollers
@@ -63,11 +64,11 @@ class Runtime:
         self.log = log if log is not None else structlog.get_logger("netmon.daemon")
         self.zone = ZoneInfo(config.timezone)
         self.catalog = catalog_for(config.indicators)  # a bad definitions file fails here, before anything runs
-        self.gauges: list[IndicatorGauge] = []  # live indicator values, after each ping round
-        self.live_rows: LiveRows | None = None  # the indicator loop's last rows, served again by the API
+        #: The indicator loop's last rows: the live gauges, and served again by the API.
+        self.live_rows: LiveRows | None = None
         #: /metrics' per-object families, kept per object until its samples or states change (issue 12)
         self.exposition = Exposition(
-            lambda: self.live, sections(lambda: self.gauges, lambda: self.config.metrics.indicators), self._metrics
+            lambda: self.live, sections(self._gauges, lambda: self.config.metrics.indicators), self._metrics
         )
         self.reloads = 0
         self.engine: sa.Engine | None = None
@@ -91,6 +92,9 @@ class Runtime:
     @live.setter
     def live(self, value: LiveState) -> None:
         self._live = value
+
+    def _gauges(self) -> Sequence[IndicatorRow]:
+        return self.live_rows.rows if self.live_rows is not None else ()
 
     def _metrics(self) -> MetricsConfig:
         return self.config.metrics

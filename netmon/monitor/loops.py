@@ -104,8 +104,7 @@ async def indicator_loop(runtime: Runtime) -> None:
         if last is not None and last.holds(inventory, catalog, today, states):
             continue
         rows = await asyncio.to_thread(live_rows, inventory, states, catalog, today=today)
-        last = runtime.live_rows = LiveRows(inventory, catalog, today, states, rows)  # the API serves them again
-        runtime.gauges = [(row.indicator, row.label, row.level, row.a, row.b) for row in rows]
+        last = runtime.live_rows = LiveRows(inventory, catalog, today, states, rows)  # the gauges, and the API's
         runtime.wake()
 
 

@@ -17,13 +17,11 @@ from netmon.pollers.service import ServiceSample
 from netmon.sinks.exposition import DEVICE_LABELS, DeviceView, Family, Lines, Path, Section, label_text
 
 if TYPE_CHECKING:
+    from netmon.indicators.row import IndicatorRow
     from netmon.inventory.spec import Inventory
     from netmon.monitor.live import LiveState
 
-__all__ = ["IndicatorGauge", "sections"]
-
-#: One indicator value for the gauges: (indicator, unit, level, a, b); b is None for plain counts.
-IndicatorGauge = tuple[str, str, str, float, float | None]
+__all__ = ["sections"]
 
 _MAIN: frozenset[Path] = frozenset(("main",))
 _Rows = list[tuple[str, tuple[str, ...]]]
@@ -210,8 +208,10 @@ class Services(_OfInventory):
 class Indicators:
     """Live indicator gauges: per level (a and b summed over the level's units) or per unit (`metrics.indicators`).
 
-    The rows are recomputed after each ping round (`netmon.monitor.loops.indicator_loop`); the
-    section's one object is re-rendered when that list is replaced (its `stamp`).
+    The rows (`IndicatorRow`: indicator, label, level, a, b) are the indicator loop's, recomputed
+    after a ping round that changed their inputs (`netmon.monitor.loops.indicator_loop`) and read
+    as they are, not copied; the section's one object is re-rendered when that list is replaced
+    (its `stamp`).
     """
 
     name = "indicators"
@@ -220,7 +220,7 @@ class Indicators:
     _A = Family("netmon_indicator_numerator", "Indicator numerator a.")
     _B = Family("netmon_indicator_denominator", "Indicator denominator b.")
 
-    def __init__(self, rows: Callable[[], Sequence[IndicatorGauge]], per: Callable[[], str]) -> None:
+    def __init__(self, rows: Callable[[], Sequence[IndicatorRow]], per: Callable[[], str]) -> None:
         self._rows = rows
         self._per = per
 
@@ -236,15 +236,17 @@ class Indicators:
         if per == "off":
             return
         if per == "unit":
-            for indicator, unit, level, a, b in rows:
-                self._write(out, label_text(("indicator", "unit", "level"), (indicator, unit, level)), a, b)
+            for row in rows:
+                labels = label_text(("indicator", "unit", "level"), (row.indicator, row.label, row.level))
+                self._write(out, labels, row.a, row.b)
             return
         numerators: dict[tuple[str, str], float] = defaultdict(float)
         denominators: dict[tuple[str, str], float] = {}
-        for indicator, _, level, a, b in rows:
-            numerators[(indicator, level)] += a
-            if b is not None:
-                denominators[(indicator, level)] = denominators.get((indicator, level), 0.0) + b
+        for row in rows:
+            key = (row.indicator, row.level)
+            numerators[key] += row.a
+            if row.b is not None:
+                denominators[key] = denominators.get(key, 0.0) + row.b
         for (indicator, level), a in numerators.items():
             b = denominators.get((indicator, level))
             self._write(out, label_text(("indicator", "level"), (indicator, level)), a, b)
@@ -258,7 +260,7 @@ class Indicators:
 
 
 def sections(
-    rows: Callable[[], Sequence[IndicatorGauge]] | None = None, per: Callable[[], str] = lambda: "level"
+    rows: Callable[[], Sequence[IndicatorRow]] | None = None, per: Callable[[], str] = lambda: "level"
 ) -> list[Section]:
     """Return the sections of /metrics and /metrics/interfaces, in exposition order.
 

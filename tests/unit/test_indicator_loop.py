@@ -15,6 +15,7 @@ from netmon.kernel import utcnow
 from netmon.monitor.live import LiveState
 from netmon.monitor.loops import indicator_loop
 from netmon.monitor.state import State
+from netmon.runtime import require
 from tests.unit.test_exposition import _live
 
 
@@ -32,7 +33,6 @@ def _runtime(live: LiveState, catalog: Catalog) -> _Runtime:
         live=live,
         catalog=catalog,
         cluster=None,
-        gauges=[],
         live_rows=None,
         ping_done=asyncio.Event(),
         woken=asyncio.Event(),
@@ -56,7 +56,7 @@ async def test_gauges_are_recomputed_only_when_a_state_changed() -> None:
     try:
         runtime.ping_done.set()
         await asyncio.wait_for(runtime.woken.wait(), 30)
-        first = runtime.gauges
+        first = require(runtime.live_rows).rows
         assert first  # the catalog's indicators over the four devices
         runtime.woken.clear()
         runtime.ping_done.set()  # a round that changed nothing ...
@@ -67,7 +67,7 @@ async def test_gauges_are_recomputed_only_when_a_state_changed() -> None:
         await asyncio.wait_for(runtime.woken.wait(), 30)
         # one refresh for the change, none for the round between: had that one been computed, its
         # wake would have ended the wait above with the gauges of the unchanged states
-        assert runtime.gauges != first
+        assert require(runtime.live_rows).rows != first
         assert runtime.refreshed == 2
     finally:
         task.cancel()
