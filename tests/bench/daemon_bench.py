@@ -17,7 +17,7 @@ during and outside scrapes, API latency, the load of the (shared) machine, and w
 the py-spy top 10 of the netmon process during scrapes.
 Never asserts a timing. Stops everything it starts.
 
-Usage: python -m tests.bench.daemon_bench --devices 1000 --db sqlite|postgres [--profile]
+Usage: python -m tests.bench.daemon_bench --devices 1000 --db sqlite|postgres [--profile] [--loopwatch] [--census]
        make bench-daemon DEVICES=1000 DB=sqlite
 """
 
@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from netmon.config import Config
-from tests.bench import loopwatch
+from tests.bench import heapcensus, loopwatch
 from tests.bench.compare import fping_cost, snmp_exporter_cost
 from tests.bench.daemon_lab import COMMUNITY, BenchWorld, bench_database, bench_world, false_transitions
 from tests.bench.daemon_probes import (
@@ -66,7 +66,7 @@ _API_GRACE = 60.0
 #: As config/prometheus/prometheus.yml scrapes the interface families, sharded as docs/metrics.md says.
 _INTERFACE_JOB = {"scrape_interval": "60s", "scrape_timeout": "30s"}
 #: Interface series per shard that docs/metrics.md advises (a scrape of about 12 MB).
-_SERIES_PER_SHARD = 100_000
+_SERIES_PER_SHARD = 50_000
 _WANTED = ("netmon_poll_", "netmon_mqtt_", "netmon_device_up", "netmon_outages_open")
 
 
@@ -98,15 +98,25 @@ def _config(args: argparse.Namespace, world: BenchWorld, url: str, port: int, pr
 
 
 @contextlib.contextmanager
-def _netmon(config: Path, log: Path, watch: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `netmon run` until the block ends; SIGTERM, then SIGKILL after 60 s. *watch*: `loopwatch` file."""
+def _netmon(
+    config: Path, log: Path, watch: Path | None = None, census: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `netmon run` until the block ends; SIGTERM, then SIGKILL after 60 s.
+
+    *watch*: the `loopwatch` file; *census*: the `heapcensus` path prefix (a census at each SIGUSR2).
+    """
     command = [sys.executable, "-m", "netmon", "run", "--config", str(config)]
     env = dict(os.environ)
-    if watch is not None:
-        watch.unlink(missing_ok=True)
+    if watch is not None or census is not None:
         site = Path(__file__).resolve().parent / "loopwatch_site"
         env["PYTHONPATH"] = os.pathsep.join([str(site), str(site.parents[2]), env.get("PYTHONPATH", "")])
+    if watch is not None:
+        watch.unlink(missing_ok=True)
         env["NETMON_LOOPWATCH"] = str(watch)
+    if census is not None:
+        for old in census.parent.glob(f"{census.name}-*.txt"):
+            old.unlink()
+        env["NETMON_HEAPCENSUS"] = str(census)
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
@@ -119,6 +129,16 @@ def _netmon(config: Path, log: Path, watch: Path | None = None) -> Iterator[subp
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+
+
+def _census(process: subprocess.Popen[bytes], prefix: Path, number: int, timeout: float = 120.0) -> dict[str, Any]:
+    """Ask netmon for heap census *number* (SIGUSR2, `heapcensus`) and return its summary once written."""
+    path = Path(f"{prefix}-{number}.txt")
+    process.send_signal(signal.SIGUSR2)
+    deadline = time.monotonic() + timeout
+    while not path.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)  # polling a file another process writes, bounded by *timeout*
+    return heapcensus.summary(path)
 
 
 def _wait_ready(process: subprocess.Popen[bytes], port: int, timeout: float) -> float:
@@ -341,7 +361,8 @@ def _run_daemon(args: argparse.Namespace, world: BenchWorld, url: str, workdir: 
     result: dict[str, Any] = {"mqtt_topic_prefix": prefix}
     try:
         watch = workdir / "loopwatch.log" if args.loopwatch else None
-        with _netmon(config, workdir / "netmon.log", watch) as process, ProcSampler(process.pid) as sampler:
+        census = workdir / "census" if args.census else None
+        with _netmon(config, workdir / "netmon.log", watch, census) as process, ProcSampler(process.pid) as sampler:
             result["ready_s"] = round(_wait_ready(process, port, args.ready_timeout), 1)
             result["rss_at_ready_mb"] = round(rss_mb(process.pid)[0], 1)
             _pause(process, args.settle)
@@ -349,6 +370,8 @@ def _run_daemon(args: argparse.Namespace, world: BenchWorld, url: str, workdir: 
             _pause(process, args.quiet)
             quiet = sampler.between(quiet_start, time.monotonic())
             result["quiet"] = quiet
+            if census is not None:
+                result["heap_census"] = {"quiet": _census(process, census, 1)}
             result["own_scrapes"] = _own_scrapes(
                 process, port, args.own_scrapes, quiet["cores"] or 0.0, args.interface_shards
             )
@@ -356,6 +379,8 @@ def _run_daemon(args: argparse.Namespace, world: BenchWorld, url: str, workdir: 
             phase_start, phase_end = _prometheus_phase(args, process, port, workdir, result)
             with_scrapes = sampler.between(phase_start, phase_end)
             result["with_scrapes"] = with_scrapes
+            if census is not None:
+                result["heap_census"]["with_scrapes"] = _census(process, census, 2)
             if quiet["cores"] is not None and with_scrapes["cores"] is not None:
                 extra = with_scrapes["cores"] - quiet["cores"]
                 result["scrape_cpu_s_from_rates"] = round(extra * args.scrape_interval, 3)
@@ -429,7 +454,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--snmp-interval", type=float, default=60.0)
     p.add_argument("--scrape-interval", type=int, default=15, help="Prometheus scrape interval (s)")
     p.add_argument(
-        "--interface-shards", type=int, default=0, help="jobs for /metrics/interfaces (default: 100k series each)"
+        "--interface-shards", type=int, default=0, help="jobs for /metrics/interfaces (default: 50k series each)"
     )
     p.add_argument("--settle", type=float, default=60.0, help="seconds after ready before measuring")
     p.add_argument("--quiet", type=float, default=60.0, help="seconds measured without scrapes")
@@ -439,6 +464,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ready-timeout", type=float, default=0.0, help="default: 60 s + 20 ms per device")
     p.add_argument("--profile", action="store_true", help="py-spy record of netmon during the scrapes")
     p.add_argument("--profile-seconds", type=int, default=60)
+    p.add_argument(
+        "--census", action="store_true", help="heap census after the quiet and the scrape phases (heapcensus.py)"
+    )
     p.add_argument(
         "--loopwatch", action="store_true", help="log long loop iterations and full GCs (tests/bench/loopwatch.py)"
     )

@@ -51,6 +51,7 @@ def test_tiny_daemon_benchmark_measures_everything_and_stops_everything(tmp_path
         "--profile",
         "--profile-seconds=5",
         "--loopwatch",
+        "--census",
         "--no-compare",
         f"--workdir={work}",
         f"--output={output}",
@@ -93,6 +94,11 @@ def test_tiny_daemon_benchmark_measures_everything_and_stops_everything(tmp_path
     assert netmon["db"]["false_transitions"] == 0
     assert netmon["db"]["state_changes"]["device:up"]["objects"] == DEVICES
     assert netmon["loopwatch"]["full_gc"]["count"] >= 1  # the watch ran in the daemon: its start settles the heap
+    for phase in ("quiet", "with_scrapes"):  # a heap census of the daemon, taken at SIGUSR2 (heapcensus.py)
+        census = netmon["heap_census"][phase]
+        assert census["head"][0].startswith("rss_mb "), census
+        assert any("LiveState" in line or "dict" in line for line in census["head"])
+        assert len(census["pymalloc"]) == 2
     profile = netmon["profile"]
     if os.geteuid() == 0:  # py-spy attaches to a sibling process only with CAP_SYS_PTRACE
         assert profile["samples"] > 0

@@ -1,5 +1,6 @@
-"""Imported by every Python process started with this directory on PYTHONPATH: the daemon bench's `--loopwatch`."""
+"""Imported by every Python process started with this directory on PYTHONPATH: `daemon_bench --loopwatch, --census`."""
 
-from tests.bench.loopwatch import install_from_env
+from tests.bench import heapcensus, loopwatch
 
-install_from_env()
+loopwatch.install_from_env()
+heapcensus.install_from_env()
