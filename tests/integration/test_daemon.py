@@ -106,7 +106,7 @@ async def test_metrics_pass_promtool_and_carry_the_inventory(config_for: Any, tm
     assert 'netmon_poll_samples_total{poll_class="snmp",status="refused"}' in text
     # metrics.indicators: level (the default): a and b summed over the level's units
     rows = [row for row in gauges if row[0] == "lan_units" and row[2] == "commune"]
-    a, b = sum(row[3] for row in rows), sum(row[4] for row in rows)
+    a, b = sum(row[3] for row in rows), sum(row[4] or 0.0 for row in rows)
     assert f'netmon_indicator_numerator{{indicator="lan_units",level="commune"}} {float(a)}' in text
     assert f'netmon_indicator_ratio{{indicator="lan_units",level="commune"}} {a / b}' in text
     assert 'unit="P-D1-W1"} ' not in text.split("netmon_indicator_ratio", 1)[1]  # no per-unit series
