@@ -1,4 +1,4 @@
-"""Big API answers off the event loop: pages, pre-serialised rows and a cache of them (issue 12).
+"""Big API answers off the event loop: pages, a cache of selected rows, and only the served page serialised (issue 12).
 
 `GET /api/v1/indicators` gives ~47,000 rows (30 MB of JSON) at 10,000 devices and
 `/api/v1/outages` grows without bound: serialising either on the event loop stalled polling

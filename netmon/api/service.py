@@ -44,7 +44,7 @@ class ApiService:
         self._request_reload = request_reload
         self.registry: CollectorRegistry = runtime.registry  # what `/metrics` renders, with the exposition
         self.exposition: Exposition | None = runtime.exposition
-        self.pages = PageCache()  # big answers, serialised once per state (issue 12)
+        self.pages = PageCache()  # big answers, selected once per state, a page serialised when served (issue 12)
         self._window_changes = 0
 
     def request_reload(self) -> None:
