@@ -26,7 +26,7 @@ generation is collected every second young collection, not every tenth: in the d
 its collections took 20 to 73 ms each at CPython's 10 (77 over 20 ms in a 5-minute run of the
 loop watch, during SNMP rounds and scrapes), as each walks the survivors of all the young
 collections since the last. An object is walked there once either way, so the total is the
-same; only the pauses are shorter. At 2, three runs had 1, 10 and 94 such collections over 20 ms:
+same; only the pauses are shorter. At 2, four runs had 1, 10, 10 and 94 such collections over 20 ms:
 how long a collection takes swings with how busy the 2-core machine is, more than with this.
 Cycles that die after their promotion wait for the next settle, as the frozen ones do: at most
 `RECLAIM` seconds.
