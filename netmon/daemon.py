@@ -146,7 +146,7 @@ class Daemon:
             if rt.cluster is not None:
                 loops["poller-membership"] = rt.cluster.run()
             if config.traps.enabled:
-                from netmon.pollers.traps import TrapReceiver  # noqa: PLC0415 (pysnmp, ~35 MB: only with traps)
+                from netmon.pollers.traps import TrapReceiver  # noqa: PLC0415 (pysnmp, ~20 MB: only with traps)
 
                 polls = TrapPolls(rt)
                 receiver = TrapReceiver(config.traps, config.snmp_profiles, polls.sources, polls.on_trap, log=rt.log)

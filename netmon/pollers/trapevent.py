@@ -1,7 +1,7 @@
 """What the trap receiver accepts and counts: the trap names, the outcomes, `TrapEvent` (no pysnmp here).
 
 Split from `netmon.pollers.traps` so that the daemon, the exporter and the trap-driven polls
-can name them without importing pysnmp, which costs ~35 MB of a daemon's memory and is needed
+can name them without importing pysnmp, which costs ~20 MB of a daemon's memory and is needed
 only when `traps.enabled` (issue 12).
 """
 
