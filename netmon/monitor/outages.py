@@ -313,10 +313,19 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_since(text: str, now: datetime, *, where: str = "--since") -> datetime:
-    """Parse `30m`, `24h`, `7d`, `2w` (before *now*) or an ISO date/time (UTC unless it has an offset)."""
+    """Parse `30m`, `24h`, `7d`, `2w` (before *now*) or an ISO date/time (UTC unless it has an offset).
+
+    Raises:
+        InputError: neither form, or a duration reaching before year 1 (`1000000d`): the message
+            starts with *where* (a CLI exit 2, an HTTP 400).
+    """
     match = _RELATIVE.match(text.strip())
     if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        except OverflowError:  # timedelta's own limit, or a start before datetime.min
+            message = f"{text.strip()[:32]!r} reaches back before the year 1; give a shorter duration or a date"
+            raise InputError(f"{where}: {message}") from None
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -150,6 +150,8 @@ async def test_health_readiness_and_the_api(config_for: Any) -> None:
         assert "level" in body["error"]
         status, body = await _fetch(daemon, "/api/v1/outages?since=yesterday")
         assert (status, "since" in body["error"]) == (400, True)
+        status, body = await _fetch(daemon, "/api/v1/outages?since=1000000d")  # was a 500: OverflowError
+        assert (status, body["error"].startswith("since: ")) == (400, True)
         status, body = await _fetch(daemon, "/api/v1/indicators?period=live&level=commune")
         assert status == 200
         lan = [r for r in body["indicators"] if r["indicator"] == "lan_units" and r["unit"] == "P-D1-W1"]

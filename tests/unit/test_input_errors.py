@@ -335,3 +335,15 @@ def test_fuzz_any_text_is_yaml_or_a_located_error(text: str) -> None:
         load_yaml(f"key: {text}\nother: [1, {text}]\n", "f.yaml")
     except YamlSyntaxError as exc:
         assert exc.issue.source == "f.yaml"
+
+
+@pytest.mark.parametrize("since", ["1000000d", "99999999999d", "9" * 40 + "w", "3000000w"])
+def test_a_duration_reaching_before_year_one_is_an_input_error(since: str) -> None:
+    """`--since 1000000d` was an OverflowError traceback in the CLI and a 500 in the API (found by a newcomer run)."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from netmon.monitor.outages import parse_since  # noqa: PLC0415
+
+    with pytest.raises(InputError, match=r"^since: .* before the year 1"):
+        parse_since(since, datetime(2026, 11, 30, tzinfo=UTC), where="since")
+    assert parse_since("700000d", datetime(2026, 11, 30, tzinfo=UTC)).year == 110  # long, but within range
