@@ -35,7 +35,7 @@ from netmon.inventory.views import units_below
 from netmon.kernel import utcnow
 from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import Window
-from netmon.monitor.outages import parse_since
+from netmon.monitor.outages import CAUSES, OUTAGE_KINDS, parse_since
 from netmon.pollers.samples import PingSample
 from netmon.pollers.service import ServiceSample
 from netmon.sinks.exposition import Exposition, Path
@@ -375,6 +375,9 @@ class _Routes:
     async def outages(self, request: web.Request) -> web.Response:
         query = request.query
         page = Page.parse(query)
+        for name, known in (("cause", sorted(CAUSES.values())), ("kind", sorted(OUTAGE_KINDS))):
+            if name in query and query[name] not in known:  # an empty answer would hide the typo
+                raise InputError(f"{name}: expected one of {', '.join(known)}, not {query[name][:32]!r}")
         rows = await self._backend.outage_rows(
             open_only=_flag(query, "open"),
             since=query.get("since"),

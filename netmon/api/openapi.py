@@ -256,8 +256,13 @@ def spec() -> dict[str, Any]:
                     _query("open", "true: only open outages", type="boolean"),
                     _query("since", "ISO date/time, or 24h, 7d"),
                     _query("unit", "a unit code: this unit and those below"),
-                    _query("cause", "down, unreachable, maintenance"),
-                    _query("kind", "device, link or service"),
+                    _query(
+                        "cause",
+                        "down, unreachable, maintenance",
+                        type="string",
+                        enum=["down", "maintenance", "unreachable"],
+                    ),
+                    _query("kind", "device, link or service", type="string", enum=["device", "link", "service"]),
                     *_PAGE,
                 ],
             )

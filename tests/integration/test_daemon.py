@@ -152,6 +152,10 @@ async def test_health_readiness_and_the_api(config_for: Any) -> None:
         assert (status, "since" in body["error"]) == (400, True)
         status, body = await _fetch(daemon, "/api/v1/outages?since=1000000d")  # was a 500: OverflowError
         assert (status, body["error"].startswith("since: ")) == (400, True)
+        for name, typo in (("cause", "dwon"), ("kind", "interface")):  # was a 200 with no outages
+            status, body = await _fetch(daemon, f"/api/v1/outages?{name}={typo}")
+            assert (status, body["error"].split(":")[0], typo in body["error"]) == (400, name, True)
+        assert (await _fetch(daemon, "/api/v1/outages?cause=down&kind=link"))[0] == 200
         status, body = await _fetch(daemon, "/api/v1/indicators?period=live&level=commune")
         assert status == 200
         lan = [r for r in body["indicators"] if r["indicator"] == "lan_units" and r["unit"] == "P-D1-W1"]
