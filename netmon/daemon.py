@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry
 
-from netmon.api.access import Access
+from netmon.api.access import Access, check_exposure
 from netmon.api.http import HttpServer
 from netmon.api.service import ApiService
 from netmon.config import Config
@@ -114,6 +114,8 @@ class Daemon:
 
     async def _run(self, stop: asyncio.Event, on_started: Callable[[Daemon], None] | None) -> None:
         rt, config = self.runtime, self.runtime.config
+        # the exposure rule before anything is opened: a refused listen address published nothing (issue 14)
+        await asyncio.to_thread(check_exposure, config.http, config.web.config_file)
         async with AsyncExitStack() as stack:
             await rt.open(stack)
             engine = require(rt.engine)

@@ -24,7 +24,7 @@ from netmon.config import HttpConfig
 from netmon.errors import ConfigError, Issue
 from netmon.pollers.base import utcnow
 
-__all__ = ["Access", "is_loopback"]
+__all__ = ["Access", "check_exposure", "exposure_issue", "is_loopback"]
 
 
 def is_loopback(host: str) -> bool:
@@ -35,6 +35,32 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False  # a name may resolve anywhere
+
+
+def exposure_issue(http: HttpConfig, web: WebConfig | None) -> Issue | None:
+    """Return why *http* may not listen where it does, or None: the exposure rule of issue 14.
+
+    Beyond loopback, /metrics and the API need basic auth (web.config_file) or `http.allow_insecure`.
+    """
+    if is_loopback(http.host) or (web is not None and web.basic_auth is not None) or http.allow_insecure:
+        return None
+    message = (
+        f"{http.listen} is beyond loopback and no basic_auth_users are configured: set web.config_file "
+        "(see config/web.example.yml), or http.allow_insecure: true to serve without authentication"
+    )
+    return Issue(source="config", line=None, where="http.listen", message=message)
+
+
+def check_exposure(http: HttpConfig, web_file: Path | None) -> None:
+    """Read the web config (blocking) and apply the exposure rule, as `netmon run` will.
+
+    Raises ConfigError for a bad web config, or for a listen address the rule refuses
+    (`exposure_issue`): `check-config` and the start of `run` ask before anything is opened.
+    """
+    web = load_web_config(web_file) if web_file is not None else None
+    issue = exposure_issue(http, web)
+    if issue is not None:
+        raise ConfigError([issue])
 
 
 @dataclass
@@ -66,13 +92,10 @@ class Access:
         web = load_web_config(web_file) if web_file is not None else None
         loopback = is_loopback(http.host)
         authenticated = web is not None and web.basic_auth is not None
+        issue = exposure_issue(http, web)
+        if issue is not None:
+            raise ConfigError([issue])
         if not loopback and not authenticated:
-            if not http.allow_insecure:
-                message = (
-                    f"{http.listen} is beyond loopback and no basic_auth_users are configured: set web.config_file "
-                    "(see config/web.example.yml), or http.allow_insecure: true to serve without authentication"
-                )
-                raise ConfigError([Issue(source="config", line=None, where="http.listen", message=message)])
             log.warning(
                 "INSECURE: /metrics and the API are served beyond loopback without authentication "
                 "(http.allow_insecure is true); anyone who reaches the port can read them",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 import subprocess
 import sys
 from pathlib import Path
@@ -95,10 +96,19 @@ def test_hash_password_reads_stdin_and_prints_a_bcrypt_hash(env: dict[str, str])
 
 def test_run_refuses_to_serve_beyond_loopback_without_auth(env: dict[str, str]) -> None:
     port = free_tcp_port()
-    refused = _netmon("run", "--duration", "1", env={**env, "NETMON_HTTP__LISTEN": f"0.0.0.0:{port}"})
+    mqtt = {"NETMON_MQTT__ENABLED": "true", "NETMON_MQTT__TOPIC_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}
+    refused = _netmon("run", "--duration", "1", env={**env, **mqtt, "NETMON_HTTP__LISTEN": f"0.0.0.0:{port}"})
     assert refused.returncode == 2, refused.stderr
     assert "beyond loopback" in refused.stderr
     assert "Traceback" not in refused.stderr
+    assert "mqtt" not in refused.stdout + refused.stderr  # refused before the broker was connected to
+    # check-config refuses it too: it said "config OK" to what run refused (found by a newcomer run)
+    checked = _netmon("check-config", env={**env, "NETMON_HTTP__LISTEN": f"0.0.0.0:{port}"})
+    assert checked.returncode == 2, checked.stdout
+    assert "http.listen" in checked.stderr
+    assert "beyond loopback" in checked.stderr
+    allowed = {**env, "NETMON_HTTP__LISTEN": f"0.0.0.0:{port}", "NETMON_HTTP__ALLOW_INSECURE": "true"}
+    assert _netmon("check-config", env=allowed).returncode == 0
 
 
 def test_run_with_allow_insecure_warns_loudly(env: dict[str, str]) -> None:
