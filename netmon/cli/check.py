@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from netmon.api.access import check_exposure
 from netmon.cli.common import Command, ConfigOpt, JsonOpt, config_path, handled, load, out, print_json
 
 __all__ = ["register"]
@@ -23,6 +22,8 @@ def check_config(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
     Example: netmon check-config --config config/netmon.example.yaml --json
     """
+    from netmon.api.access import check_exposure  # noqa: PLC0415 (aiohttp and SQLAlchemy: not for --help)
+
     cfg = load(config)
     check_exposure(cfg.http, cfg.web.config_file)  # as `run` does: a listen address it refuses is an error here
     source = str(config_path(config))

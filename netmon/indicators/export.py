@@ -18,7 +18,7 @@ from netmon.indicators.definitions import Catalog
 from netmon.indicators.formats import Format
 from netmon.indicators.period import Period
 from netmon.indicators.row import IndicatorRow
-from netmon.inventory.files import csv_safe
+from netmon.inventory.files import csv_safe, require_directory
 from netmon.monitor.maintenance import Window
 
 __all__ = ["COLUMNS", "SCHEMA_VERSION", "Format", "atomic_path", "render_csv", "render_json", "write_export"]
@@ -74,8 +74,11 @@ def render_json(rows: Sequence[IndicatorRow], *, period: Period, level: str | No
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside *path*; on success rename it over *path* (mode 0644), else remove it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Yield a temporary path beside *path*; on success rename it over *path* (mode 0644), else remove it.
+
+    Raises InputError when *path*'s directory does not exist (`require_directory`).
+    """
+    require_directory(path)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(name)

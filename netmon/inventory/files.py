@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from netmon.errors import Issue
+from netmon.errors import InputError, Issue
 from netmon.inventory.models import LEGACY_WARD
 from netmon.inventory.spec import KINDS, Inventory, Origin, Record, ServiceSpec, Spec, UnitSpec
 from netmon.yamlsrc import YamlSyntaxError, load_yaml
@@ -295,9 +295,18 @@ def _message(err: Mapping[str, Any]) -> str:
     return str(err["msg"]).removeprefix("Value error, ")
 
 
+def require_directory(path: Path) -> None:
+    """Raise InputError unless the directory of *path* exists: a typo in an output path is an error, not a new tree."""
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: there is no directory {path.parent}; create it first, or check the path")
+
+
 def atomic_write(path: Path, text: str | bytes) -> None:
-    """Write *text* to *path* through a temporary file and rename: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write *text* to *path* through a temporary file and rename: never half a file.
+
+    Raises InputError when *path*'s directory does not exist (`require_directory`).
+    """
+    require_directory(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         data = text.encode("utf-8") if isinstance(text, str) else text
@@ -353,8 +362,11 @@ def _cell(value: object) -> str:
 def write_csv(inventory: Inventory, folder: Path, *, bom: bool = True) -> list[Path]:
     """Write units.csv, devices.csv, links.csv (and services.csv if any) into *folder*.
 
-    Each file is written atomically, with a UTF-8 BOM unless not *bom*.
+    Each file is written atomically, with a UTF-8 BOM unless not *bom*. *folder* is made if it is
+    missing, but not its parent: InputError then (`require_directory`).
     """
+    require_directory(folder)
+    folder.mkdir(exist_ok=True)
     texts = {
         folder / f"{kind.plural}.csv": _csv_text(kind, inventory.of(kind).values(), bom=bom)
         for kind in KINDS

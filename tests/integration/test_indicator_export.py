@@ -52,6 +52,7 @@ def rows(tmp_path: Path) -> list[IndicatorRow]:
 @pytest.fixture
 def xlsx(tmp_path: Path, rows: list[IndicatorRow]) -> Path:
     path = tmp_path / "out" / "indicators.xlsx"
+    path.parent.mkdir()  # an export makes no directories (a typo in -o is an input error)
     period = parse_period("live", ZONE, NOW)
     write_export(rows, path, Format.XLSX, period=period, level=None, catalog=CATALOG, generated_at=NOW)
     return path

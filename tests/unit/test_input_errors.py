@@ -347,3 +347,28 @@ def test_a_duration_reaching_before_year_one_is_an_input_error(since: str) -> No
     with pytest.raises(InputError, match=r"^since: .* before the year 1"):
         parse_since(since, datetime(2026, 11, 30, tzinfo=UTC), where="since")
     assert parse_since("700000d", datetime(2026, 11, 30, tzinfo=UTC)).year == 110  # long, but within range
+
+
+def test_an_output_path_in_a_missing_directory_is_an_input_error_and_creates_nothing(tmp_path: Path) -> None:
+    """`export -o /nonexist/x.csv` made /nonexist/ (found by a newcomer run): a typo must not become a directory."""
+    from netmon.indicators.export import atomic_path  # noqa: PLC0415
+    from netmon.inventory.files import atomic_write, write_csv  # noqa: PLC0415
+
+    target = tmp_path / "typo" / "deeper" / "x.csv"
+    with pytest.raises(InputError, match=r"there is no directory .*typo"):
+        atomic_write(target, "a,b\n")
+    with pytest.raises(InputError, match=r"there is no directory .*typo"), atomic_path(target):
+        pass
+    assert list(tmp_path.iterdir()) == []
+    atomic_write(tmp_path / "x.csv", "a,b\n")  # an existing directory is written to
+    assert (tmp_path / "x.csv").read_text() == "a,b\n"
+    from netmon.inventory.plan import make_plan  # noqa: PLC0415
+    from netmon.inventory.spec import Inventory  # noqa: PLC0415
+
+    profiles = set(load_config(EXAMPLE_CONFIG).snmp_profiles)
+    inventory = make_plan(Inventory({}, {}, {}), read_files([EXAMPLE_INVENTORY]), profiles=profiles, prune=False).desired
+    with pytest.raises(InputError, match=r"there is no directory .*typo"):
+        write_csv(inventory, tmp_path / "typo" / "csv")
+    assert not (tmp_path / "typo").exists()
+    written = write_csv(inventory, tmp_path / "csv")  # a CSV export makes its own folder, not its parents
+    assert {path.name for path in written} >= {"units.csv", "devices.csv", "links.csv"}
