@@ -366,7 +366,8 @@ def test_an_output_path_in_a_missing_directory_is_an_input_error_and_creates_not
     from netmon.inventory.spec import Inventory  # noqa: PLC0415
 
     profiles = set(load_config(EXAMPLE_CONFIG).snmp_profiles)
-    inventory = make_plan(Inventory({}, {}, {}), read_files([EXAMPLE_INVENTORY]), profiles=profiles, prune=False).desired
+    parsed = read_files([EXAMPLE_INVENTORY])
+    inventory = make_plan(Inventory({}, {}, {}), parsed, profiles=profiles, prune=False).desired
     with pytest.raises(InputError, match=r"there is no directory .*typo"):
         write_csv(inventory, tmp_path / "typo" / "csv")
     assert not (tmp_path / "typo").exists()
