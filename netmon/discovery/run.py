@@ -22,7 +22,16 @@ from netmon.discovery.sweep import IpNetwork, check_allowed, sweep
 from netmon.errors import InputError
 from netmon.inventory.spec import Inventory
 
-__all__ = ["CONCURRENCY", "Discovery", "discover", "identify_hosts", "is_local", "merge_aliases", "profiles_for"]
+__all__ = [
+    "CONCURRENCY",
+    "STATION_LOOPBACK",
+    "Discovery",
+    "discover",
+    "identify_hosts",
+    "is_local",
+    "merge_aliases",
+    "profiles_for",
+]
 
 #: Hosts identified at once.
 CONCURRENCY = 32
@@ -87,8 +96,19 @@ async def identify_hosts(config: Config, addresses: Sequence[str], profiles: Seq
     return found
 
 
+#: The loopback addresses that are this station itself. The rest of 127.0.0.0/8 binds too (the
+#: loopback route covers it), but there it is the loopback lab's agents (`netmon lab up`) that answer.
+STATION_LOOPBACK = frozenset({"127.0.0.1", "::1"})
+
+
 def is_local(address: str) -> bool:
-    """Tell whether *address* is one of this machine's own (a UDP socket can bind to it)."""
+    """Tell whether *address* is this machine's own: a UDP socket can bind to it, and it is not a lab loopback address.
+
+    Every 127.0.0.0/8 address binds on Linux; only `STATION_LOOPBACK` counts as the station there,
+    else discovery on the loopback lab found nothing (found by a newcomer run).
+    """
+    if ipaddress.ip_address(address).is_loopback:
+        return address in STATION_LOOPBACK
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as probe:
         try:
