@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 from netmon.api.access import Access, check_exposure
 from netmon.api.http import HttpServer
 from netmon.api.service import ApiService
+from netmon.api.webconfig import WebConfig
 from netmon.config import Config
 from netmon.discovery.loop import TopologyCollector, topology_loop
 from netmon.discovery.watch import TopologyWatch
@@ -115,7 +116,7 @@ class Daemon:
     async def _run(self, stop: asyncio.Event, on_started: Callable[[Daemon], None] | None) -> None:
         rt, config = self.runtime, self.runtime.config
         # the exposure rule before anything is opened: a refused listen address published nothing (issue 14)
-        await asyncio.to_thread(check_exposure, config.http, config.web.config_file)
+        web = await asyncio.to_thread(check_exposure, config.http, config.web.config_file)
         async with AsyncExitStack() as stack:
             await rt.open(stack)
             engine = require(rt.engine)
@@ -136,7 +137,7 @@ class Daemon:
             )
             if rt.cluster is not None:
                 rt.cluster.prefix = prefix
-            access = await self._access()  # before the tasks: a reload by signal is audited through it
+            access = await self._access(web)  # before the tasks: a reload by signal is audited through it
             await self._resume(pipeline)
             tasks = await stack.enter_async_context(asyncio.TaskGroup())
             if rt.cluster is not None:  # leaves after the recorder's last write (the stack unwinds in reverse)
@@ -192,13 +193,13 @@ class Daemon:
             self.mqtt.wake()
         self.runtime.wake()
 
-    async def _access(self) -> Access:
-        """Load the web config and apply the exposure rule (issue 14); ConfigError stops the start."""
+    async def _access(self, web: WebConfig | None) -> Access:
+        """Open the HTTP access with *web*, read by `check_exposure` at the start (issue 14)."""
         rt, mqtt = self.runtime, self.mqtt
         return await asyncio.to_thread(
             Access.open,
             rt.config.http,
-            rt.config.web.config_file,
+            web,
             require(rt.engine),
             log=rt.log,
             mqtt_prefix=rt.config.mqtt.topic_prefix if mqtt is not None else None,

@@ -1,6 +1,6 @@
 """Who may use the HTTP server, and what it records: the web config, tokens, audit and limits together.
 
-`Access.open()` reads the web config and decides the exposure rule of issue 14: nothing beyond
+`check_exposure()` reads the web config and `Access.open()` applies the exposure rule of issue 14: nothing beyond
 loopback without authentication. A non-loopback `http.listen` with no `basic_auth_users` is a
 ConfigError (exit 2) unless `http.allow_insecure: true`, which logs a loud warning instead.
 """
@@ -51,8 +51,8 @@ def exposure_issue(http: HttpConfig, web: WebConfig | None) -> Issue | None:
     return Issue(source="config", line=None, where="http.listen", message=message)
 
 
-def check_exposure(http: HttpConfig, web_file: Path | None) -> None:
-    """Read the web config (blocking) and apply the exposure rule, as `netmon run` will.
+def check_exposure(http: HttpConfig, web_file: Path | None) -> WebConfig | None:
+    """Read the web config (blocking), apply the exposure rule, and return the web config (None without a file).
 
     Raises ConfigError for a bad web config, or for a listen address the rule refuses
     (`exposure_issue`): `check-config` and the start of `run` ask before anything is opened.
@@ -61,6 +61,7 @@ def check_exposure(http: HttpConfig, web_file: Path | None) -> None:
     issue = exposure_issue(http, web)
     if issue is not None:
         raise ConfigError([issue])
+    return web
 
 
 @dataclass
@@ -77,19 +78,17 @@ class Access:
     def open(
         cls,
         http: HttpConfig,
-        web_file: Path | None,
+        web: WebConfig | None,
         engine: Engine | None,
         *,
         log: Any,
         mqtt_prefix: str | None = None,
         wake: Callable[[], None] | None = None,
     ) -> Access:
-        """Load the web config and apply the exposure rule (blocking: reads files).
+        """Apply the exposure rule to *web* (the web config `check_exposure` read, or None) and open the rest.
 
-        Raises ConfigError for a bad web config, or for a non-loopback listen without basic auth
-        and without `http.allow_insecure`.
+        Raises ConfigError for a non-loopback listen without basic auth and without `http.allow_insecure`.
         """
-        web = load_web_config(web_file) if web_file is not None else None
         loopback = is_loopback(http.host)
         authenticated = web is not None and web.basic_auth is not None
         issue = exposure_issue(http, web)
