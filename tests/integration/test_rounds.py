@@ -17,6 +17,7 @@ from netmon.lab.agents import AgentSpec, RunningAgent, start_agent, stop_agent
 from netmon.monitor.rounds import Pollers, run_round
 from netmon.pollers.classes.ping import Ping
 from netmon.pollers.classes.snmp import Snmp
+from netmon.pollers.share import LoopShare
 from tests.conftest import AgentUnderTest, free_udp_port, lab_profiles
 
 HUNG_ADDRESS = "127.77.0.3"
@@ -101,6 +102,34 @@ async def test_a_poller_bug_or_a_stuck_poll_is_a_sample(snmp_agent: AgentUnderTe
         ("fine", "snmp_interfaces"): (Status.OK, None),
     }
     assert result.by_status() == {"error": 1, "timeout": 1, "ok": 2}
+
+
+class _Starts(Snmp):
+    """The snmp poll class, noting the loop share's turns as each poll starts (no agent is asked)."""
+
+    def __init__(self, config: Config) -> None:
+        super().__init__(config, config.polling.snmp)
+        self.turns_at_start: list[int] = []
+
+        self.all_started = asyncio.Event()
+
+    async def poll(self, target: Target) -> list[Sample]:
+        self.turns_at_start.append(LoopShare.of().turns)
+        if len(self.turns_at_start) == 5:
+            self.all_started.set()
+        await self.all_started.wait()  # no poll is recorded (another turn) before all have started
+        return []
+
+
+async def test_an_snmp_poll_starts_within_a_turn_of_the_loop_share() -> None:
+    # opening a session and sending the first request is poll work: 56 polls start in one tick at 10k
+    config = _config(161, 161)
+    starts = _Starts(config)
+    pollers = Pollers(config, {"snmp": starts})
+    targets = [Target(device=f"d{i}", address="127.77.0.9", unit="U", role=Role.ROUTER, snmp="good") for i in range(5)]
+    before = LoopShare.of().turns
+    await run_round(pollers, "snmp", targets, concurrency=8)
+    assert [turns - before for turns in starts.turns_at_start] == [1, 2, 3, 4, 5]
 
 
 async def test_ping_round_on_loopback() -> None:
