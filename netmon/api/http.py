@@ -13,6 +13,7 @@ import asyncio
 import errno
 import functools
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -38,7 +39,7 @@ from netmon.monitor.maintenance import Window
 from netmon.monitor.outages import CAUSES, OUTAGE_KINDS, parse_since
 from netmon.pollers.samples import PingSample
 from netmon.pollers.service import ServiceSample
-from netmon.sinks.exposition import Exposition, Path
+from netmon.sinks.exposition import SLICE, Exposition, Path
 
 __all__ = ["Backend", "HttpServer"]
 
@@ -206,22 +207,32 @@ def _exposition_response(parts: list[bytes]) -> web.Response:
     joined body is copied again into the transport's buffer when the client reads slower than
     netmon writes. aiohttp writes the batches after the handler returns, waiting for the socket
     to drain between them; the middlewares still set the headers.
+
+    A client that reads as fast as netmon writes (Prometheus on the same host) never makes the
+    socket wait, and aiohttp then writes every batch in one step of the event loop: 9 MB in 16 ms
+    on an idle machine, 35 to 50 ms at each /metrics scrape of the 10k benchmark (its loop watch).
+    So the batches give the loop back every `SLICE` seconds, as the render does (`_batches`).
     """
+    length = str(sum(map(len, parts)))  # known: no chunked encoding, and the client can check it
+    return web.Response(body=_batches(parts), headers={"Content-Type": CONTENT_TYPE_LATEST, "Content-Length": length})
 
-    async def batches() -> AsyncIterator[bytes]:
-        batch: list[bytes] = []
-        size = 0
-        for part in parts:
-            batch.append(part)
-            size += len(part)
-            if size >= WRITE_SIZE:
-                yield b"".join(batch)
-                batch, size = [], 0
-        if batch:
+
+async def _batches(parts: list[bytes]) -> AsyncIterator[bytes]:
+    """Yield *parts* joined `WRITE_SIZE` bytes at a time; await the event loop once `SLICE` seconds have gone."""
+    batch: list[bytes] = []
+    size = 0
+    started = time.perf_counter()
+    for part in parts:
+        batch.append(part)
+        size += len(part)
+        if size >= WRITE_SIZE:
             yield b"".join(batch)
-
-    length = str(sum(len(part) for part in parts))  # known: no chunked encoding, and the client can check it
-    return web.Response(body=batches(), headers={"Content-Type": CONTENT_TYPE_LATEST, "Content-Length": length})
+            batch, size = [], 0
+            if time.perf_counter() - started > SLICE:
+                await asyncio.sleep(0)
+                started = time.perf_counter()
+    if batch:
+        yield b"".join(batch)
 
 
 def _shard(query: Mapping[str, str]) -> tuple[int, int] | None:

@@ -48,8 +48,8 @@ DEVICE_LABELS = ("device", "unit", "level", "role")
 #: their samples change at every SNMP round, and their path is scraped about as often as that; so
 #: they are rendered at each scrape of /metrics/interfaces (1 to 2 µs a series) and never held.
 KEPT: frozenset[Path] = frozenset(("main",))
-#: The longest stretch (seconds) a scrape runs on the event loop before it yields.
-SLICE = 0.01
+#: The longest stretch (seconds) a scrape runs on the event loop before it yields (see `pollers.share.SHARE`).
+SLICE = 0.005
 #: A family's path: "main" is /metrics, "interfaces" is /metrics/interfaces (when split).
 Path = Literal["main", "interfaces"]
 

@@ -143,6 +143,39 @@ async def test_an_object_is_rendered_again_only_when_what_it_read_changes() -> N
     assert 'netmon_ping_rtt_seconds{device="sw0",level="province",role="switch",unit="P"} 0.001' in text
 
 
+async def test_a_state_set_without_a_new_sample_is_exported_at_the_next_scrape() -> None:
+    live, config = _live(devices=2, ports=2)
+    pings = [PingSample(device=name, ts=T0, status=Status.OK, sent=3, received=3) for name in ("sw0", "sw1")]
+    live.record(pings)
+    exposition = _exposition(live, config)
+    assert _states(await _render(exposition))["sw0"] == [("unknown", 1.0)]  # recorded, not yet concluded
+    live.conclude(RoundResult(poll_class="ping", started=T0, duration=0, samples=tuple(pings)), T0)
+    assert _states(await _render(exposition))["sw0"] == [("up", 1.0)]
+
+
+async def test_flapping_that_calms_down_is_exported_without_a_state_change() -> None:
+    config = Config.model_validate({"state": {"down_after": 1, "up_after": 1, "flap_changes": 1, "flap_window": 60}})
+    inventory = _inventory(1, 2)
+    live = LiveState(config, inventory, MaintenanceSchedule(inventory, ZONE))
+    exposition = _exposition(live, config)
+
+    def round_at(seconds: int, status: Status) -> datetime:
+        ts = T0 + timedelta(seconds=seconds)
+        ping = PingSample(device="sw0", ts=ts, status=status, sent=3, received=3 if status is Status.OK else 0)
+        live.record([ping])
+        live.conclude(RoundResult(poll_class="ping", started=ts, duration=0, samples=(ping,)), ts)
+        return ts
+
+    round_at(0, Status.OK)  # unknown -> up
+    flapped = round_at(30, Status.TIMEOUT)  # up -> down: two changes in the window, over flap_changes
+    text = await _render(exposition, now=flapped)
+    assert 'netmon_device_flapping{device="sw0",level="province",role="switch",unit="P"} 1.0' in text
+    calm = T0 + timedelta(seconds=200)
+    live.conclude(RoundResult(poll_class="ping", started=calm, duration=0, samples=()), calm)  # no sample: still down
+    text = await _render(exposition, now=calm)
+    assert 'netmon_device_flapping{device="sw0",level="province",role="switch",unit="P"} 0.0' in text
+
+
 def _states(text: str) -> dict[str, list[tuple[str, float]]]:
     """Return (state label, value) of every `netmon_{device,link}_state` series, per object."""
     found: dict[str, list[tuple[str, float]]] = {}
@@ -212,6 +245,19 @@ async def test_a_big_scrape_gives_the_event_loop_back_while_it_renders() -> None
     assert _series(text)["netmon_interface_oper_up"] == 400 * 24
     assert exposition.yields > 0
     assert ticks.count > 0  # other tasks (the poll rounds, /healthz) ran during the scrape
+
+
+async def test_the_answer_gives_the_event_loop_back_between_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Prometheus on the same host reads as fast as netmon writes: the socket never makes the writer wait
+    from netmon.api import http  # noqa: PLC0415
+
+    monkeypatch.setattr(http, "SLICE", 0.0)  # every batch uses up a slice
+    parts = [b"x" * 1000] * (4 * http.WRITE_SIZE // 1000)
+    async with LoopTicks() as ticks:
+        written = [batch async for batch in http._batches(parts)]
+    assert b"".join(written) == b"".join(parts)
+    assert len(written) == 4
+    assert ticks.count >= 3  # the loop ran between the batches, not only after the last
 
 
 async def test_a_large_scrape_is_served_in_pieces_with_its_length() -> None:
