@@ -5,7 +5,9 @@ ValueError with a message fit for `file:line: field: message` (the inventory rep
 
 - URL: RFC 3986 with scheme http or https, a host (an IP address or a DNS name, RFC 1123
   labels; a name with diacritics becomes its IDNA form, RFC 3490), an optional port 1-65535,
-  and no user information: a password in a URL would end up in exports and logs.
+  and no user information: a password in a URL would end up in exports and logs. For the same
+  reason no query parameter named like a credential (`token`, `api_key`, `password`,
+  `X-Amz-Signature`, ...: `_CREDENTIAL`); the message names the parameter, never its value.
 - HOST:PORT: an IPv4 address, a bracketed IPv6 address (RFC 3986 section 3.2.2) or a DNS
   name, and a port 1-65535.
 - Expected status: an int, "200-299", "200,301-302", or a list of those; codes 100-599
@@ -17,13 +19,17 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 __all__ = ["ExpectStatus", "parse_expect_status", "parse_host", "parse_host_port", "parse_url"]
 
 _MAX_URL = 1024
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _RANGE = re.compile(r"^(\d{3})(?:\s*-\s*(\d{3}))?$")
+#: Query parameter names (lower case, without '-', '_' and '.') that carry a credential, and endings
+#: that do (access_token, client_secret, x-amz-signature).
+_CREDENTIAL = frozenset({"auth", "authorization", "credential", "jwt", "key", "passwd", "pwd", "sig", "token"})
+_CREDENTIAL_ENDS = ("apikey", "password", "secret", "signature", "token")
 
 
 def parse_host(text: str) -> str:
@@ -92,6 +98,13 @@ def parse_url(value: object) -> str:
         raise ValueError(f"URL scheme must be http or https, not {parts.scheme or 'none'!r}")
     if "@" in parts.netloc:
         raise ValueError("URL must not hold a user name or password")
+    for name, _value in parse_qsl(parts.query, keep_blank_values=True):
+        bare = re.sub(r"[-_.]", "", name).lower()
+        if bare in _CREDENTIAL or bare.endswith(_CREDENTIAL_ENDS):
+            raise ValueError(
+                f"URL query parameter {name!r} looks like a credential, which would end up in exports and"
+                " logs; check a page that needs none (e.g. a health or login page)"
+            )
     if not parts.hostname:
         raise ValueError("URL has no host")
     if port == 0:
