@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler
@@ -61,6 +62,8 @@ class Secret:
 
 #: Database URL schemes netmon ships drivers and migrations for (sqlite3 and psycopg 3).
 SUPPORTED_DRIVERS = frozenset({"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg"})
+#: libpq's sslmode values (PostgreSQL docs, libpq-connect "sslmode").
+_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
 class SecretUrl(Secret):
@@ -83,4 +86,28 @@ class SecretUrl(Secret):
             raise ValueError(
                 f"unsupported database {url.drivername!r}: netmon runs on sqlite:///PATH or postgresql://HOST/DB"
             )
+        if url.port is not None and not 1 <= url.port <= 65535:
+            raise ValueError(f"port {url.port} is out of range (1-65535)")
+        if url.drivername.startswith("postgresql"):
+            _check_libpq_options(url.query)
         return cls(value)
+
+
+def _check_libpq_options(query: Mapping[str, str | tuple[str, ...]]) -> None:
+    """Refuse what libpq would refuse only when connecting: an unknown option, or an sslmode it lacks.
+
+    The options are libpq's own (`psycopg.pq.Conninfo.get_defaults`); values are not echoed
+    (`password`, `sslpassword`), except sslmode's, which is one of a few words.
+    """
+    from psycopg import pq  # noqa: PLC0415 (lazy: only a PostgreSQL URL needs libpq)
+
+    known = {option.keyword.decode() for option in pq.Conninfo.get_defaults()}
+    for name, value in query.items():
+        if name not in known:
+            raise ValueError(
+                f"unknown PostgreSQL connection option {name!r} in the URL's query"
+                " (libpq's options: https://www.postgresql.org/docs/current/libpq-connect.html)"
+            )
+        if name == "sslmode" and value not in _SSLMODES:
+            shown = value if isinstance(value, str) else ",".join(value)
+            raise ValueError(f"sslmode {shown!r} is not one of {', '.join(_SSLMODES)}")

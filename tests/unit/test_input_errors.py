@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from netmon.cli import app
-from netmon.config import load_config
+from netmon.config import Config, load_config
 from netmon.errors import ConfigError, InputError, InventoryError
 from netmon.indicators.definitions import load_catalog
 from netmon.inventory import schema
@@ -83,6 +83,22 @@ CONFIG_CASES = [
         "database:\n  url: mysql://netmon:pw@db/netmon\n",
         "{f}:2: database.url: unsupported database 'mysql': netmon runs on sqlite:///PATH or postgresql://HOST/DB",
         id="mysql-url",
+    ),
+    pytest.param(
+        "database:\n  url: postgresql://netmon:pw@db:99999/netmon\n",
+        "{f}:2: database.url: port 99999 is out of range (1-65535)",
+        id="postgres-port-out-of-range",
+    ),
+    pytest.param(
+        "database:\n  url: postgresql://netmon:pw@db/netmon?sslmode=bogus\n",
+        "{f}:2: database.url: sslmode 'bogus' is not one of disable, allow, prefer, require, verify-ca, verify-full",
+        id="postgres-bad-sslmode",
+    ),
+    pytest.param(
+        "database:\n  url: postgresql://netmon@db/netmon?sslpasword=pw\n",
+        "{f}:2: database.url: unknown PostgreSQL connection option 'sslpasword' in the URL's query"
+        " (libpq's options: https://www.postgresql.org/docs/current/libpq-connect.html)",
+        id="postgres-misspelt-option",
     ),
 ]
 
@@ -373,3 +389,8 @@ def test_an_output_path_in_a_missing_directory_is_an_input_error_and_creates_not
     assert not (tmp_path / "typo").exists()
     written = write_csv(inventory, tmp_path / "csv")  # a CSV export makes its own folder, not its parents
     assert {path.name for path in written} >= {"units.csv", "devices.csv", "links.csv"}
+
+
+def test_libpq_options_that_exist_pass() -> None:
+    url = "postgresql+psycopg://netmon@db:5432/netmon?sslmode=verify-full&connect_timeout=5&application_name=netmon"
+    assert Config.model_validate({"database": {"url": url}}).database.url.reveal() == url
