@@ -274,13 +274,16 @@ class Exposition:
             if section.paths.isdisjoint(paths):
                 continue
             again = not section.paths.isdisjoint(unkept)  # its families there are not kept: render now
+            stamp = section.stamp() if hasattr(section, "stamp") else None
             for name, labels in section.objects(live):
                 if shard is not None and zlib.crc32(name.encode()) % shard[1] != shard[0]:
                     continue
-                chunks = iter(self._get(section, live, now, (name, labels), paths, again=again))
-                for family, text in cast("Iterator[tuple[Family, bytes]]", zip(chunks, chunks, strict=True)):
-                    if family.path in paths:
-                        parts.setdefault(family, []).append(text)
+                got = self._get(section, live, now, (name, labels), paths, again=again, stamp=stamp)
+                if got:  # most objects of a poll class that a device lacks export nothing
+                    chunks = iter(got)
+                    for family, text in cast("Iterator[tuple[Family, bytes]]", zip(chunks, chunks, strict=True)):
+                        if family.path in paths:
+                            parts.setdefault(family, []).append(text)
                 if time.perf_counter() - started > SLICE:
                     await asyncio.sleep(0)
                     self.yields += 1
@@ -298,16 +301,16 @@ class Exposition:
         paths: Collection[Path],
         *,
         again: bool,
+        stamp: object,
     ) -> Chunks:
         """Return the object's chunks: the kept ones while its reads hold, else (or when *again*) rendered now.
 
-        What is kept is the text of the `KEPT` paths and the reads made for it; a render *again* for
-        another path replaces it only when it no longer holds.
+        What is kept is the text of the `KEPT` paths and the reads made for it, with the section's
+        *stamp*; a render *again* for another path replaces it only when it no longer holds.
         """
         name, labels = item
         key = (section.name, name)
         kept = self._kept.get(key)
-        stamp = section.stamp() if hasattr(section, "stamp") else None
         holds = kept is not None and kept.stamp is stamp and _still(kept.reads, live, now)
         if holds and not again:
             return kept.chunks  # type: ignore[union-attr]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from netmon.monitor.state import State
 from netmon.pollers import registry
+from netmon.pollers.classes.common import BasePollClass
 from netmon.pollers.service import ServiceSample
 from netmon.sinks.exposition import DEVICE_LABELS, DeviceView, Family, Lines, Path, Section, label_text
 
@@ -133,6 +134,12 @@ class PollClassSeries(_OfInventory):
         self.name = f"class:{poll_class}"
         self._class = registry.class_of(poll_class)
         self.paths: frozenset[Path] = self._class.metric_paths
+        #: A class that keeps `BasePollClass.export` writes nothing for any device (the service
+        #: checks: their samples are the services section's), and so has no objects to visit.
+        self._silent = getattr(self._class.export, "__func__", None) is getattr(BasePollClass.export, "__func__", 0)
+
+    def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
+        return () if self._silent else super().objects(live)
 
     def render(self, view: DeviceView, out: Lines) -> None:
         self._class.export(view, out)
