@@ -14,7 +14,9 @@ and outages (in a thread, from a third of the phase on, until 60 s after it). Re
 RSS (steady, peak), round overruns, false transitions (every lab device answers, so any
 down/unreachable is false), scrape cost, Prometheus' scrape_duration_seconds, /healthz latency
 during and outside scrapes, API latency, the load of the (shared) machine, and with --profile
-the py-spy top 10 of the netmon process during scrapes.
+the py-spy top 10 of the netmon process during scrapes. With --prometheus-restart S, Prometheus
+is then restarted on the TSDB it left and scrapes for S seconds more: the first scrape of each
+target without the creation of its series (which a fresh TSDB counts in scrape_duration_seconds).
 Never asserts a timing. Stops everything it starts.
 
 Usage: python -m tests.bench.daemon_bench --devices 1000 --db sqlite|postgres [--profile] [--loopwatch] [--census]
@@ -65,8 +67,8 @@ _LABEL = re.compile(r'(\w+)="([^"]*)"')
 _API_GRACE = 60.0
 #: As config/prometheus/prometheus.yml scrapes the interface families, sharded as docs/metrics.md says.
 _INTERFACE_JOB = {"scrape_interval": "60s", "scrape_timeout": "30s"}
-#: Interface series per shard that docs/metrics.md advises (a scrape of about 12 MB).
-_SERIES_PER_SHARD = 50_000
+#: Interface series per shard that docs/metrics.md advises (a scrape of about 3 MB).
+_SERIES_PER_SHARD = 25_000
 _WANTED = ("netmon_poll_", "netmon_mqtt_", "netmon_device_up", "netmon_outages_open")
 
 
@@ -223,12 +225,15 @@ def _delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str,
     }
 
 
-def _prom_scrapes(prom: RunningPrometheus, seconds: float) -> tuple[dict[str, Any], list[tuple[float, float]]]:
+def _prom_scrapes(
+    prom: RunningPrometheus, seconds: float, since: float = 0.0
+) -> tuple[dict[str, Any], list[tuple[float, float]]]:
     """Read Prometheus' own scrape series of the phase, per job; return a summary and the scrape windows (wall).
 
     Besides all scrapes, `first_duration_s` and `later_duration_s` split each target's first scrape
     (Prometheus creates its series in the TSDB head then: 1 to 9 s at 10k with the targets' first
-    scrapes bunched together, measured) from the steady scrapes after it.
+    scrapes bunched together, measured) from the steady scrapes after it. Scrapes before *since*
+    (Unix time: those of an earlier Prometheus on the same TSDB) are left out.
     """
     span = f"{int(seconds) + 1}s"
     summary: dict[str, Any] = {}
@@ -239,7 +244,7 @@ def _prom_scrapes(prom: RunningPrometheus, seconds: float) -> tuple[dict[str, An
             """One list of (timestamp, value) per series (target), oldest first."""
             answer = prom.query(f'{metric}{{job=~"{job}"}}[{span}]', timeout=60)
             result = answer.get("data", {}).get("result", []) if answer.get("status") == "success" else []
-            return [[(float(t), float(v)) for t, v in series["values"]] for series in result]
+            return [[(float(t), float(v)) for t, v in series["values"] if float(t) >= since] for series in result]
 
         per_target = raw("scrape_duration_seconds")
         durations = [point for series in per_target for point in series]
@@ -352,7 +357,39 @@ def _prometheus_phase(
         result["prometheus_rss_mb"] = round(rss_mb(prom.process.pid)[1], 1)
         result["prometheus_scrapes"], windows = _prom_scrapes(prom, phase_end - phase_start)
     result["healthz"] = prober.split(windows)
+    if args.prometheus_restart:
+        result["after_prometheus_restart"] = _restarted(args, process, port, workdir)
     return phase_start, phase_end
+
+
+def _restarted(args: argparse.Namespace, process: subprocess.Popen[bytes], port: int, workdir: Path) -> dict[str, Any]:
+    """Start Prometheus again on the TSDB it left, scrape --prometheus-restart s; its scrapes and /healthz.
+
+    A restarted Prometheus replays its WAL, so its head already holds the series: what its first
+    scrape of each target costs without creating them.
+    """
+    interval = f"{args.scrape_interval}s"
+    started = time.monotonic()
+    with running_prometheus(
+        workdir / "prom",
+        targets=[f"127.0.0.1:{port}"],
+        scrape_interval=interval,
+        jobs={"netmon-interfaces": {**_INTERFACE_JOB, "shards": args.interface_shards}},
+        startup_timeout=600.0,
+    ) as prom:
+        since, ready_s = time.time(), time.monotonic() - started
+        with HealthProber(port) as prober:
+            begin, prom_cpu = time.monotonic(), cpu_seconds(prom.process.pid)
+            _pause(process, args.prometheus_restart)
+            seconds = time.monotonic() - begin
+            prom_cores = (cpu_seconds(prom.process.pid) - prom_cpu) / seconds
+            scrapes, windows = _prom_scrapes(prom, seconds, since=since)
+    return {
+        "replay_and_start_s": round(ready_s, 1),
+        "prometheus_cpu_cores": round(prom_cores, 4),
+        "prometheus_scrapes": scrapes,
+        "healthz": prober.split(windows),
+    }
 
 
 def _run_daemon(args: argparse.Namespace, world: BenchWorld, url: str, workdir: Path) -> dict[str, Any]:
@@ -454,12 +491,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--snmp-interval", type=float, default=60.0)
     p.add_argument("--scrape-interval", type=int, default=15, help="Prometheus scrape interval (s)")
     p.add_argument(
-        "--interface-shards", type=int, default=0, help="jobs for /metrics/interfaces (default: 50k series each)"
+        "--interface-shards", type=int, default=0, help="jobs for /metrics/interfaces (default: 25k series each)"
     )
     p.add_argument("--settle", type=float, default=60.0, help="seconds after ready before measuring")
     p.add_argument("--quiet", type=float, default=60.0, help="seconds measured without scrapes")
     p.add_argument("--duration", type=float, default=180.0, help="seconds with Prometheus scraping")
     p.add_argument("--own-scrapes", type=int, default=3, help="scrapes of our own, measured one by one")
+    p.add_argument(
+        "--prometheus-restart",
+        type=float,
+        default=0.0,
+        help="then restart Prometheus on its TSDB and measure this many seconds of scrapes (default: no restart)",
+    )
     p.add_argument("--api-requests", type=int, default=3, help="requests per API path")
     p.add_argument("--ready-timeout", type=float, default=0.0, help="default: 60 s + 20 ms per device")
     p.add_argument("--profile", action="store_true", help="py-spy record of netmon during the scrapes")

@@ -52,6 +52,7 @@ def test_tiny_daemon_benchmark_measures_everything_and_stops_everything(tmp_path
         "--profile-seconds=5",
         "--loopwatch",
         "--census",
+        "--prometheus-restart=12",
         "--no-compare",
         f"--workdir={work}",
         f"--output={output}",
@@ -80,6 +81,7 @@ def test_tiny_daemon_benchmark_measures_everything_and_stops_everything(tmp_path
     assert main_job["first_duration_s"]["count"] == 1  # one target: its first scrape, then the steady ones
     assert main_job["first_duration_s"]["count"] + main_job["later_duration_s"]["count"] == main_job["scrapes"]
     assert netmon["healthz"]["failed"] == 0
+    _check_restart(netmon["after_prometheus_restart"], seconds=12, interval=3)
     assert netmon["healthz"]["outside_scrapes_ms"]["count"] + netmon["healthz"]["during_scrapes_ms"]["count"] > 0
     for path in ("/api/v1/indicators", "/api/v1/outages"):
         assert netmon["api"][path]["status"] == [200]
@@ -105,3 +107,15 @@ def test_tiny_daemon_benchmark_measures_everything_and_stops_everything(tmp_path
         assert len(profile["self"]) > 0
     else:
         assert set(profile) & {"error", "samples"}
+
+
+def _check_restart(again: dict[str, object], *, seconds: int, interval: int) -> None:
+    """The phase after Prometheus restarts on its TSDB counts only its own scrapes, and they all succeed.
+
+    Prometheus applies its targets about 5 s after it starts: *seconds* must leave time for a scrape after that.
+    """
+    jobs = again["prometheus_scrapes"]
+    assert isinstance(jobs, dict)
+    assert 1 <= jobs["netmon"]["scrapes"] <= seconds // interval + 1  # not the first Prometheus' ones too
+    assert jobs["netmon"]["failed"] == 0
+    assert again["healthz"]["failed"] == 0  # type: ignore[index]
