@@ -112,11 +112,13 @@ def _file_issue(path: Path, message: str, line: int | None = None) -> Issue:
 
 def _read_text(path: Path, parsed: Parsed) -> str | None:
     try:
-        return path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
+        return data.decode("utf-8-sig")
     except FileNotFoundError:
         parsed.issues.append(_file_issue(path, "no such file"))
     except UnicodeDecodeError as exc:
-        parsed.issues.append(_file_issue(path, f"not UTF-8 (byte {exc.start}); save the file as UTF-8"))
+        line = data.count(b"\n", 0, exc.start) + 1
+        parsed.issues.append(_file_issue(path, f"not UTF-8 (byte {exc.start}); save the file as UTF-8", line))
     except OSError as exc:
         parsed.issues.append(_file_issue(path, f"cannot read: {exc.strerror}"))
     return None
@@ -216,13 +218,9 @@ def _read_csv(path: Path, parsed: Parsed) -> None:
         for cells in reader:
             if any(cell.strip() for cell in cells):
                 if len(cells) != len(header):
+                    message = _cells_message(cells, len(header), line, reader.line_num)
                     parsed.issues.append(
-                        Issue(
-                            source=str(path),
-                            line=line,
-                            where=f"{kind.noun} #{index + 1}",
-                            message=f"has {len(cells)} cells, the header has {len(header)}",
-                        )
+                        Issue(source=str(path), line=line, where=f"{kind.noun} #{index + 1}", message=message)
                     )
                 else:
                     row = {
@@ -235,6 +233,13 @@ def _read_csv(path: Path, parsed: Parsed) -> None:
             line = reader.line_num + 1
     except csv.Error as exc:
         parsed.issues.append(_file_issue(path, f"CSV: {exc}", reader.line_num))
+
+
+def _cells_message(cells: list[str], columns: int, line: int, last: int) -> str:
+    """Say why a CSV row has not as many cells as the header; a quote left open swallows the lines after it."""
+    if last > line and any("\n" in cell for cell in cells):
+        return f'a quote (") opened on this line runs on to line {last}; close it, or double a quote in a cell'
+    return f"has {len(cells)} cells, the header has {columns}"
 
 
 def _sniff(text: str, columns: set[str]) -> str | None:
@@ -291,7 +296,7 @@ def _message(err: Mapping[str, Any]) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind == "string_pattern_mismatch":
-        return "must start with a letter or digit and hold only letters, digits and _ . : -"
+        return "must start with an ASCII letter or digit and hold only ASCII letters, digits and _ . : -"
     return str(err["msg"]).removeprefix("Value error, ")
 
 

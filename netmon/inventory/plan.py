@@ -155,6 +155,7 @@ def _merge(current: Inventory, parsed: Parsed, prune: bool) -> _Merged:
         keep_stored = not (prune and kind in parsed.provided)
         records = {key: Record(spec, DATABASE) for key, spec in current.of(kind).items()} if keep_stored else {}
         first: dict[str, Record] = {}
+        folded = {key.casefold(): key for key in records}  # "SW1" and "sw1" name one device to an engineer
         for record in parsed.records[kind]:
             key = record.spec.key
             if key in first:
@@ -165,8 +166,18 @@ def _merge(current: Inventory, parsed: Parsed, prune: bool) -> _Merged:
                     f"duplicate {kind.noun} {kind.key_field} (first at {where.describe(kind.key_field)})",
                 )
                 continue
+            other = folded.get(key.casefold())
+            if other is not None and other != key:
+                seen = first[other].origin.describe(kind.key_field) if other in first else "the database"
+                merged.issue(
+                    record,
+                    kind.key_field,
+                    f"{key!r} differs from {kind.noun} {other!r} ({seen}) only in letter case: use one spelling",
+                )
+                continue
             first[key] = record
             records[key] = record
+            folded[key.casefold()] = key
         merged.by_kind[kind] = records
     return merged
 

@@ -78,6 +78,11 @@ def _read_sheet(path: Path, sheet: Worksheet, kind: type[Spec], parsed: Parsed) 
     index = 0
     for number, cells in enumerate(rows, start=2):
         row = {name: _value(cell) for name, cell in zip(header, cells, strict=False) if name in known and _filled(cell)}
+        for at, cell in enumerate(cells):
+            if (at >= len(header) or header[at] is None) and _filled(cell):  # it would be lost without a word
+                place = f"{path}:{sheet.title}!{get_column_letter(at + 1)}{number}"
+                message = "a value in a column without a header: name the column in row 1, or clear the cell"
+                parsed.issues.append(Issue(source=place, line=None, where=f"{kind.noun} row {number}", message=message))
         if not row:
             continue
         origin = Origin(source=str(path), line=number, sheet=sheet.title, columns=columns)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from netmon.inventory.models import CommuneType, Level, LinkKind, Role, ServiceCheck
 from netmon.inventory.targets import parse_expect_status, parse_host_port, parse_url
@@ -47,8 +47,24 @@ def _choice(value: object) -> object:
     return unicodedata.normalize("NFC", value.strip().lower()) if isinstance(value, str) else value
 
 
+#: Line breaks and tabs: a name's cell in Excel may hold them (Alt+Enter); they become spaces.
+_BREAKS = frozenset("\t\n\r\x0b\x0c\x85\u2028\u2029")
+
+
+def _visible(value: str) -> str:
+    """Refuse control and format characters in a name; make line breaks and space separators (NBSP) plain spaces.
+
+    A format character (Unicode category Cf: bidi overrides, zero-width spaces) can make a name read
+    as another one in a report or an alert (CVE-2021-42574, "Trojan Source").
+    """
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cf") and char not in _BREAKS:
+            raise ValueError(f"holds the invisible character U+{ord(char):04X}; remove it")
+    return "".join(" " if char in _BREAKS or unicodedata.category(char) == "Zs" else char for char in value)
+
+
 Key = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=64, pattern=_CODE)]
-Name = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=255)]
+Name = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=255), AfterValidator(_visible)]
 OptDate = Annotated[date | None, BeforeValidator(_blank_to_none), BeforeValidator(_strip)]
 OptKey = Annotated[Key | None, BeforeValidator(_blank_to_none)]
 OptText = Annotated[

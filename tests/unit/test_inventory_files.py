@@ -151,6 +151,17 @@ VALIDATION_ERRORS = [
         id="duplicate-device-name",
     ),
     pytest.param(
+        BASE.replace("  - name: d1-r1\n", "  - name: P-R1\n"),
+        [
+            (
+                "inv.yaml:19: device 'P-R1': name: 'P-R1' differs from device 'p-r1' (inv.yaml:14) only in letter case:"
+                " use one spelling"
+            ),
+            "inv.yaml:28: link 'd1-tslcd': device: unknown device 'd1-r1'",
+        ],
+        id="device-names-differing-only-in-case",
+    ),
+    pytest.param(
         BASE.replace("127.30.1.1", "127.30.0.1"),
         ["inv.yaml:22: device 'd1-r1': address: address 127.30.0.1 is already used by device 'p-r1' (inv.yaml:17)"],
         id="duplicate-address",
@@ -218,7 +229,12 @@ VALIDATION_ERRORS = [
     ),
     pytest.param(
         BASE.replace("  - code: W1\n", "  - code: W 1\n"),
-        ["inv.yaml:9: unit 'W 1': code: must start with a letter or digit and hold only letters, digits and _ . : -"],
+        [
+            (
+                "inv.yaml:9: unit 'W 1': code: must start with an ASCII letter or digit and hold only ASCII letters,"
+                " digits and _ . : -"
+            )
+        ],
         id="bad-code",
     ),
     pytest.param(
@@ -275,6 +291,18 @@ def test_csv_errors_name_the_line(tmp_path: Path) -> None:
     ]
 
 
+def test_an_unclosed_quote_in_a_csv_is_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "units.csv"
+    path.write_text('code,name,level\nP,"Tỉnh Sông Lam,province\nD1,Huyện,district\n', encoding="utf-8")
+    errors = [str(issue).replace(str(tmp_path) + "/", "") for issue in read_files([path]).issues]
+    assert errors == [
+        (
+            'units.csv:2: unit #1: a quote (") opened on this line runs on to line 3; close it, or double a quote'
+            " in a cell"
+        )
+    ]
+
+
 def test_csv_file_needs_a_list_name(tmp_path: Path) -> None:
     path = tmp_path / "inventory.csv"
     path.write_text(CSV_UNITS, encoding="utf-8")
@@ -286,7 +314,25 @@ def test_csv_file_needs_a_list_name(tmp_path: Path) -> None:
 def test_non_utf8_file_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "units.csv"
     path.write_bytes("code,name,level\nP,Tỉnh,province\n".encode("cp1258", errors="replace").replace(b"T", b"\xff"))
-    assert [i.message for i in read_files([path]).issues] == ["not UTF-8 (byte 18); save the file as UTF-8"]
+    issues = read_files([path]).issues
+    assert [(i.line, i.message) for i in issues] == [(2, "not UTF-8 (byte 18); save the file as UTF-8")]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        pytest.param("Xã\u202eHòa Sơn", "holds the invisible character U+202E; remove it", id="bidi-override"),
+        pytest.param("Xã\u200bHòa", "holds the invisible character U+200B; remove it", id="zero-width-space"),
+        pytest.param("Xã\u00a0Hòa\u2007Sơn", None, id="nbsp-becomes-a-space"),
+        pytest.param("Xã\\nHòa\\tSơn", None, id="a-line-break-becomes-a-space"),
+    ],
+)
+def test_a_unit_name_has_no_invisible_characters(tmp_path: Path, name: str, expected: str | None) -> None:
+    text = BASE.replace("    name: Xã Hòa Sơn\n", f'    name: "{name}"\n')
+    if expected is None:
+        assert _plan(tmp_path, text).desired.units["W1"].name == "Xã Hòa Sơn"
+    else:
+        assert _errors(tmp_path, text) == [f"inv.yaml:10: unit 'W1': name: {expected}"]
 
 
 def _load_example() -> Inventory:

@@ -128,6 +128,20 @@ def test_xlsx_errors_name_file_sheet_and_cell(tmp_path: Path) -> None:
     ]
 
 
+def test_a_value_in_a_column_without_a_header_is_an_error_not_lost(tmp_path: Path) -> None:
+    path = _sheet_book(
+        tmp_path / "units.xlsx",
+        {"units": [["code", "name", None, "level"], ["P", "Tỉnh", "stray", "province", "more"]]},
+    )
+    with pytest.raises(InventoryError) as caught:
+        _desired([path])
+    assert [str(i) for i in caught.value.issues] == [
+        f"{path}:units!{column}2: unit row 2: a value in a column without a header: name the column in row 1,"
+        " or clear the cell"
+        for column in ("C", "E")
+    ]
+
+
 def test_a_file_that_is_not_a_workbook_is_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "units.xlsx"
     path.write_text("code,name\n", encoding="utf-8")
@@ -269,7 +283,9 @@ def test_csv_safe_round_trips_and_never_starts_a_formula(text: str) -> None:
     assert not safe.startswith(("=", "+", "-", "@", "\t", "\r"))
 
 
-_NAME = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=30).filter(
+# no control or format characters, and no space but " " (spec._visible refuses or maps the others)
+_LETTERS = st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Zs", "Zl", "Zp")) | st.just(" ")
+_NAME = st.text(alphabet=_LETTERS, min_size=1, max_size=30).filter(
     lambda s: s.strip() == s and unicodedata.is_normalized("NFC", s)
 )
 
