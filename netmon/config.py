@@ -16,7 +16,7 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from netmon.cluster.settings import DEFAULT_GROUP, PollerConfig
 from netmon.errors import ConfigError, Issue
@@ -194,7 +194,7 @@ _OBJECT_REF = re.compile(r"^(device|link|service|unit):\S+$")
 class MaintenanceConfig(_Section):
     """A maintenance window: one-off (start, end) or recurring (every, at, duration; weekly on days)."""
 
-    name: Annotated[str, Field(min_length=1, max_length=128)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
     objects: Annotated[list[str], Field(min_length=1)]
     start: datetime | None = None
     end: datetime | None = None

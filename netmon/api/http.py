@@ -502,8 +502,9 @@ def _level(query: Mapping[str, str]) -> Level | None:
 def _window(body: Mapping[str, Any]) -> Window:
     """Validate an API window: name, objects, starts_at (default now), ends_at, reason."""
     name, objects, ends = body.get("name"), body.get("objects"), body.get("ends_at")
-    if not isinstance(name, str) or not name.strip() or len(name) > 128:
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 128:
         raise InputError("name: a text of 1 to 128 characters is required")
+    name = name.strip()  # as the config's windows: "reboot " and "reboot" are one name
     if not isinstance(objects, list) or not objects or not all(isinstance(o, str) for o in objects):
         raise InputError("objects: a list like ['device:NAME', 'link:NAME', 'service:NAME', 'unit:CODE'] is required")
     for ref in objects:

@@ -111,6 +111,18 @@ async def test_a_bad_maintenance_object_is_named_not_counted(daemon: Daemon) -> 
     assert "config error" not in body["error"]
 
 
+async def test_a_window_name_is_stored_without_its_surrounding_spaces(daemon: Daemon) -> None:
+    token = await asyncio.to_thread(make_token, daemon)
+    ends = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    window = {"name": "  reboot core ", "objects": ["device:p-r1"], "ends_at": ends}
+    status, _, body = await _send(
+        "POST", _url(daemon, "/api/v1/maintenance"), data=json.dumps(window), headers=_bearer(token)
+    )
+    assert (status, body["name"]) == (201, "reboot core")
+    status, _, listed = await _send("GET", _url(daemon, "/api/v1/maintenance"), headers=_bearer(token))
+    assert [w["name"] for w in listed["windows"] if w.get("id") == body["id"]] == ["reboot core"]
+
+
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 

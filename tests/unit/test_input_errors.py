@@ -394,3 +394,8 @@ def test_an_output_path_in_a_missing_directory_is_an_input_error_and_creates_not
 def test_libpq_options_that_exist_pass() -> None:
     url = "postgresql+psycopg://netmon@db:5432/netmon?sslmode=verify-full&connect_timeout=5&application_name=netmon"
     assert Config.model_validate({"database": {"url": url}}).database.url.reveal() == url
+
+
+def test_a_config_window_name_loses_its_surrounding_spaces() -> None:
+    window = {"name": " reboot core  ", "objects": ["device:r1"], "every": "daily", "at": "02:00", "duration": 600}
+    assert Config.model_validate({"maintenance": [window]}).maintenance[0].name == "reboot core"
