@@ -30,6 +30,7 @@ $netmon lab up
 trap '$netmon lab down' EXIT   # every agent the demo starts is stopped again
 can_ping=1   # one line per poll class below; `netmon poll --json` has every sample
 $netmon poll | grep -v "^  " || can_ping=0
+echo "demo: the example services (http, tcp) have no server in the lab: 'refused' is their expected answer"
 
 echo
 cut_unit=""
@@ -74,7 +75,8 @@ $netmon report --period "$month" -o var/report-"$month".pdf
 listen=$(.venv/bin/python -c 'import os; from pathlib import Path; from netmon.config import load_config; print(load_config(Path(os.environ["NETMON_CONFIG"])).http.listen)')
 cat <<NEXT
 
-What next:
+What next (the commands read the demo's config: first, in this shell,
+  export NETMON_CONFIG=$NETMON_CONFIG):
   netmon run                      .venv/bin/netmon run   (DEMO_DURATION=0 make demo keeps it running)
   metrics and API                 http://$listen/metrics  http://$listen/api/v1/devices?unit=SL-LG
   the database                    var/netmon.db (SQLite; config/netmon.example.yaml: database.url)
