@@ -84,7 +84,7 @@ class TopologyWatch:
             profile = self.config.snmp_profiles.get(device.snmp or "")
             if profile is None:
                 return
-            async with gate:
+            async with gate:  # each walk of read_view takes turns of the loop's share (`Reader.walk`)
                 view = await read_view(Reader(address, profile, contexts=contexts))
             found[address] = Found(address=address, view=view, known_as=devices[address])
 

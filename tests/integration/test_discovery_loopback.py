@@ -10,8 +10,10 @@ import asyncio
 
 from netmon.config import Config
 from netmon.discovery.run import discover, is_local
+from netmon.discovery.snmpread import Reader
 from netmon.discovery.sweep import parse_networks
 from netmon.inventory.spec import Inventory
+from netmon.pollers.share import LoopShare
 from tests.conftest import AGENT_SYS_NAME, AgentUnderTest
 
 
@@ -30,3 +32,12 @@ def test_a_loopback_agent_is_discovered_and_the_station_is_not(snmp_agent: Agent
     [host] = found.found.values()
     assert host.identity is not None
     assert host.identity.sys_name == AGENT_SYS_NAME
+
+
+async def test_a_discovery_walk_takes_turns_of_the_loop_share(snmp_agent: AgentUnderTest) -> None:
+    # a topology poll walks every SNMP device at once: its replies must queue as a poll round's do
+    share = LoopShare.of()
+    before = share.turns
+    rows = await Reader(snmp_agent.address, snmp_agent.profiles["v2c"]).walk("1.3.6.1.2.1", max_rows=45)
+    assert len(rows) == 45
+    assert share.turns - before >= 1 + 45 // 20  # one before the walk, then about one per request
