@@ -155,7 +155,7 @@ class Daemon:
                 receiver = TrapReceiver(config.traps, config.snmp_profiles, polls.sources, polls.on_trap, log=rt.log)
                 self.traps = await stack.enter_async_context(receiver)
                 loops["trap-polls"] = polls.run()
-            topology = TopologyWatch(config)
+            rt.topology = topology = TopologyWatch(config)
             rt.registry.register(TopologyCollector(topology))
             loops["topology"] = topology_loop(rt, topology, wake=self.mqtt.wake if self.mqtt is not None else None)
             if (interval := watchdog_interval()) is not None:

@@ -9,8 +9,9 @@ Everything here runs on the event loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,7 @@ from netmon.sinks.sections import sections
 
 if TYPE_CHECKING:
     from netmon.cluster.node import ClusterNode
+    from netmon.discovery.watch import TopologyWatch
     from netmon.indicators.compute import LiveRows
     from netmon.indicators.row import IndicatorRow
     from netmon.monitor.live import LiveState
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
     from netmon.monitor.windows import WindowStore
 
 __all__ = ["Runtime", "require"]
+
+_NO_NEIGHBOURS: Mapping[str, int] = MappingProxyType({})  # one object: the kept topology text holds
 
 _T = TypeVar("_T")
 
@@ -68,8 +72,12 @@ class Runtime:
         self.live_rows: LiveRows | None = None
         #: /metrics' per-object families, kept per object until its samples or states change (issue 12)
         self.exposition = Exposition(
-            lambda: self.live, sections(self._gauges, lambda: self.config.metrics.indicators), self._metrics
+            lambda: self.live,
+            sections(self._gauges, lambda: self.config.metrics.indicators, self._neighbours),
+            self._metrics,
         )
+        #: The topology poll's watch (`netmon run` sets it): its neighbour counts are exported.
+        self.topology: TopologyWatch | None = None
         self.reloads = 0
         self.engine: sa.Engine | None = None
         self.windows: WindowStore | None = None
@@ -95,6 +103,9 @@ class Runtime:
 
     def _gauges(self) -> Sequence[IndicatorRow]:
         return self.live_rows.rows if self.live_rows is not None else ()
+
+    def _neighbours(self) -> Mapping[str, int]:
+        return self.topology.neighbours if self.topology is not None else _NO_NEIGHBOURS
 
     def _metrics(self) -> MetricsConfig:
         return self.config.metrics

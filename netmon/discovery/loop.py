@@ -63,7 +63,7 @@ class TopologyCollector(Collector):
         self._watch = watch
 
     def collect(self) -> Iterator[Metric]:
-        """Yield polls, changes, the last poll's time and each device's neighbour count."""
+        """Yield polls, changes and the last poll's time (each device's neighbour count: `sections.Neighbours`)."""
         watch = self._watch
         yield CounterMetricFamily("netmon_topology_polls", "Topology (LLDP/CDP) polls done.", value=watch.polls)
         yield CounterMetricFamily(
@@ -75,9 +75,3 @@ class TopologyCollector(Collector):
                 "When the last topology poll ended.",
                 value=watch.last_poll,
             )
-        neighbours = GaugeMetricFamily(
-            "netmon_topology_neighbours", "LLDP/CDP neighbours a device lists.", labels=["device"]
-        )
-        for device, count in sorted(watch.neighbours.items()):
-            neighbours.add_metric([device], count)
-        yield neighbours

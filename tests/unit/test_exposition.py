@@ -176,6 +176,20 @@ async def test_flapping_that_calms_down_is_exported_without_a_state_change() -> 
     assert 'netmon_device_flapping{device="sw0",level="province",role="switch",unit="P"} 0.0' in text
 
 
+async def test_topology_neighbours_are_rendered_once_per_topology_poll() -> None:
+    live, config = _live(devices=2, ports=2)
+    counts = {"sw1": 2, "sw0": 1}
+    exposition = Exposition(lambda: live, sections(neighbours=lambda: counts), lambda: config.metrics)
+    text = await _render(exposition)
+    assert 'netmon_topology_neighbours{device="sw0"} 1.0\nnetmon_topology_neighbours{device="sw1"} 2.0\n' in text
+    rendered = exposition.renders
+    assert await _render(exposition) == text
+    assert exposition.renders == rendered  # the same poll's counts: the kept text
+    counts = {"sw0": 3}  # the next topology poll replaces the mapping
+    assert 'netmon_topology_neighbours{device="sw0"} 3.0\n' in await _render(exposition)
+    assert exposition.renders == rendered + 1
+
+
 def _states(text: str) -> dict[str, list[tuple[str, float]]]:
     """Return (state label, value) of every `netmon_{device,link}_state` series, per object."""
     found: dict[str, list[tuple[str, float]]] = {}
