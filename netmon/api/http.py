@@ -218,7 +218,12 @@ def _exposition_response(parts: list[bytes]) -> web.Response:
 
 
 async def _batches(parts: list[bytes]) -> AsyncIterator[bytes]:
-    """Yield *parts* joined `WRITE_SIZE` bytes at a time; await the event loop once `SLICE` seconds have gone."""
+    """Yield *parts* joined `WRITE_SIZE` bytes at a time; await the event loop once `SLICE` seconds have gone.
+
+    The loop is also given back before the first batch: the step that answered the request
+    (the end of the render, the length of 70,000 pieces, the headers) is not the one that writes.
+    """
+    await asyncio.sleep(0)
     batch: list[bytes] = []
     size = 0
     started = time.perf_counter()
