@@ -31,7 +31,7 @@ __all__ = ["SHARE", "LoopShare"]
 #: Seconds of poll work per event-loop iteration before the polls queue for later iterations.
 #: A /healthz request waits for about three iterations (its connection, its request, its answer),
 #: each holding up to this much polling plus a scrape's `exposition.SLICE`: at 10 ms each its p99
-#: during scrapes was 131 ms on the 10k benchmark, at 5 ms 58 to 96 ms (issue 12).
+#: during scrapes was 131 ms on the 10k benchmark, at 5 ms 81 to 96 ms (three runs; issue 12).
 SHARE = 0.005
 
 _SHARES: WeakKeyDictionary[asyncio.AbstractEventLoop, LoopShare] = WeakKeyDictionary()
