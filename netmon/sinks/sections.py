@@ -212,7 +212,24 @@ class Services(_OfInventory):
             out.add(self._EXPIRY, labels, sample.cert_not_after.timestamp())
 
 
-class Indicators:
+class _OneObject:
+    """A section of one object, whose kept text holds while *source* returns the same object (its `stamp`)."""
+
+    name: str
+    paths = _MAIN
+
+    def __init__(self, source: Callable[[], object]) -> None:
+        self._source = source
+
+    def stamp(self) -> object:
+        """Return what *source* returns now: the kept text holds while it is the same object."""
+        return self._source()
+
+    def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
+        return [(self.name, ())]
+
+
+class Indicators(_OneObject):
     """Live indicator gauges: per level (a and b summed over the level's units) or per unit (`metrics.indicators`).
 
     The rows (`IndicatorRow`: indicator, label, level, a, b) are the indicator loop's, recomputed
@@ -222,21 +239,14 @@ class Indicators:
     """
 
     name = "indicators"
-    paths = _MAIN
     _RATIO = Family("netmon_indicator_ratio", "Live indicator value a/b (absent when b = 0).")
     _A = Family("netmon_indicator_numerator", "Indicator numerator a.")
     _B = Family("netmon_indicator_denominator", "Indicator denominator b.")
 
     def __init__(self, rows: Callable[[], Sequence[IndicatorRow]], per: Callable[[], str]) -> None:
+        super().__init__(rows)
         self._rows = rows
         self._per = per
-
-    def stamp(self) -> object:
-        """Return the current rows list: the kept text holds while it is the same object."""
-        return self._rows()
-
-    def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
-        return [("indicators", ())]
 
     def render(self, view: DeviceView, out: Lines) -> None:
         rows, per = self._rows(), self._per()
@@ -266,7 +276,7 @@ class Indicators:
                 out.add(self._RATIO, labels, a / b)
 
 
-class Neighbours:
+class Neighbours(_OneObject):
     """`netmon_topology_neighbours{device}`: the LLDP/CDP neighbours each device listed at the last topology poll.
 
     *counts* gives the topology watch's mapping, which each poll replaces (`TopologyWatch.poll`):
@@ -276,18 +286,11 @@ class Neighbours:
     """
 
     name = "topology"
-    paths = _MAIN
     _FAMILY = Family("netmon_topology_neighbours", "LLDP/CDP neighbours a device lists.")
 
     def __init__(self, counts: Callable[[], Mapping[str, int]]) -> None:
+        super().__init__(counts)
         self._counts = counts
-
-    def stamp(self) -> object:
-        """Return the current mapping: the kept text holds while it is the same object."""
-        return self._counts()
-
-    def objects(self, live: LiveState) -> Iterable[tuple[str, tuple[str, ...]]]:
-        return [("topology", ())]
 
     def render(self, view: DeviceView, out: Lines) -> None:
         for device, count in sorted(self._counts().items()):

@@ -99,13 +99,19 @@ async def test_success_answers_carry_the_security_headers_too(daemon: Daemon) ->
         assert not [h for h in headers if h.lower().startswith("access-control-")]
 
 
-async def test_a_bad_maintenance_object_is_named_not_counted(daemon: Daemon) -> None:
-    token = await asyncio.to_thread(make_token, daemon)
+async def _add_window(daemon: Daemon, token: str, name: str, objects: list[str]) -> tuple[int, Any]:
+    """POST a maintenance window of the next hour; return the status and the JSON answer."""
     ends = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    window = {"name": "x", "objects": ["unit:NOPE"], "ends_at": ends}
+    window = {"name": name, "objects": objects, "ends_at": ends}
     status, _, body = await _send(
         "POST", _url(daemon, "/api/v1/maintenance"), data=json.dumps(window), headers=_bearer(token)
     )
+    return status, body
+
+
+async def test_a_bad_maintenance_object_is_named_not_counted(daemon: Daemon) -> None:
+    token = await asyncio.to_thread(make_token, daemon)
+    status, body = await _add_window(daemon, token, "x", ["unit:NOPE"])
     assert status == 400
     assert "unit:NOPE" in body["error"]
     assert "config error" not in body["error"]
@@ -113,11 +119,7 @@ async def test_a_bad_maintenance_object_is_named_not_counted(daemon: Daemon) -> 
 
 async def test_a_window_name_is_stored_without_its_surrounding_spaces(daemon: Daemon) -> None:
     token = await asyncio.to_thread(make_token, daemon)
-    ends = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    window = {"name": "  reboot core ", "objects": ["device:p-r1"], "ends_at": ends}
-    status, _, body = await _send(
-        "POST", _url(daemon, "/api/v1/maintenance"), data=json.dumps(window), headers=_bearer(token)
-    )
+    status, body = await _add_window(daemon, token, "  reboot core ", ["device:p-r1"])
     assert (status, body["name"]) == (201, "reboot core")
     status, _, listed = await _send("GET", _url(daemon, "/api/v1/maintenance"), headers=_bearer(token))
     assert [w["name"] for w in listed["windows"] if w.get("id") == body["id"]] == ["reboot core"]
