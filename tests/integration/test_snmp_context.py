@@ -37,6 +37,7 @@ from netmon.monitor.outages import OutageLedger
 from netmon.monitor.rounds import RoundResult
 from netmon.monitor.topology import interface_key
 from netmon.pollers.base import Status, Target
+from netmon.pollers.ifmib import interface_ids
 from netmon.pollers.snmp import SnmpPoller
 from netmon.pollers.snmpctx import ContextEngines, ContextSession
 from netmon.pollers.snmpwalk import WalkLimits, walk_column
@@ -357,8 +358,12 @@ async def test_context_samples_are_stored_on_both_databases(agents: Agents, stor
     ledger = OutageLedger(store.engine)
     ledger.apply(transitions)
     stored = {row.name for row in ledger.last_states() if row.kind == "interface"}
-    # the state engine follows the interfaces that are administratively up
-    assert stored == {interface_key("ctx-dut", row.name)[1] for row in sample.interfaces if row.admin_status == 1}
+    # the state engine follows the interfaces that are administratively up, by their identity: the agent
+    # shows this host's interfaces, and a parallel test's veth pair may give two of them one name for a moment
+    ids = interface_ids(sample.interfaces)
+    assert stored == {
+        interface_key("ctx-dut", ids[row.if_index])[1] for row in sample.interfaces if row.admin_status == 1
+    }
     assert stored
 
 
