@@ -507,9 +507,10 @@ def _level(query: Mapping[str, str]) -> Level | None:
 def _window(body: Mapping[str, Any]) -> Window:
     """Validate an API window: name, objects, starts_at (default now), ends_at, reason."""
     name, objects, ends = body.get("name"), body.get("objects"), body.get("ends_at")
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 128:
+    if isinstance(name, str):
+        name = name.strip()  # as the config's windows: "reboot " and "reboot" are one name
+    if not isinstance(name, str) or not name or len(name) > 128:
         raise InputError("name: a text of 1 to 128 characters is required")
-    name = name.strip()  # as the config's windows: "reboot " and "reboot" are one name
     if not isinstance(objects, list) or not objects or not all(isinstance(o, str) for o in objects):
         raise InputError("objects: a list like ['device:NAME', 'link:NAME', 'service:NAME', 'unit:CODE'] is required")
     for ref in objects:

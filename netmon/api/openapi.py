@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from netmon.api.pages import DEFAULT_LIMIT, MAX_LIMIT
+from netmon.monitor.outages import CAUSES, OUTAGE_KINDS
 
 __all__ = ["spec", "undocumented"]
 
@@ -256,13 +257,8 @@ def spec() -> dict[str, Any]:
                     _query("open", "true: only open outages", type="boolean"),
                     _query("since", "ISO date/time, or 24h, 7d"),
                     _query("unit", "a unit code: this unit and those below"),
-                    _query(
-                        "cause",
-                        "down, unreachable, maintenance",
-                        type="string",
-                        enum=["down", "maintenance", "unreachable"],
-                    ),
-                    _query("kind", "device, link or service", type="string", enum=["device", "link", "service"]),
+                    _query("cause", "down, unreachable, maintenance", type="string", enum=sorted(CAUSES.values())),
+                    _query("kind", "device, link or service", type="string", enum=sorted(OUTAGE_KINDS)),
                     *_PAGE,
                 ],
             )

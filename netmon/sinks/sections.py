@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from netmon.monitor.state import State
 from netmon.pollers import registry
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["sections"]
 
 _MAIN: frozenset[Path] = frozenset(("main",))
+_T = TypeVar("_T")
 _Rows = list[tuple[str, tuple[str, ...]]]
 
 
@@ -212,16 +213,16 @@ class Services(_OfInventory):
             out.add(self._EXPIRY, labels, sample.cert_not_after.timestamp())
 
 
-class _OneObject:
+class _OneObject(Generic[_T]):
     """A section of one object, whose kept text holds while *source* returns the same object (its `stamp`)."""
 
     name: str
     paths = _MAIN
 
-    def __init__(self, source: Callable[[], object]) -> None:
+    def __init__(self, source: Callable[[], _T]) -> None:
         self._source = source
 
-    def stamp(self) -> object:
+    def stamp(self) -> _T:
         """Return what *source* returns now: the kept text holds while it is the same object."""
         return self._source()
 
@@ -229,7 +230,7 @@ class _OneObject:
         return [(self.name, ())]
 
 
-class Indicators(_OneObject):
+class Indicators(_OneObject[Sequence["IndicatorRow"]]):
     """Live indicator gauges: per level (a and b summed over the level's units) or per unit (`metrics.indicators`).
 
     The rows (`IndicatorRow`: indicator, label, level, a, b) are the indicator loop's, recomputed
@@ -245,11 +246,10 @@ class Indicators(_OneObject):
 
     def __init__(self, rows: Callable[[], Sequence[IndicatorRow]], per: Callable[[], str]) -> None:
         super().__init__(rows)
-        self._rows = rows
         self._per = per
 
     def render(self, view: DeviceView, out: Lines) -> None:
-        rows, per = self._rows(), self._per()
+        rows, per = self._source(), self._per()
         if per == "off":
             return
         if per == "unit":
@@ -276,7 +276,7 @@ class Indicators(_OneObject):
                 out.add(self._RATIO, labels, a / b)
 
 
-class Neighbours(_OneObject):
+class Neighbours(_OneObject[Mapping[str, int]]):
     """`netmon_topology_neighbours{device}`: the LLDP/CDP neighbours each device listed at the last topology poll.
 
     *counts* gives the topology watch's mapping, which each poll replaces (`TopologyWatch.poll`):
@@ -288,12 +288,8 @@ class Neighbours(_OneObject):
     name = "topology"
     _FAMILY = Family("netmon_topology_neighbours", "LLDP/CDP neighbours a device lists.")
 
-    def __init__(self, counts: Callable[[], Mapping[str, int]]) -> None:
-        super().__init__(counts)
-        self._counts = counts
-
     def render(self, view: DeviceView, out: Lines) -> None:
-        for device, count in sorted(self._counts().items()):
+        for device, count in sorted(self._source().items()):
             out.add(self._FAMILY, label_text(("device",), (device,)), count)
 
 
