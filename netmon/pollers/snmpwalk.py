@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from netmon.pollers.snmpctx import ContextSession  # pysnmp: imported only for context profiles
 
-__all__ = ["Batch", "Walk", "WalkLimits", "idle_deadline", "note_progress", "walk_column"]
+__all__ = ["Batch", "IdleDeadline", "Walk", "WalkLimits", "idle_deadline", "note_progress", "walk_column"]
 
 #: One reply of a column walk, as gufo's ``recv_get_bulk`` gives it: None where the walk left the column.
 Batch = list[tuple[str, ValueType] | None]
@@ -78,25 +78,63 @@ def note_progress() -> None:
         extend()
 
 
+class IdleDeadline:
+    """The deadline of one poll: *idle* seconds after the last answer, and *cap* after its start (loop time).
+
+    An answer only records its time (`note_progress`): the timer is moved when it fires early, not at
+    every reply, so that a poll of hundreds of requests does not cancel and make a timer per reply
+    (a `TimerHandle` and a heap push each, and a heap that fills with cancelled ones).
+    """
+
+    __slots__ = ("_cap", "_handle", "_idle", "_last", "_loop", "_scope", "_started")
+
+    def __init__(self, scope: asyncio.Timeout, idle: float, cap: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._scope = scope
+        self._idle = idle
+        self._started = self._last = self._loop.time()
+        self._cap = self._started + cap
+        self._handle = self._loop.call_at(self.when(), self._check)
+
+    def when(self) -> float:
+        """Return the loop time at which the poll is cut, as things stand."""
+        return min(self._last + self._idle, self._cap)
+
+    def progress(self) -> None:
+        """Note an answer now."""
+        self._last = self._loop.time()
+
+    def expired(self) -> bool:
+        """Return True once the deadline has cut the poll."""
+        return self._scope.expired()
+
+    def _check(self) -> None:
+        due = self.when()
+        if self._loop.time() >= due:
+            self._scope.reschedule(self._loop.time())  # due: the scope cancels the poll now
+        else:
+            self._handle = self._loop.call_at(due, self._check)
+
+    def cancel(self) -> None:
+        """Drop the timer (the block ended)."""
+        self._handle.cancel()
+
+
 @asynccontextmanager
-async def idle_deadline(idle: float, cap: float) -> AsyncIterator[asyncio.Timeout]:
-    """Bound a poll by *idle* seconds without an answer, and *cap* seconds in all; yield the timeout.
+async def idle_deadline(idle: float, cap: float) -> AsyncIterator[IdleDeadline]:
+    """Bound a poll by *idle* seconds without an answer, and *cap* seconds in all; yield the deadline.
 
     Raises:
         TimeoutError: on leaving the block when either bound passed (as ``asyncio.timeout``).
     """
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    async with asyncio.timeout(min(idle, cap)) as scope:
-
-        def extend() -> None:
-            scope.reschedule(min(loop.time() + idle, started + cap))
-
-        token = _progress.set(extend)
+    async with asyncio.timeout(None) as scope:
+        deadline = IdleDeadline(scope, idle, cap)
+        token = _progress.set(deadline.progress)
         try:
-            yield scope
+            yield deadline
         finally:
             _progress.reset(token)
+            deadline.cancel()
 
 
 def _index(oid: str) -> int:

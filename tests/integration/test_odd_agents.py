@@ -159,3 +159,18 @@ async def test_idle_deadline_moves_on_with_each_reply_up_to_the_cap() -> None:
         note_progress()
         assert (timeout.when() or 0) <= loop.time() + 4.0
     note_progress()  # outside any poll: nothing to move, no error
+
+
+async def test_idle_deadline_cuts_silence_and_outlives_its_first_due_time_while_answers_come() -> None:
+    with pytest.raises(TimeoutError):  # silence: cut at the idle time (bounded: the cap is 5 s)
+        async with idle_deadline(0.05, 5.0):
+            await asyncio.Event().wait()
+    loop = asyncio.get_running_loop()
+    async with idle_deadline(2.0, 30.0) as deadline:
+        first = deadline.when()
+        await asyncio.sleep(1.2)  # time passing is the subject here
+        note_progress()
+        await asyncio.sleep(1.2)  # past the first due time: the timer fired early and was moved on
+        assert loop.time() > first
+        assert not deadline.expired()
+        assert deadline.when() > first
