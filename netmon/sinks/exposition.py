@@ -239,6 +239,7 @@ class Exposition:
         self._linked: dict[str, frozenset[str]] = {}
         self._inventory: object = None
         self.renders = 0  #: objects rendered since start (a miss of the kept chunks)
+        self._unkept: asyncio.Lock | None = None  # made on the loop, at the first unkept render
         self.yields = 0  #: times a scrape gave the event loop back
 
     async def render(
@@ -259,7 +260,22 @@ class Exposition:
         joined into one buffer, nor copied whole into the socket's. *shard* = (i, n) keeps objects
         whose crc32 % n == i. Yields to the event loop after every `SLICE` seconds of work. *now*
         (aware UTC, default the current time) is the instant the freshness rule judges samples at.
+        Renders of paths that are not kept (`KEPT`) run one at a time, in the order they came.
         """
+        if frozenset(paths) <= KEPT:
+            return await self._render_parts(paths, shard, now)
+        # Paths that are not kept (the interface shards) are rendered one scrape at a time. Their
+        # text is made anew at each scrape (3 MB a shard at 10k devices) and held until written;
+        # Prometheus scrapes many shards at once after its start, and renders that take turns
+        # with each other in `SLICE`s all finish late and hold their text together.
+        if self._unkept is None:
+            self._unkept = asyncio.Lock()
+        async with self._unkept:
+            return await self._render_parts(paths, shard, now)
+
+    async def _render_parts(
+        self, paths: Collection[Path], shard: tuple[int, int] | None, now: datetime | None
+    ) -> list[bytes]:
         live, settings = self._live(), self._get_settings()
         if live.inventory is not self._inventory or settings != self._settings:
             self._settings = settings
@@ -288,7 +304,7 @@ class Exposition:
                     await asyncio.sleep(0)
                     self.yields += 1
                     if self._live() is not live:  # reloaded meanwhile: start again on the new view
-                        return await self.render_parts(paths, shard, now=now)
+                        return await self._render_parts(paths, shard, now)
                     started = time.perf_counter()
         await asyncio.sleep(0)  # the last slice, then the pieces' list (70,000 at 10k) and the answer: two steps
         self.yields += 1

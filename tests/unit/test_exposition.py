@@ -236,6 +236,31 @@ async def test_shards_split_the_devices_without_overlap_or_loss() -> None:
     assert all(part["netmon_interface_oper_up"] for part in parts)  # 40 devices over 4 shards: none empty
 
 
+async def test_interface_shards_are_rendered_one_scrape_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Prometheus scrapes many shards at once after its start: each render is made whole, then the next
+    from netmon.sinks import exposition as module  # noqa: PLC0415
+
+    monkeypatch.setattr(module, "SLICE", 0.0)  # a render gives the loop back after every object
+    live, config = _live(devices=40, ports=2, interfaces="all")
+    _feed(live, 2)
+    exposition = _exposition(live, config)
+    alone = []
+    for shard in (0, 1):
+        before = exposition.renders
+        await exposition.render_parts(INTERFACES, (shard, 2), now=T0)
+        alone.append(exposition.renders - before)
+    before = exposition.renders
+    done: list[int] = []
+
+    async def scrape(shard: int) -> None:
+        await exposition.render_parts(INTERFACES, (shard, 2), now=T0)
+        done.append(exposition.renders - before)
+
+    await asyncio.gather(scrape(0), scrape(1))
+    assert min(alone) > 1  # each shard has objects, each render yields between them
+    assert done == [alone[0], alone[0] + alone[1]]  # the second began when the first was done
+
+
 async def test_odd_label_values_survive_the_text_format_and_promtool() -> None:
     live, config = _live(devices=1, ports=2, interfaces="all")
     _feed(live, 2)
