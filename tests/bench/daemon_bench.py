@@ -392,6 +392,13 @@ def _restarted(args: argparse.Namespace, process: subprocess.Popen[bytes], port:
     }
 
 
+def _cpu_or_zero(pid: int) -> float:
+    try:
+        return cpu_seconds(pid)
+    except (OSError, ValueError):  # an agent that ended
+        return 0.0
+
+
 def _run_daemon(args: argparse.Namespace, world: BenchWorld, url: str, workdir: Path) -> dict[str, Any]:
     port, prefix = free_tcp_port(), f"bench-{uuid.uuid4().hex[:8]}"
     config = write_config(_config(args, world, url, port, prefix), workdir / "netmon.json")
@@ -413,7 +420,10 @@ def _run_daemon(args: argparse.Namespace, world: BenchWorld, url: str, workdir: 
                 process, port, args.own_scrapes, quiet["cores"] or 0.0, args.interface_shards
             )
             result["rss_peak_before_prometheus_mb"] = round(rss_mb(process.pid)[1], 1)
+            lab_cpu = sum(map(_cpu_or_zero, world.agent_pids))
             phase_start, phase_end = _prometheus_phase(args, process, port, workdir, result)
+            lab_cpu = sum(map(_cpu_or_zero, world.agent_pids)) - lab_cpu
+            result["lab_agents_cores_with_scrapes"] = round(lab_cpu / (phase_end - phase_start), 4)
             with_scrapes = sampler.between(phase_start, phase_end)
             result["with_scrapes"] = with_scrapes
             if census is not None:
@@ -467,8 +477,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "phases_s": {"settle": args.settle, "quiet": args.quiet, "prometheus": args.duration},
         },
     }
-    with bench_world(args.devices, args.lab, workdir / "lab") as world:
+    with bench_world(args.devices, args.lab, workdir / "lab", nice=args.lab_nice) as world:
         results["lab"] = world.lab
+        results["lab_agents"] = {"processes": len(world.agent_pids), "nice": args.lab_nice}
         results["mix"] = world.mix
         results["links"] = len(world.inventory["links"])
         results["units"] = len(world.inventory["units"])
@@ -487,6 +498,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--devices", type=int, default=1000, help="inventory size (default 1000)")
     p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     p.add_argument("--lab", choices=("auto", "namespace", "loopback"), default="auto", help="namespace needs root")
+    p.add_argument(
+        "--lab-nice",
+        type=int,
+        default=10,
+        help="nice value of the lab's agents, which stand for remote devices (default 10; 0: as started)",
+    )
     p.add_argument("--ping-interval", type=float, default=30.0)
     p.add_argument("--snmp-interval", type=float, default=60.0)
     p.add_argument("--scrape-interval", type=int, default=15, help="Prometheus scrape interval (s)")
