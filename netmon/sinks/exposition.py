@@ -39,7 +39,18 @@ if TYPE_CHECKING:
     from netmon.config import MetricsConfig
     from netmon.monitor.live import LiveState
 
-__all__ = ["DEVICE_LABELS", "SLICE", "DeviceView", "Exposition", "Family", "Lines", "Section", "label_text"]
+__all__ = [
+    "DEVICE_LABELS",
+    "SLICE",
+    "DeviceView",
+    "Exposition",
+    "Family",
+    "Lines",
+    "Section",
+    "go_number",
+    "label_pair",
+    "label_text",
+]
 
 #: The labels of every per-device series, in `DeviceView.labels` order.
 DEVICE_LABELS = ("device", "unit", "level", "role")
@@ -62,6 +73,18 @@ _go_float = cast("Callable[[float], str]", floatToGoString)
 
 def _escape(value: str) -> str:
     return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+
+
+def label_pair(name: str, value: str) -> str:
+    """Return `name="value"`, the value escaped: `label_text` of one label, without its sorting."""
+    return f'{name}="{_escape(value)}"'
+
+
+def go_number(value: float) -> str:
+    """Return *value* as the text format writes it (prometheus_client's `floatToGoString`), ints below 10**6 fast."""
+    if type(value) is int and 0 <= value < 1_000_000:  # repr(float(n)) is "n.0"; Go keeps it so below 1e6
+        return f"{value}.0"
+    return _go_float(value)
 
 
 def label_text(names: Sequence[str], values: Sequence[str]) -> str:
@@ -116,11 +139,23 @@ class Lines:
             lines = self._out[family] = []
         lines.append(f"{family.prefix}{labels}}} {text}\n" if labels else f"{family.sample_name} {text}\n")
 
+    def lines(self, family: Family) -> list[str]:
+        """Return the list of *family*'s lines, to append whole lines to (`prefix`, labels, `} `, value, newline).
+
+        For renderers that write many series of a few families (the interfaces): one append a
+        series instead of a call to `add`. A family left without lines is not written.
+        """
+        lines = self._out.get(family)
+        if lines is None:
+            lines = self._out[family] = []
+        return lines
+
     def chunks(self) -> Chunks:
         """Return each family and its text (UTF-8), flat (`Chunks`), in the order families were first written."""
         out: list[Family | bytes] = []
         for family, lines in self._out.items():
-            out += (family, "".join(lines).encode())
+            if lines:
+                out += (family, "".join(lines).encode())
         return tuple(out)
 
 
@@ -161,6 +196,15 @@ class DeviceView:
         answer = _state(self.live, kind, name)
         self.reads += (2, kind, name, answer)
         return answer
+
+    def state_unrecorded(self, kind: str, name: str) -> tuple[str, bool]:
+        """Return what `state_of` does, without recording the read: for families on paths not `KEPT`.
+
+        Their text is rendered at each scrape and never replayed, so its reads need no record;
+        recorded, they were kept with the object's /metrics text and replayed at every scrape of
+        /metrics (four entries per interface: 192 for a 48-port switch).
+        """
+        return _state(self.live, kind, name)
 
 
 _UNKNOWN = ("unknown", False)

@@ -327,3 +327,44 @@ async def test_a_large_scrape_is_served_in_pieces_with_its_length() -> None:
     finally:
         await runner.cleanup()
     assert body == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        0,
+        1,
+        7,
+        32,
+        999_999,
+        1_000_000,
+        1_234_567,
+        2**32 - 1,
+        2**53 + 1,
+        2**64 - 1,
+        -1,
+        -5_000_000,
+        0.5,
+        1e6,
+        1.25e7,
+        3.3e-7,
+        float("inf"),
+        float("nan"),
+    ],
+)
+def test_numbers_are_written_as_prometheus_client_writes_them(value: float) -> None:
+    from prometheus_client.utils import floatToGoString  # noqa: PLC0415
+
+    from netmon.sinks.exposition import go_number  # noqa: PLC0415
+
+    assert go_number(value) == floatToGoString(value)
+
+
+async def test_interface_reads_are_not_kept_with_the_metrics_text() -> None:
+    # the interface families are rendered at each scrape: their state reads are never replayed
+    live, config = _live(devices=2, ports=24, interfaces="all")
+    _feed(live, 24)
+    exposition = _exposition(live, config)
+    await _render(exposition, "main", "interfaces")
+    kept = max(len(k.reads) for k in exposition._kept.values())
+    assert kept < 4 * 24  # four entries per interface read, had they been recorded
