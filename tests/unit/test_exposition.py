@@ -357,7 +357,7 @@ def test_numbers_are_written_as_prometheus_client_writes_them(value: float) -> N
 
     from netmon.sinks.exposition import go_number  # noqa: PLC0415
 
-    assert go_number(value) == floatToGoString(value)
+    assert go_number(value) == floatToGoString(value)  # type: ignore[no-untyped-call]
 
 
 async def test_interface_reads_are_not_kept_with_the_metrics_text() -> None:
