@@ -185,13 +185,16 @@ class StateEngine:
         it must keep every other observer of this engine out meanwhile (`Runtime.conclude_lock`).
         """
         transitions: list[Transition] = []
+        objects, seen_in, maintained = self.objects, observations.get, State.MAINTENANCE
         for position, key in enumerate(self._order):
             if position % STEP == STEP - 1:
                 yield
-            memory = self.objects[key]
+            memory = objects[key]
             if memory.flapping:
                 self._settle(key, memory, ts)
-            seen = observations.get(key)
+            seen = seen_in(key)
+            if seen is None and memory.state is not maintained and key not in maintenance:
+                continue  # not observed this time (another class's object), nothing to end: as `_next` would
             new, cause = self._next(key, memory, seen, key in maintenance, ts)
             if new is None or (new is memory.state and cause == memory.root_cause):
                 continue
