@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from netmon.config import Config
-from tests.bench import heapcensus, loopwatch
+from tests.bench import cpuprofile, heapcensus, loopwatch
 from tests.bench.compare import fping_cost, snmp_exporter_cost
 from tests.bench.daemon_lab import COMMUNITY, BenchWorld, bench_database, bench_world, false_transitions
 from tests.bench.daemon_probes import (
@@ -101,15 +101,20 @@ def _config(args: argparse.Namespace, world: BenchWorld, url: str, port: int, pr
 
 @contextlib.contextmanager
 def _netmon(
-    config: Path, log: Path, watch: Path | None = None, census: Path | None = None
+    config: Path, log: Path, watch: Path | None = None, census: Path | None = None, cpu: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run `netmon run` until the block ends; SIGTERM, then SIGKILL after 60 s.
 
-    *watch*: the `loopwatch` file; *census*: the `heapcensus` path prefix (a census at each SIGUSR2).
+    *watch*: the `loopwatch` file; *census*: the `heapcensus` path prefix (a census at each SIGUSR2);
+    *cpu*: the `cpuprofile` path prefix (a CPU profile between two SIGUSR1s).
     """
     command = [sys.executable, "-m", "netmon", "run", "--config", str(config)]
     env = dict(os.environ)
-    if watch is not None or census is not None:
+    if cpu is not None:
+        for old in cpu.parent.glob(f"{cpu.name}.*"):
+            old.unlink()
+        env["NETMON_CPUPROFILE"] = str(cpu)
+    if watch is not None or census is not None or cpu is not None:
         site = Path(__file__).resolve().parent / "loopwatch_site"
         env["PYTHONPATH"] = os.pathsep.join([str(site), str(site.parents[2]), env.get("PYTHONPATH", "")])
     if watch is not None:
@@ -392,6 +397,16 @@ def _restarted(args: argparse.Namespace, process: subprocess.Popen[bytes], port:
     }
 
 
+def _cpu_profile(process: subprocess.Popen[bytes], prefix: Path, timeout: float = 180.0) -> dict[str, Any]:
+    """End netmon's CPU profile (the second SIGUSR1, `cpuprofile`) and return its summary once written."""
+    process.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + timeout
+    written = Path(f"{prefix}.json")
+    while not written.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.5)  # polls a file another process writes: bounded by *timeout*
+    return cpuprofile.summary(prefix)
+
+
 def _cpu_or_zero(pid: int) -> float:
     try:
         return cpu_seconds(pid)
@@ -406,7 +421,11 @@ def _run_daemon(args: argparse.Namespace, world: BenchWorld, url: str, workdir: 
     try:
         watch = workdir / "loopwatch.log" if args.loopwatch else None
         census = workdir / "census" if args.census else None
-        with _netmon(config, workdir / "netmon.log", watch, census) as process, ProcSampler(process.pid) as sampler:
+        cpu = workdir / "cpuprofile" if args.cpu_profile else None
+        with (
+            _netmon(config, workdir / "netmon.log", watch, census, cpu) as process,
+            ProcSampler(process.pid) as sampler,
+        ):
             result["ready_s"] = round(_wait_ready(process, port, args.ready_timeout), 1)
             result["rss_at_ready_mb"] = round(rss_mb(process.pid)[0], 1)
             _pause(process, args.settle)
@@ -421,7 +440,11 @@ def _run_daemon(args: argparse.Namespace, world: BenchWorld, url: str, workdir: 
             )
             result["rss_peak_before_prometheus_mb"] = round(rss_mb(process.pid)[1], 1)
             lab_cpu = sum(map(_cpu_or_zero, world.agent_pids))
+            if cpu is not None:
+                process.send_signal(signal.SIGUSR1)  # the profile covers the Prometheus phase
             phase_start, phase_end = _prometheus_phase(args, process, port, workdir, result)
+            if cpu is not None:
+                result["cpu_profile"] = _cpu_profile(process, cpu)
             lab_cpu = sum(map(_cpu_or_zero, world.agent_pids)) - lab_cpu
             result["lab_agents_cores_with_scrapes"] = round(lab_cpu / (phase_end - phase_start), 4)
             with_scrapes = sampler.between(phase_start, phase_end)
@@ -528,6 +551,11 @@ def parser() -> argparse.ArgumentParser:
         "--census", action="store_true", help="heap census after the quiet and the scrape phases (heapcensus.py)"
     )
     p.add_argument(
+        "--cpu-profile",
+        action="store_true",
+        help="profile netmon's CPU (yappi, CPU clock) over the Prometheus phase (tests/bench/cpuprofile.py)",
+    )
+    p.add_argument(
         "--loopwatch", action="store_true", help="log long loop iterations and full GCs (tests/bench/loopwatch.py)"
     )
     p.add_argument("--no-compare", dest="compare", action="store_false", help="skip fping and snmp_exporter")
@@ -544,7 +572,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.ready_timeout:
         args.ready_timeout = 60.0 + 0.02 * args.devices
     results = run(args)
-    suffix = "-profile" if args.profile else "-loopwatch" if args.loopwatch else ""
+    flags = (("-profile", args.profile), ("-cpuprofile", args.cpu_profile), ("-loopwatch", args.loopwatch))
+    suffix = next((name for name, on in flags if on), "")
     output = args.output or RESULTS / f"daemon-{time.strftime('%Y-%m-%d')}-{args.devices}-{args.db}{suffix}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

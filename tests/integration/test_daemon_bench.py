@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,6 +34,15 @@ def _processes_naming(text: str) -> list[str]:
     return found
 
 
+def _check_cpu_profile_and_lab(result: dict[str, Any]) -> None:
+    cpu = result["netmon"]["cpu_profile"]  # yappi on the CPU clock, between two SIGUSR1s (cpuprofile.py)
+    assert cpu["main_thread_cpu_s"] > 0, cpu
+    assert any(row["frame"].split("(")[1].startswith(("netmon/", "asyncio/")) for row in cpu["total"]), cpu
+    assert result["lab_agents"]["processes"] >= 1
+    assert result["lab_agents"]["nice"] == 10  # the agents stand for remote devices
+    assert result["netmon"]["lab_agents_cores_with_scrapes"] >= 0
+
+
 @pytest.mark.skipif(shutil.which("prometheus") is None, reason="needs Debian's prometheus")
 def test_tiny_daemon_benchmark_measures_everything_and_stops_everything(tmp_path: Path) -> None:
     work, output = tmp_path / "work", tmp_path / "result.json"
@@ -52,6 +62,7 @@ def test_tiny_daemon_benchmark_measures_everything_and_stops_everything(tmp_path
         "--profile-seconds=5",
         "--loopwatch",
         "--census",
+        "--cpu-profile",
         "--prometheus-restart=12",
         "--no-compare",
         f"--workdir={work}",
@@ -101,6 +112,7 @@ def test_tiny_daemon_benchmark_measures_everything_and_stops_everything(tmp_path
         assert census["head"][0].startswith("rss_mb "), census
         assert any("LiveState" in line or "dict" in line for line in census["head"])
         assert len(census["pymalloc"]) == 2
+    _check_cpu_profile_and_lab(result)
     profile = netmon["profile"]
     if os.geteuid() == 0:  # py-spy attaches to a sibling process only with CAP_SYS_PTRACE
         assert profile["samples"] > 0
