@@ -312,11 +312,18 @@ def _machine() -> dict[str, Any]:
 
 
 def _prometheus_phase(
-    args: argparse.Namespace, process: subprocess.Popen[bytes], port: int, workdir: Path, result: dict[str, Any]
+    args: argparse.Namespace,
+    process: subprocess.Popen[bytes],
+    port: int,
+    workdir: Path,
+    result: dict[str, Any],
+    *,
+    agents: tuple[int, ...] = (),
 ) -> tuple[float, float]:
     """Let Prometheus scrape for --duration s while /healthz is probed, the API asked, and py-spy records.
 
-    Fills *result*; returns the phase's monotonic start and end.
+    Fills *result* (with the CPU of the lab's *agents* over the same phase); returns the phase's
+    monotonic start and end.
     """
     interval = f"{args.scrape_interval}s"
     shutil.rmtree(
@@ -332,6 +339,7 @@ def _prometheus_phase(
         HealthProber(port) as prober,
     ):
         phase_start, prom_cpu = time.monotonic(), cpu_seconds(prom.process.pid)
+        agents_cpu = sum(map(_cpu_or_zero, agents))
         profile: dict[str, Any] = {}
         profiler = None
         if args.profile:
@@ -351,7 +359,7 @@ def _prometheus_phase(
         asker = threading.Thread(target=_api, args=(port, args.api_requests, api_deadline, api), name="api")
         asker.start()
         _pause(process, phase_start + args.duration - time.monotonic())
-        phase_end = time.monotonic()
+        phase_end, agents_cpu = time.monotonic(), sum(map(_cpu_or_zero, agents)) - agents_cpu
         asker.join(timeout=max(0.0, api_deadline - time.monotonic()) + 10)
         result["api"] = api
         if profiler is not None:
@@ -359,6 +367,7 @@ def _prometheus_phase(
             result["profile"] = profile
         prom_cores = (cpu_seconds(prom.process.pid) - prom_cpu) / (phase_end - phase_start)
         result["prometheus_cpu_cores"] = round(prom_cores, 4)
+        result["lab_agents_cores_with_scrapes"] = round(agents_cpu / (phase_end - phase_start), 4)
         result["prometheus_rss_mb"] = round(rss_mb(prom.process.pid)[1], 1)
         result["prometheus_scrapes"], windows = _prom_scrapes(prom, phase_end - phase_start)
     result["healthz"] = prober.split(windows)
@@ -439,14 +448,11 @@ def _run_daemon(args: argparse.Namespace, world: BenchWorld, url: str, workdir: 
                 process, port, args.own_scrapes, quiet["cores"] or 0.0, args.interface_shards
             )
             result["rss_peak_before_prometheus_mb"] = round(rss_mb(process.pid)[1], 1)
-            lab_cpu = sum(map(_cpu_or_zero, world.agent_pids))
             if cpu is not None:
                 process.send_signal(signal.SIGUSR1)  # the profile covers the Prometheus phase
-            phase_start, phase_end = _prometheus_phase(args, process, port, workdir, result)
+            phase_start, phase_end = _prometheus_phase(args, process, port, workdir, result, agents=world.agent_pids)
             if cpu is not None:
                 result["cpu_profile"] = _cpu_profile(process, cpu)
-            lab_cpu = sum(map(_cpu_or_zero, world.agent_pids)) - lab_cpu
-            result["lab_agents_cores_with_scrapes"] = round(lab_cpu / (phase_end - phase_start), 4)
             with_scrapes = sampler.between(phase_start, phase_end)
             result["with_scrapes"] = with_scrapes
             if census is not None:
