@@ -86,14 +86,14 @@ class IdleDeadline:
     (a `TimerHandle` and a heap push each, and a heap that fills with cancelled ones).
     """
 
-    __slots__ = ("_cap", "_handle", "_idle", "_last", "_loop", "_scope", "_started")
+    __slots__ = ("_cap", "_handle", "_idle", "_last", "_loop", "_scope")
 
     def __init__(self, scope: asyncio.Timeout, idle: float, cap: float) -> None:
         self._loop = asyncio.get_running_loop()
         self._scope = scope
         self._idle = idle
-        self._started = self._last = self._loop.time()
-        self._cap = self._started + cap
+        self._last = self._loop.time()
+        self._cap = self._last + cap
         self._handle = self._loop.call_at(self.when(), self._check)
 
     def when(self) -> float:

@@ -283,7 +283,7 @@ class Exposition:
         self._linked: dict[str, frozenset[str]] = {}
         self._inventory: object = None
         self.renders = 0  #: objects rendered since start (a miss of the kept chunks)
-        self._unkept: asyncio.Lock | None = None  # made on the loop, at the first unkept render
+        self._unkept = asyncio.Lock()  # renders of paths not kept, one at a time (`render_parts`)
         self.yields = 0  #: times a scrape gave the event loop back
 
     async def render(
@@ -312,8 +312,6 @@ class Exposition:
         # text is made anew at each scrape (3 MB a shard at 10k devices) and held until written;
         # Prometheus scrapes many shards at once after its start, and renders that take turns
         # with each other in `SLICE`s all finish late and hold their text together.
-        if self._unkept is None:
-            self._unkept = asyncio.Lock()
         async with self._unkept:
             return await self._render_parts(paths, shard, now)
 

@@ -36,7 +36,16 @@ from netmon.lab.scale import add_population, hosts
 from tests.conftest import PG_URL, free_udp_port
 from tests.monitoring import import_inventory
 
-__all__ = ["COMMUNITY", "ROUTER_SHARE", "BenchWorld", "bench_database", "bench_world", "false_transitions"]
+__all__ = [
+    "COMMUNITY",
+    "ROUTER_SHARE",
+    "BenchWorld",
+    "bench_database",
+    "bench_world",
+    "false_transitions",
+    "lab_processes",
+    "processes_naming",
+]
 
 COMMUNITY = "bench"
 ROUTER_SHARE = 0.7
@@ -95,18 +104,22 @@ def bench_inventory(devices: int, *, namespace: bool, interface: str) -> dict[st
     return {"units": doc["units"], "devices": rows, "links": links}
 
 
+def processes_naming(text: str) -> dict[int, str]:
+    """Return the running processes whose command line mentions *text* (a work folder): pid -> command line."""
+    found = {}
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:  # gone meanwhile
+            continue
+        if any(text.encode() in arg for arg in args):
+            found[int(cmdline.parent.name)] = " ".join(a.decode(errors="replace") for a in args)
+    return found
+
+
 def lab_processes(workdir: Path) -> tuple[int, ...]:
     """Return the pids of the processes whose command line names *workdir* (the lab's agents)."""
-    mark = str(workdir.resolve()).encode()
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if mark in (entry / "cmdline").read_bytes():
-                    pids.append(int(entry.name))
-            except OSError:  # gone meanwhile
-                continue
-    return tuple(sorted(pids))
+    return tuple(sorted(processes_naming(str(workdir.resolve()))))
 
 
 def _renice(pids: tuple[int, ...], nice: int) -> None:

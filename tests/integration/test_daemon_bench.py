@@ -17,21 +17,14 @@ from typing import Any
 import pytest
 
 from tests.bench import daemon_bench
+from tests.bench.daemon_lab import processes_naming
 
 DEVICES = 20
 
 
 def _processes_naming(text: str) -> list[str]:
     """Return the command lines of running processes that mention *text* (our work folder)."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            args = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(text.encode() in arg for arg in args):
-            found.append(" ".join(a.decode(errors="replace") for a in args))
-    return found
+    return list(processes_naming(text).values())
 
 
 def _check_cpu_profile_and_lab(result: dict[str, Any]) -> None:
