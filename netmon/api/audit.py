@@ -2,10 +2,11 @@
 
 One `AuditLog.record()` stores a row in `audit_log` and, in the same transaction, the MQTT event
 `<prefix>/events/audit` in the outbox (so the event is sent at least once, by the daemon's
-publisher), then logs one `audit` line. Actions: `maintenance.create`, `maintenance.delete`,
-`token.create`, `token.revoke`, `reload`. The actor is a token name (`token:NAME`), a basic-auth
-user (`user:NAME`), a local account for the CLI (`cli:LOGIN`) or a signal (`signal:SIGHUP`, a reload);
-the source is the client's address, or `local`. No secret is ever part of an entry: a token's name, never its value.
+publisher), then logs one `audit` line (a CLI command says it in its own message instead).
+Actions: `maintenance.create`, `maintenance.delete`, `token.create`, `token.revoke`, `reload`.
+The actor is a token name (`token:NAME`), a basic-auth user (`user:NAME`), a local account for
+the CLI (`cli:LOGIN`) or a signal (`signal:SIGHUP`, a reload); the source is the client's
+address, or `local`. No secret is ever part of an entry: a token's name, never its value.
 """
 
 from __future__ import annotations
@@ -58,7 +59,10 @@ class AuditRecord:
 
 
 class AuditLog:
-    """Writes and reads the audit trail; *mqtt_prefix* None means no MQTT event (MQTT disabled)."""
+    """Writes and reads the audit trail; *mqtt_prefix* None means no MQTT event (MQTT disabled).
+
+    *log* None logs no `audit` line: a one-shot command says what it did in its own words.
+    """
 
     def __init__(self, engine: Engine, *, mqtt_prefix: str | None, log: Any) -> None:
         self.engine = engine
@@ -89,14 +93,15 @@ class AuditLog:
                 text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
                 message = OutboxMessage(event_id=event_id, topic=event_topic(self._prefix, "audit"), payload=text)
                 Outbox(self.engine).add(conn, [message])
-        self._log.info(
-            "audit",
-            actor=stored.actor,
-            action=stored.action,
-            target=stored.target,
-            source=stored.source,
-            audit_id=stored.id,
-        )
+        if self._log is not None:
+            self._log.info(
+                "audit",
+                actor=stored.actor,
+                action=stored.action,
+                target=stored.target,
+                source=stored.source,
+                audit_id=stored.id,
+            )
         return stored
 
     def list(self, *, since: datetime | None = None, limit: int = 100) -> list[AuditRecord]:

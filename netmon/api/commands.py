@@ -88,14 +88,16 @@ def _actor() -> str:
         return "cli:unknown"
 
 
-def _audit(cfg: Config, engine: Engine, action: str, target: str, **detail: Any) -> None:
-    import structlog  # noqa: PLC0415
+def _audit(cfg: Config, engine: Engine, action: str, target: str, **detail: Any) -> int | None:
+    """Record a CLI write in the audit trail; return its entry's id, which the command's message gives.
 
+    No `audit` log line: that would repeat the command's own message on stderr, as JSON when piped.
+    """
     from netmon.api.audit import AuditLog, AuditRecord  # noqa: PLC0415
 
     prefix = cfg.mqtt.topic_prefix if cfg.mqtt.enabled else None
-    log = AuditLog(engine, mqtt_prefix=prefix, log=structlog.get_logger("netmon.audit"))
-    log.record(AuditRecord(actor=_actor(), action=action, target=target, source="local", detail=detail))
+    log = AuditLog(engine, mqtt_prefix=prefix, log=None)
+    return log.record(AuditRecord(actor=_actor(), action=action, target=target, source="local", detail=detail)).id
 
 
 @token_app.command("create")
@@ -119,7 +121,9 @@ def token_create(
     cfg, engine = _open(config)
     try:
         token, info = TokenStore(engine).create(name, scope, until, now)
-        _audit(cfg, engine, "token.create", f"token:{name}", scope=scope, expires_at=info.to_dict()["expires_at"])
+        entry = _audit(
+            cfg, engine, "token.create", f"token:{name}", scope=scope, expires_at=info.to_dict()["expires_at"]
+        )
     finally:
         engine.dispose()
     if as_json:
@@ -127,7 +131,7 @@ def token_create(
         return
     typer.echo(token)
     when = f"until {info.expires_at.isoformat()}" if info.expires_at else "without expiry"
-    typer.echo(f"netmon: token {name!r} ({scope}) {when}; it is shown only this once", err=True)
+    typer.echo(f"netmon: token {name!r} ({scope}) {when}; it is shown only this once (audit entry {entry})", err=True)
 
 
 @token_app.command("list")
@@ -174,10 +178,10 @@ def token_revoke(
     cfg, engine = _open(config)
     try:
         TokenStore(engine).revoke(name, utcnow())
-        _audit(cfg, engine, "token.revoke", f"token:{name}")
+        entry = _audit(cfg, engine, "token.revoke", f"token:{name}")
     finally:
         engine.dispose()
-    typer.echo(f"netmon: token {name!r} revoked", err=True)
+    typer.echo(f"netmon: token {name!r} revoked (audit entry {entry})", err=True)
 
 
 @audit_app.command("list")

@@ -60,6 +60,10 @@ def test_token_commands_print_the_token_once_and_audit_every_change(env: dict[st
         ("token.create", "token:grafana", "local"),
     ]
     assert all(e["actor"].startswith("cli:") for e in entries)
+    # one human line each, naming its audit entry; no JSON log line besides it
+    assert created.stderr.count("\n") == 1
+    assert f"(audit entry {entries[1]['id']})" in created.stderr
+    assert revoked.stderr == f"netmon: token 'grafana' revoked (audit entry {entries[0]['id']})\n"
     everything = (
         "".join(p.stdout + p.stderr for p in (listed, revoked, audit, _netmon("audit", "list", env=env)))
         + created.stderr
