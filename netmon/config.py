@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from netmon.cluster.settings import DEFAULT_GROUP, PollerConfig
-from netmon.errors import ConfigError, Issue
+from netmon.errors import ConfigError, Issue, validation_message
 from netmon.inventory.kinds import LinkKind
 from netmon.pollers.profiles import SnmpProfile
 from netmon.pollers.settings import PingClass, PollClass, PollingConfig
@@ -417,11 +417,7 @@ def _match_key(node: Mapping[str, Any], part: str) -> str:
 
 def _issue(err: Mapping[str, Any], located: Located, origins: Mapping[DocPath, str]) -> Issue:
     loc: DocPath = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "lax-"))))
-    message = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif err["type"] == "missing":
-        message = "required key is missing"
+    message = validation_message(err)
     for end in range(len(loc), 0, -1):
         var = origins.get(loc[:end])
         if var is not None:

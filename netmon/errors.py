@@ -16,8 +16,9 @@ NetmonError                  root: the CLI maps it to exit code 1
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "ConfigError",
@@ -31,6 +32,7 @@ __all__ = [
     "PollError",
     "StoreDataError",
     "StoreError",
+    "validation_message",
 ]
 
 
@@ -73,13 +75,47 @@ class Issue:
         return f"{place}: {self.where}: {self.message}" if self.where else f"{place}: {self.message}"
 
 
+#: pydantic's `field_type` of a length error on a collection (anything else is text here).
+_COLLECTIONS = frozenset({"List", "Dictionary", "Set", "Frozenset", "Tuple"})
+
+
+def validation_message(err: Mapping[str, Any], *, key: str = "key") -> str:
+    """Say one pydantic error (`ValidationError.errors()` item) in a file reader's words.
+
+    *key* names what a file holds: "key" in the config, "field" in the inventory. Length errors
+    are said plainly ("must not be empty", not "Value should have at least 1 item after
+    validation"); a validator's own message loses pydantic's "Value error, " prefix.
+    """
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return f"unknown {key}"
+    if kind == "missing":
+        return f"required {key} is missing"
+    if kind in ("too_short", "string_too_short", "too_long", "string_too_long"):
+        short = "short" in kind
+        limit = ctx.get("min_length" if short else "max_length")
+        if isinstance(limit, int):
+            if short and limit == 1:
+                return "must not be empty"
+            unit = "item" if ctx.get("field_type") in _COLLECTIONS else "character"
+            return f"must have at {'least' if short else 'most'} {limit} {unit}{'s' if limit != 1 else ''}"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
 class _IssuesError(InputError):
-    """An input error that carries every issue found, not only the first."""
+    """An input error that carries every issue found, not only the first.
+
+    The issues are listed file by file (in the order the files first appear), each file's by line:
+    the order of an editor, not of the checks that found them.
+    """
 
     what = "input"
 
     def __init__(self, issues: Sequence[Issue]) -> None:
-        self.issues = tuple(issues)
+        sources = {issue.source: rank for rank, issue in reversed(list(enumerate(issues)))}
+        self.issues = tuple(
+            sorted(issues, key=lambda issue: (sources[issue.source], -1 if issue.line is None else issue.line))
+        )
         count = len(self.issues)
         head = f"{count} {self.what} error{'s' if count != 1 else ''}"
         super().__init__(head + ":\n" + "\n".join(f"  {issue}" for issue in self.issues))

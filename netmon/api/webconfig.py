@@ -34,7 +34,7 @@ import bcrypt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
-from netmon.errors import ConfigError, Issue
+from netmon.errors import ConfigError, Issue, validation_message
 from netmon.yamlsrc import Located, YamlSyntaxError, dotted, load_yaml
 
 __all__ = ["BasicAuth", "WebConfig", "hash_password", "load_web_config"]
@@ -204,9 +204,4 @@ def _context(tls: _Tls, folder: Path, located: Located) -> ssl.SSLContext:
 
 def _issue(err: ErrorDetails, located: Located) -> Issue:
     loc = tuple(err["loc"])
-    kind, message = err["type"], str(err["msg"]).removeprefix("Value error, ")
-    if kind == "extra_forbidden":
-        message = "unknown key"
-    elif kind == "missing":
-        message = "required key is missing"
-    return Issue(source=located.source, line=located.line(loc), where=dotted(loc), message=message)
+    return Issue(source=located.source, line=located.line(loc), where=dotted(loc), message=validation_message(err))

@@ -35,7 +35,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from netmon.config import IndicatorsConfig
-from netmon.errors import ConfigError, Issue
+from netmon.errors import ConfigError, Issue, validation_message
 from netmon.inventory.models import Level, LinkKind, Role
 from netmon.yamlsrc import DocPath, Located, YamlSyntaxError, dotted, load_yaml
 
@@ -325,9 +325,4 @@ def _loc(err: Mapping[str, Any]) -> DocPath:
 
 
 def _issue(loc: DocPath, err: Mapping[str, Any], located: Located) -> Issue:
-    message = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif err["type"] == "missing":
-        message = "required key is missing"
-    return Issue(source=located.source, line=located.line(loc), where=dotted(loc), message=message)
+    return Issue(source=located.source, line=located.line(loc), where=dotted(loc), message=validation_message(err))

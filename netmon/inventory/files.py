@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from netmon.errors import InputError, Issue
+from netmon.errors import InputError, Issue, validation_message
 from netmon.inventory.models import LEGACY_WARD
 from netmon.inventory.spec import KINDS, Inventory, Origin, Record, ServiceSpec, Spec, UnitSpec
 from netmon.yamlsrc import YamlSyntaxError, load_yaml
@@ -290,14 +290,9 @@ def _add(parsed: Parsed, kind: type[Spec], row: Mapping[str, Any], origin: Origi
 
 
 def _message(err: Mapping[str, Any]) -> str:
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        return "unknown field"
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "string_pattern_mismatch":
+    if err["type"] == "string_pattern_mismatch":
         return "must start with an ASCII letter or digit and hold only ASCII letters, digits and _ . : -"
-    return str(err["msg"]).removeprefix("Value error, ")
+    return validation_message(err, key="field")
 
 
 def require_directory(path: Path) -> None:

@@ -129,7 +129,7 @@ CONFIG_ERRORS = [
     ),
     pytest.param(
         "snmp_profiles:\n  p:\n    version: 3\n    user: u\n    context: " + "c" * 33 + "\n",
-        ["{f}:5: snmp_profiles.p.context: String should have at most 32 characters"],
+        ["{f}:5: snmp_profiles.p.context: must have at most 32 characters"],
         id="context-longer-than-an-snmp-admin-string",
     ),
     pytest.param(
@@ -314,7 +314,7 @@ PG = "database:\n  url: postgresql://postgres@127.0.0.1/test\n"
         ("poller:\n  groups: [central]\n", "need poller.name"),
         (PG + "poller:\n  name: a\n  failover_delay: 10\n  heartbeat: 6\n", "at most half"),
         (PG + "poller:\n  name: 'a b'\n", "should match pattern"),
-        (PG + "poller:\n  name: a\n  groups: []\n", "at least 1 item"),
+        (PG + "poller:\n  name: a\n  groups: []\n", "poller.groups: must not be empty"),
     ],
     ids=["name-on-sqlite", "groups-on-sqlite", "groups-without-name", "heartbeat-too-slow", "bad-name", "no-group"],
 )

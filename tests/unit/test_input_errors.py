@@ -159,6 +159,18 @@ def test_run_with_a_bad_config_exits_2_before_starting(tmp_path: Path) -> None:
             id="csv-nul-in-text",
         ),
         pytest.param(
+            "inventory.yaml",
+            'units:\n  - code: P\n    name: "  "\n    level: province\n',
+            "{f}:3: unit 'P': name: must not be empty",
+            id="blank-name",
+        ),
+        pytest.param(
+            "units.csv",
+            "code,name,level\n" + "P" * 65 + ",T,province\n",
+            "{f}:2: unit '" + "P" * 65 + "': code: must have at most 64 characters",
+            id="code-too-long",
+        ),
+        pytest.param(
             "devices.csv",
             "name,unit,role,address\na\x00,P,router,127.0.0.1\n",
             "{f}:2: device 'a\\x00': name: NUL characters are not allowed",
@@ -180,6 +192,27 @@ def test_inventory_errors_are_located(tmp_path: Path, name: str, text: str, expe
     result = CliRunner().invoke(app, ["inventory", "import", "--dry-run", "--config", str(config), str(path)])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
+
+
+def test_inventory_errors_are_listed_by_line_whatever_check_found_them(tmp_path: Path) -> None:
+    # line 7's unknown unit is found by the reference check, after the field checks of lines 3 and 12
+    path = tmp_path / "inventory.yaml"
+    path.write_text(
+        "units:\n  - code: X1\n    name: ''\n    level: province\ndevices:\n  - name: d1\n    unit: NOPE\n"
+        "    role: router\n    address: 127.0.0.1\n"
+        "  - name: d2\n    unit: X1\n    role: routr\n    address: 127.0.0.1\n",
+        encoding="utf-8",
+    )
+    url = f"sqlite:///{tmp_path}/netmon.db"
+    engine = schema.create_engine(url)
+    schema.upgrade(engine)
+    engine.dispose()
+    config = tmp_path / "netmon.yaml"
+    config.write_text(f"database:\n  url: {url}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["inventory", "import", "--dry-run", "--config", str(config), str(path)])
+    assert result.exit_code == 2, result.output
+    lines = [int(line.split(":")[1]) for line in result.output.splitlines() if line.startswith(f"  {path}:")]
+    assert lines == [3, 7, 12], result.output
 
 
 def test_indicator_definitions_errors_are_located(tmp_path: Path) -> None:
