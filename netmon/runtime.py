@@ -75,6 +75,7 @@ class Runtime:
             lambda: self.live,
             sections(self._gauges, lambda: self.config.metrics.indicators, self._neighbours),
             self._metrics,
+            observe=lambda path, seconds: self.instruments.exposition.labels(path).observe(seconds),
         )
         #: The topology poll's watch (`netmon run` sets it): its neighbour counts are exported.
         self.topology: TopologyWatch | None = None

@@ -266,7 +266,9 @@ class Exposition:
     """Renders the sections' families for a path, keeping each object's chunks until what it read changes.
 
     *live* returns the current live view and *settings* the `metrics` config; a new inventory or
-    new settings (a reload) drop every kept chunk.
+    new settings (a reload) drop every kept chunk. *observe*, when given, is called after every
+    render with the paths rendered ("main", "interfaces", or both joined by "+") and its wall time
+    in seconds, from the call (a shard's wait for the render before it included) to the text ready.
     """
 
     def __init__(
@@ -274,8 +276,11 @@ class Exposition:
         live: Callable[[], LiveState],
         sections: Sequence[Section],
         settings: Callable[[], MetricsConfig | None] = lambda: None,
+        *,
+        observe: Callable[[str, float], None] | None = None,
     ) -> None:
         self._live = live
+        self._observe = observe
         self._sections = list(sections)
         self._get_settings = settings
         self._settings: MetricsConfig | None = None
@@ -306,14 +311,19 @@ class Exposition:
         (aware UTC, default the current time) is the instant the freshness rule judges samples at.
         Renders of paths that are not kept (`KEPT`) run one at a time, in the order they came.
         """
+        started = time.perf_counter()
         if frozenset(paths) <= KEPT:
-            return await self._render_parts(paths, shard, now)
-        # Paths that are not kept (the interface shards) are rendered one scrape at a time. Their
-        # text is made anew at each scrape (3 MB a shard at 10k devices) and held until written;
-        # Prometheus scrapes many shards at once after its start, and renders that take turns
-        # with each other in `SLICE`s all finish late and hold their text together.
-        async with self._unkept:
-            return await self._render_parts(paths, shard, now)
+            parts = await self._render_parts(paths, shard, now)
+        else:
+            # Paths that are not kept (the interface shards) are rendered one scrape at a time. Their
+            # text is made anew at each scrape (3 MB a shard at 10k devices) and held until written;
+            # Prometheus scrapes many shards at once after its start, and renders that take turns
+            # with each other in `SLICE`s all finish late and hold their text together.
+            async with self._unkept:
+                parts = await self._render_parts(paths, shard, now)
+        if self._observe is not None:
+            self._observe("+".join(sorted(set(paths))), time.perf_counter() - started)
+        return parts
 
     async def _render_parts(
         self, paths: Collection[Path], shard: tuple[int, int] | None, now: datetime | None

@@ -37,6 +37,7 @@ class Instruments:
     samples: Counter
     db_write: Histogram
     poison: Counter
+    exposition: Histogram
 
     @classmethod
     def register(cls, registry: CollectorRegistry) -> Instruments:
@@ -63,6 +64,14 @@ class Instruments:
                 "netmon_pipeline_poison_items",
                 "Items the transition pipeline could not store and set aside (poison table).",
                 ["what"],
+                registry=registry,
+            ),
+            exposition=Histogram(
+                "netmon_exposition_duration_seconds",
+                "Time netmon took to make a scrape's text, by path; Prometheus' scrape_duration_seconds adds the"
+                " transfer and its own ingestion.",
+                ["path"],
+                buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
                 registry=registry,
             ),
         )

@@ -69,7 +69,7 @@ _API_GRACE = 60.0
 _INTERFACE_JOB = {"scrape_interval": "60s", "scrape_timeout": "30s"}
 #: Interface series per shard that docs/metrics.md advises (a scrape of about 3 MB).
 _SERIES_PER_SHARD = 25_000
-_WANTED = ("netmon_poll_", "netmon_mqtt_", "netmon_device_up", "netmon_outages_open")
+_WANTED = ("netmon_poll_", "netmon_mqtt_", "netmon_device_up", "netmon_outages_open", "netmon_exposition_duration")
 
 
 def _pause(process: subprocess.Popen[bytes], seconds: float) -> None:
@@ -204,7 +204,7 @@ def _exposition_counters(body: bytes) -> dict[str, Any]:
         if match is None:
             continue
         labels = dict(_LABEL.findall(match["labels"] or ""))
-        key = ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k in ("poll_class", "status"))
+        key = ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k in ("poll_class", "status", "path", "le"))
         if match["name"] == "netmon_device_up":
             key = match["value"]
         picked.setdefault(match["name"], {})
@@ -219,15 +219,51 @@ def _exposition_counters(body: bytes) -> dict[str, Any]:
         "samples": picked.get("netmon_poll_samples_total", {}),
         "devices_up_now": picked.get("netmon_device_up", {}),
         "mqtt": {k: v.get("", 0.0) for k, v in picked.items() if k.startswith("netmon_mqtt_")},
+        "render": {
+            part: picked.get(f"netmon_exposition_duration_seconds_{part}", {}) for part in ("bucket", "sum", "count")
+        },
     }
 
 
-def _delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """Overruns, rounds and samples by status counted between two expositions (after minus before)."""
-    return {
+def _delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Overruns, rounds and samples by status counted between two expositions (after minus before).
+
+    With `render_s`: netmon's own time to make each scrape's text in between, per path (the
+    `netmon_exposition_duration_seconds` histogram): count, mean, and the bucket bounds that hold
+    the 99th percentile and the slowest. Prometheus' `scrape_duration_seconds` is that plus the
+    transfer and its own ingestion. (An exposition holds the renders before its own: the last of
+    *before*'s renders is counted in, the one that made *after* is not.)
+    """
+    found: dict[str, Any] = {
         family: {key: value - before.get(family, {}).get(key, 0.0) for key, value in after.get(family, {}).items()}
         for family in ("overruns", "rounds", "samples")
     }
+    render: dict[str, Any] = {}
+    was, now = before.get("render", {}), after.get("render", {})
+    for key, total in now.get("count", {}).items():
+        count = total - was.get("count", {}).get(key, 0.0)
+        path = key.removeprefix("path=")
+        if count <= 0:
+            continue
+        seconds = now["sum"].get(key, 0.0) - was.get("sum", {}).get(key, 0.0)
+        buckets = sorted(
+            (float(k.split(",")[0].removeprefix("le=")), v - was.get("bucket", {}).get(k, 0.0))
+            for k, v in now.get("bucket", {}).items()
+            if k.endswith(f",path={path}")
+        )
+        render[path] = {
+            "count": int(count),
+            "mean": round(seconds / count, 3),
+            "p99_le": _bound(buckets, 0.99 * count),
+            "max_le": _bound(buckets, count),
+        }
+    found["render_s"] = render
+    return found
+
+
+def _bound(buckets: list[tuple[float, float]], seen: float) -> float | None:
+    """The upper bound of the first cumulative bucket (le, count) that holds *seen* observations."""
+    return next((le for le, count in buckets if count >= seen), None)
 
 
 def _prom_scrapes(

@@ -30,6 +30,7 @@ ODD = 'Gi0/1 "uplink" C:\\path\nnext'  # what an agent may call a port: quotes, 
 #: Series per exported interface: oper, admin, flapping, speed and six counters (docs/metrics.md).
 PER_INTERFACE = 10
 INTERFACES: tuple[Path, ...] = ("interfaces",)
+MAIN: tuple[Path, ...] = ("main",)
 
 
 def _inventory(devices: int, ports: int) -> Inventory:
@@ -368,3 +369,15 @@ async def test_interface_reads_are_not_kept_with_the_metrics_text() -> None:
     await _render(exposition, "main", "interfaces")
     kept = max(len(k.reads) for k in exposition._kept.values())
     assert kept < 4 * 24  # four entries per interface read, had they been recorded
+
+
+async def test_each_render_reports_its_paths_and_wall_time() -> None:
+    live, config = _live(devices=4, ports=2, interfaces="all")
+    _feed(live, 2)
+    seen: list[tuple[str, float]] = []
+    exposition = Exposition(lambda: live, sections(), lambda: config.metrics, observe=lambda p, s: seen.append((p, s)))
+    await exposition.render_parts(MAIN, now=T0)
+    await exposition.render_parts(INTERFACES, (0, 2), now=T0)
+    await exposition.render_parts(("interfaces", "main"), now=T0)
+    assert [path for path, _ in seen] == ["main", "interfaces", "interfaces+main"]
+    assert all(seconds > 0 for _, seconds in seen)
