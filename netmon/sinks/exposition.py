@@ -287,6 +287,10 @@ class Exposition:
         self._kept: dict[tuple[str, str], _Kept] = {}
         self._linked: dict[str, frozenset[str]] = {}
         self._inventory: object = None
+        #: Per (section, shard): the section's rows as `objects` gave them, and those in the shard.
+        #: For one shard count at a time (Prometheus' jobs use one); a reload empties it.
+        self._sharded: dict[tuple[str, int], tuple[object, list[tuple[str, tuple[str, ...]]]]] = {}
+        self._shards = 0
         self.renders = 0  #: objects rendered since start (a miss of the kept chunks)
         self._unkept = asyncio.Lock()  # renders of paths not kept, one at a time (`render_parts`)
         self.yields = 0  #: times a scrape gave the event loop back
@@ -332,6 +336,7 @@ class Exposition:
         if live.inventory is not self._inventory or settings != self._settings:
             self._settings = settings
             self._kept.clear()
+            self._sharded.clear()
             self._inventory = live.inventory
             self._linked = _linked(live)
         now = now or utcnow()
@@ -343,9 +348,8 @@ class Exposition:
                 continue
             again = not section.paths.isdisjoint(unkept)  # its families there are not kept: render now
             stamp = section.stamp() if hasattr(section, "stamp") else None
-            for name, labels in section.objects(live):
-                if shard is not None and zlib.crc32(name.encode()) % shard[1] != shard[0]:
-                    continue
+            rows = section.objects(live) if shard is None else self._in_shard(section, live, shard)
+            for name, labels in rows:
                 got = self._get(section, live, now, (name, labels), paths, again=again, stamp=stamp)
                 if got:  # most objects of a poll class that a device lacks export nothing
                     chunks = iter(got)
@@ -361,6 +365,24 @@ class Exposition:
         await asyncio.sleep(0)  # the last slice, then the pieces' list (70,000 at 10k) and the answer: two steps
         self.yields += 1
         return list(_families(parts))
+
+    def _in_shard(self, section: Section, live: LiveState, shard: tuple[int, int]) -> list[tuple[str, tuple[str, ...]]]:
+        """Return the section's objects whose crc32 of the name % shards == shard: sifted once per rows object.
+
+        A section's `objects` gives the same list while the inventory stays (`sections._Memo`): the
+        sift is kept with it, so that a shard's scrape visits its own devices only, not all of them.
+        """
+        index, count = shard
+        if count != self._shards:
+            self._sharded.clear()
+            self._shards = count
+        rows = section.objects(live)
+        kept = self._sharded.get((section.name, index))
+        if kept is not None and kept[0] is rows:
+            return kept[1]
+        sifted = [row for row in rows if zlib.crc32(row[0].encode()) % count == index]
+        self._sharded[section.name, index] = (rows, sifted)
+        return sifted
 
     def _get(
         self,

@@ -237,6 +237,30 @@ async def test_shards_split_the_devices_without_overlap_or_loss() -> None:
     assert all(part["netmon_interface_oper_up"] for part in parts)  # 40 devices over 4 shards: none empty
 
 
+async def test_shards_follow_a_new_inventory_and_a_new_shard_count() -> None:
+    # each shard's devices are sifted once and kept: a reload, or other shards, must not serve a stale sift
+    small, config = _live(devices=40, ports=2, interfaces="all")
+    large, _ = _live(devices=48, ports=2, interfaces="all")
+    for live in (small, large):
+        _feed(live, 2)
+    current = [small]
+    exposition = Exposition(lambda: current[0], sections(), lambda: config.metrics)
+
+    async def devices(shards: int) -> list[set[str]]:
+        found = []
+        for i in range(shards):
+            text = (await exposition.render(INTERFACES, (i, shards), now=T0)).decode()
+            found.append({s.labels["device"] for f in text_string_to_metric_families(text) for s in f.samples})
+        return found
+
+    assert set().union(*await devices(4)) == set(small.inventory.devices)
+    current[0] = large
+    for shards in (4, 3, 4):
+        parts = await devices(shards)
+        assert set().union(*parts) == set(large.inventory.devices)
+        assert sum(len(part) for part in parts) == len(large.inventory.devices)  # no device in two shards
+
+
 async def test_interface_shards_are_rendered_one_scrape_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     # Prometheus scrapes many shards at once after its start: each render is made whole, then the next
     from netmon.sinks import exposition as module  # noqa: PLC0415
