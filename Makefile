@@ -17,11 +17,12 @@ lint:  ## ruff and mypy only
 	.venv/bin/mypy
 
 bench:  ## benchmarks (timings are reported, never asserted; the poll benchmark needs root)
-	scripts/ensure-system.sh postgresql snmpd snmp fping prometheus-snmp-exporter iproute2
+	scripts/ensure-system.sh postgresql snmpd snmp fping prometheus prometheus-snmp-exporter iproute2
 	scripts/ensure-services.sh
 	scripts/bootstrap.sh dev
 	.venv/bin/python -m tests.bench.import_10k
 	.venv/bin/python -m tests.bench.exposition_bench
+	.venv/bin/python -m tests.bench.prometheus_ingest
 	.venv/bin/python -m tests.bench.poll_bench
 
 DEVICES ?= 1000
