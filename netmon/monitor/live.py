@@ -73,17 +73,22 @@ class LiveState:
         self._link_of = {iface: link for link, iface in self.topology.link_interface.items()}
 
     def adopt(self, old: LiveState) -> list[Transition]:
-        """Take over *old*'s states and samples for the objects still here (a reload); return REMOVED transitions."""
+        """Take over *old*'s states and samples for the objects still here (a reload); return REMOVED transitions.
+
+        States are copied (`ObjectState.take`), not shared: each object keeps the dependencies of the
+        new inventory, and *old* stays as it was, should the reload go no further.
+        """
         now = utcnow()
+        objects = self.engine.objects
         for key, memory in old.engine.objects.items():
             kind, name = key
             if kind not in OWN_KINDS:  # an interface or a poll class's check: it hangs off its device
                 device = name.partition(":")[0]
                 if device in self.inventory.devices:
                     self._register_interface(device, key)
-                    self.engine.objects[key] = memory
-            elif key in self.engine.objects:
-                self.engine.objects[key] = memory
+                    objects[key].take(memory)
+            elif key in objects:
+                objects[key].take(memory)
         self.engine.version += 1  # states taken over
         self.samples.adopt(old.samples)
         self.rates.adopt(old.rates)

@@ -272,3 +272,33 @@ def test_ready_after_the_first_round_even_for_a_device_ping_gave_no_sample() -> 
     live = _live()
     _round(live, "ping", [_ping("p-r1", ok=True)], T0)
     assert live.not_ready() == []
+
+
+def test_a_reload_adopts_states_under_the_new_topology_and_leaves_the_old_view_as_it_was() -> None:
+    # w-r1 hangs off d-r1, then (the reload) off p-r1: when d-r1 and w-r1 go silent together, w-r1's
+    # uplink w-tslcd is down in its own right, no longer unreachable behind d-r1
+    old = _live()
+    _round(old, "ping", [_ping(name, ok=True) for name in ("p-r1", "d-r1", "w-r1")], T0)
+    _round(old, "snmp", [_ifaces("d-r1", {"ge0": (1, 1)})], T0)
+    inventory = _inventory()
+    devices = {**inventory.devices, "w-r1": inventory.devices["w-r1"].model_copy(update={"parent": "p-r1"})}
+    moved = Inventory(units=inventory.units, devices=devices, links=inventory.links)
+    config = Config.model_validate({"state": {"down_after": 1, "up_after": 1}})
+    new = LiveState(config, moved, MaintenanceSchedule(moved, ZONE))
+    assert new.adopt(old) == []
+    ge0 = interface_key("d-r1", "ge0")
+    assert [new.state_of(key).state for key in (("device", "w-r1"), ("link", "w-tslcd"), ge0)] == [State.UP] * 3
+    later = T0 + timedelta(seconds=1)
+    silent: list[Sample] = [
+        _ping("p-r1", ok=True, ts=later),
+        _ping("d-r1", ok=False, ts=later),
+        _ping("w-r1", ok=False, ts=later),
+    ]
+    _round(new, "ping", silent, later)
+    assert new.state_of(("link", "w-tslcd")).state is State.DOWN
+    assert (new.state_of(("device", "w-r1")).state, new.state_of(("device", "w-r1")).root_cause) == (
+        State.UNREACHABLE,
+        "w-tslcd",
+    )
+    # the old view was not touched by the new one's round
+    assert [old.state_of(("device", name)).state for name in ("d-r1", "w-r1")] == [State.UP, State.UP]
