@@ -939,6 +939,10 @@ def poller() -> Json:
         [
             target('scrape_duration_seconds{job="netmon"}', "{{instance}} duration (s)"),
             target('scrape_samples_scraped{job="netmon"}', "{{instance}} samples"),
+            target(
+                _quantile(0.95, "netmon_exposition_duration_seconds", "path"),
+                "netmon's own render p95 {{path}} (s)",
+            ),
         ],
         overrides=[
             {
@@ -951,7 +955,7 @@ def poller() -> Json:
     return dashboard(
         "netmon-poller",
         "netmon · Poller health · Tình trạng bộ thăm dò",
-        "netmon's own health: poll rounds, lag, overruns, samples by status, database latency.",
+        "netmon's own health: poll rounds, lag, overruns, samples by status, database latency, scrapes.",
         [
             query_variable(
                 "poll_class", "Poll class · Loại thăm dò", "label_values(netmon_poll_interval_seconds, poll_class)"
