@@ -125,8 +125,8 @@ def test_bad_inventory_exits_2_with_every_error(loaded: Path, tmp_path: Path) ->
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "netmon: 2 inventory errors:",
+        f"  {path}:2: device 'x1': unit: unknown unit 'NOPE'",  # by line, whatever check found it
         f"  {path}:3: device 'x2': address: '127.32.0.300' is not an IPv4 or IPv6 address",
-        f"  {path}:2: device 'x1': unit: unknown unit 'NOPE'",
     ]
 
 
