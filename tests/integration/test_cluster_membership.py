@@ -80,13 +80,25 @@ def test_one_poller_drains_the_outbox_at_a_time_and_a_dead_one_holds_nothing(eng
     second = outbox.claim(10)
     assert second is not None
     assert [item.message.payload for item in second.items] == ["1", "2", "3", "4"]  # in order, at least once
+    pid = second.conn.execute(sa.text("select pg_backend_pid()")).scalar_one()
     second.conn.invalidate()  # the drainer dies: its connection ends, and so does its claim
     second.conn.close()
+    _until_the_backend_is_gone(engine, pid)  # the server ends the backend (and its locks) after the socket
     third = outbox.claim(10)
     assert third is not None
     assert [item.message.payload for item in third.items] == ["1", "2", "3", "4"]
     outbox.release(third)
     assert outbox.count() == 4
+
+
+def _until_the_backend_is_gone(engine: sa.Engine, pid: int) -> None:
+    query = sa.text("select count(*) from pg_stat_activity where pid = :pid")
+    for _ in range(200):
+        with engine.connect() as conn:
+            if not conn.execute(query, {"pid": pid}).scalar_one():
+                return
+        threading.Event().wait(0.05)  # polling pg_stat_activity, bounded to 10 s
+    pytest.fail(f"backend {pid} outlived its closed connection")
 
 
 def _until_an_advisory_lock_waits(engine: sa.Engine) -> None:
