@@ -112,7 +112,9 @@ class _IssuesError(InputError):
     what = "input"
 
     def __init__(self, issues: Sequence[Issue]) -> None:
-        sources = {issue.source: rank for rank, issue in reversed(list(enumerate(issues)))}
+        sources: dict[str, int] = {}
+        for issue in issues:
+            sources.setdefault(issue.source, len(sources))
         self.issues = tuple(
             sorted(issues, key=lambda issue: (sources[issue.source], -1 if issue.line is None else issue.line))
         )

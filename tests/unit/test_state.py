@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from netmon.monitor.state import State, StateEngine, StateRules, Transition
+from netmon.monitor.state import ObjectState, State, StateEngine, StateRules, Transition
 
 T0 = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 RULES = StateRules(down_after=3, up_after=2, flap_changes=4, flap_window=900)
@@ -168,3 +169,29 @@ def test_objects_first_judged_together_share_one_change_record() -> None:
     later = T0 + timedelta(minutes=1)
     engine.observe(later, {keys[0]: False})
     assert (engine.objects[keys[0]].changes, engine.objects[keys[1]].changes) == ((T0, later), (T0,))
+
+
+def test_a_taken_state_copies_every_field_but_the_dependencies() -> None:
+    # a field added to ObjectState and forgotten in `take` would be lost at every reload
+    ts = datetime(2026, 11, 30, tzinfo=UTC)
+    other = ObjectState(
+        state=State.DOWN,
+        since=ts,
+        fails=3,
+        successes=1,
+        root_cause="uplink",
+        flapping=True,
+        changes=(ts,),
+        streak_since=ts,
+        judged=True,
+        depends_on=(("link", "old"),),
+    )
+    taken = ObjectState(depends_on=(("link", "new"),))
+    taken.take(other)
+    for field in dataclasses.fields(ObjectState):
+        expected = getattr(other, field.name)
+        if field.name == "depends_on":
+            assert taken.depends_on == (("link", "new"),)
+        else:
+            assert getattr(taken, field.name) == expected, field.name
+            assert expected != getattr(ObjectState(), field.name), f"give {field.name} a value unlike its default"
