@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
-import json
 import os
 import re
 import shutil
@@ -55,6 +54,7 @@ from tests.bench.daemon_probes import (
     profile_top,
     rss_mb,
     series_count,
+    write_results,
 )
 from tests.conftest import free_tcp_port
 from tests.monitoring import write_config
@@ -617,10 +617,7 @@ def main(argv: list[str] | None = None) -> int:
     flags = (("-profile", args.profile), ("-cpuprofile", args.cpu_profile), ("-loopwatch", args.loopwatch))
     suffix = next((name for name, on in flags if on), "")
     output = args.output or RESULTS / f"daemon-{time.strftime('%Y-%m-%d')}-{args.devices}-{args.db}{suffix}.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(json.dumps(results, indent=2, ensure_ascii=False))  # noqa: T201 (a benchmark reports on stdout)
-    print(f"written: {output}")  # noqa: T201
+    write_results(results, output)
     return 0
 
 

@@ -8,6 +8,7 @@ comes from /proc/PID/stat (utime + stime of all threads, in clock ticks), memory
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import shutil
@@ -31,6 +32,7 @@ __all__ = [
     "rss_mb",
     "series_count",
     "summarize_profile",
+    "write_results",
 ]
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -224,3 +226,12 @@ def _frame(text: str) -> str:
     parts = Path(where).parts
     short = "/".join(parts[-2:]) if parts else where
     return f"{name} ({short})"
+
+
+def write_results(results: dict[str, Any], output: Path) -> None:
+    """Print a benchmark's *results* as JSON on stdout and write them to *output* (its folder made)."""
+    text = json.dumps(results, indent=2, ensure_ascii=False)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text + "\n", encoding="utf-8")
+    print(text)  # noqa: T201 (a benchmark reports on stdout)
+    print(f"written: {output}")  # noqa: T201

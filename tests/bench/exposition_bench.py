@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 import tracemalloc
@@ -35,6 +34,7 @@ from netmon.pollers.samples import InterfaceRow, InterfacesSample, PingSample, S
 from netmon.sinks.exposition import Exposition
 from netmon.sinks.exposition import Path as MetricsPath
 from netmon.sinks.sections import sections
+from tests.bench.daemon_probes import write_results
 from tests.unit.test_exposition import T0, _live
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -138,10 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--output", type=Path, default=None)
     args = parser.parse_args(argv)
     result = asyncio.run(run(args.devices))
-    output = args.output or RESULTS / f"exposition-{time.strftime('%Y-%m-%d')}-{args.devices}.json"
-    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2))  # noqa: T201 (a benchmark reports on stdout)
-    print(f"written: {output}")  # noqa: T201
+    write_results(result, args.output or RESULTS / f"exposition-{time.strftime('%Y-%m-%d')}-{args.devices}.json")
     return 0
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import shutil
 import sys
 import threading
@@ -37,7 +36,7 @@ from netmon.sinks.exposition import Exposition
 from netmon.sinks.exposition import Path as MetricsPath
 from netmon.sinks.sections import sections
 from tests.bench.daemon_bench import _INTERFACE_JOB, _SERIES_PER_SHARD, _prom_scrapes
-from tests.bench.daemon_probes import cpu_seconds, percentiles, series_count
+from tests.bench.daemon_probes import cpu_seconds, percentiles, series_count, write_results
 from tests.bench.exposition_bench import _World
 from tests.prom import running_prometheus
 from tests.unit.test_exposition import T0
@@ -152,10 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run, print and write the results."""
     args = parser().parse_args(argv)
     result = run(args)
-    output = args.output or RESULTS / f"prometheus-ingest-{time.strftime('%Y-%m-%d')}-{args.devices}.json"
-    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2))  # noqa: T201 (a benchmark reports on stdout)
-    print(f"written: {output}")  # noqa: T201
+    write_results(result, args.output or RESULTS / f"prometheus-ingest-{time.strftime('%Y-%m-%d')}-{args.devices}.json")
     return 0
 
 

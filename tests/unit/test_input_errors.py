@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from netmon.cli import app
 from netmon.config import Config, load_config
@@ -131,6 +131,17 @@ def test_run_with_a_bad_config_exits_2_before_starting(tmp_path: Path) -> None:
     assert f"{path}:5: maintenance[0].end:" in result.stderr
 
 
+def _dry_run_import(tmp_path: Path, path: Path) -> Result:
+    """Run `netmon inventory import --dry-run` of *path* against a fresh SQLite database in *tmp_path*."""
+    url = f"sqlite:///{tmp_path}/netmon.db"
+    engine = schema.create_engine(url)
+    schema.upgrade(engine)
+    engine.dispose()
+    config = tmp_path / "netmon.yaml"
+    config.write_text(f"database:\n  url: {url}\n", encoding="utf-8")
+    return CliRunner().invoke(app, ["inventory", "import", "--dry-run", "--config", str(config), str(path)])
+
+
 @pytest.mark.parametrize(
     ("name", "text", "expected"),
     [
@@ -183,13 +194,7 @@ def test_inventory_errors_are_located(tmp_path: Path, name: str, text: str, expe
     path.write_text(text, encoding="utf-8")
     parsed = read_files([path])
     assert [str(issue) for issue in parsed.issues] == [expected.format(f=path)]
-    url = f"sqlite:///{tmp_path}/netmon.db"
-    engine = schema.create_engine(url)
-    schema.upgrade(engine)
-    engine.dispose()
-    config = tmp_path / "netmon.yaml"
-    config.write_text(f"database:\n  url: {url}\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["inventory", "import", "--dry-run", "--config", str(config), str(path)])
+    result = _dry_run_import(tmp_path, path)
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
 
@@ -203,13 +208,7 @@ def test_inventory_errors_are_listed_by_line_whatever_check_found_them(tmp_path:
         "  - name: d2\n    unit: X1\n    role: routr\n    address: 127.0.0.1\n",
         encoding="utf-8",
     )
-    url = f"sqlite:///{tmp_path}/netmon.db"
-    engine = schema.create_engine(url)
-    schema.upgrade(engine)
-    engine.dispose()
-    config = tmp_path / "netmon.yaml"
-    config.write_text(f"database:\n  url: {url}\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["inventory", "import", "--dry-run", "--config", str(config), str(path)])
+    result = _dry_run_import(tmp_path, path)
     assert result.exit_code == 2, result.output
     lines = [int(line.split(":")[1]) for line in result.output.splitlines() if line.startswith(f"  {path}:")]
     assert lines == [3, 7, 12], result.output
