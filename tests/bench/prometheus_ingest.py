@@ -11,9 +11,16 @@ Prometheus scrape them for --duration seconds, and reports each job's first and 
 `scrape_duration_seconds` beside the server's own time per request. The difference is
 Prometheus': the transfer on loopback, parsing, and the append.
 
+`first_scrapes` lists each target's first scrape by its start, with how many other first scrapes
+ran at the same time, and `first_by_overlap` sums them up by that count: Prometheus offsets each
+target's scrapes by a hash of its labels, so some first scrapes fall together by chance and share
+its CPU. With --pprof FILE, Prometheus' own CPU profile of the first --interfaces-interval seconds
+(its /debug/pprof/profile) is written to FILE, and, where `go` is installed, its top functions to
+FILE with the suffix .top.txt (`go tool pprof -top`).
+
 Reports on stdout and writes a JSON file. Never asserts a timing. Stops what it starts.
 
-Usage: .venv/bin/python -m tests.bench.prometheus_ingest [--devices 10000] [--duration 150] [-o FILE]
+Usage: .venv/bin/python -m tests.bench.prometheus_ingest [--devices 10000] [--duration 150] [--pprof FILE] [-o FILE]
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -38,7 +46,7 @@ from netmon.sinks.sections import sections
 from tests.bench.daemon_bench import _INTERFACE_JOB, _SERIES_PER_SHARD, _prom_scrapes
 from tests.bench.daemon_probes import cpu_seconds, percentiles, series_count, write_results
 from tests.bench.exposition_bench import _World
-from tests.prom import running_prometheus
+from tests.prom import RunningPrometheus, running_prometheus
 from tests.unit.test_exposition import T0
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -96,6 +104,67 @@ def _serving(texts: dict[str, bytes]) -> Iterator[tuple[int, list[float]]]:
         thread.join(timeout=10)
 
 
+def _first_scrapes(prom: RunningPrometheus, seconds: float) -> list[dict[str, Any]]:
+    """Return each target's first scrape of the last *seconds*: job, start (s from the earliest), duration, overlap.
+
+    `overlapping` is the number of other targets' first scrapes that ran during this one.
+    """
+    answer = prom.query(f'scrape_duration_seconds{{job=~"netmon.*"}}[{int(seconds) + 1}s]', timeout=60)
+    result = answer.get("data", {}).get("result", []) if answer.get("status") == "success" else []
+    firsts = sorted(
+        (float(series["values"][0][0]), float(series["values"][0][1]), str(series["metric"].get("job")))
+        for series in result
+        if series["values"]
+    )
+    if not firsts:
+        return []
+    origin = firsts[0][0]
+    return [
+        {
+            "job": job,
+            "start_s": round(start - origin, 3),
+            "duration_s": round(took, 4),
+            "overlapping": sum(
+                1
+                for other, other_took, _ in firsts
+                if other != start and other < start + took and start < other + other_took
+            ),
+        }
+        for start, took, job in firsts
+    ]
+
+
+def _by_overlap(firsts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sum up the interface shards' first scrapes by how many others ran beside them: none, 1, 2, 3 or more."""
+    groups: dict[str, list[float]] = {}
+    for first in firsts:
+        if first["job"].startswith("netmon-interfaces"):
+            key = str(first["overlapping"]) if first["overlapping"] < 3 else "3+"
+            groups.setdefault(key, []).append(first["duration_s"])
+    return {key: percentiles(groups[key]) for key in sorted(groups)}
+
+
+def _profile(prom: RunningPrometheus, seconds: int, output: Path) -> None:
+    """Write Prometheus' CPU profile of the next *seconds* to *output*, and its top functions where `go` is."""
+    with urllib.request.urlopen(f"{prom.url}/debug/pprof/profile?seconds={seconds}", timeout=seconds + 60) as answer:  # noqa: S310 (loopback)
+        output.write_bytes(answer.read())
+    go, binary = shutil.which("go"), shutil.which("prometheus")
+    if go is None or binary is None:
+        print(f"{output}: `go` is not installed, so no top list (apt-get install golang-go)", file=sys.stderr)  # noqa: T201
+        return
+    parts = []
+    for title, order in (("own time", []), ("cumulative", ["-cum"])):
+        top = subprocess.run(
+            [go, "tool", "pprof", "-top", *order, "-nodecount=30", binary, str(output)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        parts.append(f"# {title}\n{top.stdout}{top.stderr}")
+    output.with_name(output.name + ".top.txt").write_text("\n".join(parts), encoding="utf-8")
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Render, serve, let Prometheus scrape; return the measurements."""
     shards = args.shards or max(1, -(-args.devices * 172 // _SERIES_PER_SHARD))
@@ -124,12 +193,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ) as prom,
     ):
         started, cpu = time.monotonic(), cpu_seconds(prom.process.pid)
+        profiler = None
+        if args.pprof is not None:
+            profiler = threading.Thread(target=_profile, args=(prom, args.interfaces_interval, args.pprof), daemon=True)
+            profiler.start()
         deadline = started + args.duration
         while time.monotonic() < deadline and prom.process.poll() is None:
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        if profiler is not None:
+            profiler.join(timeout=180)
         seconds = time.monotonic() - started
         result["prometheus_cpu_cores"] = round((cpu_seconds(prom.process.pid) - cpu) / seconds, 4)
         result["prometheus_scrapes"], _ = _prom_scrapes(prom, seconds)
+        firsts = _first_scrapes(prom, seconds)
+        result["first_by_overlap"] = _by_overlap(firsts)
+        result["first_scrapes"] = firsts
     result["server_answer_ms"] = percentiles([t * 1000 for t in took])
     return result
 
@@ -143,6 +221,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scrape-interval", type=int, default=15, help="/metrics, seconds (default 15)")
     p.add_argument("--interfaces-interval", type=int, default=60, help="/metrics/interfaces, seconds (default 60)")
     p.add_argument("--workdir", type=Path, default=Path("/tmp/netmon-prometheus-ingest"))  # noqa: S108 (a bench's)
+    p.add_argument("--pprof", type=Path, default=None, help="write Prometheus' CPU profile of the first interval here")
     p.add_argument("-o", "--output", type=Path, default=None)
     return p
 
