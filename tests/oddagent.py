@@ -8,7 +8,9 @@ Behaviours:
 - ``elsewhere``: answers from another source address (a multi-homed router's loopback).
 
 Any behaviour can also answer a GET of more than ``max_get`` varbinds with tooBig (RFC 3416
-4.2.1: the agent cannot fit the reply), and have its table replaced while it runs (`set_table`:
+4.2.1: the agent cannot fit the reply), refuse a GETBULK of more than ``max_bulk`` repetitions
+with error-status ``bulk_error`` and no varbinds (old agents answer tooBig(1) or genErr(5)
+where RFC 3416 4.2.3 wants fewer rows), and have its table replaced while it runs (`set_table`:
 an interface added, removed or renamed between two polls).
 
 It runs in a thread with its own socket (so a test may run snmpwalk synchronously while it
@@ -71,10 +73,14 @@ class OddAgent:
         community: str = "odd",
         reply_from: str | None = None,
         max_get: int | None = None,
+        max_bulk: int | None = None,
+        bulk_error: int = 1,
     ) -> None:
         self.behaviour = behaviour
         self.community = community
         self.max_get = max_get
+        self.max_bulk = max_bulk
+        self.bulk_error = bulk_error
         self.set_table(table)
         self.requests = 0
         #: Varbinds of each GET received, in order (GETNEXT and GETBULK are not listed).
@@ -184,21 +190,28 @@ class OddAgent:
                 )
         else:  # GETBULK, non-repeaters 0
             repetitions = int(proto.apiBulkPDU.get_max_repetitions(request))
-            for oid in asked:
-                if self.behaviour == "loop" and (rows := self._column_rows(oid)):
-                    out.extend((row, self._value(proto, row, self._lookup(row))) for row in rows[:repetitions])
-                    continue
-                current: Oid | None = oid
-                for _ in range(repetitions):
-                    found = self._next(current) if current is not None else None
-                    if found is None:
-                        out.append((current or oid, proto.EndOfMibView()))
-                        break
-                    out.append((found, self._value(proto, found, self._lookup(found))))
-                    current = found
+            if self.max_bulk is not None and repetitions > self.max_bulk:
+                return self._error(proto, response, pdu, status=self.bulk_error, index=0)
+            out = self._bulk(proto, asked, repetitions)
         proto.apiPDU.set_varbinds(pdu, out)
         encoded: bytes = encoder.encode(response)
         return encoded
+
+    def _bulk(self, proto: Any, asked: list[Oid], repetitions: int) -> list[tuple[Oid, Any]]:
+        out: list[tuple[Oid, Any]] = []
+        for oid in asked:
+            if self.behaviour == "loop" and (rows := self._column_rows(oid)):
+                out.extend((row, self._value(proto, row, self._lookup(row))) for row in rows[:repetitions])
+                continue
+            current: Oid | None = oid
+            for _ in range(repetitions):
+                found = self._next(current) if current is not None else None
+                if found is None:
+                    out.append((current or oid, proto.EndOfMibView()))
+                    break
+                out.append((found, self._value(proto, found, self._lookup(found))))
+                current = found
+        return out
 
     @staticmethod
     def _no_such_name(proto: Any, response: Any, pdu: Any, request: Any) -> bytes:

@@ -10,8 +10,15 @@ A walk ends, keeping every row read, at the first of:
 
 A GETBULK reply that cannot be decoded (a datagram cut at the receive buffer: 30 interfaces
 with 200-character ifAlias make ~4.4 kB) is retried from the column's start with half the
-repetitions, down to GETNEXT. Every reply received moves the poll's idle deadline on
-(`idle_deadline`): a device that keeps answering is never cut off for being large.
+repetitions, down to GETNEXT. So is a GETBULK the agent refused: RFC 3416 4.2.3 has an agent
+answer a GETBULK too large for its message size with fewer rows, but old agents answer tooBig
+or genErr without varbinds, and gufo gives every error-status as the end of the walk
+(``StopAsyncIteration``), like endOfMibView. A GETBULK walk that ends that way is therefore
+confirmed with one GETNEXT from the same place (`_confirm_end`): endOfMibView or the end of the
+column confirms it; a row means that the GETBULK was refused, not that the column ended.
+
+Every reply received moves the poll's idle deadline on (`idle_deadline`): a device that keeps
+answering is never cut off for being large.
 
 gufo-snmp (pinned below 0.14) is driven through its session's ``_send``/``_recv`` and the
 socket's ``send_get_bulk``/``recv_get_bulk``: whole responses as lists, one Python frame per
@@ -164,7 +171,7 @@ async def walk_column(
     while True:
         try:
             await _walk_once(session, column, walk, limits, ends)
-        except SnmpDecodeError:
+        except (SnmpDecodeError, _BulkRefusedError):
             if walk.repetitions == 0:
                 raise
             walk.repetitions //= 2  # 1 -> 0: GETNEXT
@@ -173,30 +180,59 @@ async def walk_column(
         return walk
 
 
-def _gufo_fetch(session: SnmpSession, column: str, repetitions: int) -> Callable[[], Awaitable[Batch]]:
-    """Return one GETBULK (GETNEXT when *repetitions* is 0) per call over a gufo session."""
+class _BulkRefusedError(Exception):
+    """A GETBULK ended the walk, and a GETNEXT from the same place found a row: the agent refused it."""
+
+
+Fetch = Callable[[], "Awaitable[Batch]"]
+
+
+def _gufo_fetch(session: SnmpSession, column: str, repetitions: int) -> tuple[Fetch, Fetch | None]:
+    """Return one GETBULK (GETNEXT when *repetitions* is 0) per call over a gufo session.
+
+    With GETBULK, also a GETNEXT from where the GETBULKs are (the same gufo context), to confirm an end.
+    """
     sock = session._sock
     context = GetIter(column, repetitions) if repetitions else GetIter(column)
-    if repetitions:
-
-        async def bulk() -> Batch:
-            await session._send(lambda: sock.send_get_bulk(context))
-            return await session._recv(lambda: sock.recv_get_bulk(context))
-
-        return bulk
 
     async def getnext() -> Batch:
         await session._send(lambda: sock.send_get_next(context))
         return [await session._recv(lambda: sock.recv_get_next(context))]
 
-    return getnext
+    if not repetitions:
+        return getnext, None
+
+    async def bulk() -> Batch:
+        await session._send(lambda: sock.send_get_bulk(context))
+        return await session._recv(lambda: sock.recv_get_bulk(context))
+
+    return bulk, getnext
+
+
+async def _confirm_end(probe: Fetch | None, walk: Walk) -> None:
+    """Confirm that a GETBULK that ended the walk met the end, with one GETNEXT from the same place.
+
+    Raises:
+        _BulkRefusedError: the GETNEXT found a row: the GETBULK was refused (tooBig, genErr), not the end.
+    """
+    if probe is None:
+        return
+    walk.requests += 1
+    try:
+        await probe()
+    except StopAsyncIteration:  # endOfMibView, or the column ended: the GETBULK told the truth
+        return
+    finally:
+        note_progress()
+    raise _BulkRefusedError
 
 
 async def _walk_once(  # noqa: PLR0911 (one return per way a walk ends)
     session: SnmpSession | ContextSession, column: str, walk: Walk, limits: WalkLimits, ends: float
 ) -> None:
+    probe: Fetch | None = None  # pysnmp reports a refused GETBULK itself (tooBig as SnmpDecodeError)
     if isinstance(session, SnmpSession):
-        fetch = _gufo_fetch(session, column, walk.repetitions)
+        fetch, probe = _gufo_fetch(session, column, walk.repetitions)
     else:
         fetch = session.fetcher(column, walk.repetitions)
     rows = walk.rows
@@ -213,8 +249,10 @@ async def _walk_once(  # noqa: PLR0911 (one return per way a walk ends)
         walk.requests += 1
         try:
             batch = await fetch()
-        except StopAsyncIteration:  # endOfMibView, an empty reply, or (v1) noSuchName at the end
+        except StopAsyncIteration:  # endOfMibView, an empty reply, an error-status, or (v1) noSuchName at the end
             note_progress()
+            if walk.requests < limits.max_requests:
+                await _confirm_end(probe, walk)
             walk.stop = "end"
             return
         note_progress()

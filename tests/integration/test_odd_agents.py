@@ -128,6 +128,41 @@ async def test_too_big_replies_retry_with_fewer_repetitions() -> None:
     assert {len(row.alias) for row in sample.interfaces} == {300}
 
 
+# ---- a GETBULK refused with tooBig or genErr instead of fewer rows ------------------------------
+
+REFUSALS = [pytest.param(1, id="tooBig"), pytest.param(5, id="genErr")]
+
+
+@pytest.mark.parametrize("error", REFUSALS)
+async def test_a_refused_getbulk_is_not_the_end_of_the_column(error: int) -> None:
+    """RFC 3416 4.2.3 has an agent send fewer rows; old ones refuse the GETBULK, which gufo gives as the end.
+
+    The correct table is the agent's: 30 rows. A refusal read as the end would give none, silently.
+    """
+    with OddAgent(ADDRESS, table=interface_table(30), max_bulk=8, bulk_error=error) as agent:
+        session = SnmpSession(addr=agent.address, port=agent.port, community="odd", version=SnmpVersion.v2c, timeout=1)
+        walk = await walk_column(session, NAME, repetitions=40, bulk=True)
+        sample = await SnmpPoller(_profiles(agent), FAST).interfaces(_target(agent, "v2c"))
+        served = {oid[-1]: value for oid, value in agent.table.items() if oid[:-1] == IF_NAME}
+        done = await asyncio.to_thread(net_snmp, "snmpbulkwalk", agent, "v2c", NAME, "-Cr8")
+    assert (walk.stop, walk.rows) == ("end", {index: name.encode() for index, name in served.items()})
+    assert 0 < walk.repetitions <= 8  # halved from 40 until the agent answered
+    assert sample.status is Status.OK, sample.error
+    assert {row.if_index: row.name for row in sample.interfaces} == served
+    assert {row.oper_status for row in sample.interfaces} == {1}
+    assert sample.walk_notes == ()
+    assert _rows(done.stdout, NAME) == sorted(served)  # net-snmp, asking for no more than the agent takes
+
+
+async def test_a_getbulk_at_the_end_of_the_view_is_confirmed_with_one_getnext() -> None:
+    """The last column of an agent's view ends with endOfMibView: one GETNEXT confirms it, rows kept."""
+    with OddAgent(ADDRESS, table=interface_table(5)) as agent:  # ifName.5 is the agent's last object
+        session = SnmpSession(addr=agent.address, port=agent.port, community="odd", version=SnmpVersion.v2c, timeout=1)
+        walk = await walk_column(session, NAME, repetitions=40, bulk=True)
+    assert (walk.stop, sorted(walk.rows), walk.repetitions) == ("end", [1, 2, 3, 4, 5], 40)
+    assert walk.requests == 3  # the rows; endOfMibView; the GETNEXT that confirms it
+
+
 # ---- 14. a reply from another source address ---------------------------------------------------
 
 
