@@ -12,6 +12,8 @@ Pure functions, no I/O; `snmp.py` walks, this assembles. The rules (issue 13):
 - **Enums.** ifAdminStatus 1..3 and ifOperStatus 1..7 (RFC 2863); anything else is unknown (None).
 - **Speed.** ifHighSpeed times 10⁶ when ifHighSpeed ≥ 1 and ifSpeed is saturated (4,294,967,295,
   RFC 2863 ifSpeed DESCRIPTION) or absent; else ifSpeed. 0 is 0 (loopbacks, VLANs, down ports).
+  A saturated ifSpeed without an ifHighSpeed ≥ 1 (no ifXTable, or ifHighSpeed 0) is unknown: it
+  only says "more than 4.29 Gbit/s" ("ifHighSpeed must be used to report the interface's speed").
 - **Counter width, per interface.** ifHCInOctets/ifHCOutOctets (64-bit) where that interface has
   them, else ifInOctets/ifOutOctets (32-bit); `InterfaceRow.counter_bits` says which, so that
   `netmon.pollers.counters` wraps each at its own width.
@@ -94,14 +96,18 @@ def needs_octets_32(columns: Columns) -> bool:
 
 
 def speed_bps(if_speed: ValueType, if_high_speed: ValueType) -> int | None:
-    """Return an interface's speed in bit/s from ifSpeed and ifHighSpeed (Mbit/s); None when neither is known."""
+    """Return an interface's speed in bit/s from ifSpeed and ifHighSpeed (Mbit/s); None when neither tells it.
+
+    RFC 2863: ifSpeed saturates at 4,294,967,295 and "ifHighSpeed must be used" above it; a
+    saturated ifSpeed with no ifHighSpeed ≥ 1 is therefore unknown (None), never 4.29 Gbit/s.
+    """
     speed, high = as_int(if_speed), as_int(if_high_speed)
     if speed is not None and speed < 0:
         speed = None
     if high is not None and high >= 1 and (speed is None or speed >= SPEED_SATURATED):
         return high * 1_000_000
     if speed is not None:
-        return speed
+        return speed if speed < SPEED_SATURATED else None  # a floor, not the speed (RFC 2863 ifSpeed)
     return 0 if high == 0 else None
 
 

@@ -8,22 +8,28 @@ same agent.
 from __future__ import annotations
 
 import subprocess
+from collections import Counter
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from netmon.config import Config
 from netmon.inventory.models import Level, Role
 from netmon.inventory.spec import DeviceSpec, Inventory, UnitSpec
 from netmon.inventory.store import Store
+from netmon.kernel import Sample
 from netmon.monitor.live import LiveState
 from netmon.monitor.maintenance import MaintenanceSchedule
 from netmon.monitor.outages import OutageLedger
 from netmon.monitor.rounds import RoundResult
 from netmon.monitor.topology import interface_key
-from netmon.pollers.base import InterfaceRow, InterfacesSample, Status, Target
+from netmon.pollers.base import InterfaceRow, InterfacesSample, Status, SystemSample, Target
 from netmon.pollers.snmp import SnmpPoller
 from netmon.pollers.snmptext import decode_text
+from netmon.sinks.exposition import Exposition
+from netmon.sinks.sections import sections
 from tests.conftest import Simulator
 
 FAST = Config.model_validate({"polling": {"snmp": {"timeout": 0.5, "retries": 1}}}).polling.snmp
@@ -66,6 +72,36 @@ async def poll_interfaces(sim: Simulator, community: str, version: str) -> Inter
     system = await poller.system(target)
     assert system.status is Status.OK, system.error
     return await poller.interfaces(target, uptime=system.sys_uptime)
+
+
+#: The label that tells one series of a device from another, by family prefix.
+_PER = {"netmon_interface_": "interface", "netmon_host_storage_": "storage", "netmon_host_cpu_": "cpu"}
+
+
+async def exposition(device: str, role: Role, samples: Sequence[Sample]) -> dict[tuple[str, str | None], float]:
+    """What /metrics and /metrics/interfaces serve of *samples* (every interface): value by (series, its label).
+
+    Fails when two series share a label set: a real Prometheus keeps one of them, silently (FIELD-NOTES).
+    """
+    inventory = Inventory(
+        units={"P": UnitSpec(code="P", name="Tỉnh Ninh Bình", level=Level.PROVINCE)},
+        devices={device: DeviceSpec(name=device, unit="P", role=role, address="127.0.0.1")},
+        links={},
+    )
+    config = Config.model_validate({"metrics": {"interfaces": "all"}})
+    live = LiveState(config, inventory, MaintenanceSchedule(inventory, ZoneInfo("UTC")))
+    live.record(samples)
+    rendered = Exposition(lambda: live, sections(), lambda: config.metrics)
+    text = (await rendered.render(("main", "interfaces"), now=samples[-1].ts)).decode()
+    found = [
+        (sample.name, tuple(sorted(sample.labels.items())), sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.labels.get("device") == device
+    ]
+    assert [key for key, n in Counter((name, labels) for name, labels, _ in found).items() if n > 1] == []
+    label = {name: next((v for k, v in _PER.items() if name.startswith(k)), None) for name, _, _ in found}
+    return {(name, dict(labels).get(label[name] or "")): value for name, labels, value in found}
 
 
 # ---- 2. the end of the agent's view ends the walk, the sample stays ok -----------------------
@@ -242,3 +278,43 @@ async def test_decoded_names_are_stored_on_both_databases(snmpsim_agent: Simulat
 
 
 TEXT_STATES = {"Gi0/1": "up", "Cổng-1": "up", "Gi0/3": "down", "Gi0/4": "down", LONG_NAME: "down"}
+
+
+# ---- an RFC 1213 agent: no ifXTable at all ----------------------------------------------------
+
+NO_IFX = {
+    1: InterfaceRow(
+        if_index=1, name="eth0", oper_status=1, admin_status=1, speed_bps=100_000_000, counter_bits=32,
+        in_octets=123_456_789, out_octets=987_654_321, in_errors=7, out_errors=5, in_discards=3, out_discards=1,
+    ),
+    2: InterfaceRow(  # ifSpeed 4,294,967,295 says "faster than that"; without ifHighSpeed the speed is unknown
+        if_index=2, name="10GbE uplink", oper_status=1, admin_status=1, speed_bps=None, counter_bits=32,
+        in_octets=4_294_967_000, out_octets=17, in_errors=2**32 - 1, out_errors=6, in_discards=0, out_discards=2,
+    ),
+    3: InterfaceRow(
+        if_index=3, name="lo", oper_status=1, admin_status=1, speed_bps=10_000_000, counter_bits=32,
+        in_octets=5555, out_octets=5555, in_errors=0, out_errors=0, in_discards=0, out_discards=0,
+    ),
+    1001: InterfaceRow(
+        if_index=1001, name="Management Port", oper_status=2, admin_status=2, speed_bps=10_000_000, counter_bits=32,
+        in_octets=0, out_octets=0, in_errors=0, out_errors=0, in_discards=0, out_discards=0,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_an_agent_without_ifxtable(snmpsim_agent: Simulator, version: str) -> None:
+    """RFC 1213 MIB-II only: names from ifDescr, 32-bit counters, and ifSpeed the only speed (RFC 2863)."""
+    sample = await poll_interfaces(snmpsim_agent, "no-ifxtable", version)
+    assert sample.status is Status.OK, sample.error
+    assert {row.if_index: row for row in sample.interfaces} == NO_IFX
+    assert sample.walk_notes == ()
+    descr = snmpwalk(snmpsim_agent, "no-ifxtable", version, "1.3.6.1.2.1.2.2.1.2")
+    assert {row.if_index: row.name for row in sample.interfaces} == {i: hex_text(v) for i, v in descr.items()}
+    assert snmpwalk(snmpsim_agent, "no-ifxtable", version, "1.3.6.1.2.1.31.1.1.1") == {}
+    system = SystemSample(device="no-ifxtable", ts=sample.ts, status=Status.OK, sys_uptime=sample.sys_uptime)
+    series = await exposition("no-ifxtable", Role.SWITCH, [system, sample])
+    assert ("netmon_interface_speed_bytes", "10GbE uplink") not in series  # never 536,870,911.875 bytes/s
+    assert series[("netmon_interface_speed_bytes", "eth0")] == 12_500_000
+    assert {i for (name, i) in series if name == "netmon_interface_counter_bits"} == {r.name for r in NO_IFX.values()}
+    assert series[("netmon_interface_received_bytes_total", "10GbE uplink")] == 4_294_967_000

@@ -111,6 +111,8 @@ def test_enums_outside_their_range_are_unknown(value: object) -> None:
         pytest.param(100_000_000, None, 100_000_000, id="only-ifspeed"),
         pytest.param(None, None, None, id="neither"),
         pytest.param(-5, None, None, id="negative-ifspeed"),
+        pytest.param(SPEED_SATURATED, None, None, id="saturated-without-ifxtable-is-unknown"),
+        pytest.param(SPEED_SATURATED, 0, None, id="saturated-with-high-speed-zero-is-unknown"),
     ],
 )
 def test_speed_rule(if_speed: int | None, if_high_speed: int | None, bps: int | None) -> None:
@@ -120,7 +122,10 @@ def test_speed_rule(if_speed: int | None, if_high_speed: int | None, bps: int | 
 @given(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1))
 def test_speed_is_high_speed_only_when_ifspeed_saturates(if_speed: int, high: int) -> None:
     got = speed_bps(if_speed, high)
-    assert got == (high * 1_000_000 if high >= 1 and if_speed == SPEED_SATURATED else if_speed)
+    if if_speed == SPEED_SATURATED:  # "more than 4.29 Gbit/s": only ifHighSpeed tells how much
+        assert got == (high * 1_000_000 if high >= 1 else None)
+    else:
+        assert got == if_speed
 
 
 # ---- rows and identity ------------------------------------------------------------------------
