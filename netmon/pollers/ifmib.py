@@ -17,6 +17,11 @@ Pure functions, no I/O; `snmp.py` walks, this assembles. The rules (issue 13):
 - **Counter width, per interface.** ifHCInOctets/ifHCOutOctets (64-bit) where that interface has
   them, else ifInOctets/ifOutOctets (32-bit); `InterfaceRow.counter_bits` says which, so that
   `netmon.pollers.counters` wraps each at its own width.
+- **HC counters that never count.** Some agents serve ifHCInOctets/ifHCOutOctets but leave them
+  at 0. RFC 2863 defines ifInOctets as the low-order 32 bits of the same count ("a 64-bit version
+  of ifInOctets"), so an HC counter at 0 beside a non-zero 32-bit one is not maintained: that
+  interface is read with its 32-bit pair (`_hc_broken`). The 32-bit columns are walked when some
+  interface lacks HC counters, or when every HC counter read is 0 (an agent that maintains none).
 """
 
 from __future__ import annotations
@@ -90,9 +95,24 @@ def _blank(value: ValueType) -> bool:
 
 
 def needs_octets_32(columns: Columns) -> bool:
-    """Tell whether some interface lacks a 64-bit octet counter, so that the 32-bit ones must be walked."""
+    """Tell whether the 32-bit octet counters must be walked.
+
+    They must when some interface lacks a 64-bit one, or when every 64-bit one is 0 (an agent that
+    does not maintain them: RFC 2863's ifInOctets is the low 32 bits of ifHCInOctets, see `_hc_broken`).
+    """
     hc_in, hc_out = columns.get("hc_in_octets", {}), columns.get("hc_out_octets", {})
-    return any(as_int(hc_in.get(i)) is None or as_int(hc_out.get(i)) is None for i in _indexes(columns))
+    if any(as_int(hc_in.get(i)) is None or as_int(hc_out.get(i)) is None for i in _indexes(columns)):
+        return True
+    return not any(as_int(value) for column in (hc_in, hc_out) for value in column.values())
+
+
+def _hc_broken(hc: tuple[int | None, int | None], narrow: tuple[int | None, int | None]) -> bool:
+    """Tell whether an interface's HC counters are not maintained: one is 0 where its 32-bit counterpart is not.
+
+    RFC 2863: ifHCInOctets is "a 64-bit version of ifInOctets", which is therefore its low-order 32
+    bits; a count that the 32-bit counter has and the 64-bit one lacks was never counted there.
+    """
+    return any(wide == 0 and low for wide, low in zip(hc, narrow, strict=True))
 
 
 def speed_bps(if_speed: ValueType, if_high_speed: ValueType) -> int | None:
@@ -134,7 +154,8 @@ def interface_rows(columns: Columns, *, fallback: str) -> tuple[InterfaceRow, ..
     rows = []
     for index in sorted(_indexes(columns)):
         in_64, out_64 = as_int(hc_in.get(index)), as_int(hc_out.get(index))
-        wide = in_64 is not None and out_64 is not None
+        narrow = as_int(in_32.get(index)), as_int(out_32.get(index))
+        wide = in_64 is not None and out_64 is not None and not _hc_broken((in_64, out_64), narrow)
         name = decode_text(names.get(index), fallback) or decode_text(descrs.get(index), fallback)
         speed = speed_bps(speeds.get(index), high_speeds.get(index))
         rows.append(
@@ -148,8 +169,8 @@ def interface_rows(columns: Columns, *, fallback: str) -> tuple[InterfaceRow, ..
                 admin_status=as_enum(admin.get(index), 1, 3),
                 speed_bps=_SPEEDS.setdefault(speed, speed) if len(_SPEEDS) < _SPEEDS_KEPT else speed,
                 counter_bits=64 if wide else 32,
-                in_octets=in_64 if wide else as_int(in_32.get(index)),
-                out_octets=out_64 if wide else as_int(out_32.get(index)),
+                in_octets=in_64 if wide else narrow[0],
+                out_octets=out_64 if wide else narrow[1],
                 in_errors=as_int(in_errors.get(index)),
                 out_errors=as_int(out_errors.get(index)),
                 in_discards=as_int(in_discards.get(index)),

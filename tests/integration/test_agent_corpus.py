@@ -318,3 +318,34 @@ async def test_an_agent_without_ifxtable(snmpsim_agent: Simulator, version: str)
     assert series[("netmon_interface_speed_bytes", "eth0")] == 12_500_000
     assert {i for (name, i) in series if name == "netmon_interface_counter_bits"} == {r.name for r in NO_IFX.values()}
     assert series[("netmon_interface_received_bytes_total", "10GbE uplink")] == 4_294_967_000
+
+
+# ---- HC counters that are served but never count -----------------------------------------------
+
+HC_ZERO = {  # ifInOctets is the low 32 bits of ifHCInOctets (RFC 2863): an HC 0 beside a count is not kept
+    1: (32, 3_000_000_000, 1_500_000_000),
+    2: (64, 0, 0),  # nothing counted either way: the HC counters may stand
+    3: (32, 4096, 0),
+}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_hc_counters_stuck_at_zero_give_way_to_the_32_bit_ones(snmpsim_agent: Simulator, version: str) -> None:
+    poller = SnmpPoller(snmpsim_agent.profiles("hc-zero"), FAST)
+    target = Target(
+        device="hc-zero", address=snmpsim_agent.address, unit="U", role=Role.SWITCH, snmp=f"hc-zero-{version}"
+    )
+    expected = HC_ZERO if version == "v2c" else {i: (32, *values[1:]) for i, values in HC_ZERO.items()}
+    for _ in range(2):  # walked, then (v2c) read by GET at the cells the walk found (netmon.pollers.ifplan)
+        sample = await poller.interfaces(target)
+        assert sample.status is Status.OK, sample.error
+        got = {row.if_index: (row.counter_bits, row.in_octets, row.out_octets) for row in sample.interfaces}
+        assert got == expected
+    narrow = snmpwalk(snmpsim_agent, "hc-zero", version, "1.3.6.1.2.1.2.2.1.10")
+    assert {i: int(v) for i, v in narrow.items()} == {i: values[1] for i, values in HC_ZERO.items()}
+    system = SystemSample(device="hc-zero", ts=sample.ts, status=Status.OK, sys_uptime=sample.sys_uptime)
+    series = await exposition("hc-zero", Role.SWITCH, [system, sample])
+    assert series[("netmon_interface_received_bytes_total", "1/1")] == 3_000_000_000
+    assert {i for (name, i) in series if name == "netmon_interface_counter_bits"} == (
+        {"1/1", "1/3"} if version == "v2c" else {"1/1", "1/2", "1/3"}
+    )
