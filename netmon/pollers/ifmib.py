@@ -47,6 +47,7 @@ __all__ = [
     "needs_octets_32",
     "resolve_interface",
     "speed_bps",
+    "unique_ids",
 ]
 
 #: Walked on every poll: ifXTable name/alias/high speed and the ifTable status, speed and error columns.
@@ -186,7 +187,15 @@ def interface_ids(rows: Iterable[InterfaceRow]) -> dict[int, str]:
     A name no other interface has is kept as it is, even when it looks like a made-up identity
     ("eth0#2"); a made-up identity that meets it is suffixed again ("eth0#2#2").
     """
-    names = {row.if_index: row.name for row in rows}
+    return unique_ids({row.if_index: row.name for row in rows})
+
+
+def unique_ids(names: Mapping[int, str]) -> dict[int, str]:
+    """Return an identity per table index: its name where no other index has it, else ``name#index``.
+
+    The rule of `interface_ids`, for any table whose rows are named by a text column that agents
+    repeat (hrStorageDescr too): one Prometheus label set per row, whatever the agent calls them.
+    """
     repeated = Counter(names.values())
     ids = {index: name if repeated[name] == 1 else f"{name}#{index}" for index, name in names.items()}
     for _ in range(len(ids)):  # "a#2" may be another interface's own name: the made-up one gives way

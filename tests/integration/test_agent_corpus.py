@@ -349,3 +349,53 @@ async def test_hc_counters_stuck_at_zero_give_way_to_the_32_bit_ones(snmpsim_age
     assert {i for (name, i) in series if name == "netmon_interface_counter_bits"} == (
         {"1/1", "1/3"} if version == "v2c" else {"1/1", "1/2", "1/3"}
     )
+
+
+# ---- hrStorage: repeated and empty descriptions, allocation units 0, used above size; 64 CPUs ----
+
+KIB, PAGE = 1024, 4096
+HOST_DUPES = {  # hrStorageIndex: (descr, size bytes, used bytes); RFC 2790 sizes are in hrStorageAllocationUnits
+    1: ("Physical memory", 16_318_460 * KIB, 15_234_100 * KIB),
+    3: ("Virtual memory", 18_415_608 * KIB, 15_390_312 * KIB),
+    6: ("Memory buffers", 16_318_460 * KIB, 1_105_324 * KIB),
+    7: ("Cached memory", 9_854_220 * KIB, 9_854_220 * KIB),
+    10: ("Swap space", 2_097_148 * KIB, 156_212 * KIB),
+    31: ("/", 60_950_634 * PAGE, 12_345_678 * PAGE),
+    35: ("/run", 407_962 * PAGE, 302 * PAGE),
+    38: ("/run", 1024 * PAGE, 0),
+    40: ("", 2048 * PAGE, 1 * PAGE),
+    41: ("", 4096 * PAGE, 2 * PAGE),
+    50: ("D:\\", None, None),  # hrStorageAllocationUnits 0 (a drive without media): no size can be known
+    51: ("C:\\ Label:  Serial Number 5c1bbfa3", 31_383_551 * PAGE, 20_519_212 * PAGE),
+    60: ("/mnt/thin", 1000 * KIB, 1500 * KIB),  # used above size (thin provisioning): as the agent says
+}
+#: The storage label of each row: its hrStorageDescr where unique on the host, else made unique by hrStorageIndex.
+STORAGE_LABELS = {
+    **{i: d for i, (d, _, _) in HOST_DUPES.items()},
+    35: "/run#35",
+    38: "/run#38",
+    40: "hrStorageIndex:40",
+    41: "hrStorageIndex:41",
+}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_storage_rows_each_get_their_own_series(snmpsim_agent: Simulator, version: str) -> None:
+    poller = SnmpPoller(snmpsim_agent.profiles("host-dupes"), FAST)
+    target = Target(
+        device="host-dupes", address=snmpsim_agent.address, unit="P", role=Role.SERVER, snmp=f"host-dupes-{version}"
+    )
+    sample = await poller.host_resources(target)
+    assert sample.status is Status.OK, sample.error
+    assert {row.index: (row.descr, row.size_bytes, row.used_bytes) for row in sample.storage} == HOST_DUPES
+    descr = snmpwalk(snmpsim_agent, "host-dupes", version, "1.3.6.1.2.1.25.2.3.1.3")
+    assert {i: hex_text(v) for i, v in descr.items()} == {i: d for i, (d, _, _) in HOST_DUPES.items()}
+    assert sample.cpu_load == tuple((n * 7) % 101 for n in range(64))
+    series = await exposition("host-dupes", Role.SERVER, [sample])  # fails on a repeated label set
+    sizes = {label for (name, label) in series if name == "netmon_host_storage_size_bytes"}
+    assert sizes == {STORAGE_LABELS[i] for i, (_, size, _) in HOST_DUPES.items() if size is not None}
+    for index, (_, size, used) in HOST_DUPES.items():
+        assert series.get(("netmon_host_storage_size_bytes", STORAGE_LABELS[index])) == size
+        assert series.get(("netmon_host_storage_used_bytes", STORAGE_LABELS[index])) == used
+    cpus = {label: value for (name, label), value in series.items() if name == "netmon_host_cpu_load_ratio"}
+    assert cpus == {str(n): (n * 7) % 101 / 100 for n in range(64)}

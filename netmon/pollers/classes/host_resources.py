@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from netmon.config import Config
@@ -11,11 +11,12 @@ from netmon.inventory.models import Role
 from netmon.kernel import Sample, Target
 from netmon.pollers.classes.common import BasePollClass
 from netmon.pollers.classes.snmp import snmp_deadline
-from netmon.pollers.samples import HostSample
+from netmon.pollers.ifmib import unique_ids
+from netmon.pollers.samples import HostSample, StorageRow
 from netmon.pollers.snmp import SnmpPoller
 from netmon.sinks.exposition import DeviceView, Family, Lines, label_text
 
-__all__ = ["HostResources"]
+__all__ = ["HostResources", "storage_ids"]
 
 
 class HostResources(BasePollClass):
@@ -54,12 +55,24 @@ class HostResources(BasePollClass):
         values = view.labels[:3]
         for index, load in enumerate(host.cpu_load):
             out.add(_CPU, label_text(_CPU_LABELS, (*values, str(index))), load / 100)
+        ids = storage_ids(host.storage)
         for row in host.storage:  # an unknown size or use (a negative Integer32 that does not fit): no series
-            labels = label_text(_STORAGE_LABELS, (*values, row.descr))
+            labels = label_text(_STORAGE_LABELS, (*values, ids[row.index]))
             if row.size_bytes is not None:
                 out.add(_SIZE, labels, row.size_bytes)
             if row.used_bytes is not None:
                 out.add(_USED, labels, row.used_bytes)
+
+
+def storage_ids(rows: Iterable[StorageRow]) -> dict[int, str]:
+    """Return each hrStorage row's ``storage`` label: its hrStorageDescr where unique on the host, else ``descr#index``.
+
+    RFC 2790 makes hrStorageIndex the row's identity, not hrStorageDescr: agents repeat a
+    description (a second tmpfs on /run, bind mounts) or leave it empty, and two series with one
+    label set are one series to Prometheus, which keeps either, silently. An empty description
+    is ``hrStorageIndex:N``; a repeated one is suffixed as interface names are (`unique_ids`).
+    """
+    return unique_ids({row.index: row.descr or f"hrStorageIndex:{row.index}" for row in rows})
 
 
 _CPU_LABELS = ("device", "unit", "level", "cpu")
