@@ -330,8 +330,15 @@ class LiveState:
         return {name: memory.state for (k, name), memory in self.engine.objects.items() if k == kind}
 
 
+#: How an admin-up interface's ifOperStatus judges it (RFC 2863): up(1) is up; down(2), notPresent(6)
+#: (a missing component) and lowerLayerDown(7) are down. testing(3) and unknown(4) say nothing of
+#: a fault, and dormant(5) is "a 'pending' state, waiting for some external event" (a dial-on-demand
+#: or standby backup interface): those, like an unknown value, are not judged (None).
+_OPER_JUDGED = {_UP: True, 2: False, 6: False, 7: False}
+
+
 def _interface_up(row: InterfaceRow) -> bool | None:
-    """Judge an interface: oper-down while admin-up is down; one shut down on purpose is not judged."""
+    """Judge an interface by `_OPER_JUDGED` while admin-up; one shut down on purpose is not judged."""
     if row.admin_status is not None and row.admin_status != _UP:
         return None
-    return row.oper_status == _UP if row.oper_status is not None else None
+    return _OPER_JUDGED.get(row.oper_status) if row.oper_status is not None else None

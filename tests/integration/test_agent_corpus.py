@@ -399,3 +399,52 @@ async def test_storage_rows_each_get_their_own_series(snmpsim_agent: Simulator, 
         assert series.get(("netmon_host_storage_used_bytes", STORAGE_LABELS[index])) == used
     cpus = {label: value for (name, label), value in series.items() if name == "netmon_host_cpu_load_ratio"}
     assert cpus == {str(n): (n * 7) % 101 / 100 for n in range(64)}
+
+
+# ---- every ifOperStatus: which ones are an outage ------------------------------------------------
+
+#: ifName: (ifOperStatus, ifAdminStatus) as read, and the state an admin-up interface is judged in.
+#: RFC 2863 ifOperStatus: testing(3) and unknown(4) say nothing of a fault; dormant(5) is "a 'pending'
+#: state, waiting for some external event" (a dial-on-demand or standby backup link) and is not
+#: judged either. notPresent(6) (a missing component) and lowerLayerDown(7) are down.
+OPER_STATES = {
+    "up": ((1, 1), "up"),
+    "down": ((2, 1), "down"),
+    "testing": ((3, 1), None),
+    "unknown": ((4, 1), None),
+    "dormant": ((5, 1), None),
+    "notPresent": ((6, 1), "down"),
+    "lowerLayerDown": ((7, 1), "down"),
+    "admin-testing": ((3, 3), None),  # not admin-up: not judged
+    "oper-8": ((None, 1), None),  # out of range: unknown
+    "oper-minus-1": ((None, 1), None),
+}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_each_oper_status_is_read_and_judged(snmpsim_agent: Simulator, version: str) -> None:
+    sample = await poll_interfaces(snmpsim_agent, "oper-states", version)
+    assert sample.status is Status.OK, sample.error
+    read = {row.name: (row.oper_status, row.admin_status) for row in sample.interfaces}
+    assert read == {name: statuses for name, (statuses, _) in OPER_STATES.items()}
+    walked = snmpwalk(snmpsim_agent, "oper-states", version, IF_OPER)
+    assert {row.if_index: str(row.oper_status) for row in sample.interfaces if row.oper_status} == {
+        i: v for i, v in walked.items() if v in {"1", "2", "3", "4", "5", "6", "7"}
+    }
+    device = "oper-states"
+    inventory = Inventory(
+        units={"P": UnitSpec(code="P", name="P", level=Level.PROVINCE)},
+        devices={device: DeviceSpec(name=device, unit="P", role=Role.ROUTER, address=snmpsim_agent.address)},
+        links={},
+    )
+    live = LiveState(Config.model_validate({}), inventory, MaintenanceSchedule(inventory, ZoneInfo("UTC")))
+    live.record([sample])
+    transitions = live.conclude(
+        RoundResult(poll_class="snmp", started=sample.ts, duration=0.0, samples=(sample,)), sample.ts
+    )
+    judged = {interface_key(device, name)[1]: state for name, (_, state) in OPER_STATES.items() if state}
+    assert {t.name: t.new.value for t in transitions} == judged
+    system = SystemSample(device=device, ts=sample.ts, status=Status.OK, sys_uptime=sample.sys_uptime)
+    series = await exposition(device, Role.ROUTER, [system, sample])
+    oper = {i: v for (name, i), v in series.items() if name == "netmon_interface_oper_up"}
+    assert oper == {name: float(s == 1) for name, ((s, _), _) in OPER_STATES.items() if s is not None}
