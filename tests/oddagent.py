@@ -22,6 +22,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pyasn1.codec.ber import decoder, encoder
@@ -40,6 +41,14 @@ IF_NUMBER = (1, 3, 6, 1, 2, 1, 2, 1, 0)
 SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 
 Oid = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A table value of an SMI application type: *tag* names pysnmp's class (Counter32, Counter64, Gauge32...)."""
+
+    tag: str
+    value: int
 
 
 def interface_table(
@@ -136,6 +145,8 @@ class OddAgent:
                 (self._reply or self._sock).sendto(reply, peer)
 
     def _value(self, proto: Any, oid: Oid, value: Any) -> Any:
+        if isinstance(value, Typed):
+            return getattr(proto, value.tag)(value.value)
         if isinstance(value, str):
             return proto.OctetString(value.encode())
         if isinstance(value, tuple):

@@ -44,11 +44,27 @@ class CounterReading:
     wall: float
 
 
+#: The IF-MIB counters that are Counter32 on every agent (RFC 2863 has no 64-bit errors or discards).
+_ALWAYS_32 = frozenset(("in_errors", "out_errors", "in_discards", "out_discards"))
+
+
 def counter_delta(previous: int, current: int, bits: int) -> int:
     """Return how much a counter of *bits* width advanced, assuming at most one wrap."""
     if current >= previous:
         return current - previous
     return current + (1 << bits) - previous
+
+
+def _wrap_plausible(previous: int, current: int, bits: int) -> bool:
+    """Tell whether a counter that went from *previous* to *current* can have wrapped once.
+
+    A 32-bit counter wraps in 34 s at 1 Gbit/s, so any fall may be a wrap (the rate ceiling
+    judges it). A Counter64 "is used for counters that wrap in less than one hour with 32 bits"
+    (RFC 2578 7.1.10) and takes 46 years at 100 Gbit/s to wrap: a fall that would mean more than
+    2^63 octets counted since the last poll is the agent starting the counter again (ifTable
+    re-initialised, counters cleared) without a sysUpTime reset, not traffic.
+    """
+    return bits < 64 or current >= previous or counter_delta(previous, current, bits) <= 1 << (bits - 1)
 
 
 def elapsed_seconds(previous: CounterReading, current: CounterReading) -> float | None:
@@ -64,11 +80,11 @@ def elapsed_seconds(previous: CounterReading, current: CounterReading) -> float 
 def rate(previous: CounterReading, current: CounterReading, *, ceiling: float | None = None) -> float | None:
     """Return the per-second rate between two readings, or None when there is none to give.
 
-    None on an agent restart, on a change of counter width, on a zero interval, and when the
-    rate exceeds *ceiling* (e.g. the interface speed in octets/s): a counter reset or a
-    discontinuity, not traffic.
+    None on an agent restart, on a change of counter width, on a zero interval, on a 64-bit
+    counter that fell (`_wrap_plausible`), and when the rate exceeds *ceiling* (e.g. the
+    interface speed in octets/s): a counter reset or a discontinuity, not traffic.
     """
-    if previous.bits != current.bits:
+    if previous.bits != current.bits or not _wrap_plausible(previous.value, current.value, current.bits):
         return None
     seconds = elapsed_seconds(previous, current)
     if not seconds:
@@ -123,7 +139,8 @@ class RateMemory:
             ceiling = interface.speed_bps / 8 if interface.speed_bps else None
             out = rates.setdefault(interface.name, {})
             for counter, value in interface.values.items():
-                reading = CounterReading(value=value, bits=interface.bits, uptime=uptime, wall=wall)
+                bits = 32 if counter in _ALWAYS_32 else interface.bits  # the HC width is the octets' only
+                reading = CounterReading(value=value, bits=bits, uptime=uptime, wall=wall)
                 key = (device, interface.name, counter)
                 previous = self._last.get(key)
                 self._last[key] = reading

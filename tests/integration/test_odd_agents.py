@@ -16,10 +16,12 @@ from gufo.snmp.aio.client import SnmpSession
 
 from netmon.config import Config, SnmpProfile
 from netmon.inventory.models import Role
+from netmon.monitor.rates import LinkRates
 from netmon.pollers.base import Status, Target
+from netmon.pollers.counters import RateMemory, interface_counters
 from netmon.pollers.snmp import SnmpPoller
 from netmon.pollers.snmpwalk import WalkLimits, idle_deadline, note_progress, walk_column
-from tests.oddagent import IF_ALIAS, IF_NAME, OPER_STATUS, OddAgent, interface_table
+from tests.oddagent import IF_ALIAS, IF_NAME, OPER_STATUS, OddAgent, Typed, interface_table
 
 ADDRESS = "127.77.13.2"
 OTHER_ADDRESS = "127.77.13.3"
@@ -209,3 +211,60 @@ async def test_idle_deadline_cuts_silence_and_outlives_its_first_due_time_while_
         assert loop.time() > first
         assert not deadline.expired()
         assert deadline.when() > first
+
+
+# ---- counters between two polls: a 32-bit wrap, a 64-bit counter started again ------------------
+
+_IF = (1, 3, 6, 1, 2, 1, 2, 2, 1)
+_IFX = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1)
+
+
+def _counters(tunnel_in: int, tunnel_out: int, eth_in: int, errors: int) -> dict[tuple[int, ...], object]:
+    """tunnel0 (ifIndex 1): ifSpeed 0, HC counters and ifInErrors; eth1 (2): 100 Mbit/s, 32-bit counters only."""
+    return {
+        (*_IF, 5, 1): Typed("Gauge32", 0),
+        (*_IF, 5, 2): Typed("Gauge32", 100_000_000),
+        (*_IF, 8, 1): 1,
+        (*_IF, 8, 2): 1,
+        (*_IF, 10, 2): Typed("Counter32", eth_in),
+        (*_IF, 14, 1): Typed("Counter32", errors),
+        (*_IF, 16, 2): Typed("Counter32", 0),
+        (*_IFX, 1, 1): "tunnel0",
+        (*_IFX, 1, 2): "eth1",
+        (*_IFX, 6, 1): Typed("Counter64", tunnel_in),
+        (*_IFX, 10, 1): Typed("Counter64", tunnel_out),
+    }
+
+
+async def test_rates_across_a_wrap_and_a_counter_started_again() -> None:
+    """Five minutes apart on the agent's clock, sysUpTime going on (no restart):
+
+    - tunnel0's ifHCInOctets falls from 10^12 to 5,000 (its ifTable re-initialised; ifSpeed 0,
+      so no line rate bounds it): no rate, never the 2^64-wide "wrap" (6 * 10^16 bytes/s);
+    - its ifHCOutOctets goes on: 3 * 10^6 octets in 300 s, 80,000 bit/s;
+    - eth1's 32-bit ifInOctets wraps: 2^32 - 4,294,000,000 + 1,000,000 octets in 300 s;
+    - tunnel0's ifInErrors (Counter32, beside HC octets) wraps at 2^32: 11 errors, not 2^64 - ...
+    """
+    links = {"odd": [("l-tunnel", "tunnel0"), ("l-eth", "eth1")]}
+    rates, memory = LinkRates(links), RateMemory()
+    with OddAgent(ADDRESS, table=_counters(10**12, 10**9, 4_294_000_000, 2**32 - 6)) as agent:
+        poller = SnmpPoller(_profiles(agent), FAST)
+        first = await poller.interfaces(_target(agent, "v2c"))
+        agent.set_table(_counters(5000, 10**9 + 3_000_000, 1_000_000, 5), uptime=4242 + 30_000)
+        second = await poller.interfaces(_target(agent, "v2c"))
+        done = await asyncio.to_thread(net_snmp, "snmpget", agent, "v2c", ".1.3.6.1.2.1.31.1.1.1.6.1")
+    assert (first.status, second.status) == (Status.OK, Status.OK), (first.error, second.error)
+    assert [(r.name, r.counter_bits, r.in_octets) for r in second.interfaces] == [
+        ("tunnel0", 64, 5000),
+        ("eth1", 32, 1_000_000),
+    ]
+    assert done.stdout.split()[-1] == "5000"  # net-snmp reads the same Counter64
+    for sample in (first, second):
+        rates.update(sample)
+        errors = memory.update("odd", sample.sys_uptime or 0, 0.0, interface_counters(sample.interfaces))
+    tunnel, eth = rates.traffic("l-tunnel"), rates.traffic("l-eth")
+    assert tunnel is not None
+    assert eth is not None
+    assert (tunnel.in_bps, tunnel.out_bps) == (None, 80_000.0)
+    assert eth.in_bps == (2**32 - 4_294_000_000 + 1_000_000) / 300 * 8
+    assert errors["tunnel0"]["in_errors"] == 11 / 300

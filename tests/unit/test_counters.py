@@ -53,6 +53,9 @@ def _r(value: int, uptime: int, wall: float, bits: int = 64) -> CounterReading:
         pytest.param(_r(0, 1000, 0.0, 32), _r(10, 7000, 60.0, 64), None, None, id="width-changed"),
         pytest.param(_r(0, 1000, 0.0), _r(10**12, 7000, 60.0), 1.25e8, None, id="above-line-rate-is-a-reset"),
         pytest.param(_r(0, 1000, 0.0), _r(6 * 10**9, 7000, 60.0), 1.25e8, 1e8, id="below-line-rate"),
+        pytest.param(_r(10**12, 1000, 0.0), _r(5000, 7000, 60.0), None, None, id="64-bit-fall-is-a-reset"),
+        pytest.param(_r(10**12, 1000, 0.0), _r(10**12 - 1, 7000, 60.0), None, None, id="64-bit-fall-by-one"),
+        pytest.param(_r(2**63 - 1, 1000, 0.0), _r(0, 7000, 60.0), None, None, id="64-bit-wrap-over-2^63-is-too-much"),
     ],
 )
 def test_rate(previous: CounterReading, current: CounterReading, ceiling: float | None, expected: float | None) -> None:
