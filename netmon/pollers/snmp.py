@@ -193,7 +193,9 @@ class SnmpPoller:
 
         An SNMPv1 agent answers a GET naming one missing OID with noSuchName for the whole PDU
         (RFC 1157 4.1.2); gufo hides the error-index, so the four OIDs are then asked one by one.
-        A missing sysUpTime.0 leaves ``sys_uptime`` None (counter discontinuities unknown); the
+        A missing sysUpTime.0 leaves ``sys_uptime`` None (counter discontinuities unknown), and a
+        missing sysName/sysDescr/sysObjectID leaves that field None: absent is not "" (an empty
+        sysName is, RFC 3418 "If the name is unknown, the value is the zero-length string"); the
         sample is NO_SUCH_OBJECT only when none of the four answered.
         """
 
@@ -203,11 +205,12 @@ class SnmpPoller:
                 got = {oid: value for oid in _SYSTEM.values() if (value := await exchange.get(oid)) is not None}
             if not got:
                 raise StepError(Status.NO_SUCH_OBJECT, "the agent has no sysDescr, sysObjectID, sysUpTime, sysName")
+            texts = {name: exchange.text(got[oid]) for name, oid in _SYSTEM.items() if oid in got}
             return {
                 "sys_uptime": as_int(got.get(SYS_UPTIME)),
-                "sys_name": exchange.text(got.get(_SYSTEM["sys_name"])),
-                "sys_descr": exchange.text(got.get(_SYSTEM["sys_descr"])),
-                "sys_object_id": exchange.text(got.get(_SYSTEM["sys_object_id"])),
+                "sys_name": texts.get("sys_name"),
+                "sys_descr": texts.get("sys_descr"),
+                "sys_object_id": texts.get("sys_object_id"),
             }
 
         return await self._run(target, SystemSample, body)

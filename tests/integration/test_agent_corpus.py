@@ -448,3 +448,32 @@ async def test_each_oper_status_is_read_and_judged(snmpsim_agent: Simulator, ver
     series = await exposition(device, Role.ROUTER, [system, sample])
     oper = {i: v for (name, i), v in series.items() if name == "netmon_interface_oper_up"}
     assert oper == {name: float(s == 1) for name, ((s, _), _) in OPER_STATES.items() if s is not None}
+
+
+# ---- the system group: multi-line sysDescr, no sysObjectID, empty sysName, sysUpTime near its wrap ----
+
+SYSTEM_ODD_DESCR = (
+    "a multi-line sysDescr (CRLF), no sysObjectID, an empty sysName, sysUpTime 296 s before its 2^32 wrap\r\n"
+    "Cisco IOS Software, C2960 Software (C2960-LANBASEK9-M), Version 15.0(2)SE11\r\n"
+    "Technical Support: http://www.cisco.com/techsupport"
+)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_system_group_as_agents_fill_it(snmpsim_agent: Simulator, version: str) -> None:
+    """sysDescr is kept whole, line ends and all; an absent object is None, an empty one "" (RFC 3418 sysName)."""
+    poller = SnmpPoller(snmpsim_agent.profiles("system-odd"), FAST)
+    target = Target(
+        device="system-odd", address=snmpsim_agent.address, unit="P", role=Role.SWITCH, snmp=f"system-odd-{version}"
+    )
+    system = await poller.system(target)
+    assert system.status is Status.OK, system.error
+    got = (system.sys_descr, system.sys_object_id, system.sys_name, system.sys_uptime)
+    assert got == (SYSTEM_ODD_DESCR, None, "", 2**32 - 296)
+    for column, present in ((1, True), (2, False), (3, True), (5, True)):  # net-snmp sees the same objects
+        assert bool(snmpwalk(snmpsim_agent, "system-odd", version, f"1.3.6.1.2.1.1.{column}")) is present
+    sample = await poller.interfaces(target, uptime=system.sys_uptime)
+    assert [(row.name, row.oper_status) for row in sample.interfaces] == [("Fa0/1", 1)]
+    series = await exposition("system-odd", Role.SWITCH, [system, sample])
+    assert series[("netmon_device_uptime_seconds", None)] == (2**32 - 296) / 100
+    assert series[("netmon_snmp_up", None)] == 1
