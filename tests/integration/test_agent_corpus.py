@@ -8,6 +8,7 @@ same agent.
 from __future__ import annotations
 
 import subprocess
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
@@ -477,3 +478,27 @@ async def test_system_group_as_agents_fill_it(snmpsim_agent: Simulator, version:
     series = await exposition("system-odd", Role.SWITCH, [system, sample])
     assert series[("netmon_device_uptime_seconds", None)] == (2**32 - 296) / 100
     assert series[("netmon_snmp_up", None)] == 1
+
+
+# ---- decomposed UTF-8 (NFD) and a trailing CRLF -------------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_decomposed_utf8_is_composed(snmpsim_agent: Simulator, version: str) -> None:
+    """NFD and NFC spell the same name: one identity (NFC), so that a link names the port either way."""
+    poller = SnmpPoller(snmpsim_agent.profiles("text-nfd"), FAST)
+    target = Target(
+        device="text-nfd", address=snmpsim_agent.address, unit="P", role=Role.ROUTER, snmp=f"text-nfd-{version}"
+    )
+    system = await poller.system(target)
+    assert system.sys_name == "router-Đồng-Hới"
+    assert system.sys_name == unicodedata.normalize("NFC", system.sys_name)
+    sample = await poller.interfaces(target, uptime=system.sys_uptime)
+    assert {row.if_index: (row.name, row.alias) for row in sample.interfaces} == {
+        1: ("Cổng-1", "Phòng Tài chính"),
+        2: ("ether2", "uplink VNPT\r\n"),  # ifAlias is the operator's text: kept as typed, line end and all
+    }
+    walked = snmpwalk(snmpsim_agent, "text-nfd", version, IF_NAME)
+    assert bytes.fromhex(walked[1].replace(" ", "")).decode() == unicodedata.normalize("NFD", "Cổng-1")
+    series = await exposition("text-nfd", Role.ROUTER, [system, sample])
+    assert ("netmon_interface_oper_up", "Cổng-1") in series  # the NFC label
