@@ -62,9 +62,12 @@ def _device(inventory: Inventory, name: str) -> dict[str, Any]:
 def _unit(inventory: Inventory, code: str) -> dict[str, Any]:
     unit = inventory.units[code]
     devices = [d for d in inventory.devices.values() if d.unit == code]
+    row = unit.to_row()
+    if "type" in row:  # a commune's xã/phường/đặc khu must not replace the record's "type": "unit"
+        row["commune_type"] = row.pop("type")
     return {
         "type": "unit",
-        **unit.to_row(),
+        **row,
         "unit_path": _unit_path(inventory, code),
         "children": [u.code for u in inventory.units.values() if u.parent == code],
         "devices_by_role": dict(sorted(Counter(str(d.role) for d in devices).items())),

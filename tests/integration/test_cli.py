@@ -170,6 +170,8 @@ def test_show_device_unit_link_and_unknown(loaded: Path) -> None:
     unit = json.loads(run("inventory", "show", "SL-H01", "--json", "--config", loaded).stdout)
     assert unit["type"] == "unit"
     assert len(unit["children"]) == 3
+    commune = json.loads(run("inventory", "show", "SL-LG", "--json", "--config", loaded).stdout)
+    assert (commune["type"], commune["commune_type"], commune["level"]) == ("unit", "phường", "commune")
     text = run("inventory", "show", "SL-H01", "--config", loaded).stdout
     assert "Thành phố Lam Giang" in text
     missing = run("inventory", "show", "nope", "--config", loaded)
