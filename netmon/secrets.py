@@ -79,8 +79,12 @@ class SecretUrl(Secret):
     def _validate(cls, value: str) -> Secret:
         try:
             url = make_url(value)
-        except ArgumentError:
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number, never echoed
             raise ValueError("not a database URL (expected e.g. sqlite:///var/netmon.db)") from None
+        if url.host is not None and "@" in url.host:
+            # "user:P@ss@host": SQLAlchemy and libpq split at the first "@", so the rest of the password
+            # would be shown (check-config) and sent to DNS (connection errors) as the host name
+            raise ValueError("the user name or password holds '@': percent-encode it as %40")
         if url.drivername not in SUPPORTED_DRIVERS:
             # issue 15: mysql:// passed check-config, then `netmon run` died on a missing driver
             raise ValueError(

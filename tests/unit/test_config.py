@@ -246,6 +246,30 @@ def test_secrets_never_print(tmp_path: Path) -> None:
     assert config.mqtt.password.reveal() == "s3cr3t-pw"
 
 
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        pytest.param(
+            "postgresql://netmon:P@ssw0rd@127.0.0.1/netmon",
+            "the user name or password holds '@': percent-encode it as %40",
+            id="at-sign",
+        ),
+        pytest.param(
+            "postgresql://netmon:abc@ssw0rd:x@127.0.0.1/netmon",
+            "not a database URL (expected e.g. sqlite:///var/netmon.db)",
+            id="port-from-the-password",
+        ),
+    ],
+)
+def test_a_password_the_url_cannot_hold_is_refused_unseen(tmp_path: Path, url: str, expected: str) -> None:
+    # SQLAlchemy and libpq end the password at the first "@": the rest became the host name,
+    # shown by check-config ("netmon:***@ssw0rd@127.0.0.1") and in DNS errors
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, f"database:\n  url: '{url}'\n"), environ={})
+    assert [issue.message for issue in caught.value.issues] == [expected]
+    assert "ssw0rd" not in str(caught.value)
+
+
 def test_a_rejected_secret_is_not_echoed(tmp_path: Path) -> None:
     text = "snmp_profiles:\n  p:\n    version: 3\n    user: u\n    auth_protocol: sha\n    auth_key: 'hunter2'\n"
     with pytest.raises(ConfigError) as caught:
