@@ -51,7 +51,11 @@ def create_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the database's folder {folder}: {exc.strerror}") from exc
         kwargs["connect_args"] = {"timeout": STATEMENT_TIMEOUT}
     elif parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":

@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 
 from netmon.cli import app
 from netmon.config import Config, load_config
-from netmon.errors import ConfigError, InputError, InventoryError
+from netmon.errors import ConfigError, InputError, InventoryError, StoreError
 from netmon.indicators.definitions import load_catalog
 from netmon.inventory import schema
 from netmon.inventory.files import read_files
@@ -431,3 +431,17 @@ def test_libpq_options_that_exist_pass() -> None:
 def test_a_config_window_name_loses_its_surrounding_spaces() -> None:
     window = {"name": " reboot core  ", "objects": ["device:r1"], "every": "daily", "at": "02:00", "duration": 600}
     assert Config.model_validate({"maintenance": [window]}).maintenance[0].name == "reboot core"
+
+
+def test_a_sqlite_folder_that_cannot_be_made_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    """`sqlite:///FILE/var/netmon.db` (a path through a file, or under /proc) made `db upgrade` print a traceback."""
+    (tmp_path / "netmon.yaml").write_text("x: 1\n", encoding="utf-8")
+    url = f"sqlite:///{tmp_path}/netmon.yaml/var/netmon.db"
+    with pytest.raises(StoreError, match=r"cannot create the database's folder .*netmon\.yaml/var: Not a directory"):
+        schema.create_engine(url)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"database:\n  url: {url}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["db", "upgrade", "--config", str(config)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # typer.Exit from the handler, not a traceback
+    assert "cannot create the database's folder" in result.stderr
