@@ -18,7 +18,7 @@ from netmon.indicators.definitions import Catalog
 from netmon.indicators.formats import Format
 from netmon.indicators.period import Period
 from netmon.indicators.row import IndicatorRow
-from netmon.inventory.files import csv_safe, require_directory
+from netmon.inventory.files import csv_safe, output_error, require_output_file
 from netmon.monitor.maintenance import Window
 
 __all__ = ["COLUMNS", "SCHEMA_VERSION", "Format", "atomic_path", "render_csv", "render_json", "write_export"]
@@ -76,16 +76,23 @@ def render_json(rows: Sequence[IndicatorRow], *, period: Period, level: str | No
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside *path*; on success rename it over *path* (mode 0644), else remove it.
 
-    Raises InputError when *path*'s directory does not exist (`require_directory`).
+    Raises InputError when *path*'s directory does not exist, when *path* is a directory
+    (`require_output_file`) or when it cannot be written (`output_error`).
     """
-    require_directory(path)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    require_output_file(path)
+    try:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise output_error(path, exc) from exc
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
         tmp.chmod(0o644)  # mkstemp makes it private; a report is meant to be shared
         tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise output_error(path, exc) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

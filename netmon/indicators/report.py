@@ -23,6 +23,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from netmon.indicators.report_data import COVERAGE, ReportData, evidence_lines
+from netmon.inventory.files import output_error, require_output_file
 
 __all__ = ["A4_INCHES", "write_report"]
 
@@ -38,7 +39,8 @@ def write_report(data: ReportData, path: Path) -> int:
     """Write the report to *path* (PDF, A4); return the number of pages.
 
     Raises:
-        OSError: the file cannot be written (nothing is left behind).
+        InputError: *path* is a directory or its folder cannot be written (nothing is left behind).
+        NetmonError: the disk is full or failing (`output_error`).
 
     """
     with mpl.rc_context(_STYLE), _atomic(path) as tmp, PdfPages(tmp, metadata=_metadata(data)) as pdf:
@@ -57,12 +59,18 @@ def _metadata(data: ReportData) -> dict[str, Any]:
 
 @contextmanager
 def _atomic(path: Path) -> Iterator[Path]:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path())
+    require_output_file(path)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path())
+    except OSError as exc:  # a read-only or virtual folder
+        raise output_error(path, exc) from exc
     os.close(fd)
     tmp = Path(name)
     try:
         yield tmp
         tmp.replace(path)
+    except OSError as exc:
+        raise output_error(path, exc) from exc
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -9,6 +9,7 @@ and read back without it (OWASP "CSV injection"), so the round trip is lossless.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import tempfile
@@ -21,7 +22,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from netmon.errors import InputError, Issue, validation_message
+from netmon.errors import InputError, Issue, NetmonError, validation_message
 from netmon.inventory.models import LEGACY_WARD
 from netmon.inventory.spec import KINDS, Inventory, Origin, Record, ServiceSpec, Spec, UnitSpec
 from netmon.yamlsrc import YamlSyntaxError, load_yaml
@@ -31,8 +32,11 @@ __all__ = [
     "Parsed",
     "atomic_write",
     "csv_safe",
+    "output_error",
     "read_files",
     "render_yaml",
+    "require_directory",
+    "require_output_file",
     "unquote_cell",
     "write_csv",
     "write_yaml",
@@ -301,18 +305,42 @@ def require_directory(path: Path) -> None:
         raise InputError(f"{path}: there is no directory {path.parent}; create it first, or check the path")
 
 
+def require_output_file(path: Path) -> None:
+    """Raise InputError unless *path* can name an output file: its directory exists and it is not a directory."""
+    require_directory(path)
+    if path.is_dir():
+        raise InputError(f"{path} is a directory: give a file name")
+
+
+#: Errors that say the machine is in trouble (a runtime failure, exit 1), not that the path is wrong.
+_NOT_THE_PATH = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT})
+
+
+def output_error(path: Path, exc: OSError) -> NetmonError:
+    """Translate an OSError from writing *path* (a read-only or virtual folder, a full disk) into a NetmonError."""
+    message = f"{path}: cannot write it: {exc.strerror or exc}"
+    return NetmonError(message) if exc.errno in _NOT_THE_PATH else InputError(message)
+
+
 def atomic_write(path: Path, text: str | bytes) -> None:
     """Write *text* to *path* through a temporary file and rename: never half a file.
 
-    Raises InputError when *path*'s directory does not exist (`require_directory`).
+    Raises InputError when *path*'s directory does not exist (`require_directory`), when *path* is a
+    directory, or when the folder cannot be written (`output_error`).
     """
-    require_directory(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    require_output_file(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise output_error(path, exc) from exc
     try:
         data = text.encode("utf-8") if isinstance(text, str) else text
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         Path(tmp).replace(path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise output_error(path, exc) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -366,7 +394,12 @@ def write_csv(inventory: Inventory, folder: Path, *, bom: bool = True) -> list[P
     missing, but not its parent: InputError then (`require_directory`).
     """
     require_directory(folder)
-    folder.mkdir(exist_ok=True)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder} is a file: the CSV export writes units.csv, devices.csv ... into a folder")
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise output_error(folder, exc) from exc
     texts = {
         folder / f"{kind.plural}.csv": _csv_text(kind, inventory.of(kind).values(), bom=bom)
         for kind in KINDS

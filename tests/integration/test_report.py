@@ -136,8 +136,9 @@ def test_cli_writes_the_report_for_a_level(config: Path, tmp_path: Path) -> None
         (["--period", "2026-10", "-o", "oct.xlsx"], "give a file name ending in .pdf"),
         (["--period", "2026-13", "-o", "oct.pdf"], "2026-13"),
         (["--period", "2026-10", "-o", "nowhere/oct.pdf"], "no folder"),
+        (["--period", "2026-10", "-o", "/proc/oct.pdf"], "/proc/oct.pdf: cannot write it"),
     ],
-    ids=["not-pdf", "bad-period", "no-folder"],
+    ids=["not-pdf", "bad-period", "no-folder", "unwritable-folder"],
 )
 def test_cli_bad_input_exits_2_and_writes_nothing(
     config: Path, tmp_path: Path, monkeypatch, args: list[str], message: str

@@ -445,3 +445,27 @@ def test_a_sqlite_folder_that_cannot_be_made_is_a_message_not_a_traceback(tmp_pa
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)  # typer.Exit from the handler, not a traceback
     assert "cannot create the database's folder" in result.stderr
+
+
+def test_an_output_path_that_cannot_be_written_is_an_input_error_not_a_traceback(tmp_path: Path) -> None:
+    """`export -o SOMEDIR`, `report -o /proc/r.pdf`, `inventory export --format csv -o FILE` printed tracebacks."""
+    from netmon.indicators.export import atomic_path  # noqa: PLC0415
+    from netmon.inventory.files import atomic_write, write_csv  # noqa: PLC0415
+    from netmon.inventory.spec import Inventory  # noqa: PLC0415
+
+    folder = tmp_path / "out.csv"
+    folder.mkdir()
+    with pytest.raises(InputError, match=r"out\.csv is a directory: give a file name"):
+        atomic_write(folder, "a,b\n")
+    with pytest.raises(InputError, match=r"out\.csv is a directory: give a file name"), atomic_path(folder):
+        pass
+    (tmp_path / "inv.yaml").write_text("units: []\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"inv\.yaml is a file: the CSV export writes .* into a folder"):
+        write_csv(Inventory({}, {}, {}), tmp_path / "inv.yaml")
+    virtual = Path("/proc/netmon-output.csv")  # /proc refuses new files, even to root
+    with pytest.raises(InputError, match=r"/proc/netmon-output\.csv: cannot write it: "):
+        atomic_write(virtual, "a,b\n")
+    with pytest.raises(InputError, match=r"/proc/netmon-output\.csv: cannot write it: "), atomic_path(virtual):
+        pass
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["inv.yaml", "out.csv"]
+    assert list(folder.iterdir()) == []
