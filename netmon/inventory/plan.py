@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 
 from netmon.errors import InventoryError, Issue
@@ -28,6 +29,10 @@ _PARENT_LEVEL: dict[Level, tuple[Level, ...]] = {
     Level.DISTRICT: (Level.PROVINCE,),
     Level.COMMUNE: (Level.PROVINCE, Level.DISTRICT),
 }
+
+#: The first day of the two-tier local government: no district is formed from it on, and a
+#: commune under the province is in force on or after it.
+_TWO_TIER_SINCE = date(2025, 7, 1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,8 +202,46 @@ def _check_units(merged: _Merged) -> None:
             merged.issue(
                 record, "parent", f"a {unit.level}'s parent must be {_a(wanted)}, not {parent.level} {parent.code!r}"
             )
+        elif isinstance(parent, UnitSpec) and not _empty(unit):  # an empty validity is reported below
+            _check_in_force_under(merged, record, unit, parent)
         _check_validity(merged, record, unit)
     _check_cycles(merged, UnitSpec, lambda spec: spec.parent)  # type: ignore[attr-defined]
+
+
+def _span(unit: UnitSpec) -> str:
+    dates = {"valid_from": unit.valid_from, "valid_to": unit.valid_to}
+    return ", ".join(f"{name} {day.isoformat()}" for name, day in dates.items() if day is not None) or "always"
+
+
+def _check_in_force_under(merged: _Merged, record: Record, unit: UnitSpec, parent: UnitSpec) -> None:
+    """Check the two structures' dates: a unit lies within its parent's validity, on its side of 2025-07-01."""
+    if unit.level is Level.DISTRICT and unit.valid_from is not None and unit.valid_from >= _TWO_TIER_SINCE:
+        message = f"no district since {_TWO_TIER_SINCE.isoformat()} (two-tier: communes sit under the province)"
+        merged.issue(record, "valid_from", message)
+    elif unit.level is Level.COMMUNE and parent.level is Level.PROVINCE and _ends_by(unit, _TWO_TIER_SINCE):
+        message = f"before {_TWO_TIER_SINCE.isoformat()} a commune sat under a district, not under the province"
+        merged.issue(record, "parent", message)
+    elif unit.level is Level.COMMUNE and parent.level is Level.DISTRICT and _starts_on(unit, _TWO_TIER_SINCE):
+        message = f"since {_TWO_TIER_SINCE.isoformat()} a commune sits under the province, not under a district"
+        merged.issue(record, "parent", message)
+    elif (parent.valid_from is not None and (unit.valid_from is None or unit.valid_from < parent.valid_from)) or (
+        parent.valid_to is not None and (unit.valid_to is None or unit.valid_to > parent.valid_to)
+    ):
+        message = f"the parent unit {parent.code!r} ({_span(parent)}) is not in force whenever this unit is"
+        message += f" ({_span(unit)})"
+        merged.issue(record, "parent", message)
+
+
+def _empty(unit: UnitSpec) -> bool:
+    return unit.valid_from is not None and unit.valid_to is not None and unit.valid_to <= unit.valid_from
+
+
+def _ends_by(unit: UnitSpec, day: date) -> bool:
+    return unit.valid_to is not None and unit.valid_to <= day
+
+
+def _starts_on(unit: UnitSpec, day: date) -> bool:
+    return unit.valid_from is not None and unit.valid_from >= day
 
 
 def _a(levels: tuple[Level, ...]) -> str:

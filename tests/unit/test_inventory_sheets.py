@@ -222,7 +222,7 @@ def test_ward_files_still_import_with_a_note(tmp_path: Path) -> None:
     ("row", "message"),
     [
         pytest.param(
-            "{code: X, name: X, level: commune, parent: P, valid_to: 2025-07-01, successor: X}",
+            "{code: X, name: X, level: commune, parent: P, valid_to: 2026-01-01, successor: X}",
             "unit 'X': successor: a unit cannot be its own successor",
             id="own-successor",
         ),
@@ -232,7 +232,7 @@ def test_ward_files_still_import_with_a_note(tmp_path: Path) -> None:
             id="successor-without-valid-to",
         ),
         pytest.param(
-            "{code: X, name: X, level: commune, parent: P, valid_to: 2025-07-01, successor: P}",
+            "{code: X, name: X, level: commune, parent: P, valid_to: 2026-01-01, successor: P}",
             "unit 'X': successor: the successor 'P' is a province, not a commune",
             id="successor-of-another-level",
         ),
@@ -247,9 +247,9 @@ def test_ward_files_still_import_with_a_note(tmp_path: Path) -> None:
             id="type-of-a-department",
         ),
         pytest.param(
-            "{code: X, name: X, level: commune, parent: P, valid_to: 2025-07-01, successor: Y}\n"
-            "  - {code: Y, name: Y, level: commune, parent: P, valid_from: 2025-08-01}",
-            "unit 'X': successor: the successor 'Y' is not in force on 2025-07-01",
+            "{code: X, name: X, level: commune, parent: P, valid_to: 2026-01-01, successor: Y}\n"
+            "  - {code: Y, name: Y, level: commune, parent: P, valid_from: 2026-02-01}",
+            "unit 'X': successor: the successor 'Y' is not in force on 2026-01-01",
             id="successor-not-yet-in-force",
         ),
     ],
@@ -257,6 +257,50 @@ def test_ward_files_still_import_with_a_note(tmp_path: Path) -> None:
 def test_validity_and_successor_errors(tmp_path: Path, row: str, message: str) -> None:
     path = tmp_path / "inv.yaml"
     path.write_text(f"units:\n  - {{code: P, name: Tỉnh, level: province}}\n  - {row}\n", encoding="utf-8")
+    with pytest.raises(InventoryError) as caught:
+        _desired([path])
+    assert [str(i).split(": ", 1)[1] for i in caught.value.issues] == [message]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        pytest.param(
+            "{code: X, name: X, level: commune, parent: P, valid_from: 2020-01-01, valid_to: 2025-06-01}",
+            "unit 'X': parent: before 2025-07-01 a commune sat under a district, not under the province",
+            id="old-commune-under-the-province",
+        ),
+        pytest.param(
+            "{code: D, name: D, level: district, parent: P}\n"
+            "  - {code: X, name: X, level: commune, parent: D, valid_from: 2025-07-01}",
+            "unit 'X': parent: since 2025-07-01 a commune sits under the province, not under a district",
+            id="new-commune-under-a-district",
+        ),
+        pytest.param(
+            "{code: D, name: D, level: district, parent: P, valid_from: 2025-08-01}",
+            "unit 'D': valid_from: no district since 2025-07-01 (two-tier: communes sit under the province)",
+            id="district-after-the-reform",
+        ),
+        pytest.param(
+            "{code: D, name: D, level: district, parent: P, valid_to: 2025-07-01}\n"
+            "  - {code: X, name: X, level: commune, parent: D}",
+            "unit 'X': parent: the parent unit 'D' (valid_to 2025-07-01) is not in force whenever this unit is"
+            " (always)",
+            id="commune-outlives-its-district",
+        ),
+        pytest.param(
+            "{code: D, name: D, level: district, parent: P, valid_from: 2020-01-01, valid_to: 2025-07-01}\n"
+            "  - {code: X, name: X, level: commune, parent: D, valid_from: 2019-01-01, valid_to: 2025-07-01}",
+            "unit 'X': parent: the parent unit 'D' (valid_from 2020-01-01, valid_to 2025-07-01) is not in force"
+            " whenever this unit is (valid_from 2019-01-01, valid_to 2025-07-01)",
+            id="commune-before-its-district",
+        ),
+    ],
+)
+def test_a_unit_lies_within_its_parent_and_on_its_side_of_the_reform(tmp_path: Path, rows: str, message: str) -> None:
+    """Both structures are dated: a three-tier unit after 2025-07-01 or a two-tier one before it imported silently."""
+    path = tmp_path / "inv.yaml"
+    path.write_text(f"units:\n  - {{code: P, name: Tỉnh, level: province}}\n  - {rows}\n", encoding="utf-8")
     with pytest.raises(InventoryError) as caught:
         _desired([path])
     assert [str(i).split(": ", 1)[1] for i in caught.value.issues] == [message]
