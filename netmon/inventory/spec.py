@@ -145,6 +145,9 @@ class UnitSpec(Spec):
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day < self.valid_to)
 
 
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+
+
 class DeviceSpec(Spec):
     """A device to monitor, in a unit, behind an optional parent device; `poller_group` absent: its unit's."""
 
@@ -177,7 +180,14 @@ class DeviceSpec(Spec):
         # ::ffff:a.b.c.d is the IPv4 host a.b.c.d (RFC 4291 2.5.5.2): stored as IPv4, so the
         # duplicate-address check sees it and ping/SNMP reach it (issue 13)
         mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
-        return str(mapped or address)
+        address = mapped or address
+        if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+            # the ping socket refuses it: every round was a "poller error: ValueError"
+            raise ValueError(f"{text!r}: an address with a zone (%{address.scope_id}) cannot be polled; leave it out")
+        if address.is_unspecified or address.is_multicast or address == _BROADCAST:
+            # a placeholder such as 0.0.0.0 or a group address: no one device answers it
+            raise ValueError(f"{text!r} is not the address of one device (unspecified, multicast or broadcast)")
+        return str(address)
 
     @field_validator("tags", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from netmon.errors import InventoryError
 from netmon.inventory.files import read_files, render_yaml, write_csv, write_yaml
@@ -397,3 +399,21 @@ def test_any_document_gives_a_plan_or_an_inventory_error(tmp_path: Path, doc: ob
 def test_ipv4_mapped_addresses_are_stored_as_ipv4(given: str, stored: str) -> None:
     device = DeviceSpec(name="d", unit="U", role="router", address=given)
     assert device.address == stored
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        pytest.param("0.0.0.0", "'0.0.0.0' is not the address of one device", id="placeholder"),  # noqa: S104 (data)
+        pytest.param("::", "'::' is not the address of one device", id="ipv6-unspecified"),
+        pytest.param("224.0.0.1", "'224.0.0.1' is not the address of one device", id="multicast"),
+        pytest.param("ff02::1", "'ff02::1' is not the address of one device", id="ipv6-multicast"),
+        pytest.param("255.255.255.255", "'255.255.255.255' is not the address of one device", id="broadcast"),
+        pytest.param("::ffff:0.0.0.0", "'::ffff:0.0.0.0' is not the address of one device", id="mapped-placeholder"),
+        pytest.param("::1%lo", "'::1%lo': an address with a zone (%lo) cannot be polled", id="zone"),
+    ],
+)
+def test_an_address_no_device_answers_on_is_refused(given: str, message: str) -> None:
+    """0.0.0.0 (a placeholder) timed out for ever; '::1%lo' made every ping round a 'poller error: ValueError'."""
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        DeviceSpec(name="d", unit="U", role="router", address=given)
