@@ -30,6 +30,7 @@ __all__ = [
 
 _CODE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 _TAG = re.compile(r"^[A-Za-z0-9_.:/-]+$")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def _blank_to_none(value: object) -> object:
@@ -70,7 +71,18 @@ OptKey = Annotated[Key | None, BeforeValidator(_blank_to_none)]
 OptText = Annotated[
     Annotated[str, Field(max_length=255)] | None, BeforeValidator(_blank_to_none), BeforeValidator(_strip)
 ]
-Count = Annotated[Annotated[int, Field(ge=0, le=10_000_000)] | None, BeforeValidator(_blank_to_none)]
+
+
+def _whole_number(value: object) -> object:
+    """Refuse a count typed with a separator: pydantic reads "1.000" (1000 in a vi-VN Excel) as 1."""
+    if isinstance(value, str) and value.strip() and not _INTEGER.fullmatch(value.strip()):
+        raise ValueError(f"{value.strip()!r} is not a whole number: write it without separators, e.g. 1000")
+    return value
+
+
+Count = Annotated[
+    Annotated[int, Field(ge=0, le=10_000_000)] | None, BeforeValidator(_whole_number), BeforeValidator(_blank_to_none)
+]
 
 
 class Spec(BaseModel):

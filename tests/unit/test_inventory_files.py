@@ -417,3 +417,25 @@ def test_an_address_no_device_answers_on_is_refused(given: str, message: str) ->
     """0.0.0.0 (a placeholder) timed out for ever; '::1%lo' made every ping round a 'poller error: ValueError'."""
     with pytest.raises(ValidationError, match=re.escape(message)):
         DeviceSpec(name="d", unit="U", role="router", address=given)
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        pytest.param("1.000", "'1.000' is not a whole number", id="vi-VN-thousands"),
+        pytest.param("10.000", "'10.000' is not a whole number", id="vi-VN-ten-thousands"),
+        pytest.param("1,000", "'1,000' is not a whole number", id="en-US-thousands"),
+        pytest.param("1 000", "'1 000' is not a whole number", id="space-thousands"),
+        pytest.param("-5", "greater than or equal to 0", id="negative"),
+    ],
+)
+def test_a_count_with_a_thousands_separator_is_refused(tmp_path: Path, cell: str, message: str) -> None:
+    """A vi-VN Excel saves 1000 as "1.000": it imported as capacity 1 Mbps (and staff 1) without a word."""
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    (folder / "links.csv").write_text(
+        f"\ufeffname;kind;unit;device;capacity_mbps\r\nl1;lan;U;d;{cell}\r\n", encoding="utf-8", newline=""
+    )
+    issues = read_files([folder]).issues
+    assert [(issue.line, issue.where) for issue in issues] == [(2, "link 'l1': capacity_mbps")]
+    assert message in issues[0].message
