@@ -31,6 +31,7 @@ __all__ = [
 _CODE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 _TAG = re.compile(r"^[A-Za-z0-9_.:/-]+$")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+_SEPARATED = re.compile(r"[+-]?[0-9][0-9.,' \u00a0\u202f]*")  # 1.000, 1,000, 1 000, 1'000
 
 
 def _blank_to_none(value: object) -> object:
@@ -75,7 +76,7 @@ OptText = Annotated[
 
 def _whole_number(value: object) -> object:
     """Refuse a count typed with a separator: pydantic reads "1.000" (1000 in a vi-VN Excel) as 1."""
-    if isinstance(value, str) and value.strip() and not _INTEGER.fullmatch(value.strip()):
+    if isinstance(value, str) and _SEPARATED.fullmatch(value.strip()) and not _INTEGER.fullmatch(value.strip()):
         raise ValueError(f"{value.strip()!r} is not a whole number: write it without separators, e.g. 1000")
     return value
 
