@@ -30,8 +30,9 @@ __all__ = [
 
 _CODE = r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
 _TAG = re.compile(r"^[A-Za-z0-9_.:/-]+$")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_SEPARATED = re.compile(r"[+-]?[0-9][0-9.,' \u00a0\u202f]*")  # 1.000, 1,000, 1 000, 1'000
+#: Digits in groups of three after a separator: 1.000 (vi-VN), 1,000 (en-US), 1 000, 1'000. Ambiguous
+#: where "." or "," is also the decimal mark, so refused; "12.0" or "12,5" are not groupings.
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(?:[.,' \u00a0\u202f][0-9]{3})+")
 
 
 def _blank_to_none(value: object) -> object:
@@ -75,8 +76,11 @@ OptText = Annotated[
 
 
 def _whole_number(value: object) -> object:
-    """Refuse a count typed with a separator: pydantic reads "1.000" (1000 in a vi-VN Excel) as 1."""
-    if isinstance(value, str) and _SEPARATED.fullmatch(value.strip()) and not _INTEGER.fullmatch(value.strip()):
+    """Refuse a count written with thousands separators: pydantic reads "1.000" (1000 in a vi-VN Excel) as 1.
+
+    "12.0" (a number cell saved with decimals) stays 12, and "12.5" stays pydantic's error.
+    """
+    if isinstance(value, str) and _GROUPED.fullmatch(value.strip()):
         raise ValueError(f"{value.strip()!r} is not a whole number: write it without separators, e.g. 1000")
     return value
 
@@ -199,7 +203,10 @@ class DeviceSpec(Spec):
             raise ValueError(f"{text!r}: an address with a zone (%{address.scope_id}) cannot be polled; leave it out")
         if address.is_unspecified or address.is_multicast or address == _BROADCAST:
             # a placeholder such as 0.0.0.0 or a group address: no one device answers it
-            raise ValueError(f"{text!r} is not the address of one device (unspecified, multicast or broadcast)")
+            raise ValueError(
+                f"{text!r} is not the address of one device (unspecified, multicast or broadcast):"
+                " give the device's own address, or leave the device out until it has one"
+            )
         return str(address)
 
     @field_validator("tags", mode="before")

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from netmon.errors import InventoryError
 from netmon.inventory.files import read_files, render_yaml, write_csv, write_yaml
 from netmon.inventory.plan import Plan, make_plan
-from netmon.inventory.spec import DeviceSpec, Inventory
+from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec
 from tests.conftest import EXAMPLE_INVENTORY
 
 EMPTY = Inventory(units={}, devices={}, links={})
@@ -426,7 +426,9 @@ def test_an_address_no_device_answers_on_is_refused(given: str, message: str) ->
         pytest.param("10.000", "'10.000' is not a whole number", id="vi-VN-ten-thousands"),
         pytest.param("1,000", "'1,000' is not a whole number", id="en-US-thousands"),
         pytest.param("1 000", "'1 000' is not a whole number", id="space-thousands"),
+        pytest.param("1.000.000", "'1.000.000' is not a whole number", id="vi-VN-millions"),
         pytest.param("-5", "greater than or equal to 0", id="negative"),
+        pytest.param("12.5", "valid integer", id="a-fraction"),
     ],
 )
 def test_a_count_with_a_thousands_separator_is_refused(tmp_path: Path, cell: str, message: str) -> None:
@@ -439,3 +441,18 @@ def test_a_count_with_a_thousands_separator_is_refused(tmp_path: Path, cell: str
     issues = read_files([folder]).issues
     assert [(issue.line, issue.where) for issue in issues] == [(2, "link 'l1': capacity_mbps")]
     assert message in issues[0].message
+
+
+@pytest.mark.parametrize(("cell", "count"), [("1000", 1000), ("12.0", 12), ("100,0", None), (" 7 ", 7)])
+def test_a_count_without_thousands_separators_is_read(tmp_path: Path, cell: str, count: int | None) -> None:
+    """ "12.0" (a number cell saved with a decimal) is 12: only digits grouped by threes are ambiguous."""
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    (folder / "links.csv").write_text(f"name;kind;unit;device;capacity_mbps\nl1;lan;U;d;{cell}\n", encoding="utf-8")
+    found = read_files([folder])
+    if count is None:  # "100,0" is no number pydantic reads: its own error, not the separator hint
+        assert [issue.where for issue in found.issues] == ["link 'l1': capacity_mbps"]
+        assert "without separators" not in found.issues[0].message
+    else:
+        assert found.issues == []
+        assert [record.spec.capacity_mbps for record in found.records[LinkSpec]] == [count]  # type: ignore[attr-defined]
