@@ -291,7 +291,11 @@ def _check_devices(merged: _Merged, profiles: Collection[str]) -> None:
         _check_move(merged, record)
         merged.check_ref(record, "parent", DeviceSpec, "parent device")
         if device.snmp is not None and device.snmp not in profiles:
-            merged.issue(record, "snmp", f"unknown SNMP profile {device.snmp!r} (the config defines: {known})")
+            # the value is not echoed: an operator who mistakes the field types the community there
+            message = (
+                f"not an SNMP profile of the config (it defines: {known}); give a profile's name, never a community"
+            )
+            merged.issue(record, "snmp", message)
         other = addresses.setdefault(device.address, record)
         if other is not record:
             place = other.origin.describe("address") if other.origin.line else other.origin.source

@@ -185,7 +185,12 @@ VALIDATION_ERRORS = [
     ),
     pytest.param(
         BASE.replace("snmp: lab-v2c", "snmp: public"),
-        ["inv.yaml:18: device 'p-r1': snmp: unknown SNMP profile 'public' (the config defines: lab-v2c, lab-v3)"],
+        [
+            (
+                "inv.yaml:18: device 'p-r1': snmp: not an SNMP profile of the config (it defines: lab-v2c, lab-v3);"
+                " give a profile's name, never a community"
+            )
+        ],
         id="unknown-profile",
     ),
     pytest.param(
