@@ -84,13 +84,15 @@ def validation_message(err: Mapping[str, Any], *, key: str = "key") -> str:
 
     *key* names what a file holds: "key" in the config, "field" in the inventory. Length errors
     are said plainly ("must not be empty", not "Value should have at least 1 item after
-    validation"); a validator's own message loses pydantic's "Value error, " prefix.
+    validation"), so are dates that do not parse ("must be a date written YYYY-MM-DD", not
+    "invalid character in year") and a YAML number or yes/no where text belongs; a validator's
+    own message loses pydantic's "Value error, " prefix. The input's value is never repeated.
     """
     kind, ctx = err["type"], err.get("ctx") or {}
-    if kind == "extra_forbidden":
-        return f"unknown {key}"
-    if kind == "missing":
-        return f"required {key} is missing"
+    plain = {"extra_forbidden": f"unknown {key}", "missing": f"required {key} is missing"}
+    plain.update(dict.fromkeys(_DATE_ERRORS, "must be a date written YYYY-MM-DD, e.g. 2025-07-01"))
+    if kind == "string_type" and isinstance(err.get("input"), int | float | bool):
+        return "must be text: in YAML, quote a value such as 0123, 1.10 or ON that YAML reads as a number or yes/no"
     if kind in ("too_short", "string_too_short", "too_long", "string_too_long"):
         short = "short" in kind
         limit = ctx.get("min_length" if short else "max_length")
@@ -99,7 +101,11 @@ def validation_message(err: Mapping[str, Any], *, key: str = "key") -> str:
                 return "must not be empty"
             unit = "item" if ctx.get("field_type") in _COLLECTIONS else "character"
             return f"must have at {'least' if short else 'most'} {limit} {unit}{'s' if limit != 1 else ''}"
-    return str(err["msg"]).removeprefix("Value error, ")
+    return plain.get(kind) or str(err["msg"]).removeprefix("Value error, ")
+
+
+#: pydantic's error types for a date it could not read (01/07/2025, 2025-7-1, 45839 from a sheet).
+_DATE_ERRORS = frozenset(("date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_type"))
 
 
 class _IssuesError(InputError):

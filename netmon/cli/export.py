@@ -58,7 +58,7 @@ def export_indicators(
     Periods are local to the configured timezone. A ratio whose denominator is 0 is not
     applicable: an empty cell in CSV and XLSX, null in JSON. The file is written whole or not at all.
 
-    Example: netmon export indicators --period 2026-Q3 --level district -o q3.xlsx
+    Example: netmon export indicators --period 2026-Q3 --level commune -o q3.xlsx
     """
     from netmon.indicators.compute import compute, first_sample  # noqa: PLC0415 (lazy: keeps --help light)
     from netmon.indicators.definitions import catalog_for  # noqa: PLC0415

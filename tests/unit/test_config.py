@@ -104,7 +104,12 @@ CONFIG_ERRORS = [
     ),
     pytest.param(
         "snmp_profiles:\n  p:\n    version: 3\n    user: u\n    priv_protocol: aes128\n    priv_key: 12345678\n",
-        ["{f}:6: snmp_profiles.p.priv_key: Input should be a valid string"],
+        [
+            (
+                "{f}:6: snmp_profiles.p.priv_key: must be text: in YAML, quote a value such as 0123, 1.10 or ON"
+                " that YAML reads as a number or yes/no"
+            )
+        ],
         id="v3-key-wrong-type",
     ),
     pytest.param(

@@ -461,3 +461,26 @@ def test_a_count_without_thousands_separators_is_read(tmp_path: Path, cell: str,
     else:
         assert found.issues == []
         assert [record.spec.capacity_mbps for record in found.records[LinkSpec]] == [count]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param(
+            ("    parent: D1\n", "    parent: D1\n    valid_from: 01/07/2025\n"),
+            "inv.yaml:13: unit 'W1': valid_from: must be a date written YYYY-MM-DD, e.g. 2025-07-01",
+            id="a-date-day-first",
+        ),
+        pytest.param(
+            ("  - code: W1\n", "  - code: 0123\n"),
+            "inv.yaml:9: unit #3: code: must be text: in YAML, quote a value such as 0123, 1.10 or ON that YAML"
+            " reads as a number or yes/no",
+            id="a-code-yaml-reads-as-a-number",
+        ),
+    ],
+)
+def test_input_mistakes_are_said_in_the_operators_words(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    """pydantic said "invalid character in year" and "Input should be a valid string"."""
+    path = tmp_path / "inv.yaml"
+    path.write_text(BASE.replace(*change, 1), encoding="utf-8")
+    assert [str(issue).replace(str(tmp_path) + "/", "") for issue in read_files([path]).issues] == [expected]
