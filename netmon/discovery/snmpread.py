@@ -141,6 +141,19 @@ class Reader:
         except _ERRORS:
             return None
 
+    async def get_each(self, oids: Sequence[str]) -> dict[str, ValueType]:
+        """GET *oids*; over SNMPv1, when some are missing, ask the others one by one ({} when none answer).
+
+        An SNMPv1 agent answers a GET naming one missing object with noSuchName for the whole PDU
+        (RFC 1157 4.1.2), so a system-group-only agent (no ifNumber.0, no sysServices.0) would look
+        silent. One by one only after the agent has answered: a silent host costs one timeout.
+        """
+        got = await self.get(oids)
+        if self.profile.version != "1" or got is None or len(got) == len(oids):
+            return got or {}  # None: no reply (a timeout), which one by one would only repeat
+        each = {oid: (await self.get([oid]) or {}).get(oid) for oid in oids}
+        return {oid: value for oid, value in each.items() if value is not None}
+
     async def walk(self, base: str, *, max_rows: int = MAX_ROWS) -> list[tuple[str, ValueType]]:
         """Walk the subtree *base*: bounded in rows and requests, stopping at a non-increasing OID.
 
@@ -178,10 +191,10 @@ async def identify(
     """Try *profiles* in order; return what the first one that answers reads, or None."""
     for name, profile in profiles:
         reader = Reader(address, profile, contexts=contexts)
-        got = await reader.get(list(_SYSTEM.values()))
+        got = await reader.get_each(list(_SYSTEM.values()))
         if not got:
             continue
-        extra = await reader.get([_HR_SYSTEM_UPTIME, _LLDP_LOC_CHASSIS_ID, _LLDP_LOC_CAP_ENABLED]) or {}
+        extra = await reader.get_each([_HR_SYSTEM_UPTIME, _LLDP_LOC_CHASSIS_ID, _LLDP_LOC_CAP_ENABLED])
         values = {key: got.get(oid) for key, oid in _SYSTEM.items()}
         services, count = values["sys_services"], values["if_number"]
         chassis, caps = extra.get(_LLDP_LOC_CHASSIS_ID), extra.get(_LLDP_LOC_CAP_ENABLED)
