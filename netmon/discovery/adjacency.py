@@ -81,9 +81,13 @@ def match_remote(neighbour: Neighbour, found: Mapping[str, Found]) -> tuple[str 
 def adjacency(found: Mapping[str, Found]) -> list[Edge]:
     """Return one edge per pair of adjacent discovered hosts, ports taken from each side's own table.
 
+    The first side (in address order) that lists the other gives its own port and, for now, the
+    far port as its neighbour entry names it. The far side's own entry then names its own port,
+    but only an entry of the same link: where two links join the pair (LAG members, a second
+    uplink), the far entry whose remote port is the near side's port, else the only far entry.
     An edge only one side lists, where the other side lists neighbours, is stale and left out.
     """
-    seen: dict[tuple[str, str], Edge] = {}
+    entries: dict[tuple[str, str], list[tuple[str, Neighbour]]] = {}
     seen_by: dict[str, set[str]] = {}  # host -> the hosts its own table lists
     for host in sorted(found.values(), key=lambda h: h.address):
         if host.view is None:
@@ -93,21 +97,22 @@ def adjacency(found: Mapping[str, Found]) -> list[Edge]:
             if other is None or other == host.address:
                 continue
             seen_by.setdefault(host.address, set()).add(other)
-            key = (min(host.address, other), max(host.address, other))
-            known = seen.get(key)
-            if known is None:
-                seen[key] = Edge(
-                    a=host.address,
-                    a_port=neighbour.local_port,
-                    b=other,
-                    b_port=neighbour.remote_port,
-                    protocol=neighbour.protocol,
-                )
-            elif known.b == host.address:  # the far side's own table names its own port best
-                seen[key] = Edge(
-                    a=known.a, a_port=known.a_port, b=known.b, b_port=neighbour.local_port, protocol=known.protocol
-                )
-    return [edge for edge in seen.values() if _confirmed(edge, found, seen_by)]
+            entries.setdefault((min(host.address, other), max(host.address, other)), []).append(
+                (host.address, neighbour)
+            )
+    edges = [_edge(key, listed) for key, listed in entries.items()]
+    return [edge for edge in edges if _confirmed(edge, found, seen_by)]
+
+
+def _edge(key: tuple[str, str], listed: list[tuple[str, Neighbour]]) -> Edge:
+    """Build the edge of one pair from every entry either side lists about the other."""
+    near, first = listed[0]
+    far = key[1] if near == key[0] else key[0]
+    far_entries = [n for lister, n in listed if lister == far]
+    same_link = [n for n in far_entries if n.remote_port == first.local_port]
+    chosen = same_link[0] if same_link else far_entries[0] if len(far_entries) == 1 else None
+    far_port = chosen.local_port if chosen is not None else first.remote_port
+    return Edge(a=near, a_port=first.local_port, b=far, b_port=far_port, protocol=first.protocol)
 
 
 def _confirmed(edge: Edge, found: Mapping[str, Found], seen_by: Mapping[str, set[str]]) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from netmon.discovery.adjacency import Found
+from netmon.discovery.adjacency import Found, Uplink, adjacency, uplinks
 from netmon.discovery.identify import capabilities, guess
 from netmon.discovery.neighbours import read_view
 from netmon.discovery.snmpread import Reader, identify
@@ -38,6 +38,27 @@ async def discovered(sim: Simulator, hosts: Mapping[str, str], version: str) -> 
         )
         found[address] = Found(address=address, identity=identity, guess=role, view=view)
     return found
+
+
+# ---- a neighbour seen on two local ports (LAG members): each edge pairs the ports of one link ----
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_two_links_to_one_neighbour_pair_their_own_ports(snmpsim_agent: Simulator, version: str) -> None:
+    """dist-a ge1-xe1 acc-b and ge2-xe2: an edge never pairs ge1 with xe2 (a link that does not exist)."""
+    found = await discovered(snmpsim_agent, {A: "lldp-parallel-a", B: "lldp-parallel-b"}, version)
+    seen = {h: {(n.local_port, n.remote_port, n.remote_name) for n in found[h].view.neighbours} for h in (A, B)}  # type: ignore[union-attr]
+    assert seen == {
+        A: {("ge1", "xe1", "acc-b"), ("ge2", "xe2", "acc-b")},  # lldpRemTimeMark 3001 and 5000: still the index
+        B: {("xe1", "ge1", "dist-a"), ("xe2", "ge2", "dist-a")},
+    }
+    (edge,) = adjacency(found)
+    assert {(edge.a, edge.a_port), (edge.b, edge.b_port)} in (
+        {(A, "ge1"), (B, "xe1")},
+        {(A, "ge2"), (B, "xe2")},
+    )
+    assert uplinks(found, [edge], A) == {B: Uplink(parent=A, port="xe1", parent_port="ge1", speed_mbps=10000)}
+    assert uplinks(found, [edge], B) == {A: Uplink(parent=B, port="ge1", parent_port="xe1", speed_mbps=1000)}
 
 
 # ---- SNMPv1: one missing object of the system group must not hide the host ----------------------
