@@ -65,6 +65,10 @@ def match_remote(neighbour: Neighbour, found: Mapping[str, Found]) -> tuple[str 
         for host in found.values():
             if address == host.address or (host.view is not None and address in host.view.addresses):
                 return host.address, f"management address {address}"
+    owned = neighbour.remote_chassis_address  # LldpChassisIdSubtype networkAddress: an address the chassis owns
+    for host in found.values() if owned else ():
+        if owned == host.address or (host.view is not None and owned in host.view.addresses):
+            return host.address, f"chassis id {owned} (a network address)"
     if neighbour.remote_chassis:
         for host in found.values():
             chassis = host.identity.lldp_chassis_id if host.identity is not None else None

@@ -33,6 +33,7 @@ _IP_AD_ENT_ADDR = "1.3.6.1.2.1.4.20.1.1"
 _TEXT_PORT_IDS = {1, 5, 7}
 _TEXT_CHASSIS_IDS = {1, 2, 3, 6, 7}
 _MAC = 3  # LldpPortIdSubtype macAddress (the chassis subtype is 4)
+_NETWORK_ADDRESS = 5  # LldpChassisIdSubtype networkAddress (the port subtype is 4)
 #: CISCO-CDP-MIB cdpCacheCapabilities bits (CDP protocol spec): router, bridges, switch, host, phone.
 _CDP_CAPS = {0x01: "router", 0x02: "bridge", 0x04: "bridge", 0x08: "bridge", 0x10: "stationOnly", 0x80: "telephone"}
 
@@ -45,6 +46,7 @@ class Neighbour:
     local_port: str
     remote_name: str | None = None
     remote_chassis: str | None = None
+    remote_chassis_address: str | None = None  # the chassis id, where it is a network address (subtype 5)
     remote_port: str | None = None
     remote_descr: str | None = None
     remote_addresses: tuple[str, ...] = ()
@@ -72,9 +74,28 @@ def _mac(value: ValueType | None) -> str:
 
 
 def _chassis(subtype: ValueType | None, value: ValueType | None) -> str:
-    if subtype == 4 or (isinstance(value, bytes) and len(value) == 6 and subtype not in _TEXT_CHASSIS_IDS):
+    """Return lldpRemChassisId as text by its LldpChassisIdSubtype (IEEE 802.1AB-2005 9.5.2.2).
+
+    networkAddress(5) is an IANA AddressFamilyNumbers octet then the address (`_network_address`);
+    macAddress(4) is six octets, else read as text.
+    """
+    if subtype == _NETWORK_ADDRESS:
+        return _network_address(value) or _hex(value)
+    if isinstance(value, bytes) and len(value) == 6 and subtype not in _TEXT_CHASSIS_IDS:
         return _mac(value)
     return _text(value)
+
+
+def _network_address(value: ValueType | None) -> str | None:
+    """Decode a networkAddress id: the IANA address family (1 ipv4, 2 ipv6), then the address; None if not."""
+    if not isinstance(value, bytes) or not value:
+        return None
+    return _address(value[0], value[1:])
+
+
+def _hex(value: ValueType | None) -> str:
+    """Return octets that are no known form as colon-separated hex (never control characters)."""
+    return ":".join(f"{b:02x}" for b in value) if isinstance(value, bytes) else _text(value)
 
 
 def _port_id(subtype: ValueType | None, value: ValueType | None, descr: ValueType | None) -> str:
@@ -95,7 +116,7 @@ def _columns(rows: Iterable[tuple[str, ValueType]], base: str) -> dict[int, dict
     return table
 
 
-def _address(subtype: int, raw: Sequence[int]) -> str | None:
+def _address(subtype: int, raw: Sequence[int] | bytes) -> str | None:
     """Decode an InetAddress index part (IANA AddressFamilyNumbers: 1 ipv4, 2 ipv6)."""
     try:
         if subtype == 1 and len(raw) == 4:
@@ -131,12 +152,14 @@ def parse_lldp(
         _mark, port, rem_index = index
         local = _local_port(port, loc, if_names)
         caps = rem.get(12, {}).get(index)
+        chassis_subtype, chassis = rem.get(4, {}).get(index), rem.get(5, {}).get(index)
         neighbours.append(
             Neighbour(
                 protocol="lldp",
                 local_port=local,
                 remote_name=_text(rem.get(9, {}).get(index)) or None,
-                remote_chassis=_chassis(rem.get(4, {}).get(index), rem.get(5, {}).get(index)) or None,
+                remote_chassis=_chassis(chassis_subtype, chassis) or None,
+                remote_chassis_address=_network_address(chassis) if chassis_subtype == _NETWORK_ADDRESS else None,
                 remote_port=_port_id(rem.get(6, {}).get(index), rem.get(7, {}).get(index), rem.get(8, {}).get(index))
                 or None,
                 remote_descr=_text(rem.get(10, {}).get(index)) or None,

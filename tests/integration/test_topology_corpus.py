@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from netmon.discovery.adjacency import Found, Uplink, adjacency, uplinks
+from netmon.discovery.adjacency import Found, Uplink, adjacency, match_remote, uplinks
 from netmon.discovery.identify import capabilities, guess
 from netmon.discovery.neighbours import read_view
 from netmon.discovery.snmpread import Reader, identify
@@ -81,3 +81,29 @@ async def test_an_agent_without_sysservices_or_ifnumber_is_identified(snmpsim_ag
         None,
         None,
     )
+
+
+# ---- lldpRemChassisId of every subtype, three neighbours on one port ------------------------------
+
+#: (local port, lldpRemChassisId as text, lldpRemPortId, lldpRemSysName) per LldpChassisIdSubtype
+#: (IEEE 802.1AB-2005 9.5.2.2): networkAddress(5) is an IANA address family octet and the address,
+#: macAddress(4) six octets, local(7) and interfaceName(6) text. Port 1 faces an unmanaged switch.
+CHASSIS_KINDS = {
+    ("GE1/0/1", "127.77.13.12", "1", None),
+    ("GE1/0/1", "a0:36:9f:0a:0b:0c", "a0:36:9f:0a:0b:0d", None),  # lldpRemSysName "" is no name
+    ("GE1/0/1", "SN-21980105863GC4000139", "eth0", "ap-hoi-truong"),
+    ("GE1/0/2", "2001:db8::5", "Gi0/0", None),
+    ("GE1/0/3", "br0", "lan1", "printer-p2"),
+}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_chassis_ids_of_every_subtype(snmpsim_agent: Simulator, version: str) -> None:
+    found = await discovered(snmpsim_agent, {A: "lldp-chassis-kinds", B: "system-only"}, version)
+    view = found[A].view
+    assert view is not None
+    got = {(n.local_port, n.remote_chassis, n.remote_port, n.remote_name) for n in view.neighbours}
+    assert got == CHASSIS_KINDS
+    (by_address,) = [n for n in view.neighbours if n.remote_chassis == "127.77.13.12"]
+    assert match_remote(by_address, found) == (B, "chassis id 127.77.13.12 (a network address)")
+    assert [(e.a, e.a_port, e.b) for e in adjacency(found)] == [(A, "GE1/0/1", B)]
