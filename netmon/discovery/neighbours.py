@@ -2,8 +2,8 @@
 
 Read per device: lldpRemTable, lldpRemManAddrTable and lldpLocPortTable (LLDP-MIB), cdpCacheTable
 (CISCO-CDP-MIB, where the agent has it), ifName/ifDescr and ifHighSpeed/ifSpeed (IF-MIB, RFC 2863)
-to name local ports and give link speeds, and ipAdEntAddr (IP-MIB, RFC 4293) to know every
-address a device owns (the monitoring station's gateway is one of them).
+and dot1dBasePortIfIndex (BRIDGE-MIB, RFC 4188) to name local ports and give link speeds, and
+ipAdEntAddr (IP-MIB, RFC 4293) to know every address a device owns (the station's gateway is one).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ _IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
 _IF_HIGH_SPEED = "1.3.6.1.2.1.31.1.1.1.15"
 _IF_SPEED = "1.3.6.1.2.1.2.2.1.5"
 _IP_AD_ENT_ADDR = "1.3.6.1.2.1.4.20.1.1"
+_DOT1D_BASE_PORT_IF_INDEX = "1.3.6.1.2.1.17.1.4.1.2"
 #: LldpPortIdSubtype / LldpChassisIdSubtype values whose id is text (interfaceAlias, interfaceName, local).
 _TEXT_PORT_IDS = {1, 5, 7}
 _TEXT_CHASSIS_IDS = {1, 2, 3, 6, 7}
@@ -133,8 +134,12 @@ def parse_lldp(
     management: Sequence[tuple[str, ValueType]],
     local_ports: Sequence[tuple[str, ValueType]],
     if_names: dict[int, str],
+    base_ports: dict[int, int] | None = None,
 ) -> list[Neighbour]:
-    """Turn LLDP-MIB walks into neighbours; a local port is named by ifName where its number is an ifIndex."""
+    """Turn LLDP-MIB walks into neighbours, local ports named by ifName (`_local_port`).
+
+    *base_ports* is BRIDGE-MIB's dot1dBasePortIfIndex (dot1dBasePort -> ifIndex), where the agent has it.
+    """
     rem = _columns(remote, _LLDP_REM)
     loc = _columns(local_ports, _LLDP_LOC_PORT)
     addresses: dict[tuple[int, int], list[str]] = defaultdict(list)
@@ -150,7 +155,7 @@ def parse_lldp(
         if len(index) != 3:
             continue
         _mark, port, rem_index = index
-        local = _local_port(port, loc, if_names)
+        local = _local_port(port, loc, if_names, base_ports or {})
         caps = rem.get(12, {}).get(index)
         chassis_subtype, chassis = rem.get(4, {}).get(index), rem.get(5, {}).get(index)
         neighbours.append(
@@ -170,13 +175,25 @@ def parse_lldp(
     return neighbours
 
 
-def _local_port(number: int, loc: dict[int, dict[tuple[int, ...], ValueType]], if_names: dict[int, str]) -> str:
+def _local_port(
+    number: int,
+    loc: dict[int, dict[tuple[int, ...], ValueType]],
+    if_names: dict[int, str],
+    base_ports: dict[int, int],
+) -> str:
+    """Name lldpLocPortNum *number*: by its lldpLocPortId/Desc where that is an ifName, else by number.
+
+    LLDP-MIB LldpPortNumber: "A port number has no mandatory relationship to an InterfaceIndex
+    object"; on a bridge it "will have the same value as the dot1dBasePort object", else as the
+    ifIndex. So a number BRIDGE-MIB's dot1dBasePortIfIndex maps is that interface.
+    """
     subtype, value, descr = (loc.get(c, {}).get((number,)) for c in (2, 3, 4))
     if subtype in (5, 7) and _text(value) in if_names.values():
         return _text(value)
     if _text(descr) in if_names.values():
         return _text(descr)
-    return if_names.get(number) or _port_id(subtype, value, descr) or f"lldpPort:{number}"
+    by_number = if_names.get(base_ports.get(number, number))
+    return by_number or _port_id(subtype, value, descr) or f"lldpPort:{number}"
 
 
 def parse_cdp(cache: Sequence[tuple[str, ValueType]], if_names: dict[int, str]) -> list[Neighbour]:
@@ -224,6 +241,11 @@ async def read_view(reader: Reader) -> DeviceView:
         await reader.walk(_LLDP_REM_MAN_ADDR + ".3"),  # lldpRemManAddrIfSubtype: the index is what counts
         await reader.walk(_LLDP_LOC_PORT),
         names,
+        {
+            oid_suffix(oid, _DOT1D_BASE_PORT_IF_INDEX)[0]: value
+            for oid, value in await reader.walk(_DOT1D_BASE_PORT_IF_INDEX)
+            if isinstance(value, int)
+        },
     )
     neighbours += parse_cdp(await reader.walk(_CDP_CACHE), names)
     return DeviceView(

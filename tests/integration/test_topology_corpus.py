@@ -107,3 +107,23 @@ async def test_chassis_ids_of_every_subtype(snmpsim_agent: Simulator, version: s
     (by_address,) = [n for n in view.neighbours if n.remote_chassis == "127.77.13.12"]
     assert match_remote(by_address, found) == (B, "chassis id 127.77.13.12 (a network address)")
     assert [(e.a, e.a_port, e.b) for e in adjacency(found)] == [(A, "GE1/0/1", B)]
+
+
+# ---- lldpLocPortNum of a bridge is its dot1dBasePort, not its ifIndex -----------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_a_bridge_names_local_ports_through_dot1d_base_port(snmpsim_agent: Simulator, version: str) -> None:
+    """LLDP-MIB LldpPortNumber: on a bridge it "will have the same value as the dot1dBasePort object".
+
+    Port 1 is dot1dBasePort 1 (ifIndex 10101, Gi1/0/1), not ifIndex 1 (Vl1); lldpLocPortId is a
+    MAC and lldpLocPortDesc the operator's text, so only BRIDGE-MIB dot1dBasePortIfIndex tells.
+    """
+    found = await discovered(snmpsim_agent, {A: "lldp-bridge-ports"}, version)
+    view = found[A].view
+    assert view is not None
+    assert {(n.local_port, n.remote_name, n.remote_port) for n in view.neighbours} == {
+        ("Gi1/0/1", "core", "Gi0/3"),
+        ("Gi1/0/2", "phone-2", "Fa0/1"),
+    }
+    assert view.ports == {"Vl1": 1000, "Gi1/0/1": 1000, "Gi1/0/2": 100}
