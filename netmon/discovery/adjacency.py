@@ -18,7 +18,9 @@ from netmon.discovery.identify import Guess
 from netmon.discovery.neighbours import DeviceView, Neighbour
 from netmon.discovery.snmpread import Identity
 
-__all__ = ["Edge", "Found", "Uplink", "adjacency", "gateway_to", "match_remote", "root_of", "uplinks"]
+__all__ = ["Edge", "Found", "Uplink", "adjacency", "far_port", "gateway_to", "match_remote", "root_of", "uplinks"]
+
+_LOCAL = 7  # LldpPortIdSubtype local
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,19 +106,37 @@ def adjacency(found: Mapping[str, Found]) -> list[Edge]:
             entries.setdefault((min(host.address, other), max(host.address, other)), []).append(
                 (host.address, neighbour)
             )
-    edges = [_edge(key, listed) for key, listed in entries.items()]
+    edges = [_edge(key, listed, found) for key, listed in entries.items()]
     return [edge for edge in edges if _confirmed(edge, found, seen_by)]
 
 
-def _edge(key: tuple[str, str], listed: list[tuple[str, Neighbour]]) -> Edge:
+def _edge(key: tuple[str, str], listed: list[tuple[str, Neighbour]], found: Mapping[str, Found]) -> Edge:
     """Build the edge of one pair from every entry either side lists about the other."""
     near, first = listed[0]
     far = key[1] if near == key[0] else key[0]
     far_entries = [n for lister, n in listed if lister == far]
-    same_link = [n for n in far_entries if n.remote_port == first.local_port]
+    same_link = [n for n in far_entries if far_port(n, found[near].view) == first.local_port]
     chosen = same_link[0] if same_link else far_entries[0] if len(far_entries) == 1 else None
-    far_port = chosen.local_port if chosen is not None else first.remote_port
-    return Edge(a=near, a_port=first.local_port, b=far, b_port=far_port, protocol=first.protocol)
+    port = chosen.local_port if chosen is not None else far_port(first, found[far].view)
+    return Edge(a=near, a_port=first.local_port, b=far, b_port=port, protocol=first.protocol)
+
+
+def far_port(neighbour: Neighbour, view: DeviceView | None) -> str | None:
+    """Return the neighbour's port as the far device names it (its ifName), where its view tells; else as read.
+
+    The near side reads another spelling of the same port: CISCO-CDP-MIB cdpCacheDevicePort is
+    "typically the value of the ifName object", but Cisco sends the full name (the far side's
+    ifDescr, "GigabitEthernet0/1" for Gi0/1); LldpPortIdSubtype local(7) is "an alpha-numeric
+    string locally assigned" (IEEE 802.1AB-2005 9.5.3.2), which Junos fills with the port's ifIndex.
+    """
+    port = neighbour.remote_port
+    if port is None or view is None or port in view.ports:
+        return port
+    if port in view.if_descrs:
+        return view.if_descrs[port]
+    if neighbour.remote_port_subtype == _LOCAL and port.isdigit() and int(port) in view.if_names:
+        return view.if_names[int(port)]
+    return port
 
 
 def _confirmed(edge: Edge, found: Mapping[str, Found], seen_by: Mapping[str, set[str]]) -> bool:

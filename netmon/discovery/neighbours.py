@@ -9,7 +9,7 @@ ipAdEntAddr (IP-MIB, RFC 4293) to know every address a device owns (the station'
 from __future__ import annotations
 
 import ipaddress
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -49,6 +49,7 @@ class Neighbour:
     remote_chassis: str | None = None
     remote_chassis_address: str | None = None  # the chassis id, where it is a network address (subtype 5)
     remote_port: str | None = None
+    remote_port_subtype: int | None = None  # LldpPortIdSubtype of remote_port (None: CDP's cdpCacheDevicePort)
     remote_descr: str | None = None
     remote_addresses: tuple[str, ...] = ()
     remote_capabilities: frozenset[str] = field(default_factory=frozenset)
@@ -61,6 +62,8 @@ class DeviceView:
     address: str
     addresses: frozenset[str] = frozenset()
     ports: dict[str, int | None] = field(default_factory=dict)  # ifName -> speed in Mbit/s
+    if_names: dict[int, str] = field(default_factory=dict)  # ifIndex -> ifName (else ifDescr)
+    if_descrs: dict[str, str] = field(default_factory=dict)  # ifDescr -> ifName, where one interface has it
     neighbours: tuple[Neighbour, ...] = ()
 
 
@@ -158,6 +161,7 @@ def parse_lldp(
         local = _local_port(port, loc, if_names, base_ports or {})
         caps = rem.get(12, {}).get(index)
         chassis_subtype, chassis = rem.get(4, {}).get(index), rem.get(5, {}).get(index)
+        port_subtype = rem.get(6, {}).get(index)
         neighbours.append(
             Neighbour(
                 protocol="lldp",
@@ -165,8 +169,8 @@ def parse_lldp(
                 remote_name=_text(rem.get(9, {}).get(index)) or None,
                 remote_chassis=_chassis(chassis_subtype, chassis) or None,
                 remote_chassis_address=_network_address(chassis) if chassis_subtype == _NETWORK_ADDRESS else None,
-                remote_port=_port_id(rem.get(6, {}).get(index), rem.get(7, {}).get(index), rem.get(8, {}).get(index))
-                or None,
+                remote_port=_port_id(port_subtype, rem.get(7, {}).get(index), rem.get(8, {}).get(index)) or None,
+                remote_port_subtype=port_subtype if isinstance(port_subtype, int) else None,
                 remote_descr=_text(rem.get(10, {}).get(index)) or None,
                 remote_addresses=tuple(addresses.get((port, rem_index), ())),
                 remote_capabilities=capabilities(caps if isinstance(caps, bytes) else None),
@@ -227,8 +231,10 @@ def parse_cdp(cache: Sequence[tuple[str, ValueType]], if_names: dict[int, str]) 
 async def read_view(reader: Reader) -> DeviceView:
     """Read one device's ports, addresses and LLDP/CDP neighbours (an agent without a table has none)."""
     names = {oid_suffix(o, _IF_NAME)[0]: _text(v) for o, v in await reader.walk(_IF_NAME) if _text(v)}
-    for oid, value in await reader.walk(_IF_DESCR):
-        names.setdefault(oid_suffix(oid, _IF_DESCR)[0], _text(value))
+    descrs = {oid_suffix(o, _IF_DESCR)[0]: _text(v) for o, v in await reader.walk(_IF_DESCR) if _text(v)}
+    for index, descr in descrs.items():
+        names.setdefault(index, descr)
+    spelled = Counter(descrs.values())
     speeds: dict[int, int | None] = {}
     for oid, value in await reader.walk(_IF_HIGH_SPEED):
         speeds[oid_suffix(oid, _IF_HIGH_SPEED)[0]] = value if isinstance(value, int) else None
@@ -252,6 +258,8 @@ async def read_view(reader: Reader) -> DeviceView:
         address=reader.address,
         addresses=frozenset(a for a in own if a) | {reader.address},
         ports={name: speeds.get(index) for index, name in names.items()},
+        if_names=names,
+        if_descrs={descr: names[index] for index, descr in descrs.items() if spelled[descr] == 1},
         neighbours=tuple(neighbours),
     )
 

@@ -127,3 +127,36 @@ async def test_a_bridge_names_local_ports_through_dot1d_base_port(snmpsim_agent:
         ("Gi1/0/2", "phone-2", "Fa0/1"),
     }
     assert view.ports == {"Vl1": 1000, "Gi1/0/1": 1000, "Gi1/0/2": 100}
+
+
+# ---- the far side's port, named as the far side names it -----------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_far_ports_are_named_by_the_far_sides_ifname(snmpsim_agent: Simulator, version: str) -> None:
+    """The agent's port id is kept as read; the uplink names the child's port by the child's own ifName.
+
+    cdpCacheDevicePort is what the far side sent, in practice its ifDescr ("GigabitEthernet0/1");
+    Junos sends LldpPortIdSubtype local(7) holding the port's ifIndex ("513"). Neither lists the
+    parent in its own view, so the parent's entry is all there is; the child's interface table
+    turns it into its ifName (Gi0/1, ge-0/0/0), which is what the inventory's links name.
+    """
+    hosts = {A: "far-port-ids", B: "cdp-child", C: "juniper-child"}
+    found = await discovered(snmpsim_agent, hosts, version)
+    parent = found[A].view
+    assert parent is not None
+    assert {
+        (n.protocol, n.local_port, n.remote_name, n.remote_port, n.remote_addresses) for n in parent.neighbours
+    } == {
+        ("cdp", "Gi0/0", "sw-cdp.example.vn", "GigabitEthernet0/1", (B,)),  # "(FOC1234X0AB)" is NX-OS's serial
+        ("lldp", "Gi0/1", "jnx-acc", "513", (C,)),
+    }
+    assert uplinks(found, adjacency(found), A) == {
+        B: Uplink(parent=A, port="Gi0/1", parent_port="Gi0/0", speed_mbps=1000),
+        C: Uplink(parent=A, port="ge-0/0/0", parent_port="Gi0/1", speed_mbps=1000),
+    }
+    unread = {**found, B: Found(address=B), C: Found(address=C)}  # no view of the far side: the agent's words
+    assert uplinks(unread, adjacency(unread), A) == {
+        B: Uplink(parent=A, port="GigabitEthernet0/1", parent_port="Gi0/0", speed_mbps=None),
+        C: Uplink(parent=A, port="513", parent_port="Gi0/1", speed_mbps=None),
+    }
