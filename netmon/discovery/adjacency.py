@@ -77,11 +77,24 @@ def match_remote(neighbour: Neighbour, found: Mapping[str, Found]) -> tuple[str 
             if chassis and ":".join(f"{b:02x}" for b in chassis) == neighbour.remote_chassis.lower():
                 return host.address, f"chassis id {neighbour.remote_chassis}"
     if neighbour.remote_name:
-        wanted = neighbour.remote_name.split(".")[0].lower()
-        named = [h.address for h in found.values() if h.name and h.name.lower() == wanted]
+        named = [h.address for h in found.values() if _same_name(neighbour.remote_name, h)]
         if len(named) == 1:
             return named[0], f"sysName {neighbour.remote_name}"
     return None, "no discovered host has its address, chassis id or name"
+
+
+def _same_name(remote: str, host: Found) -> bool:
+    """Tell whether a neighbour's sysName (or CDP device id) names *host*.
+
+    DNS names compare without regard to case (RFC 4343). Where both the neighbour's name and the
+    host's sysName carry a domain, the whole names must be equal: sw-dist.hanoi.example.vn is not
+    sw-dist.hcm.example.vn. Where either is a bare name, the first labels are compared.
+    """
+    wanted = remote.lower().rstrip(".")
+    full = (host.identity.sys_name or "").lower().rstrip(".") if host.identity is not None else ""
+    if "." in wanted and "." in full:
+        return wanted == full
+    return bool(host.name) and (host.name or "").lower() == wanted.split(".")[0]
 
 
 def adjacency(found: Mapping[str, Found]) -> list[Edge]:

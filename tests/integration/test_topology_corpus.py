@@ -160,3 +160,25 @@ async def test_far_ports_are_named_by_the_far_sides_ifname(snmpsim_agent: Simula
         B: Uplink(parent=A, port="GigabitEthernet0/1", parent_port="Gi0/0", speed_mbps=None),
         C: Uplink(parent=A, port="513", parent_port="Gi0/1", speed_mbps=None),
     }
+
+
+# ---- names: an FQDN in another case is the host; in another domain it is another host -------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_names_match_by_fqdn_where_both_sides_have_a_domain(snmpsim_agent: Simulator, version: str) -> None:
+    """DNS names are case-insensitive (RFC 4343); sw-dist.hanoi and sw-dist.hcm are two devices."""
+    found = await discovered(snmpsim_agent, {A: "lldp-fqdn", B: "fqdn-hanoi", C: "fqdn-hcm"}, version)
+    view = found[A].view
+    assert view is not None
+    matched = {(n.local_port, n.remote_name): match_remote(n, found)[0] for n in view.neighbours}
+    assert matched == {
+        ("Gi1/0/1", "SW-CORE.HANOI.example.vn"): B,
+        ("Gi1/0/2", "sw-dist.hanoi.example.vn"): None,  # not discovered; sw-dist.hcm is not it
+        ("Gi1/0/4", None): None,  # lldpRemSysName "", no chassis id, no address: nothing to match
+        ("Gi1/0/3", "sw-dist.hcm.example.vn"): C,  # cdpCacheDeviceId with the serial NX-OS appends
+    }
+    assert {(e.a, e.a_port, e.b, e.b_port) for e in adjacency(found)} == {
+        (A, "Gi1/0/1", B, "Gi0/1"),
+        (A, "Gi1/0/3", C, "GigabitEthernet0/3"),
+    }
