@@ -502,3 +502,37 @@ async def test_decomposed_utf8_is_composed(snmpsim_agent: Simulator, version: st
     assert bytes.fromhex(walked[1].replace(" ", "")).decode() == unicodedata.normalize("NFD", "Cổng-1")
     series = await exposition("text-nfd", Role.ROUTER, [system, sample])
     assert ("netmon_interface_oper_up", "Cổng-1") in series  # the NFC label
+
+
+# ---- hrStorage of every hrStorageType, empty removable media, one CPU -----------------------------
+
+MIB = 1024 * 1024
+HOST_TYPES = {  # hrStorageDescr: (size, used) in bytes, hrStorageSize x hrStorageAllocationUnits (RFC 2790)
+    "Physical memory": (3_921_524 * KIB, 3_650_112 * KIB),  # hrStorageRam
+    "Virtual memory": (5_918_672 * KIB, 3_701_320 * KIB),  # hrStorageVirtualMemory
+    "Memory buffers": (3_921_524 * KIB, 102_400 * KIB),  # hrStorageOther
+    "/": (2_563_397 * PAGE, 1_234_567 * PAGE),  # hrStorageFixedDisk
+    "/media/cdrom0": (0, 0),  # hrStorageRemovableDisk without media: 0 bytes is the truth, not unknown
+    "/mnt/share": (2_000_000 * MIB, 1_500_000 * MIB),  # hrStorageNetworkDisk, 1 MiB units: 2 TB
+    "/mnt/usb": (0, 0),  # hrStorageFlashMemory
+}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_storage_of_every_type_and_a_single_cpu(snmpsim_agent: Simulator, version: str) -> None:
+    poller = SnmpPoller(snmpsim_agent.profiles("host-types"), FAST)
+    target = Target(
+        device="host-types", address=snmpsim_agent.address, unit="P", role=Role.SERVER, snmp=f"host-types-{version}"
+    )
+    sample = await poller.host_resources(target)
+    assert sample.status is Status.OK, sample.error
+    assert {row.descr: (row.size_bytes, row.used_bytes) for row in sample.storage} == HOST_TYPES
+    assert sample.cpu_load == (42,)
+    series = await exposition("host-types", Role.SERVER, [sample])
+    assert series[("netmon_host_storage_size_bytes", "/media/cdrom0")] == 0
+    assert series[("netmon_host_storage_size_bytes", "/mnt/share")] == 2_000_000 * MIB
+    assert {label: v for (name, label), v in series.items() if name == "netmon_host_cpu_load_ratio"} == {"0": 0.42}
+    sizes = snmpwalk(snmpsim_agent, "host-types", version, "1.3.6.1.2.1.25.2.3.1.5")
+    assert sorted(int(v) for v in sizes.values()) == sorted(
+        [3_921_524, 5_918_672, 3_921_524, 2_563_397, 0, 2_000_000, 0]
+    )
