@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from netmon.errors import InventoryError, Issue
 from netmon.inventory.files import Parsed
-from netmon.inventory.models import Level, ServiceCheck
+from netmon.inventory.models import CommuneType, Level, ServiceCheck
 from netmon.inventory.spec import KINDS, DeviceSpec, Inventory, LinkSpec, Origin, Record, ServiceSpec, Spec, UnitSpec
 
 __all__ = ["DATABASE", "Change", "Plan", "make_plan"]
@@ -204,6 +204,8 @@ def _check_units(merged: _Merged) -> None:
             )
         elif isinstance(parent, UnitSpec) and not _empty(unit):  # an empty validity is reported below
             _check_in_force_under(merged, record, unit, parent)
+        if not _empty(unit):
+            _check_type_in_force(merged, record, unit)
         _check_validity(merged, record, unit)
     _check_cycles(merged, UnitSpec, lambda spec: spec.parent)  # type: ignore[attr-defined]
 
@@ -230,6 +232,28 @@ def _check_in_force_under(merged: _Merged, record: Record, unit: UnitSpec, paren
         message = f"the parent unit {parent.code!r} ({_span(parent)}) is not in force whenever this unit is"
         message += f" ({_span(unit)})"
         merged.issue(record, "parent", message)
+
+
+def _check_type_in_force(merged: _Merged, record: Record, unit: UnitSpec) -> None:
+    """Check a commune's type against 2025-07-01: thị trấn ended with the districts, đặc khu began with the reform.
+
+    Only dates that say so are reported, at the date that says it: an undated unit is "always" and imports.
+    """
+    if unit.level is not Level.COMMUNE:
+        return  # a type on another level is reported by _check_validity
+    reform = _TWO_TIER_SINCE.isoformat()
+    if unit.type is CommuneType.THI_TRAN:
+        gone = f"no thị trấn since {reform} (abolished with the districts: it became a xã or phường)"
+        if _starts_on(unit, _TWO_TIER_SINCE):
+            merged.issue(record, "valid_from", gone)
+        elif unit.valid_to is not None and unit.valid_to > _TWO_TIER_SINCE:
+            merged.issue(record, "valid_to", f"{gone}; its valid_to is {reform} at the latest")
+    elif unit.type is CommuneType.DAC_KHU:
+        new = f"no đặc khu before {reform} (created by the reform: before it, an island district was a huyện)"
+        if _ends_by(unit, _TWO_TIER_SINCE):
+            merged.issue(record, "valid_to", new)
+        elif unit.valid_from is not None and unit.valid_from < _TWO_TIER_SINCE:
+            merged.issue(record, "valid_from", f"{new}; its valid_from is {reform} at the earliest")
 
 
 def _empty(unit: UnitSpec) -> bool:

@@ -306,6 +306,77 @@ def test_a_unit_lies_within_its_parent_and_on_its_side_of_the_reform(tmp_path: P
     assert [str(i).split(": ", 1)[1] for i in caught.value.issues] == [message]
 
 
+@pytest.mark.parametrize(
+    ("row", "issue"),
+    [
+        pytest.param(
+            "valid_from: 2025-07-01, type: thị trấn",
+            "4: unit 'X': valid_from: no thị trấn since 2025-07-01 (abolished with the districts: it became a xã"
+            " or phường)",
+            id="thi-tran-formed-after-the-reform",
+        ),
+        pytest.param(
+            "valid_from: 2020-01-01, valid_to: 2025-09-01, type: thị trấn",
+            "5: unit 'X': valid_to: no thị trấn since 2025-07-01 (abolished with the districts: it became a xã"
+            " or phường); its valid_to is 2025-07-01 at the latest",
+            id="thi-tran-outlives-the-reform",
+        ),
+        pytest.param(
+            "valid_to: 2025-07-01, type: đặc khu",
+            "4: unit 'X': valid_to: no đặc khu before 2025-07-01 (created by the reform: before it, an island"
+            " district was a huyện)",
+            id="dac-khu-ended-by-the-reform",
+        ),
+        pytest.param(
+            "valid_from: 2024-01-01, type: đặc khu",
+            "4: unit 'X': valid_from: no đặc khu before 2025-07-01 (created by the reform: before it, an island"
+            " district was a huyện); its valid_from is 2025-07-01 at the earliest",
+            id="dac-khu-before-the-reform",
+        ),
+    ],
+)
+def test_a_commune_type_lies_on_its_side_of_the_reform(tmp_path: Path, row: str, issue: str) -> None:
+    """A thị trấn after 2025-07-01 or a đặc khu before it imported silently; the issue sits at the date's line."""
+    path = tmp_path / "inv.yaml"
+    fields = "\n".join(f"    {field}" for field in row.split(", "))
+    path.write_text(
+        f"units:\n  - {{code: P, name: Tỉnh, level: province}}\n  - code: X\n{fields}\n"
+        "    name: X\n    level: commune\n    parent: P\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InventoryError) as caught:
+        _desired([path])
+    # a đặc khu ended by 2025-07-01 under the province is also a commune that sat under a district then
+    issues = [str(i) for i in caught.value.issues if "thị trấn since" in str(i) or "đặc khu before" in str(i)]
+    assert issues == [f"{path}:{issue}"]
+
+
+@pytest.mark.parametrize("kind", ["thị trấn", "đặc khu"])
+def test_an_undated_commune_type_is_always_and_imports(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        f"units:\n  - {{code: P, name: Tỉnh, level: province}}\n  - {{code: X, name: X, level: commune, parent: P,"
+        f" type: {kind}}}\n",
+        encoding="utf-8",
+    )
+    assert list(_desired([path]).units) == ["P", "X"]
+
+
+def test_a_commune_type_against_the_reform_is_placed_at_its_cell(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "units"
+    sheet.append(["code", "name", "level", "type", "parent", "valid_from", "valid_to"])
+    sheet.append(["P", "Tỉnh", "province", None, None, None, None])
+    sheet.append(["X", "Thị trấn Y", "commune", "thị trấn", "P", date(2025, 7, 1), None])
+    path = tmp_path / "units.xlsx"
+    book.save(path)
+    with pytest.raises(InventoryError) as caught:
+        _desired([path])
+    assert f"{path}:units!F3: unit 'X': valid_from: no thị trấn since 2025-07-01" in str(caught.value)
+
+
 def test_a_move_needs_both_fields(tmp_path: Path) -> None:
     path = tmp_path / "inv.yaml"
     path.write_text(
