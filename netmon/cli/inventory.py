@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
 
 @group.command("import", cls=Command)
 @handled
-def inventory_import(
+def inventory_import(  # noqa: PLR0917 (typer: one parameter per option)
     files: Annotated[
         list[Path],
         typer.Argument(
@@ -57,6 +57,14 @@ def inventory_import(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
     prune: Annotated[
         bool, typer.Option("--prune", help="Delete stored records of the lists the files give but no longer name.")
+    ] = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="With --prune, let a list the files give without a record (links: [], a CSV with only its "
+            "header) delete every stored record of that list; refused otherwise.",
+        ),
     ] = False,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
@@ -71,11 +79,18 @@ def inventory_import(
 
     cfg = load(config)
     parsed = read_files(files)
+    for warning in parsed.warnings:
+        err.print(f"warning: {warning}", markup=False)
     for note in parsed.notes:
         err.print(f"note: {note}", markup=False)
     with store_of(cfg) as store, _progress(len(parsed)) as progress:
         plan = store.import_parsed(
-            parsed, profiles=set(cfg.snmp_profiles), prune=prune, dry_run=dry_run, progress=progress
+            parsed,
+            profiles=set(cfg.snmp_profiles),
+            prune=prune,
+            allow_empty=allow_empty,
+            dry_run=dry_run,
+            progress=progress,
         )
     if as_json:
         print_json({"dry_run": dry_run, "rows": plan.rows, "changes": [c.to_dict() for c in plan.changes]})

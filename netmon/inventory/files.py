@@ -64,15 +64,26 @@ class Parsed:
     """Records read from files, the lists the files provide, and every issue found.
 
     `invalid` holds the keys of records that failed to parse: they exist, so references
-    to them are not reported again as unknown.
+    to them are not reported again as unknown. `provided` maps each list the files give (even
+    empty: `links: []`, a header-only CSV) to where it is first given, as (source, line).
+    `warnings` name the files that hold no records at all.
     """
 
     records: dict[type[Spec], list[Record]] = field(default_factory=lambda: {kind: [] for kind in KINDS})
     invalid: dict[type[Spec], set[str]] = field(default_factory=lambda: {kind: set() for kind in KINDS})
-    provided: set[type[Spec]] = field(default_factory=set)
+    provided: dict[type[Spec], tuple[str, int | None]] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     wards: int = 0
+
+    def provide(self, kind: type[Spec], source: str, line: int | None) -> None:
+        """Record that *source* gives the list of *kind* (the first place that does is kept)."""
+        self.provided.setdefault(kind, (source, line))
+
+    def found(self) -> tuple[int, int]:
+        """Return how many records (parsed or not) and issues have been read so far."""
+        return len(self) + sum(len(keys) for keys in self.invalid.values()), len(self.issues)
 
     def __len__(self) -> int:
         return sum(len(rows) for rows in self.records.values())
@@ -89,14 +100,31 @@ def read_files(paths: Iterable[Path]) -> Parsed:
     return parsed
 
 
+#: The warning for a file that holds no records: nothing is imported from it.
+_NO_RECORDS = "{path}: holds no records (no row in any list): nothing imported from it"
+
+
 def _read_one(path: Path, parsed: Parsed) -> None:
     if path.is_dir():
         found = [path / f"{kind.plural}.csv" for kind in KINDS if (path / f"{kind.plural}.csv").is_file()]
         if not found:
             parsed.issues.append(_file_issue(path, f"folder holds none of {_CSV_NAMES}"))
         for csv_path in found:
-            _read_csv(csv_path, parsed)
-    elif path.suffix.lower() == ".csv":
+            _read_file(csv_path, parsed)
+    else:
+        _read_file(path, parsed)
+
+
+def _read_file(path: Path, parsed: Parsed) -> None:
+    """Read one file; warn when it holds no records and has nothing wrong with it either."""
+    before = parsed.found()
+    _read_by_suffix(path, parsed)
+    if parsed.found() == before:
+        parsed.warnings.append(_NO_RECORDS.format(path=path))
+
+
+def _read_by_suffix(path: Path, parsed: Parsed) -> None:
+    if path.suffix.lower() == ".csv":
         _read_csv(path, parsed)
     elif path.suffix.lower() in (".yaml", ".yml"):
         _read_yaml(path, parsed)
@@ -154,7 +182,7 @@ def _read_yaml(path: Path, parsed: Parsed) -> None:
                 )
             )
             continue
-        parsed.provided.add(kind)
+        parsed.provide(kind, str(path), doc.line((key,)))
         if rows is None:
             continue
         if not isinstance(rows, list):
@@ -186,9 +214,9 @@ def _read_csv(path: Path, parsed: Parsed) -> None:
         parsed.issues.append(_file_issue(path, f"cannot tell the list from the name: call it one of {_CSV_NAMES}"))
         return
     text = _read_text(path, parsed)
-    if text is None:
+    if text is None or not text.strip():  # an empty file gives no list, not even an empty one
         return
-    parsed.provided.add(kind)
+    parsed.provide(kind, str(path), 1)
     columns = set(kind.model_fields)
     delimiter = _sniff(text, columns)
     if delimiter is None:

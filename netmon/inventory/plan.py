@@ -135,9 +135,16 @@ class _Merged:
         self.issues.append(Issue(source=source, line=line, where=f"{spec.noun} {spec.key!r}: {name}", message=message))
 
 
-def make_plan(current: Inventory, parsed: Parsed, *, profiles: Collection[str], prune: bool) -> Plan:
-    """Validate *parsed* over *current*; return the plan or raise InventoryError with every issue."""
-    merged = _merge(current, parsed, prune)
+def make_plan(
+    current: Inventory, parsed: Parsed, *, profiles: Collection[str], prune: bool, allow_empty: bool = False
+) -> Plan:
+    """Validate *parsed* over *current*; return the plan or raise InventoryError with every issue.
+
+    With *prune*, a list the files give without a record (`links: []`, a header-only CSV, an
+    exported empty sheet) would delete every stored record of it: that is an issue unless
+    *allow_empty* says the operator means it.
+    """
+    merged = _merge(current, parsed, prune, allow_empty)
     _check_units(merged)
     _check_devices(merged, profiles)
     _check_links(merged)
@@ -154,10 +161,19 @@ def make_plan(current: Inventory, parsed: Parsed, *, profiles: Collection[str], 
     return Plan(current=current, desired=desired, changes=tuple(_diff(current, desired)), rows=len(parsed))
 
 
-def _merge(current: Inventory, parsed: Parsed, prune: bool) -> _Merged:
+def _merge(current: Inventory, parsed: Parsed, prune: bool, allow_empty: bool) -> _Merged:
     merged = _Merged(current=current, invalid=parsed.invalid)
     for kind in KINDS:
         keep_stored = not (prune and kind in parsed.provided)
+        if not keep_stored and not allow_empty and _prunes_all(current, parsed, kind):
+            source, line = parsed.provided[kind]
+            stored = len(current.of(kind))
+            message = (
+                f"--prune would delete every stored {kind.noun} ({stored}): the files give no {kind.plural}; "
+                f"add --allow-empty if that is what you want"
+            )
+            merged.issues.append(Issue(source=source, line=line, where=kind.plural, message=message))
+            keep_stored = True  # one issue, not one per record that refers to them
         records = {key: Record(spec, DATABASE) for key, spec in current.of(kind).items()} if keep_stored else {}
         first: dict[str, Record] = {}
         folded = {key.casefold(): key for key in records}  # "SW1" and "sw1" name one device to an engineer
@@ -185,6 +201,11 @@ def _merge(current: Inventory, parsed: Parsed, prune: bool) -> _Merged:
             folded[key.casefold()] = key
         merged.by_kind[kind] = records
     return merged
+
+
+def _prunes_all(current: Inventory, parsed: Parsed, kind: type[Spec]) -> bool:
+    """Tell whether the files give *kind*'s list without one record while the database holds some."""
+    return bool(current.of(kind)) and not parsed.records[kind] and not parsed.invalid[kind]
 
 
 def _check_units(merged: _Merged) -> None:

@@ -50,7 +50,6 @@ def read_xlsx(path: Path, parsed: Parsed) -> None:
                 message = f"unknown sheet (expected {', '.join(_BY_SHEET)})"
                 parsed.issues.append(Issue(source=f"{path}:{sheet.title}", line=None, where=where, message=message))
                 continue
-            parsed.provided.add(kind)
             _read_sheet(path, sheet, kind, parsed)
     finally:
         book.close()
@@ -59,8 +58,9 @@ def read_xlsx(path: Path, parsed: Parsed) -> None:
 def _read_sheet(path: Path, sheet: Worksheet, kind: type[Spec], parsed: Parsed) -> None:
     rows = sheet.iter_rows(values_only=True)
     header_cells = next(rows, None)
-    if header_cells is None:
+    if header_cells is None:  # an empty sheet gives no list, not even an empty one
         return
+    parsed.provide(kind, f"{path}:{sheet.title}", None)
     known = set(kind.model_fields)
     header: list[str | None] = []
     for index, value in enumerate(header_cells, start=1):

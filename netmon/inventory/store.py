@@ -125,12 +125,16 @@ class Store:
         *,
         profiles: Collection[str],
         prune: bool = False,
+        allow_empty: bool = False,
         dry_run: bool = False,
         progress: Progress | None = None,
     ) -> Plan:
-        """Validate and apply an import in one transaction; all or nothing. Raises InventoryError."""
+        """Validate and apply an import in one transaction; all or nothing. Raises InventoryError.
+
+        *allow_empty*: let --prune empty a list the files give without a record (`make_plan`).
+        """
         with self._begin(lock=not dry_run) as conn:
-            plan = make_plan(_snapshot(conn), parsed, profiles=profiles, prune=prune)
+            plan = make_plan(_snapshot(conn), parsed, profiles=profiles, prune=prune, allow_empty=allow_empty)
             if not dry_run and plan.changes:
                 _apply(conn, plan, progress or (lambda _n: None))
         return plan

@@ -186,3 +186,24 @@ def test_export_yaml_and_csv_reimport_cleanly(loaded: Path, tmp_path: Path) -> N
     for source in (tmp_path / "inv.yaml", tmp_path / "csv"):
         result = run("inventory", "import", source, "--prune", "--config", loaded)
         assert "0 to create, 0 to update, 0 to delete" in result.stdout
+
+
+def test_an_empty_file_is_said_and_prune_will_not_empty_a_list_unasked(loaded: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing yet\n", encoding="utf-8")
+    result = run("inventory", "import", empty, "--prune", "--config", loaded)
+    assert result.exit_code == 0  # nothing to import is no change, as re-importing is
+    assert f"warning: {empty}: holds no records (no row in any list): nothing imported from it" in result.stderr
+    assert "0 to delete" in result.stdout
+    links = tmp_path / "links.csv"
+    links.write_text("\ufeffname,kind,unit,device,interface\n", encoding="utf-8")
+    before = run("inventory", "export", "-o", "-", "--config", loaded).stdout
+    refused = run("inventory", "import", links, "--prune", "--config", loaded)
+    assert refused.exit_code == 2
+    assert f"{links}:1: links: --prune would delete every stored link (" in refused.stderr
+    assert "add --allow-empty if that is what you want" in refused.stderr
+    assert "Traceback" not in refused.stderr + refused.stdout
+    assert run("inventory", "export", "-o", "-", "--config", loaded).stdout == before
+    allowed = run("inventory", "import", links, "--prune", "--allow-empty", "--config", loaded)
+    assert allowed.exit_code == 0, allowed.stderr
+    assert "links: []" in run("inventory", "export", "-o", "-", "--config", loaded).stdout

@@ -24,8 +24,9 @@ from tests.conftest import EXAMPLE_INVENTORY
 PROFILES = {"lab-v2c", "lab-v3"}
 
 
-def _import(store: Store, *paths: Path, prune: bool = False, dry_run: bool = False) -> Plan:
-    return store.import_parsed(read_files(paths), profiles=PROFILES, prune=prune, dry_run=dry_run)
+def _import(store: Store, *paths: Path, prune: bool = False, dry_run: bool = False, allow_empty: bool = False) -> Plan:
+    parsed = read_files(paths)
+    return store.import_parsed(parsed, profiles=PROFILES, prune=prune, dry_run=dry_run, allow_empty=allow_empty)
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -205,9 +206,26 @@ def test_prune_of_a_parent_chain_and_its_units(store: Store, tmp_path: Path) -> 
         "devices:\n  - {name: p-r1, unit: P, role: router, address: 127.31.0.1}\n"
         "links: []\n"
     )
-    plan = _import(store, _write(tmp_path, "p.yaml", only_province), prune=True)
+    plan = _import(store, _write(tmp_path, "p.yaml", only_province), prune=True, allow_empty=True)  # links: [] too
     assert plan.summary() == "0 to create, 0 to update, 6 to delete, 2 unchanged"
     assert list(store.snapshot().devices) == ["p-r1"]
+
+
+def test_prune_refuses_to_empty_a_list_unless_asked(store: Store, tmp_path: Path) -> None:
+    """A list given without a record (an exported empty list, a CSV saved before its rows) deleted every stored one."""
+    _import(store, _write(tmp_path, "all.yaml", UNITS + DEVICES))
+    before = _dump(store)
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    (folder / "links.csv").write_text("name,kind,unit,device,interface\n", encoding="utf-8")
+    with pytest.raises(InventoryError) as caught:
+        _import(store, folder, prune=True)
+    message = "--prune would delete every stored link (1): the files give no links; add --allow-empty if that is"
+    message += " what you want"
+    assert [str(issue) for issue in caught.value.issues] == [f"{folder / 'links.csv'}:1: links: {message}"]
+    assert _dump(store) == before
+    assert _import(store, folder).changes == ()  # without --prune an empty list deletes nothing
+    assert [str(c) for c in _import(store, folder, prune=True, allow_empty=True).changes] == ["- link d1-lan"]
 
 
 def test_prune_cannot_orphan_a_stored_record(store: Store, tmp_path: Path) -> None:

@@ -318,6 +318,40 @@ def test_csv_file_needs_a_list_name(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "provided"),
+    [
+        pytest.param("inv.yaml", b"", [], id="empty-yaml"),
+        pytest.param("inv.yml", b"# the units go here\n\n# and the devices\n", [], id="comment-only-yaml"),
+        pytest.param("inv.yaml", b"units:\nlinks: []\n", ["units", "links"], id="yaml-with-empty-lists"),
+        pytest.param("units.csv", b"", [], id="empty-csv"),
+        pytest.param("units.csv", b"\xef\xbb\xbf\r\n", [], id="csv-with-only-a-bom"),
+        pytest.param("units.csv", b"code,name,level\r\n", ["units"], id="csv-with-only-a-header"),
+    ],
+)
+def test_a_file_without_records_is_named_in_a_warning(
+    tmp_path: Path, name: str, content: bytes, provided: list[str]
+) -> None:
+    """An empty file read as "0 rows read" without a word; only a list it names may be pruned (to empty)."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    parsed = read_files([path])
+    assert (parsed.issues, len(parsed)) == ([], 0)
+    assert parsed.warnings == [f"{path}: holds no records (no row in any list): nothing imported from it"]
+    assert [kind.plural for kind in parsed.provided] == provided
+
+
+def test_only_the_file_without_records_is_warned_about(tmp_path: Path) -> None:
+    (tmp_path / "units.csv").write_text(CSV_UNITS, encoding="utf-8")
+    (tmp_path / "links.csv").write_text("name,kind,unit\n", encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text("units: [", encoding="utf-8")
+    parsed = read_files([tmp_path, tmp_path / "broken.yaml"])
+    assert parsed.warnings == [
+        f"{tmp_path / 'links.csv'}: holds no records (no row in any list): nothing imported from it"
+    ]
+    assert len(parsed.issues) == 1  # the broken file is an error, not a file without records
+
+
 def test_non_utf8_file_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "units.csv"
     path.write_bytes("code,name,level\nP,Tỉnh,province\n".encode("cp1258", errors="replace").replace(b"T", b"\xff"))

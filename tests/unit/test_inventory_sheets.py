@@ -377,6 +377,28 @@ def test_a_commune_type_against_the_reform_is_placed_at_its_cell(tmp_path: Path)
     assert f"{path}:units!F3: unit 'X': valid_from: no thị trấn since 2025-07-01" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("header", "provided"),
+    [pytest.param([], [], id="empty-sheet"), pytest.param(["code", "name", "level"], ["units"], id="header-only")],
+)
+def test_a_workbook_without_records_is_named_in_a_warning(
+    tmp_path: Path, header: list[str], provided: list[str]
+) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "units"
+    if header:
+        sheet.append(header)
+    path = tmp_path / "inv.xlsx"
+    book.save(path)
+    parsed = read_files([path])
+    assert (parsed.issues, len(parsed)) == ([], 0)
+    assert parsed.warnings == [f"{path}: holds no records (no row in any list): nothing imported from it"]
+    assert [kind.plural for kind in parsed.provided] == provided
+    assert list(parsed.provided.values()) == [(f"{path}:units", None)] * len(provided)
+
+
 def test_a_move_needs_both_fields(tmp_path: Path) -> None:
     path = tmp_path / "inv.yaml"
     path.write_text(
