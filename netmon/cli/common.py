@@ -10,7 +10,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -34,12 +34,14 @@ __all__ = [
     "config_path",
     "duration_text",
     "err",
+    "existing_files",
     "handled",
     "load",
     "out",
     "plural",
     "print_json",
     "remember_global_config",
+    "say_replaced",
     "store_of",
 ]
 
@@ -167,6 +169,21 @@ def store_of(config: Config) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+def existing_files(*paths: Path) -> frozenset[Path]:
+    """Return which of *paths* are files now: call it before writing them, then `say_replaced`."""
+    return frozenset(path for path in paths if path.is_file())
+
+
+def say_replaced(written: Iterable[Path], existed: frozenset[Path]) -> None:
+    """Say on stderr which *written* files replaced one that *existed* (`existing_files`).
+
+    An export still replaces its output without asking (scripts rely on it), but never silently.
+    """
+    for path in written:
+        if path in existed:
+            err.print(f"note: replaced the existing file {path}", markup=False)
 
 
 def print_json(data: Any) -> None:

@@ -7,7 +7,19 @@ from typing import Annotated
 
 import typer
 
-from netmon.cli.common import Command, ConfigOpt, JsonOpt, err, handled, load, out, print_json, store_of
+from netmon.cli.common import (
+    Command,
+    ConfigOpt,
+    JsonOpt,
+    err,
+    existing_files,
+    handled,
+    load,
+    out,
+    print_json,
+    say_replaced,
+    store_of,
+)
 
 __all__ = ["register"]
 
@@ -70,7 +82,9 @@ def discover(  # noqa: PLR0917 (typer passes options by keyword)
             cfg, inventory, networks, profiles=chosen, rate=rate, root=root, unit=unit, progress=progress
         )
     if output is not None:
+        existed = existing_files(output)
         write_proposal(found, output)
+        say_replaced([output], existed)
     if as_json:
         print_json(discovery_json(found))
         return

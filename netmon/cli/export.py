@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from netmon.cli.common import Command, ConfigOpt, err, handled, load, plural, store_of
+from netmon.cli.common import Command, ConfigOpt, err, existing_files, handled, load, plural, say_replaced, store_of
 from netmon.errors import InputError
 from netmon.indicators.formats import Format
 from netmon.inventory.kinds import Level
@@ -88,7 +88,9 @@ def export_indicators(
         text = render_json(rows, period=when, level=chosen, generated_at=now) if fmt is Format.JSON else None
         sys.stdout.write(text if text is not None else render_csv(rows))
         return
+    existed = existing_files(output)
     write_export(rows, output, fmt, period=when, level=chosen, catalog=catalog, generated_at=now, windows=windows)
+    say_replaced([output], existed)
     err.print(f"exported {plural(len(rows), 'indicator row')} for {when.label} to {output}", markup=False)
 
 

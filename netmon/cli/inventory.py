@@ -11,7 +11,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from netmon.cli.common import Command, ConfigOpt, JsonOpt, err, handled, load, out, plural, print_json, store_of
+from netmon.cli.common import (
+    Command,
+    ConfigOpt,
+    JsonOpt,
+    err,
+    existing_files,
+    handled,
+    load,
+    out,
+    plural,
+    print_json,
+    say_replaced,
+    store_of,
+)
 from netmon.inventory.kinds import Level, Role
 
 if TYPE_CHECKING:
@@ -143,6 +156,7 @@ def inventory_export(
     Example: netmon inventory export --format csv -o backup/
     """
     from netmon.inventory.files import render_yaml, write_csv, write_yaml  # noqa: PLC0415
+    from netmon.inventory.spec import KINDS  # noqa: PLC0415
 
     cfg = load(config)
     with store_of(cfg) as store:
@@ -150,6 +164,8 @@ def inventory_export(
     if fmt is ExportFormat.YAML and str(output) == "-":
         sys.stdout.write(render_yaml(inventory))
         return
+    targets = [output / f"{kind.plural}.csv" for kind in KINDS] if fmt is ExportFormat.CSV else [output]
+    existed = existing_files(*targets)
     if fmt is ExportFormat.YAML:
         write_yaml(inventory, output)
         written = [output]
@@ -160,6 +176,7 @@ def inventory_export(
         written = [output]
     else:
         written = write_csv(inventory, output, bom=bom)
+    say_replaced(written, existed)
     counts = ", ".join(
         (
             plural(len(inventory.units), "unit"),

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from netmon.cli.common import Command, ConfigOpt, err, handled, load, store_of
+from netmon.cli.common import Command, ConfigOpt, err, existing_files, handled, load, say_replaced, store_of
 from netmon.cli.export import PeriodOpt
 from netmon.errors import InputError
 from netmon.inventory.kinds import Level
@@ -55,5 +55,7 @@ def report(
         data = collect(
             store.engine, store.snapshot(), when, level=level, zone=zone, now=now, catalog=catalog_for(cfg.indicators)
         )
+    existed = existing_files(output)
     pages = write_report(data, output)
+    say_replaced([output], existed)
     err.print(f"wrote {output}: {pages} pages for {data.province}, {when.label}", markup=False)

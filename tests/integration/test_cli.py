@@ -207,3 +207,35 @@ def test_an_empty_file_is_said_and_prune_will_not_empty_a_list_unasked(loaded: P
     allowed = run("inventory", "import", links, "--prune", "--allow-empty", "--config", loaded)
     assert allowed.exit_code == 0, allowed.stderr
     assert "links: []" in run("inventory", "export", "-o", "-", "--config", loaded).stdout
+
+
+EXPORTS = [
+    pytest.param(["inventory", "export", "-o", "{out}.yaml"], ["{out}.yaml"], id="inventory-yaml"),
+    pytest.param(["inventory", "export", "-f", "xlsx", "-o", "{out}.xlsx"], ["{out}.xlsx"], id="inventory-xlsx"),
+    pytest.param(
+        ["inventory", "export", "-f", "csv", "-o", "{out}"],
+        ["{out}/units.csv", "{out}/devices.csv", "{out}/links.csv", "{out}/services.csv"],
+        id="inventory-csv",
+    ),
+    pytest.param(["export", "indicators", "-p", "live", "-o", "{out}.csv"], ["{out}.csv"], id="indicators"),
+    pytest.param(["discover", "127.0.0.1/32", "-o", "{out}.yaml"], ["{out}.yaml"], id="discover"),
+]
+
+
+@pytest.mark.parametrize(("args", "files"), EXPORTS)
+def test_an_export_says_which_file_it_replaced(loaded: Path, tmp_path: Path, args: list[str], files: list[str]) -> None:
+    """-o replaced an existing file without a word; it still replaces it (scripts rely on it), and says so."""
+    out = tmp_path / "out"
+    command = [arg.format(out=out) for arg in args]
+    first = run(*command, "--config", loaded)
+    assert first.exit_code == 0, first.stderr
+    assert "replaced" not in first.stderr
+    paths = [Path(name.format(out=out)) for name in files]
+    for path in paths:
+        path.write_text("old\n", encoding="utf-8")
+    again = run(*command, "--config", loaded)
+    assert again.exit_code == 0, again.stderr
+    assert [line for line in again.stderr.splitlines() if "replaced" in line] == [
+        f"note: replaced the existing file {path}" for path in paths
+    ]
+    assert all(path.read_text(encoding="utf-8", errors="replace") != "old\n" for path in paths)

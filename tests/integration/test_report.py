@@ -130,6 +130,15 @@ def test_cli_writes_the_report_for_a_level(config: Path, tmp_path: Path) -> None
     assert "Cấp / Level: xã" in text
 
 
+def test_cli_says_it_replaced_an_existing_report(config: Path, tmp_path: Path) -> None:
+    path = tmp_path / "oct.pdf"
+    path.write_bytes(b"%PDF-1.4 an older report\n")
+    result = _run("report", "--period", "2026-10", "-o", path, "-c", config)
+    assert result.exit_code == 0, result.stderr
+    assert f"note: replaced the existing file {path}" in result.stderr
+    assert "Kỳ báo cáo / Period: 2026-10" in _text(path)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
