@@ -85,6 +85,13 @@ class SecretUrl(Secret):
             # "user:P@ss@host": SQLAlchemy and libpq split at the first "@", so the rest of the password
             # would be shown (check-config) and sent to DNS (connection errors) as the host name
             raise ValueError("the user name or password holds '@': percent-encode it as %40")
+        if url.drivername.split("+", 1)[0] == "postgres":
+            # libpq, psql and many hosting panels write postgres://; SQLAlchemy dropped that name in 1.4
+            scheme = "postgresql" + url.drivername.removeprefix("postgres")
+            raise ValueError(
+                f"unsupported database {url.drivername!r}: did you mean {scheme}://? "
+                f"Write the same URL with {scheme}:// in front (netmon's database layer does not read postgres://)"
+            )
         if url.drivername not in SUPPORTED_DRIVERS:
             # issue 15: mysql:// passed check-config, then `netmon run` died on a missing driver
             raise ValueError(

@@ -85,6 +85,18 @@ CONFIG_CASES = [
         id="mysql-url",
     ),
     pytest.param(
+        "database:\n  url: postgres://netmon:pw@db/netmon\n",
+        "{f}:2: database.url: unsupported database 'postgres': did you mean postgresql://? Write the same URL with"
+        " postgresql:// in front (netmon's database layer does not read postgres://)",
+        id="postgres-scheme",
+    ),
+    pytest.param(
+        "database:\n  url: postgres+psycopg://netmon:pw@db/netmon\n",
+        "{f}:2: database.url: unsupported database 'postgres+psycopg': did you mean postgresql+psycopg://? Write the"
+        " same URL with postgresql+psycopg:// in front (netmon's database layer does not read postgres://)",
+        id="postgres-scheme-with-driver",
+    ),
+    pytest.param(
         "database:\n  url: postgresql://netmon:pw@db:99999/netmon\n",
         "{f}:2: database.url: port 99999 is out of range (1-65535)",
         id="postgres-port-out-of-range",
