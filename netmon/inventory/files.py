@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from netmon.errors import InputError, Issue, NetmonError, validation_message
 from netmon.inventory.models import LEGACY_WARD
+from netmon.inventory.sniff import EXCEL_CSV_UTF8, other_format
 from netmon.inventory.spec import KINDS, Inventory, Origin, Record, ServiceSpec, Spec, UnitSpec
 from netmon.yamlsrc import YamlSyntaxError, load_yaml
 
@@ -145,15 +146,30 @@ def _file_issue(path: Path, message: str, line: int | None = None) -> Issue:
 def _read_text(path: Path, parsed: Parsed) -> str | None:
     try:
         data = path.read_bytes()
+        other = other_format(path, data)  # an XLSX or a screenshot renamed .yaml is not "not UTF-8"
+        if other is not None:
+            parsed.issues.append(_file_issue(path, other))
+            return None
         return data.decode("utf-8-sig")
     except FileNotFoundError:
         parsed.issues.append(_file_issue(path, "no such file"))
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        parsed.issues.append(_file_issue(path, f"not UTF-8 (byte {exc.start}); save the file as UTF-8", line))
+        parsed.issues.append(_file_issue(path, _not_utf8(path, data, exc.start), line))
     except OSError as exc:
         parsed.issues.append(_file_issue(path, f"cannot read: {exc.strerror}"))
     return None
+
+
+def _not_utf8(path: Path, data: bytes, start: int) -> str:
+    """Say that a file is not UTF-8; a CSV is most likely Excel's plain 'CSV', in the Windows code page."""
+    if path.suffix.lower() != ".csv":
+        return f"not UTF-8 (byte {start}); save the file as UTF-8"
+    try:
+        data.decode("cp1258")
+    except UnicodeDecodeError:
+        return f"not UTF-8 (byte {start}); {EXCEL_CSV_UTF8}"
+    return f"not UTF-8 (byte {start}): probably Excel's plain 'CSV', in a Windows code page; {EXCEL_CSV_UTF8}"
 
 
 def _read_yaml(path: Path, parsed: Parsed) -> None:

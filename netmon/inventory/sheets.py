@@ -24,6 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from netmon.errors import Issue
 from netmon.inventory.files import Parsed, _add, _nfc, atomic_write
+from netmon.inventory.sniff import other_format
 from netmon.inventory.spec import KINDS, Inventory, Origin, ServiceSpec, Spec
 
 __all__ = ["a4", "read_xlsx", "render_xlsx", "text_cell", "write_xlsx"]
@@ -39,7 +40,9 @@ def read_xlsx(path: Path, parsed: Parsed) -> None:
         parsed.issues.append(Issue(source=str(path), line=None, where="", message="no such file"))
         return
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        message = f"not an XLSX workbook ({type(exc).__name__}); save it as .xlsx from Excel or LibreOffice"
+        message = _other_format(path) or (
+            f"not an XLSX workbook ({type(exc).__name__}); save it as .xlsx from Excel or LibreOffice"
+        )
         parsed.issues.append(Issue(source=str(path), line=None, where="", message=message))
         return
     try:
@@ -53,6 +56,14 @@ def read_xlsx(path: Path, parsed: Parsed) -> None:
             _read_sheet(path, sheet, kind, parsed)
     finally:
         book.close()
+
+
+def _other_format(path: Path) -> str | None:
+    """Say what a file that openpyxl cannot open looks like (an old .xls, an .ods, a PDF), if it can be told."""
+    try:
+        return other_format(path, path.read_bytes())
+    except OSError:
+        return None
 
 
 def _read_sheet(path: Path, sheet: Worksheet, kind: type[Spec], parsed: Parsed) -> None:

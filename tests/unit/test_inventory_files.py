@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import re
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -352,11 +355,118 @@ def test_only_the_file_without_records_is_warned_about(tmp_path: Path) -> None:
     assert len(parsed.issues) == 1  # the broken file is an error, not a file without records
 
 
+EXCEL_CSV_UTF8 = "in Excel, use Save As with the type 'CSV UTF-8 (Comma delimited) (*.csv)'"
+
+
 def test_non_utf8_file_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "units.csv"
-    path.write_bytes("code,name,level\nP,Tỉnh,province\n".encode("cp1258", errors="replace").replace(b"T", b"\xff"))
+    path.write_bytes("code,name,level\nP,Tỉnh,province\n".encode("cp1258", errors="replace").replace(b"T", b"\x81"))
     issues = read_files([path]).issues
-    assert [(i.line, i.message) for i in issues] == [(2, "not UTF-8 (byte 18); save the file as UTF-8")]
+    assert [(i.line, i.message) for i in issues] == [(2, f"not UTF-8 (byte 18); {EXCEL_CSV_UTF8}")]
+    yaml_path = tmp_path / "inv.yaml"
+    yaml_path.write_bytes("units:\n  - {code: P, name: Ti\u0309nh}\n".encode("cp1258"))
+    assert [(i.line, i.message) for i in read_files([yaml_path]).issues] == [
+        (2, "not UTF-8 (byte 29); save the file as UTF-8")  # Excel's advice is for CSV files
+    ]
+
+
+def test_a_windows_code_page_csv_is_told_to_save_as_csv_utf8(tmp_path: Path) -> None:
+    """Excel's plain 'CSV' on a Vietnamese Windows is Windows-1258: a tone mark is a combining byte."""
+    path = tmp_path / "units.csv"
+    path.write_bytes("code,name,level\nP,Ti\u0309nh Sông Lam,province\n".encode("cp1258"))
+    assert [(i.line, i.message) for i in read_files([path]).issues] == [
+        (2, f"not UTF-8 (byte 20): probably Excel's plain 'CSV', in a Windows code page; {EXCEL_CSV_UTF8}")
+    ]
+
+
+def _xlsx_bytes() -> bytes:
+    from openpyxl import Workbook  # noqa: PLC0415
+
+    book = Workbook()
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _zip_bytes(**members: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        pytest.param(
+            "inv.yaml",
+            _xlsx_bytes(),
+            "this looks like an XLSX workbook, not a YAML file: name it inv.xlsx (netmon reads .xlsx workbooks)",
+            id="xlsx-as-yaml",
+        ),
+        pytest.param(
+            "units.csv",
+            _xlsx_bytes(),
+            "this looks like an XLSX workbook, not a CSV file: name it units.xlsx (netmon reads .xlsx workbooks)",
+            id="xlsx-as-csv",
+        ),
+        pytest.param(
+            "inv.yml",
+            _zip_bytes(mimetype="application/vnd.oasis.opendocument.spreadsheet"),
+            "this looks like an OpenDocument spreadsheet (.ods), not a YAML file: save it as .xlsx in LibreOffice",
+            id="ods-as-yaml",
+        ),
+        pytest.param(
+            "inv.yaml",
+            _zip_bytes(**{"inv.yaml": "units: []\n"}),
+            "this looks like a ZIP archive, not a YAML file: unpack it, then import the files it holds",
+            id="zip-as-yaml",
+        ),
+        pytest.param(
+            "units.csv",
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
+            "this looks like an old Excel workbook (.xls), not a CSV file: save it as .xlsx in Excel or LibreOffice",
+            id="xls-as-csv",
+        ),
+        pytest.param(
+            "inv.yaml",
+            b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n",
+            "this looks like a PDF document, not a YAML file: netmon reads no PDF; import the spreadsheet the list"
+            " is kept in",
+            id="pdf-as-yaml",
+        ),
+        pytest.param(
+            "devices.csv",
+            b"\x89PNG\r\n\x1a\n" + bytes(24),
+            "this looks like a PNG image, not a CSV file: netmon reads no image; import the spreadsheet the list"
+            " is kept in",
+            id="png-as-csv",
+        ),
+        pytest.param(
+            "inv.yaml",
+            gzip.compress(b"units: []\n"),
+            "this looks like a gzip-compressed file, not a YAML file: unpack it first (gunzip), then import what"
+            " it holds",
+            id="gzip-as-yaml",
+        ),
+        pytest.param(
+            "units.csv",
+            "code\tname\tlevel\nP\tTỉnh\tprovince\n".encode("utf-16"),
+            f"this looks like UTF-16 text (Excel's 'Unicode Text'), not a CSV file: {EXCEL_CSV_UTF8}",
+            id="excel-unicode-text-as-csv",
+        ),
+    ],
+)
+def test_a_file_of_another_format_says_what_it_looks_like(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    """It said "not UTF-8 (byte 22)": true, and no help to whoever renamed a workbook .yaml."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    parsed = read_files([path])
+    assert [str(issue) for issue in parsed.issues] == [f"{path}: {message}"]
+    assert (len(parsed), parsed.provided, parsed.warnings) == (0, {}, [])
 
 
 @pytest.mark.parametrize(

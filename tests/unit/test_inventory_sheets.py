@@ -151,6 +151,29 @@ def test_a_file_that_is_not_a_workbook_is_one_clear_error(tmp_path: Path) -> Non
     ]
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
+            "this looks like an old Excel workbook (.xls), not an XLSX workbook: save it as .xlsx in Excel or"
+            " LibreOffice",
+            id="xls",
+        ),
+        pytest.param(
+            b"%PDF-1.7\n",
+            "this looks like a PDF document, not an XLSX workbook: netmon reads no PDF; import the spreadsheet the"
+            " list is kept in",
+            id="pdf",
+        ),
+    ],
+)
+def test_a_workbook_of_another_format_says_what_it_looks_like(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "units.xlsx"
+    path.write_bytes(content)
+    assert [str(i) for i in read_files([path]).issues] == [f"{path}: {message}"]
+
+
 SEMI = "code;name;level;parent;staff\nP;Tỉnh Ninh Bình;province;;90\nX1;Xã Hoa Lư;commune;P;12\n"
 
 
