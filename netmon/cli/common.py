@@ -21,6 +21,7 @@ from rich.console import Console
 from typer.core import TyperArgument, TyperCommand
 
 from netmon.errors import InputError, NetmonError
+from netmon.inventory.kinds import Level
 
 if TYPE_CHECKING:
     from netmon.config import Config
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONFIG_SEARCH",
+    "LEVEL_METAVAR",
     "Command",
     "ConfigOpt",
     "JsonOpt",
@@ -38,6 +40,7 @@ __all__ = [
     "handled",
     "load",
     "out",
+    "parse_level",
     "plural",
     "print_json",
     "remember_global_config",
@@ -104,6 +107,23 @@ class Command(TyperCommand):
             if rows:
                 with formatter.section(title):
                     formatter.write_dl(rows)
+
+
+#: `--level`'s metavar: the levels, as typer shows an enum's choices.
+LEVEL_METAVAR = "<" + "|".join(level.value for level in Level) + ">"
+
+
+def parse_level(text: str) -> Level:
+    """Read `--level` as the inventory files and the API do, through `Level` itself: `ward` is commune.
+
+    typer offered `Level` as a plain choice of its values, so the CLI refused the `ward` that the
+    API (`Level(text)`) and the files accept. Raises typer.BadParameter (exit 2) for any other word.
+    """
+    try:
+        return Level(text)
+    except ValueError:
+        choices = ", ".join(level.value for level in Level)
+        raise typer.BadParameter(f"expected one of {choices} (ward is read as commune), not {text!r}") from None
 
 
 def remember_global_config(path: Path | None) -> None:

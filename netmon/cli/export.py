@@ -9,7 +9,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from netmon.cli.common import Command, ConfigOpt, err, existing_files, handled, load, plural, say_replaced, store_of
+from netmon.cli.common import (
+    LEVEL_METAVAR,
+    Command,
+    ConfigOpt,
+    err,
+    existing_files,
+    handled,
+    load,
+    parse_level,
+    plural,
+    say_replaced,
+    store_of,
+)
 from netmon.errors import InputError
 from netmon.indicators.formats import Format
 from netmon.inventory.kinds import Level
@@ -47,7 +59,10 @@ def export_indicators(
     output: Annotated[
         Path, typer.Option("--output", "-o", metavar="FILE|-", help="The file to write (csv, json: - for stdout).")
     ],
-    level: Annotated[Level | None, typer.Option(help="Only units at this level and its roll-up.")] = None,
+    level: Annotated[
+        Level | None,
+        typer.Option(parser=parse_level, metavar=LEVEL_METAVAR, help="Only units at this level and its roll-up."),
+    ] = None,
     fmt: Annotated[
         Format | None, typer.Option("--format", "-f", help="csv, xlsx or json; default: the output's suffix.")
     ] = None,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from netmon.cli.common import (
+    LEVEL_METAVAR,
     Command,
     ConfigOpt,
     JsonOpt,
@@ -20,6 +21,7 @@ from netmon.cli.common import (
     handled,
     load,
     out,
+    parse_level,
     plural,
     print_json,
     say_replaced,
@@ -194,7 +196,10 @@ def inventory_list(  # noqa: PLR0917 (typer: one parameter per option)
     unit: Annotated[
         str | None, typer.Option(metavar="CODE", help="Only this unit (code) and the units below it.")
     ] = None,
-    level: Annotated[Level | None, typer.Option(help="Only devices of units at this level.")] = None,
+    level: Annotated[
+        Level | None,
+        typer.Option(parser=parse_level, metavar=LEVEL_METAVAR, help="Only devices of units at this level."),
+    ] = None,
     role: Annotated[Role | None, typer.Option(help="Only devices with this role.")] = None,
     services: Annotated[bool, typer.Option("--services", help="List services (http/tcp checks), not devices.")] = False,
     config: ConfigOpt = None,

@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from netmon.cli.common import Command, ConfigOpt, err, existing_files, handled, load, say_replaced, store_of
+from netmon.cli.common import (
+    LEVEL_METAVAR,
+    Command,
+    ConfigOpt,
+    err,
+    existing_files,
+    handled,
+    load,
+    parse_level,
+    say_replaced,
+    store_of,
+)
 from netmon.cli.export import PeriodOpt
 from netmon.errors import InputError
 from netmon.inventory.kinds import Level
@@ -27,7 +38,10 @@ def report(
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE.pdf", help="The PDF to write.")] = Path(
         "report.pdf"
     ),
-    level: Annotated[Level | None, typer.Option(help="Only units at this level and its roll-up.")] = None,
+    level: Annotated[
+        Level | None,
+        typer.Option(parser=parse_level, metavar=LEVEL_METAVAR, help="Only units at this level and its roll-up."),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Write the indicator report as a PDF (A4, Vietnamese with English labels).

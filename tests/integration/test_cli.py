@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -239,3 +240,27 @@ def test_an_export_says_which_file_it_replaced(loaded: Path, tmp_path: Path, arg
         f"note: replaced the existing file {path}" for path in paths
     ]
     assert all(path.read_text(encoding="utf-8", errors="replace") != "old\n" for path in paths)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["inventory", "list", "--json"], id="inventory-list"),
+        pytest.param(["export", "indicators", "-p", "live", "-f", "json", "-o", "-"], id="export-indicators"),
+    ],
+)
+def test_level_ward_is_read_as_commune_as_the_api_reads_it(loaded: Path, command: list[str]) -> None:
+    """The API and the files read `ward` as commune (Level's own lookup); the CLI's --level refused it."""
+    commune = run(*command, "--level", "commune", "--config", loaded)
+    ward = run(*command, "--level", "Ward", "--config", loaded)
+    assert (ward.exit_code, commune.exit_code) == (0, 0), ward.stderr
+    assert json.loads(commune.stdout)
+    assert _rows(json.loads(ward.stdout)) == _rows(json.loads(commune.stdout))
+    wrong = run(*command, "--level", "xa", "--config", loaded)
+    assert wrong.exit_code == 2
+    assert "expected one of province, department, district, commune (ward is read as commune), not 'xa'" in wrong.stderr
+
+
+def _rows(document: Any) -> Any:
+    """A listing, or an export's level and rows (not the times it stamps on itself)."""
+    return (document["level"], document["rows"]) if isinstance(document, dict) else document
