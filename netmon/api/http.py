@@ -29,7 +29,7 @@ from netmon.api.guard import PRINCIPAL, Guard, read_json
 from netmon.api.openapi import spec
 from netmon.api.pages import Page, Rows, page_body
 from netmon.config import HttpConfig
-from netmon.errors import InputError, NetmonError
+from netmon.errors import InputError, NetmonError, NotFoundError
 from netmon.inventory.models import Level, ServiceCheck
 from netmon.inventory.spec import ServiceSpec
 from netmon.inventory.views import units_below
@@ -307,10 +307,10 @@ class _Routes:
         code = query.get("unit")
         if code is None:
             return None
-        inventory = self._backend.live.inventory
-        if code not in inventory.units:
-            raise InputError(f"unit: no unit {code!r}")
-        return units_below(inventory, code) | {code}
+        try:
+            return units_below(self._backend.live.inventory, code)
+        except NotFoundError as exc:  # the CLI's wording, after the query parameter's name
+            raise InputError(f"unit: {exc}") from None
 
     def _row(self, scope: _Query, kind: str, name: str, unit_code: str, field: tuple[str, str]) -> Any:
         """Return the fields every object shares, or None when the query's filters leave it out."""

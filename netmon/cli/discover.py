@@ -65,11 +65,14 @@ def discover(  # noqa: PLR0917 (typer passes options by keyword)
     from netmon.discovery.command import as_json as discovery_json  # noqa: PLC0415
     from netmon.discovery.command import render_text, run_discovery, write_proposal  # noqa: PLC0415
     from netmon.discovery.sweep import check_allowed, parse_networks  # noqa: PLC0415
+    from netmon.inventory.views import require_unit  # noqa: PLC0415
 
     cfg = load(config)
     check_allowed(parse_networks(networks), cfg.discovery.allowed)  # exit 2 before the database or any packet
     with store_of(cfg) as store:
         inventory = store.snapshot()
+    if unit is not None:
+        require_unit(inventory, unit)  # before any packet: an unknown code would only fail at the import
     chosen = [p.strip() for p in profiles.split(",") if p.strip()] if profiles else None
     columns = (TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[found]} answered"))
     with Progress(*columns, console=err, disable=as_json or not err.is_terminal, transient=True) as bar:

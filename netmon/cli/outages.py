@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from netmon.cli.common import Command, ConfigOpt, JsonOpt, duration_text, handled, load, out, print_json, store_of
-from netmon.errors import NotFoundError
 
 __all__ = ["register"]
 
@@ -65,9 +64,7 @@ def outages_list(  # noqa: PLR0917 (typer options, passed by name)
     with store_of(cfg) as store:
         inventory = store.snapshot()
         records = OutageLedger(store.engine).outages(open_only=open_only, since=start)
-    if unit is not None and unit not in inventory.units:
-        raise NotFoundError(f"no unit called {unit!r}")
-    units = units_below(inventory, unit) | {unit} if unit else None
+    units = units_below(inventory, unit) if unit is not None else None  # NotFoundError for an unknown code
     rows = select_outages(records, Topology.build(inventory).unit_of, units=units, cause=cause)
     if as_json:
         print_json([outage_json(r, u) for r, u in rows])

@@ -8,7 +8,7 @@ from typing import Any
 from netmon.errors import NotFoundError
 from netmon.inventory.spec import Inventory, UnitSpec
 
-__all__ = ["describe", "service_rows", "units_below"]
+__all__ = ["describe", "require_unit", "service_rows", "units_below"]
 
 
 def describe(inventory: Inventory, name: str) -> dict[str, Any]:
@@ -77,10 +77,17 @@ def _unit(inventory: Inventory, code: str) -> dict[str, Any]:
     }
 
 
-def units_below(inventory: Inventory, code: str) -> set[str]:
-    """Return the code of unit *code* and of every unit below it."""
-    if code not in inventory.units:
+def require_unit(inventory: Inventory, code: str) -> UnitSpec:
+    """Return unit *code*, or raise NotFoundError: the one wording of an unknown unit code, CLI and API alike."""
+    unit = inventory.units.get(code)
+    if unit is None:
         raise NotFoundError(f"no unit with code {code!r}")
+    return unit
+
+
+def units_below(inventory: Inventory, code: str) -> set[str]:
+    """Return the code of unit *code* and of every unit below it; NotFoundError (`require_unit`) if unknown."""
+    require_unit(inventory, code)
     children: dict[str | None, list[str]] = {}
     for unit in inventory.units.values():
         children.setdefault(unit.parent, []).append(unit.code)

@@ -74,6 +74,8 @@ async def test_bad_pages_and_filters_are_400s_naming_the_parameter(config_for: A
         ]:
             status, body = await _fetch(daemon, path)
             assert (status, body["error"].split(":")[0]) == (400, named), path
+        _, body = await _fetch(daemon, "/api/v1/outages?unit=NOPE")
+        assert body["error"] == "unit: no unit with code 'NOPE'"  # the CLI's words (inventory.views.require_unit)
 
 
 def test_the_openapi_document_describes_the_pages() -> None:

@@ -264,3 +264,19 @@ def test_level_ward_is_read_as_commune_as_the_api_reads_it(loaded: Path, command
 def _rows(document: Any) -> Any:
     """A listing, or an export's level and rows (not the times it stamps on itself)."""
     return (document["level"], document["rows"]) if isinstance(document, dict) else document
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["inventory", "list"], id="inventory-list"),
+        pytest.param(["inventory", "list", "--services"], id="inventory-list-services"),
+        pytest.param(["outages", "list"], id="outages-list"),
+        pytest.param(["discover", "127.0.0.1/32"], id="discover"),
+    ],
+)
+def test_an_unknown_unit_code_is_said_one_way(loaded: Path, command: list[str]) -> None:
+    """outages list said "no unit called", inventory list "no unit with code": one wording, from one place."""
+    result = run(*command, "--unit", "NOPE", "--config", loaded)
+    assert (result.exit_code, result.stderr) == (2, "netmon: no unit with code 'NOPE'\n")
+    assert result.stdout == ""
