@@ -241,6 +241,9 @@ def _check_in_force_under(merged: _Merged, record: Record, unit: UnitSpec, paren
     if unit.level is Level.DISTRICT and unit.valid_from is not None and unit.valid_from >= _TWO_TIER_SINCE:
         message = f"no district since {_TWO_TIER_SINCE.isoformat()} (two-tier: communes sit under the province)"
         merged.issue(record, "valid_from", message)
+    elif unit.level is Level.DISTRICT and unit.valid_to is not None and unit.valid_to > _TWO_TIER_SINCE:
+        message = f"no district since {_TWO_TIER_SINCE.isoformat()}: its valid_to is {_TWO_TIER_SINCE.isoformat()}"
+        merged.issue(record, "valid_to", message + " at the latest (the districts ended with the reform)")
     elif unit.level is Level.COMMUNE and parent.level is Level.PROVINCE and _ends_by(unit, _TWO_TIER_SINCE):
         message = f"before {_TWO_TIER_SINCE.isoformat()} a commune sat under a district, not under the province"
         merged.issue(record, "parent", message)

@@ -305,6 +305,12 @@ def test_validity_and_successor_errors(tmp_path: Path, row: str, message: str) -
             id="district-after-the-reform",
         ),
         pytest.param(
+            "{code: D, name: D, level: district, parent: P, valid_from: 2020-01-01, valid_to: 2025-09-01}",
+            "unit 'D': valid_to: no district since 2025-07-01: its valid_to is 2025-07-01 at the latest"
+            " (the districts ended with the reform)",
+            id="district-outlives-the-reform",
+        ),
+        pytest.param(
             "{code: D, name: D, level: district, parent: P, valid_to: 2025-07-01}\n"
             "  - {code: X, name: X, level: commune, parent: D}",
             "unit 'X': parent: the parent unit 'D' (valid_to 2025-07-01) is not in force whenever this unit is"
