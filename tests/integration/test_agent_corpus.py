@@ -67,9 +67,18 @@ def hex_text(printed: str) -> str:
     return decode_text(bytes.fromhex(printed.replace(" ", "").strip('"')))
 
 
+def corpus_target(
+    sim: Simulator, behaviour: str, version: str, *, role: Role, unit: str, device: str | None = None
+) -> tuple[SnmpPoller, Target]:
+    """A poller with the corpus' profiles and the target of one behaviour's agent (its community) in *version*."""
+    target = Target(
+        device=device or behaviour, address=sim.address, unit=unit, role=role, snmp=f"{behaviour}-{version}"
+    )
+    return SnmpPoller(sim.profiles(behaviour), FAST), target
+
+
 async def poll_interfaces(sim: Simulator, community: str, version: str) -> InterfacesSample:
-    poller = SnmpPoller(sim.profiles(community), FAST)
-    target = Target(device=community, address=sim.address, unit="U", role=Role.ROUTER, snmp=f"{community}-{version}")
+    poller, target = corpus_target(sim, community, version, role=Role.ROUTER, unit="U")
     system = await poller.system(target)
     assert system.status is Status.OK, system.error
     return await poller.interfaces(target, uptime=system.sys_uptime)
@@ -191,10 +200,7 @@ TEXT_ALIASES = {1: "Sở Khoa học và Công nghệ tỉnh Ninh Bình", 2: "Ph�
 
 @pytest.mark.parametrize("version", VERSIONS)
 async def test_text_in_legacy_encodings(snmpsim_agent: Simulator, version: str) -> None:
-    poller = SnmpPoller(snmpsim_agent.profiles("text-encodings"), FAST)
-    target = Target(
-        device="t", address=snmpsim_agent.address, unit="U", role=Role.ROUTER, snmp=f"text-encodings-{version}"
-    )
+    poller, target = corpus_target(snmpsim_agent, "text-encodings", version, role=Role.ROUTER, unit="U", device="t")
     system = await poller.system(target)
     assert (system.sys_name, system.sys_descr) == ("sw-an-binh", "Cisco IOS Última")  # 0xDA is Ú in Windows-1258
     sample = await poller.interfaces(target, uptime=system.sys_uptime)
@@ -210,8 +216,7 @@ async def test_text_in_legacy_encodings(snmpsim_agent: Simulator, version: str) 
 
 @pytest.mark.parametrize("version", VERSIONS)
 async def test_missing_sysuptime_keeps_the_rest(snmpsim_agent: Simulator, version: str) -> None:
-    poller = SnmpPoller(snmpsim_agent.profiles("no-uptime"), FAST)
-    target = Target(device="n", address=snmpsim_agent.address, unit="U", role=Role.ROUTER, snmp=f"no-uptime-{version}")
+    poller, target = corpus_target(snmpsim_agent, "no-uptime", version, role=Role.ROUTER, unit="U", device="n")
     system = await poller.system(target)
     assert (system.status, system.sys_name, system.sys_uptime) == (Status.OK, "no-uptime", None)
     assert system.sys_object_id == "1.3.6.1.4.1.8072.3.2.10"
@@ -226,10 +231,7 @@ async def test_missing_sysuptime_keeps_the_rest(snmpsim_agent: Simulator, versio
 
 @pytest.mark.parametrize("version", VERSIONS)
 async def test_negative_storage_is_unsigned_or_unknown(snmpsim_agent: Simulator, version: str) -> None:
-    poller = SnmpPoller(snmpsim_agent.profiles("host-negative"), FAST)
-    target = Target(
-        device="h", address=snmpsim_agent.address, unit="U", role=Role.SERVER, snmp=f"host-negative-{version}"
-    )
+    poller, target = corpus_target(snmpsim_agent, "host-negative", version, role=Role.SERVER, unit="U", device="h")
     sample = await poller.host_resources(target)
     assert sample.status is Status.OK, sample.error
     assert {row.descr: (row.size_bytes, row.used_bytes) for row in sample.storage} == {
@@ -263,8 +265,7 @@ async def test_decoded_names_are_stored_on_both_databases(snmpsim_agent: Simulat
         links={},
     )
     live = LiveState(Config.model_validate({}), inventory, MaintenanceSchedule(inventory, ZoneInfo("UTC")))
-    poller = SnmpPoller(snmpsim_agent.profiles("text-encodings"), FAST)
-    target = Target(device=device, address=snmpsim_agent.address, unit="P", role=Role.SWITCH, snmp="text-encodings-v2c")
+    poller, target = corpus_target(snmpsim_agent, "text-encodings", "v2c", role=Role.SWITCH, unit="P", device=device)
     sample = await poller.interfaces(target)
     live.record([sample])
     transitions = live.conclude(
@@ -332,10 +333,7 @@ HC_ZERO = {  # ifInOctets is the low 32 bits of ifHCInOctets (RFC 2863): an HC 0
 
 @pytest.mark.parametrize("version", VERSIONS)
 async def test_hc_counters_stuck_at_zero_give_way_to_the_32_bit_ones(snmpsim_agent: Simulator, version: str) -> None:
-    poller = SnmpPoller(snmpsim_agent.profiles("hc-zero"), FAST)
-    target = Target(
-        device="hc-zero", address=snmpsim_agent.address, unit="U", role=Role.SWITCH, snmp=f"hc-zero-{version}"
-    )
+    poller, target = corpus_target(snmpsim_agent, "hc-zero", version, role=Role.SWITCH, unit="U")
     expected = HC_ZERO if version == "v2c" else {i: (32, *values[1:]) for i, values in HC_ZERO.items()}
     for _ in range(2):  # walked, then (v2c) read by GET at the cells the walk found (netmon.pollers.ifplan)
         sample = await poller.interfaces(target)
@@ -382,10 +380,7 @@ STORAGE_LABELS = {
 
 @pytest.mark.parametrize("version", VERSIONS)
 async def test_storage_rows_each_get_their_own_series(snmpsim_agent: Simulator, version: str) -> None:
-    poller = SnmpPoller(snmpsim_agent.profiles("host-dupes"), FAST)
-    target = Target(
-        device="host-dupes", address=snmpsim_agent.address, unit="P", role=Role.SERVER, snmp=f"host-dupes-{version}"
-    )
+    poller, target = corpus_target(snmpsim_agent, "host-dupes", version, role=Role.SERVER, unit="P")
     sample = await poller.host_resources(target)
     assert sample.status is Status.OK, sample.error
     assert {row.index: (row.descr, row.size_bytes, row.used_bytes) for row in sample.storage} == HOST_DUPES
@@ -463,10 +458,7 @@ SYSTEM_ODD_DESCR = (
 @pytest.mark.parametrize("version", VERSIONS)
 async def test_system_group_as_agents_fill_it(snmpsim_agent: Simulator, version: str) -> None:
     """sysDescr is kept whole, line ends and all; an absent object is None, an empty one "" (RFC 3418 sysName)."""
-    poller = SnmpPoller(snmpsim_agent.profiles("system-odd"), FAST)
-    target = Target(
-        device="system-odd", address=snmpsim_agent.address, unit="P", role=Role.SWITCH, snmp=f"system-odd-{version}"
-    )
+    poller, target = corpus_target(snmpsim_agent, "system-odd", version, role=Role.SWITCH, unit="P")
     system = await poller.system(target)
     assert system.status is Status.OK, system.error
     got = (system.sys_descr, system.sys_object_id, system.sys_name, system.sys_uptime)
@@ -486,10 +478,7 @@ async def test_system_group_as_agents_fill_it(snmpsim_agent: Simulator, version:
 @pytest.mark.parametrize("version", VERSIONS)
 async def test_decomposed_utf8_is_composed(snmpsim_agent: Simulator, version: str) -> None:
     """NFD and NFC spell the same name: one identity (NFC), so that a link names the port either way."""
-    poller = SnmpPoller(snmpsim_agent.profiles("text-nfd"), FAST)
-    target = Target(
-        device="text-nfd", address=snmpsim_agent.address, unit="P", role=Role.ROUTER, snmp=f"text-nfd-{version}"
-    )
+    poller, target = corpus_target(snmpsim_agent, "text-nfd", version, role=Role.ROUTER, unit="P")
     system = await poller.system(target)
     assert system.sys_name == "router-Đồng-Hới"
     assert system.sys_name == unicodedata.normalize("NFC", system.sys_name)
@@ -520,10 +509,7 @@ HOST_TYPES = {  # hrStorageDescr: (size, used) in bytes, hrStorageSize x hrStora
 
 @pytest.mark.parametrize("version", VERSIONS)
 async def test_storage_of_every_type_and_a_single_cpu(snmpsim_agent: Simulator, version: str) -> None:
-    poller = SnmpPoller(snmpsim_agent.profiles("host-types"), FAST)
-    target = Target(
-        device="host-types", address=snmpsim_agent.address, unit="P", role=Role.SERVER, snmp=f"host-types-{version}"
-    )
+    poller, target = corpus_target(snmpsim_agent, "host-types", version, role=Role.SERVER, unit="P")
     sample = await poller.host_resources(target)
     assert sample.status is Status.OK, sample.error
     assert {row.descr: (row.size_bytes, row.used_bytes) for row in sample.storage} == HOST_TYPES
