@@ -278,11 +278,16 @@ def test_ward_files_still_import_with_a_note(tmp_path: Path) -> None:
     ],
 )
 def test_validity_and_successor_errors(tmp_path: Path, row: str, message: str) -> None:
+    assert _unit_errors(tmp_path, row) == [message]
+
+
+def _unit_errors(tmp_path: Path, rows: str) -> list[str]:
+    """Import a province P and *rows* (YAML flow mappings); return the issues without their file and line."""
     path = tmp_path / "inv.yaml"
-    path.write_text(f"units:\n  - {{code: P, name: Tỉnh, level: province}}\n  - {row}\n", encoding="utf-8")
+    path.write_text(f"units:\n  - {{code: P, name: Tỉnh, level: province}}\n  - {rows}\n", encoding="utf-8")
     with pytest.raises(InventoryError) as caught:
         _desired([path])
-    assert [str(i).split(": ", 1)[1] for i in caught.value.issues] == [message]
+    return [str(i).split(": ", 1)[1] for i in caught.value.issues]
 
 
 @pytest.mark.parametrize(
@@ -328,11 +333,7 @@ def test_validity_and_successor_errors(tmp_path: Path, row: str, message: str) -
 )
 def test_a_unit_lies_within_its_parent_and_on_its_side_of_the_reform(tmp_path: Path, rows: str, message: str) -> None:
     """Both structures are dated: a three-tier unit after 2025-07-01 or a two-tier one before it imported silently."""
-    path = tmp_path / "inv.yaml"
-    path.write_text(f"units:\n  - {{code: P, name: Tỉnh, level: province}}\n  - {rows}\n", encoding="utf-8")
-    with pytest.raises(InventoryError) as caught:
-        _desired([path])
-    assert [str(i).split(": ", 1)[1] for i in caught.value.issues] == [message]
+    assert _unit_errors(tmp_path, rows) == [message]
 
 
 @pytest.mark.parametrize(
