@@ -90,9 +90,14 @@ class StorageRow(ValueObject):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class HostSample(Sample):
-    """HOST-RESOURCES-MIB: per-CPU load (%) and storage."""
+    """HOST-RESOURCES-MIB: per-CPU load (%) and storage.
+
+    ``cpu_load`` holds the loads in hrDeviceIndex order and ``cpu_index`` each one's hrDeviceIndex
+    (the row's identity, RFC 2790: a CPU keeps its label when another row is missing or out of range).
+    """
 
     kind: ClassVar[str] = "host_resources"
     cpu_load: tuple[int, ...] = ()
+    cpu_index: tuple[int, ...] = ()
     storage: tuple[StorageRow, ...] = ()
     walk_notes: tuple[str, ...] = ()

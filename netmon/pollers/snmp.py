@@ -316,7 +316,7 @@ class SnmpPoller:
 
         hrStorageSize/hrStorageUsed are Integer32: negative values are read as unsigned 32-bit
         (`as_unsigned32`; -1 is unknown); a negative use that then exceeds the size is unknown
-        (None). hrProcessorLoad outside 0..100 is left out.
+        (None). hrProcessorLoad outside 0..100 is left out; each load keeps its hrDeviceIndex.
         """
 
         async def body(exchange: Exchange) -> dict[str, object]:
@@ -328,8 +328,13 @@ class SnmpPoller:
                 _storage_row(index, exchange.text(descr), storage["unit"], storage["size"], storage["used"])
                 for index, descr in sorted(storage["descr"].items())
             ]
-            cpu = tuple(v for _, value in sorted(load.items()) if (v := as_enum(value, 0, 100)) is not None)
-            return {"cpu_load": cpu, "storage": tuple(rows), "walk_notes": tuple(exchange.notes)}
+            cpus = [(index, v) for index, value in sorted(load.items()) if (v := as_enum(value, 0, 100)) is not None]
+            return {
+                "cpu_load": tuple(v for _, v in cpus),
+                "cpu_index": tuple(index for index, _ in cpus),
+                "storage": tuple(rows),
+                "walk_notes": tuple(exchange.notes),
+            }
 
         return await self._run(target, HostSample, body)
 

@@ -394,7 +394,7 @@ async def test_storage_rows_each_get_their_own_series(snmpsim_agent: Simulator, 
         assert series.get(("netmon_host_storage_size_bytes", STORAGE_LABELS[index])) == size
         assert series.get(("netmon_host_storage_used_bytes", STORAGE_LABELS[index])) == used
     cpus = {label: value for (name, label), value in series.items() if name == "netmon_host_cpu_load_ratio"}
-    assert cpus == {str(n): (n * 7) % 101 / 100 for n in range(64)}
+    assert cpus == {str(196608 + n): (n * 7) % 101 / 100 for n in range(64)}  # hrDeviceIndex, not position
 
 
 # ---- every ifOperStatus: which ones are an outage ------------------------------------------------
@@ -517,8 +517,29 @@ async def test_storage_of_every_type_and_a_single_cpu(snmpsim_agent: Simulator, 
     series = await exposition("host-types", Role.SERVER, [sample])
     assert series[("netmon_host_storage_size_bytes", "/media/cdrom0")] == 0
     assert series[("netmon_host_storage_size_bytes", "/mnt/share")] == 2_000_000 * MIB
-    assert {label: v for (name, label), v in series.items() if name == "netmon_host_cpu_load_ratio"} == {"0": 0.42}
+    assert {label: v for (name, label), v in series.items() if name == "netmon_host_cpu_load_ratio"} == {"196608": 0.42}
     sizes = snmpwalk(snmpsim_agent, "host-types", version, "1.3.6.1.2.1.25.2.3.1.5")
     assert sorted(int(v) for v in sizes.values()) == sorted(
         [3_921_524, 5_918_672, 3_921_524, 2_563_397, 0, 2_000_000, 0]
     )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_a_cpu_keeps_its_label_when_another_row_is_missing_or_out_of_range(
+    snmpsim_agent: Simulator, version: str
+) -> None:
+    """The `cpu` label is hrDeviceIndex (RFC 2790's identity of the row), not the position among valid loads.
+
+    By position, CPU 4 (the first valid load) was "0" and CPU 6 was "1": one more valid row, and
+    every label after it would name another processor.
+    """
+    poller, target = corpus_target(snmpsim_agent, "host-cpu-gaps", version, role=Role.SERVER, unit="P")
+    sample = await poller.host_resources(target)
+    assert sample.status is Status.OK, sample.error
+    assert (sample.cpu_index, sample.cpu_load) == ((4, 6), (35, 60))  # hrProcessorLoad -1 is not a load
+    assert set(snmpwalk(snmpsim_agent, "host-cpu-gaps", version, "1.3.6.1.2.1.25.3.3.1.2")) == {3, 4, 6}
+    series = await exposition("host-cpu-gaps", Role.SERVER, [sample])
+    assert {label: v for (name, label), v in series.items() if name == "netmon_host_cpu_load_ratio"} == {
+        "4": 0.35,
+        "6": 0.6,
+    }

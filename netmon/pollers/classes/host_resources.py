@@ -53,7 +53,8 @@ class HostResources(BasePollClass):
         if not isinstance(host, HostSample) or not host.ok:
             return
         values = view.labels[:3]
-        for index, load in enumerate(host.cpu_load):
+        indexes = host.cpu_index or range(len(host.cpu_load))  # the `cpu` label is the row's hrDeviceIndex
+        for index, load in zip(indexes, host.cpu_load, strict=True):
             out.add(_CPU, label_text(_CPU_LABELS, (*values, str(index))), load / 100)
         ids = storage_ids(host.storage)
         for row in host.storage:  # an unknown size or use (a negative Integer32 that does not fit): no series
