@@ -178,6 +178,8 @@ def inventory_export(
         written = [output]
     else:
         written = write_csv(inventory, output, bom=bom)
+        for gone in sorted(existed - set(written)):  # an earlier export's services.csv (`write_csv`)
+            err.print(f"note: removed {gone}: the inventory has no services any more", markup=False)
     say_replaced(written, existed)
     counts = ", ".join(
         (

@@ -432,10 +432,12 @@ def _cell(value: object) -> str:
 
 
 def write_csv(inventory: Inventory, folder: Path, *, bom: bool = True) -> list[Path]:
-    """Write units.csv, devices.csv, links.csv (and services.csv if any) into *folder*.
+    """Write units.csv, devices.csv, links.csv (and services.csv if any) into *folder*; return their paths.
 
     Each file is written atomically, with a UTF-8 BOM unless not *bom*. *folder* is made if it is
-    missing, but not its parent: InputError then (`require_directory`).
+    missing, but not its parent: InputError then (`require_directory`). A services.csv left in
+    *folder* by an earlier export is removed when the inventory has no services: the folder is the
+    inventory, and an import of it (with ``--prune`` too) would bring those services back.
     """
     require_directory(folder)
     if folder.exists() and not folder.is_dir():
@@ -451,4 +453,10 @@ def write_csv(inventory: Inventory, folder: Path, *, bom: bool = True) -> list[P
     }
     for path, text in texts.items():
         atomic_write(path, text)
+    if not inventory.services:
+        stale = folder / f"{ServiceSpec.plural}.csv"
+        try:
+            stale.unlink(missing_ok=True)
+        except OSError as exc:
+            raise output_error(stale, exc) from exc
     return list(texts)

@@ -210,6 +210,21 @@ def test_an_empty_file_is_said_and_prune_will_not_empty_a_list_unasked(loaded: P
     assert "links: []" in run("inventory", "export", "-o", "-", "--config", loaded).stdout
 
 
+def test_a_csv_export_removes_the_services_csv_of_an_earlier_one(loaded: Path, tmp_path: Path) -> None:
+    """A stale services.csv stayed beside the new files, and an import of the folder brought the services back."""
+    folder = tmp_path / "csv"
+    assert run("inventory", "export", "-f", "csv", "-o", folder, "--config", loaded).exit_code == 0
+    assert (folder / "services.csv").exists()
+    services = tmp_path / "services.csv"
+    services.write_text("\ufeffname,unit,check,url\n", encoding="utf-8")
+    emptied = run("inventory", "import", services, "--prune", "--allow-empty", "--config", loaded)
+    assert emptied.exit_code == 0, emptied.stderr
+    again = run("inventory", "export", "-f", "csv", "-o", folder, "--config", loaded)
+    assert again.exit_code == 0, again.stderr
+    assert f"note: removed {folder / 'services.csv'}: the inventory has no services any more" in again.stderr
+    assert sorted(path.name for path in folder.iterdir()) == ["devices.csv", "links.csv", "units.csv"]
+
+
 EXPORTS = [
     pytest.param(["inventory", "export", "-o", "{out}.yaml"], ["{out}.yaml"], id="inventory-yaml"),
     pytest.param(["inventory", "export", "-f", "xlsx", "-o", "{out}.xlsx"], ["{out}.xlsx"], id="inventory-xlsx"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import textwrap
 from pathlib import Path
@@ -349,3 +350,17 @@ def test_expect_status_accepts_exactly_its_codes(codes: list[int], probe: int) -
 def test_bad_expect_status_is_a_value_error(value: object) -> None:
     with pytest.raises(ValueError, match=r"."):
         parse_expect_status(value)
+
+
+def test_a_csv_export_without_services_removes_an_earlier_exports_services_csv(tmp_path: Path) -> None:
+    """An old services.csv left beside the new files was imported back (services the inventory no longer has)."""
+    inventory = _plan(tmp_path, BASE).desired
+    folder = tmp_path / "csv"
+    write_csv(inventory, folder)
+    assert (folder / "services.csv").exists()
+    without = dataclasses.replace(inventory, services={})
+    written = write_csv(without, folder)
+    assert sorted(p.name for p in written) == ["devices.csv", "links.csv", "units.csv"]
+    assert not (folder / "services.csv").exists()
+    again = make_plan(EMPTY, read_files([folder]), profiles=PROFILES, prune=False).desired
+    assert again == without
