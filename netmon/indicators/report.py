@@ -23,6 +23,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from netmon.indicators.report_data import COVERAGE, ReportData, evidence_lines
+from netmon.indicators.row import IndicatorRow
 from netmon.inventory.files import output_error, require_output_file
 
 __all__ = ["A4_INCHES", "write_report"]
@@ -96,6 +97,19 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
 
 
+def _amount(value: float) -> str:
+    """Return a or b in full, thousands apart (15 634 800, as the XLSX's #,##0), never as 1.56348e+07."""
+    text = f"{value:,}" if float(value).is_integer() else f"{value:,.2f}"
+    return text.replace(",", " ")
+
+
+def _ratio(row: IndicatorRow) -> str:
+    """Return the ratio in the unit of the row's measure: a percentage, or a number per person (3.75)."""
+    if row.measure == "percent" or row.ratio is None:
+        return _percent(row.ratio)
+    return f"{row.ratio:.2f}"
+
+
 def _span(hours: float) -> str:
     """Return a duration for people: "15 s", "4.2 min", "3.5 h"."""
     if hours * 60 < 1:
@@ -114,19 +128,25 @@ def _cover(data: ReportData) -> Figure:
         "",
         "Tóm tắt / Summary",
     ]
+    if data.parts:
+        head.insert(2, "Kỳ được chia theo cơ cấu tổ chức / Split by the structure in force: " + ", ".join(data.parts))
     summary = []
     for row in data.rollups:
-        if row.indicator in COVERAGE and row.level == "all":
-            b = "" if row.b is None else f"/{row.b:g}"
-            summary.append(f"  • {row.name_vi}: {row.a:g}{b} = {_percent(row.ratio)}")
+        if row.indicator in COVERAGE and row.level == data.top:
+            b = "" if row.b is None else f"/{_amount(row.b)}"
+            part = f"[{row.part}] " if row.part else ""
+            summary.append(f"  • {part}{row.name_vi}: {_amount(row.a)}{b} = {_percent(row.ratio)}")
     causes = data.outages_by_cause()
     total = sum(n for n, _ in causes.values())
     summary.append(f"  • Sự cố trong kỳ / Outages in the period: {total}")
     summary.extend(f"      {cause}: {n} ({_span(hours)})" for cause, (n, hours) in causes.items())
-    scored = [r for r in data.rollups if r.level == "all" and r.points is not None]
-    if scored:
-        got, best = sum(r.points or 0 for r in scored), sum(r.max_points or 0 for r in scored)
-        summary.append(f"  • Điểm / Points (tất cả các cấp / all levels): {got:.1f} / {best:g}")
+    scope = _LEVEL_VI.get(data.top, data.top)
+    for part in data.parts or [""]:
+        scored = [r for r in data.rollups if r.level == data.top and r.part == part and r.points is not None]
+        if scored:
+            got, best = sum(r.points or 0 for r in scored), sum(r.max_points or 0 for r in scored)
+            within = f", {part}" if part else ""
+            summary.append(f"  • Điểm / Points ({scope}{within}): {got:.1f} / {best:g}")
     y = 0.9
     for line in head + summary:
         for part in textwrap.wrap(line, 95, subsequent_indent="      ") or [""]:
@@ -202,18 +222,11 @@ def _charts_page(data: ReportData) -> Figure:
 def _table_rows(data: ReportData) -> list[list[str]]:
     rows = []
     for row in data.rollups:
-        b = "" if row.b is None else f"{row.b:g}"
+        b = "" if row.b is None else _amount(row.b)
         points = "" if row.points is None else f"{row.points:.1f}/{row.max_points:g}"
-        rows.append(
-            [
-                textwrap.shorten(row.name_vi, 58),
-                _LEVEL_VI.get(row.level, row.level),
-                f"{row.a:g}",
-                b,
-                _percent(row.ratio),
-                points,
-            ]
-        )
+        cells = [textwrap.shorten(row.name_vi, 40 if data.parts else 58), _LEVEL_VI.get(row.level, row.level)]
+        cells += [row.part] if data.parts else []
+        rows.append([*cells, _amount(row.a), b, _ratio(row), points])
     return rows
 
 
@@ -223,10 +236,14 @@ def _table_page(data: ReportData, rows: Sequence[list[str]], *, first: bool) -> 
     ax = figure.add_axes((0.04, 0.04, 0.92, 0.88))
     ax.axis("off")
     header = ["Chỉ số / Indicator", "Cấp / Level", "a", "b", "Tỷ lệ / Ratio", "Điểm / Points"]
+    widths = [0.42, 0.09, 0.12, 0.12, 0.11, 0.1]
+    if data.parts:  # a period split by the structure in force: which part each row covers
+        header.insert(2, "Phần kỳ / Part")
+        widths = [0.3, 0.08, 0.18, 0.11, 0.11, 0.1, 0.08]
     table = ax.table(
-        cellText=list(rows) or [["—"] * 6],
+        cellText=list(rows) or [["—"] * len(header)],
         colLabels=header,
-        colWidths=[0.5, 0.11, 0.08, 0.08, 0.11, 0.12],
+        colWidths=widths,
         loc="upper center",
         cellLoc="left",
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -74,9 +74,28 @@ class ReportData:
                     series[label][level].append(by_key.get((indicator, level)))
         return {label: dict(levels) for label, levels in series.items()}
 
+    @property
+    def top(self) -> str:
+        """Return the level of the roll-ups that sum up the report: the chosen level, else `all`."""
+        return self.level or ALL_LEVELS
+
+    @property
+    def parts(self) -> list[str]:
+        """Return the parts the period is split into (docs/indicators.md), in order; [] when it is whole."""
+        return list(dict.fromkeys(row.part for row in self.rows if row.part))
+
     def link_availability(self) -> dict[str, float | None]:
-        """Return link kind -> availability over the period, rolled up over every level."""
-        ratios = {r.indicator: r.ratio for r in self.rows if r.rollup and r.level == ALL_LEVELS}
+        """Return link kind -> availability over the period, rolled up over the report's level (`top`).
+
+        A period split into parts has one roll-up per part: the availability of the period is
+        their seconds up over their seconds up + down (Σa / Σb), as over a whole period.
+        """
+        sums: dict[str, tuple[float, float]] = {}
+        for r in self.rows:
+            if r.rollup and r.level == self.top and r.indicator in LINK_AVAILABILITY and r.b is not None:
+                a, b = sums.get(r.indicator, (0.0, 0.0))
+                sums[r.indicator] = (a + r.a, b + r.b)
+        ratios = {indicator: a / b for indicator, (a, b) in sums.items() if b > 0}
         return {label: ratios.get(indicator) for indicator, label in LINK_AVAILABILITY.items()}
 
     def worst_units(self, count: int = 10) -> list[tuple[str, str, float]]:
@@ -152,7 +171,13 @@ def collect(
     outages = tuple(
         o for o in OutageLedger(engine).outages(since=period.start) if period.live or o.started_at < period.end
     )
-    roots = [u for u in inventory.units.values() if u.parent is None]
+    # the province in force on the period's last day: a merged province (valid_to, successor) is not named
+    last = (
+        (period.end - timedelta(microseconds=1)).astimezone(zone).date()
+        if not period.live
+        else now.astimezone(zone).date()
+    )
+    roots = [u for u in inventory.units.values() if u.parent is None and u.in_force(last)]
     province = roots[0].name if len(roots) == 1 else "—"
     return ReportData(
         province=province,
@@ -174,5 +199,6 @@ def evidence_lines(rows: Sequence[IndicatorRow], limit: int = 12) -> list[str]:
             if not items:
                 continue
             shown = ", ".join(items[:limit]) + (f" … (+{len(items) - limit})" if len(items) > limit else "")
-            lines.append(f"{row.indicator} [{row.level}] {term}: {shown}")
+            where = f"{row.level} {row.part}" if row.part else row.level
+            lines.append(f"{row.indicator} [{where}] {term}: {shown}")
     return lines

@@ -16,10 +16,13 @@ from netmon.config import load_config
 from netmon.indicators.definitions import catalog_for
 from netmon.indicators.period import parse_period
 from netmon.indicators.report import write_report
-from netmon.indicators.report_data import ReportData, collect, months_of
+from netmon.indicators.report_data import ReportData, collect, evidence_lines, months_of
+from netmon.inventory.kinds import Level
 from netmon.inventory.store import Store
 from tests.conftest import EXAMPLE_CONFIG
 from tests.integration.indicator_province import NOW, load_province
+from tests.integration.reorg_province import NOW as REORG_NOW
+from tests.integration.reorg_province import load_reorg
 
 ZONE = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -158,3 +161,61 @@ def test_cli_bad_input_exits_2_and_writes_nothing(
     assert result.exit_code == 2
     assert message in result.stderr
     assert set(tmp_path.iterdir()) == before
+
+
+def test_a_split_year_s_availability_covers_both_parts_and_the_pdf_names_them(store: Store, tmp_path: Path) -> None:
+    """2025 splits at 2025-07-01 (tests/integration/reorg_province.py): the PDF said the second half only.
+
+    Internet links judged, level `all`: the first part (181 days) nb, nd, sk, st and x1-inet,
+    st-inet down 20 days: 885 of 905 link-days up; the second part (184 days) the same five
+    links in their successors, x1-inet down 10 days: 910 of 920. The year: 1795 / 1825 (98.4 %),
+    not 910 / 920 (98.9 %). hl-inet and x3-inet have no history: in neither.
+    """
+    inventory = load_reorg(store, tmp_path)
+    catalog = catalog_for(load_config(None, environ={}).indicators)
+    period = parse_period("2025", ZONE, REORG_NOW)
+    data = collect(store.engine, inventory, period, level=None, zone=ZONE, now=REORG_NOW, catalog=catalog)
+    first, second = "2025-01-01..2025-06-30", "2025-07-01..2025-12-31"
+    assert data.parts == [first, second]
+    assert data.link_availability()["Internet"] == pytest.approx(1795 / 1825)
+    lines = evidence_lines(data.rollups)
+    assert any(line.startswith(f"internet_units [all {first}] a: unit:NB (link:nb-inet up") for line in lines)
+    assert any(line.startswith(f"internet_units [all {second}] a: unit:NB (link:nb-inet up") for line in lines)
+    # ND merged into NB: the province the report is for is the one in force at the period's end
+    assert data.province == "Tỉnh Ninh Bình"
+    pdf = tmp_path / "report.pdf"
+    write_report(data, pdf)
+    text = _text(pdf)
+    assert "98.4 %" in text  # the Internet availability bar's label
+    # NB, ND, SKHCN, X1 of NB, ND, SKHCN, STTTT (161/181 days up < 90 %), X1, X2 (no link); HL, X3 no data
+    assert f"[{first}] Tỷ lệ cơ quan, đơn vị có kết nối Internet: 4/6 = 66.7 %" in text
+    # NB, SKHCN, XN (x1-inet 174/184 days) of NB, SKHCN, XN, PT (no link)
+    assert f"[{second}] Tỷ lệ cơ quan, đơn vị có kết nối Internet: 3/4 = 75.0 %" in text
+    assert "Phần kỳ / Part" in text
+    # the points of each part against that part's maximum, not one sum over both parts
+    assert f"Điểm / Points (tất cả, {first}):" in text
+    assert f"Điểm / Points (tất cả, {second}):" in text
+
+
+def test_a_level_s_report_sums_up_that_level_in_its_own_units(store: Store, tmp_path: Path) -> None:
+    """--level department: the cover and the availability chart read the department roll-up (there is no `all`).
+
+    2026-Q4 to NOW (40 days 7 hours = 3,481,200 s): D1's d1-inet is up throughout, so the
+    department's Internet availability is 100 %; D1 and D2 are 2 units, D1 has a LAN (a switch
+    up), D2 a declared lan link: 2/2. Internet Mbps per civil servant, D1 + D2: 50 / 25 = 2.00
+    per person, not "200.0 %"; a and b are written in full, not as 3.4812e+06.
+    """
+    inventory = load_province(store, tmp_path)
+    catalog = catalog_for(load_config(None, environ={}).indicators)
+    period = parse_period("2026-Q4", ZONE, NOW)
+    data = collect(store.engine, inventory, period, level=Level.DEPARTMENT, zone=ZONE, now=NOW, catalog=catalog)
+    assert data.link_availability()["Internet"] == 1.0
+    pdf = tmp_path / "report.pdf"
+    write_report(data, pdf)
+    text = _text(pdf)
+    assert "Tỷ lệ cơ quan, đơn vị có mạng nội bộ (LAN): 2/2 = 100.0 %" in text
+    assert "Điểm / Points (sở, ngành):" in text
+    assert "3 481 200" in text  # d1-inet's seconds up and judged
+    assert "e+0" not in text
+    mbps = next(line for line in text.splitlines() if line.startswith("Băng thông Internet bình quân"))
+    assert mbps.split()[-1] == "2.00", mbps
