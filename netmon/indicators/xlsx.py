@@ -122,6 +122,7 @@ EVIDENCE_COLUMNS = [
     ("Cấp / Level", 12),
     ("Số hạng / Term", 10),
     ("Được tính / Counted", 70),
+    ("Phần kỳ / Part", 24),
 ]
 RULE_COLUMNS = [
     _ID,
@@ -333,7 +334,7 @@ def _evidence_sheet(sheet: _Sheet, rows: Sequence[IndicatorRow]) -> None:
             continue  # a roll-up counts exactly what its units' rows list
         for term, items in (("a", row.evidence_a), ("b", row.evidence_b)):
             for item in items:
-                sheet.row([row.indicator, row.unit, row.level, term, item])
+                sheet.row([row.indicator, row.unit, row.level, term, item, row.part])
 
 
 def _maintenance_sheet(sheet: _Sheet, windows: Sequence[Window], zone: ZoneInfo) -> None:

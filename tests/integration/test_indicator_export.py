@@ -149,8 +149,10 @@ def test_xlsx_sheets_headers_values_and_formats(xlsx: Path) -> None:
     assert wards["E4"].font.b
 
     evidence = book["Bằng chứng - Evidence"]
-    assert [c.value for c in evidence[3]] == ["lan_units", "P", "province", "a", "unit:P (link:p-lan (lan) declared)"]
-    assert [c.value for c in evidence[4]] == ["lan_units", "P", "province", "b", "unit:P"]
+    assert [c.value for c in evidence[3]] == [
+        "lan_units", "P", "province", "a", "unit:P (link:p-lan (lan) declared)", None,
+    ]  # fmt: skip
+    assert [c.value for c in evidence[4]] == ["lan_units", "P", "province", "b", "unit:P", None]  # a whole period
 
     rules = book["Quy tắc - Rules"]
     assert rules["A3"].value == "lan_units"

@@ -9,13 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 
 from netmon.config import INDICATOR_RULES
 from netmon.indicators.compute import compute
 from netmon.indicators.definitions import load_catalog
+from netmon.indicators.period import parse_period
 from netmon.indicators.row import IndicatorRow
+from netmon.indicators.xlsx import write_xlsx
 from netmon.inventory import schema
 from netmon.inventory.store import Store
 from tests.integration.reorg_province import DAY as D
@@ -144,3 +147,25 @@ def test_migration_0008_turns_wards_into_communes(db_url: str) -> None:
             conn.execute(sa.text("UPDATE units SET type = 'thôn'"))
     finally:
         engine.dispose()
+
+
+def test_the_evidence_sheet_of_a_split_year_says_which_part_each_item_counts_in(store: Store, tmp_path: Path) -> None:
+    """NB's internet availability in 2025: nb-inet 181 days in the first part.
+
+    In the second, nb-inet and ND's nd-inet (ND merged into NB) 184 days each.
+    """
+    rows = _rows(store, tmp_path, "2025")
+    period = parse_period("2025", ZONE, NOW)
+    path = tmp_path / "2025.xlsx"
+    write_xlsx(rows, path, period=period, catalog=CATALOG, generated_at=NOW)
+    sheet = openpyxl.load_workbook(path, read_only=True)["Bằng chứng - Evidence"]
+    items = [
+        r
+        for r in sheet.iter_rows(min_row=3, values_only=True)
+        if r[:4] == ("link_availability_internet", "NB", "province", "a")
+    ]
+    assert [(r[4], r[5]) for r in items] == [
+        (f"link:nb-inet up {181 * D} s", H1),
+        (f"link:nb-inet up {184 * D} s", H2),
+        (f"link:nd-inet up {184 * D} s", H2),
+    ]
