@@ -49,6 +49,8 @@ __all__ = [
     "Quantity",
     "catalog_for",
     "load_catalog",
+    "share_decimals",
+    "share_text",
 ]
 
 #: The built-in definitions shipped in the package.
@@ -229,7 +231,18 @@ class Catalog:
     def rule_text(self, definition: Definition, lang: Literal["vi", "en"]) -> str:
         """Return the accounting rule in *lang*, with {rule_name} placeholders as percentages."""
         text = definition.rule_vi if lang == "vi" else definition.rule_en
-        return text.format_map(_Placeholders({name: f"{value:.0%}" for name, value in self.rules.items()}))
+        return text.format_map(_Placeholders({name: share_text(value) for name, value in self.rules.items()}))
+
+
+def share_text(value: float) -> str:
+    """Return a threshold as a percentage with the decimals it has: 90%, 99.9%, 99.95% (never 0.999 as 100%)."""
+    return f"{round(value * 100, 6):g}%"
+
+
+def share_decimals(value: float) -> int:
+    """Return how many decimals `share_text` shows for *value* (0 for 90%, 1 for 99.9%)."""
+    digits = share_text(value)[:-1]
+    return len(digits.partition(".")[2])
 
 
 class _Placeholders(dict[str, str]):

@@ -6,7 +6,15 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from netmon.indicators.definitions import Catalog, Condition, Definition, ObjectSet, Quantity
+from netmon.indicators.definitions import (
+    Catalog,
+    Condition,
+    Definition,
+    ObjectSet,
+    Quantity,
+    share_decimals,
+    share_text,
+)
 from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, UnitSpec
 from netmon.monitor.availability import StateSeconds
 from netmon.monitor.state import State
@@ -42,7 +50,10 @@ class Facts:
         if self.live:
             return "up now" if self.states.get(key) is State.UP else None
         ratio = self.seconds.get(key, StateSeconds()).ratio
-        return f"up {ratio:.1%} ≥ {min_ratio:.0%}" if ratio is not None and ratio >= min_ratio else None
+        if ratio is None or ratio < min_ratio:
+            return None
+        decimals = max(1, share_decimals(min_ratio) + 1)  # 99.95% passes 99.9%: not "100.0% ≥ 100%"
+        return f"up {ratio:.{decimals}%} ≥ {share_text(min_ratio)}"
 
 
 @dataclass(frozen=True)

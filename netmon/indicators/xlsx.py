@@ -24,7 +24,7 @@ from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from netmon.indicators.definitions import Catalog
+from netmon.indicators.definitions import Catalog, share_decimals
 from netmon.indicators.period import Period
 from netmon.indicators.row import IndicatorRow
 from netmon.inventory.models import Level
@@ -233,8 +233,17 @@ class _Styles:
         self.plain = book.add_format()
         self.bold = book.add_format({"bold": True})
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
-        self.share = book.add_format({"num_format": "0%"})
+        self.shares: dict[int, Format] = {}
         self._numbers: dict[tuple[str, bool, int, int], list[Format | None]] = {}
+
+    def share_of(self, value: float) -> Format:
+        """Return the percentage format that shows threshold *value* in full: 0% for 0.9, 0.0% for 0.999."""
+        decimals = share_decimals(value)
+        if decimals not in self.shares:
+            self.shares[decimals] = self.book.add_format(
+                {"num_format": "0" + ("." + "0" * decimals if decimals else "") + "%"}
+            )
+        return self.shares[decimals]
 
     def numbers(self, measure: str, *, first: int, width: int = 16, bold: bool = False) -> list[Format | None]:
         """Return the format of each of *width* cells: a, b, ratio, max points, points from column *first* (0-based).
@@ -382,4 +391,4 @@ def _rules_sheet(sheet: _Sheet, styles: _Styles, catalog: Catalog) -> None:
     sheet.row([])  # a blank row, then the thresholds
     sheet.row(["Ngưỡng / Threshold", "Giá trị / Value"], styles.bold)
     for name, value in sorted(catalog.rules.items()):
-        sheet.row([name, value], [None, styles.share])
+        sheet.row([name, value], [None, styles.share_of(value)])

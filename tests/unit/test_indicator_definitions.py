@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 
 from netmon.config import INDICATOR_RULES, load_config
 from netmon.errors import ConfigError, InputError, PeriodError
-from netmon.indicators.definitions import catalog_for, load_catalog
+from netmon.indicators.definitions import catalog_for, load_catalog, share_text
+from netmon.indicators.evaluate import Facts
 from netmon.indicators.period import PeriodKind, parse_period
 from netmon.indicators.row import IndicatorRow
+from netmon.monitor.availability import StateSeconds
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 11, 22, 5, 0, tzinfo=UTC)
@@ -172,3 +174,27 @@ def test_row_round_trips_through_dict() -> None:
     assert data["evidence_a"] == ["unit:P"]
     assert IndicatorRow.from_dict(data) == row
     assert (row.rollup, row.label) == (True, "level:all")
+
+
+def test_a_threshold_is_shown_with_its_decimals(tmp_path: Path) -> None:
+    """An SLA of 99.9 % was written "100%" in the rule text and the evidence ("up 100.0% ≥ 100%").
+
+    sla_link: a unit with an internet link up at least 99.9 % of a 30-day month (2,592,000 s):
+    a link down 2,000 s is up 2,590,000 / 2,592,000 = 99.923 % and counts.
+    """
+    rules = {**INDICATOR_RULES, "sla_min_up": 0.999}
+    (tmp_path / "sla.yaml").write_text(
+        USER.replace("ups_units", "sla_units")
+        .replace("{ups_min_up}", "{sla_min_up}")
+        .replace(
+            "device_up: {role: [ups], min_ratio: ups_min_up}", "link_up: {kind: [internet], min_ratio: sla_min_up}"
+        ),
+        encoding="utf-8",
+    )
+    catalog = load_catalog([tmp_path / "sla.yaml"], rules=rules, builtin=False)
+    assert catalog.rule_text(catalog.definitions[0], "en") == "A unit with a UPS up 99.9% of the period."
+    facts = Facts(live=False, seconds={("link", "l"): StateSeconds(up=2_590_000, down=2_000)})
+    assert facts.works(("link", "l"), 0.999) == "up 99.92% ≥ 99.9%"
+    assert facts.works(("link", "l"), 0.9) == "up 99.9% ≥ 90%"  # as before for whole percentages
+    assert facts.works(("link", "l"), 0.9995) is None
+    assert [share_text(v) for v in (0.9, 0.5, 0.999, 0.9995, 1.0)] == ["90%", "50%", "99.9%", "99.95%", "100%"]
