@@ -94,7 +94,7 @@ def _page(title: str) -> Figure:
 
 
 def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f} %"
+    return "—" if value is None else f"{value * 100:.2f} %"
 
 
 def _amount(value: float) -> str:

@@ -64,7 +64,7 @@ LEVEL_SHEETS = {
     Level.COMMUNE: "Cấp xã - Commune",
 }
 #: The number format of the ratio column, by unit of measure.
-RATIO_FORMATS = {"percent": "0.0%", "per_person": "0.00", "mbps_per_person": "0.00", "count": "#,##0"}
+RATIO_FORMATS = {"percent": "0.00%", "per_person": "0.00", "mbps_per_person": "0.00", "count": "#,##0"}
 NOT_APPLICABLE = "không áp dụng (b = 0) / not applicable (b = 0)"
 SPLIT = "kỳ được chia theo cơ cấu tổ chức tại thời điểm / period split by the structure in force"
 _COUNT = "#,##0"

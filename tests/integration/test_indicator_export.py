@@ -121,7 +121,7 @@ def test_xlsx_sheets_headers_values_and_formats(xlsx: Path) -> None:
         1,  # declared: P declares p-lan
         None,
     ]
-    assert [summary.cell(3, col).number_format for col in range(6, 11)] == ["#,##0", "#,##0", "0.0%", "0.00", "0.00"]
+    assert [summary.cell(3, col).number_format for col in range(6, 11)] == ["#,##0", "#,##0", "0.00%", "0.00", "0.00"]
     assert [c.value for c in summary[4]][3:10] == ["department", "live", 1, 2, 0.5, 10.0, 5.0]
     assert [c.value for c in summary[7]][3:10] == ["all", "live", 2, 5, 0.4, 10.0, 4.0]
     by_key = {(r[0].value, r[3].value): r for r in summary.iter_rows(min_row=3)}

@@ -90,8 +90,8 @@ def test_the_pdf_pages_and_their_text(data: ReportData, tmp_path: Path) -> None:
     text = _text(pdf)
     for words in ("Tỷ lệ", "xã", "Xã Một", "Tỉnh Thử", "Sở Hai", "Quy tắc tính / Accounting rules", "Bảng chỉ số"):
         assert words in text
-    assert "Tỷ lệ cơ quan, đơn vị có mạng nội bộ (LAN): 4/5 = 80.0 %" in text
-    assert "91.3 %" in text or "91.2 %" in text  # the Internet availability bar's label
+    assert "Tỷ lệ cơ quan, đơn vị có mạng nội bộ (LAN): 4/5 = 80.00 %" in text
+    assert f"{data.link_availability()['Internet'] * 100:.2f} %" in text  # the Internet availability bar's label
     assert "7 (1464.0 h)" in text
     assert "1 (24.0 h)" in text
 
@@ -186,11 +186,11 @@ def test_a_split_year_s_availability_covers_both_parts_and_the_pdf_names_them(st
     pdf = tmp_path / "report.pdf"
     write_report(data, pdf)
     text = _text(pdf)
-    assert "98.4 %" in text  # the Internet availability bar's label
+    assert "98.36 %" in text  # the Internet availability bar's label: 1795/1825, 2 decimals (99.95 % is not 100 %)
     # NB, ND, SKHCN, X1 of NB, ND, SKHCN, STTTT (161/181 days up < 90 %), X1, X2 (no link); HL, X3 no data
-    assert f"[{first}] Tỷ lệ cơ quan, đơn vị có kết nối Internet: 4/6 = 66.7 %" in text
+    assert f"[{first}] Tỷ lệ cơ quan, đơn vị có kết nối Internet: 4/6 = 66.67 %" in text
     # NB, SKHCN, XN (x1-inet 174/184 days) of NB, SKHCN, XN, PT (no link)
-    assert f"[{second}] Tỷ lệ cơ quan, đơn vị có kết nối Internet: 3/4 = 75.0 %" in text
+    assert f"[{second}] Tỷ lệ cơ quan, đơn vị có kết nối Internet: 3/4 = 75.00 %" in text
     assert "Phần kỳ / Part" in text
     # the points of each part against that part's maximum, not one sum over both parts
     assert f"Điểm / Points (tất cả, {first}):" in text
@@ -213,7 +213,7 @@ def test_a_level_s_report_sums_up_that_level_in_its_own_units(store: Store, tmp_
     pdf = tmp_path / "report.pdf"
     write_report(data, pdf)
     text = _text(pdf)
-    assert "Tỷ lệ cơ quan, đơn vị có mạng nội bộ (LAN): 2/2 = 100.0 %" in text
+    assert "Tỷ lệ cơ quan, đơn vị có mạng nội bộ (LAN): 2/2 = 100.00 %" in text
     assert "Điểm / Points (sở, ngành):" in text
     assert "3 481 200" in text  # d1-inet's seconds up and judged
     assert "e+0" not in text

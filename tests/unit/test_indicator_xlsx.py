@@ -102,13 +102,13 @@ def test_layout_fonts_fill_and_number_formats(book_path: Path) -> None:
     assert fit is not None
     assert fit.fitToPage
     plain, total = sheet[3], sheet[3 + len(HOSTILE)]
-    assert [c.number_format for c in plain[5:10]] == ["#,##0", "#,##0", "0.0%", "0.00", "0.00"]
+    assert [c.number_format for c in plain[5:10]] == ["#,##0", "#,##0", "0.00%", "0.00", "0.00"]
     assert [c.value for c in plain[5:10]] == [1, 4, 0.25, 10, 2.5]
     assert (total[4].value, total[4].font.b, total[7].font.b, total[7].number_format) == (
         "Tổng cấp / Level total",
         True,
         True,
-        "0.0%",
+        "0.00%",
     )
     assert total[11].value is None
     assert total[11].font.b  # an empty cell of a bold row keeps its format
