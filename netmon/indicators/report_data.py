@@ -155,6 +155,8 @@ def collect(
 ) -> ReportData:
     """Compute the period's rows, each month's roll-ups and the outages that overlap the period.
 
+    With a *level*, the outages are those of objects in that level's units (`_level_of`).
+
     Raises:
         StoreError: the database cannot be read (from `compute` and the outage ledger).
 
@@ -169,7 +171,9 @@ def collect(
         month_rows = compute(engine, inventory, month, level=level, zone=zone, now=now, definitions=catalog)
         months.append((label, tuple(r for r in month_rows if r.rollup)))
     outages = tuple(
-        o for o in OutageLedger(engine).outages(since=period.start) if period.live or o.started_at < period.end
+        o
+        for o in OutageLedger(engine).outages(since=period.start)
+        if (period.live or o.started_at < period.end) and (level is None or _level_of(o, inventory, zone) is level)
     )
     # the province in force on the period's last day: a merged province (valid_to, successor) is not named
     last = (
@@ -189,6 +193,24 @@ def collect(
         catalog=catalog,
         generated_at=now,
     )
+
+
+def _level_of(outage: OutageRecord, inventory: Inventory, zone: ZoneInfo) -> Level | None:
+    """Return the level of the unit the outage's object belonged to when it began; None if it is not in the inventory.
+
+    A device or link that moved belongs to its previous_unit before moved_on (`unit_on`), as in the indicators.
+    """
+    from netmon.inventory.spec import unit_on  # noqa: PLC0415 (spec loads pydantic models)
+
+    day = outage.started_at.astimezone(zone).date()
+    if outage.kind == "service":
+        service = inventory.services.get(outage.name)
+        code = service.unit if service is not None else None
+    else:
+        spec = inventory.devices.get(outage.name) if outage.kind == "device" else inventory.links.get(outage.name)
+        code = unit_on(spec, day) if spec is not None else None
+    unit = inventory.units.get(code) if code is not None else None
+    return unit.level if unit is not None else None
 
 
 def evidence_lines(rows: Sequence[IndicatorRow], limit: int = 12) -> list[str]:

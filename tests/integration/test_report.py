@@ -91,7 +91,9 @@ def test_the_pdf_pages_and_their_text(data: ReportData, tmp_path: Path) -> None:
     for words in ("Tỷ lệ", "xã", "Xã Một", "Tỉnh Thử", "Sở Hai", "Quy tắc tính / Accounting rules", "Bảng chỉ số"):
         assert words in text
     assert "Tỷ lệ cơ quan, đơn vị có mạng nội bộ (LAN): 4/5 = 80.00 %" in text
-    assert f"{data.link_availability()['Internet'] * 100:.2f} %" in text  # the Internet availability bar's label
+    internet = data.link_availability()["Internet"]
+    assert internet is not None
+    assert f"{internet * 100:.2f} %" in text  # the Internet availability bar's label
     assert "7 (1464.0 h)" in text
     assert "1 (24.0 h)" in text
 
@@ -219,3 +221,26 @@ def test_a_level_s_report_sums_up_that_level_in_its_own_units(store: Store, tmp_
     assert "e+0" not in text
     mbps = next(line for line in text.splitlines() if line.startswith("Băng thông Internet bình quân"))
     assert mbps.split()[-1] == "2.00", mbps
+
+
+def test_a_level_s_report_counts_the_outages_of_that_level_s_units(store: Store, tmp_path: Path) -> None:
+    """The cover's outages by cause counted every level's outages in a --level report.
+
+    The ledger of the province's fixture (down, unreachable and maintenance alike): p-sw1, p-vc1,
+    p-srv1, p-inet (twice) and p-tslcd are the province's; h1-r1, h1-vc1 (twice) and h1-man are
+    district H1's; the departments D1 and D2 had none.
+    """
+    inventory = load_province(store, tmp_path)
+    catalog = catalog_for(load_config(None, environ={}).indicators)
+    period = parse_period("2026-Q4", ZONE, NOW)
+
+    def outages(level: Level | None) -> list[str]:
+        data = collect(store.engine, inventory, period, level=level, zone=ZONE, now=NOW, catalog=catalog)
+        return sorted(outage.name for outage in data.outages)
+
+    district = ["h1-man", "h1-r1", "h1-vc1", "h1-vc1"]
+    province = ["p-inet", "p-inet", "p-srv1", "p-sw1", "p-tslcd", "p-vc1"]
+    assert outages(None) == district + province
+    assert outages(Level.DISTRICT) == district
+    assert outages(Level.PROVINCE) == province
+    assert outages(Level.DEPARTMENT) == []
