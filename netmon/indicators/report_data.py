@@ -64,10 +64,19 @@ class ReportData:
         return [row for row in self.rows if row.rollup]
 
     def coverage(self) -> dict[str, dict[str, list[float | None]]]:
-        """Return service label -> level -> ratio per month (in `months` order)."""
+        """Return service label -> level -> ratio per month (in `months` order).
+
+        Coverage counts units at a time, so a month split into parts (a reorganisation or a move in
+        it) shows its last part: the structure in force at the month's end. The export has each part.
+        """
         series: dict[str, dict[str, list[float | None]]] = {label: defaultdict(list) for label in COVERAGE.values()}
         for _, rows in self.months:
-            by_key = {(r.indicator, r.level): r.ratio for r in rows if r.rollup and r.level != ALL_LEVELS}
+            last = {(r.indicator, r.level): r.part for r in rows if r.rollup}  # parts come in time order
+            by_key = {
+                (r.indicator, r.level): r.ratio
+                for r in rows
+                if r.rollup and r.level != ALL_LEVELS and r.part == last[(r.indicator, r.level)]
+            }
             levels = sorted({level for _, level in by_key})
             for indicator, label in COVERAGE.items():
                 for level in levels:
