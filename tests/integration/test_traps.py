@@ -15,11 +15,14 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
 from hypothesis import given
 from hypothesis import strategies as st
+from pyasn1.codec.ber import encoder
+from pysnmp.proto import api
 
 from netmon.config import Config, SnmpProfile, TrapConfig
 from netmon.errors import PollError
@@ -95,9 +98,18 @@ class Harness:
         return f"{host}:{port}"
 
     async def send(
-        self, version_args: list[str], trap: list[str], *, tool: str = "snmptrap", other: bool = False
+        self,
+        version_args: list[str],
+        trap: list[str],
+        *,
+        tool: str = "snmptrap",
+        other: bool = False,
+        first: str = "",
     ) -> int:
-        """Send one trap with net-snmp and return its exit code."""
+        """Send one trap with net-snmp and return its exit code.
+
+        *first* is snmptrap's first argument after the address: v2c/v3's uptime, v1's enterprise.
+        """
         env = {
             "PATH": os.environ["PATH"],
             "SNMPCONFPATH": str(self.other_conf if other else self.conf),
@@ -106,7 +118,7 @@ class Harness:
         }
         head = [tool, *version_args, "-r", "0", "-t", "3"] if tool == "snmpinform" else [tool, *version_args]
         process = await asyncio.create_subprocess_exec(
-            *head, self.target, "", *trap, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+            *head, self.target, first, *trap, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
         )
         async with asyncio.timeout(TIMEOUT):
             _, err = await process.communicate()
@@ -333,3 +345,95 @@ def test_any_datagram_gives_a_header_or_a_malformed_error(data: bytes) -> None:
         assert "not" in str(exc) or "SNMP version" in str(exc)
     else:
         assert header.version in ("1", "2c", "3")
+
+
+# ---- what real devices send (v1 Trap-PDUs, odd varbind orders, floods) -------------------------
+
+CISCO_V1_LINK_DOWN = [  # after the enterprise: agent-addr, generic (linkDown), specific, uptime
+    *("", "2", "0", ""),
+    *("1.3.6.1.2.1.2.2.1.1.2", "i", "2", "1.3.6.1.2.1.2.2.1.2.2", "s", "GigabitEthernet0/2"),
+    *("1.3.6.1.2.1.2.2.1.3.2", "i", "6", "1.3.6.1.4.1.9.2.2.1.1.20.2", "s", "administratively down"),
+]
+
+
+@pytest.mark.parametrize(
+    "agent_addr",
+    [
+        pytest.param("0.0.0.0", id="agent-addr-0.0.0.0"),  # noqa: S104 (a v1 agent-addr, not a bind)
+        pytest.param("10.9.9.9", id="agent-addr-another-interface"),
+    ],
+)
+async def test_v1_trap_is_the_udp_sources_device_whatever_its_agent_addr(harness: Harness, agent_addr: str) -> None:
+    harness.devices[HOST] = ("ups-1", "v1")
+    harness.devices["10.9.9.9"] = ("elsewhere", "v1")
+    await harness.send(["-v", "1", "-c", "t-trap-v1comm"], [agent_addr, "3", "0", "", *LINK_UP[1:]])
+    event = await harness.next_event()
+    assert (event.device, event.source, event.trap, event.version, event.if_index) == ("ups-1", HOST, "linkUp", "1", 3)
+
+
+async def test_cisco_v1_link_down_gives_its_interface(harness: Harness) -> None:
+    harness.devices[HOST] = ("sw-access", "v1")
+    await harness.send(["-v", "1", "-c", "t-trap-v1comm"], CISCO_V1_LINK_DOWN, first="1.3.6.1.4.1.9.1.1208")
+    event = await harness.next_event()
+    assert (event.trap, event.version, event.if_index, event.if_name) == ("linkDown", "1", 2, "GigabitEthernet0/2")
+    assert harness.receiver.counts == {"accepted": 1}
+
+
+@pytest.mark.parametrize(
+    ("enterprise", "generic", "specific"),
+    [
+        pytest.param("1.3.6.1.4.1.318", "6", "5", id="apc-ups-on-battery"),
+        pytest.param("1.3.6.1.4.1.9.9.41.2", "6", "1", id="cisco-syslog-clogMessageGenerated"),
+        pytest.param("1.3.6.1.6.3.1.1.5", "6", "3", id="snmpTraps-as-enterprise-specific-3-is-not-linkDown"),
+        pytest.param("1.3.6.1.4.1.4294967295.1", "6", "2147483647", id="largest-arcs"),
+        pytest.param("0.0", "6", "0", id="enterprise-0.0"),
+        pytest.param("1.3.6.1.4.1.8072.3.2.10", "4", "0", id="authenticationFailure"),
+        pytest.param("1.3.6.1.4.1.8072.3.2.10", "5", "0", id="egpNeighborLoss"),
+    ],
+)
+async def test_v1_enterprise_specific_and_other_generic_traps_are_ignored(
+    harness: Harness, enterprise: str, generic: str, specific: str
+) -> None:
+    harness.devices[HOST] = ("ups-1", "v1")
+    await harness.send(["-v", "1", "-c", "t-trap-v1comm"], ["", generic, specific, ""], first=enterprise)
+    await harness.barrier()
+    assert harness.receiver.counts == {"ignored": 1, "accepted": 1}
+    assert not harness.events
+
+
+SYS_UP_TIME = ("1.3.6.1.2.1.1.3.0", "timeticks", 1234)
+TRAP_OID_LINK_DOWN = (trapwire.SNMP_TRAP_OID, "oid", "1.3.6.1.6.3.1.1.5.3")
+IF_INDEX_2 = ("1.3.6.1.2.1.2.2.1.1.2", "int", 2)
+
+
+def _v2c_datagram(community: str, var_binds: list[tuple[str, str, object]], *, inform: bool = False) -> bytes:
+    """Encode a v2c trap (or inform) with pysnmp's protocol API, its varbinds in the order given."""
+    proto = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
+    kinds: dict[str, Any] = {"timeticks": proto.TimeTicks, "oid": proto.ObjectIdentifier, "int": proto.Integer}
+    kinds["str"] = proto.OctetString
+    pdu = proto.InformRequestPDU() if inform else proto.SNMPv2TrapPDU()
+    proto.apiPDU.set_defaults(pdu)
+    encoded = [(proto.ObjectIdentifier(oid), kinds[kind](value)) for oid, kind, value in var_binds]
+    proto.apiPDU.set_varbinds(pdu, encoded)
+    message = proto.Message()
+    proto.apiMessage.set_defaults(message)
+    proto.apiMessage.set_community(message, community)
+    proto.apiMessage.set_pdu(message, pdu)
+    return bytes(encoder.encode(message))
+
+
+@pytest.mark.parametrize(
+    "var_binds",
+    [
+        pytest.param([TRAP_OID_LINK_DOWN, SYS_UP_TIME, IF_INDEX_2], id="snmpTrapOID-first"),
+        pytest.param([TRAP_OID_LINK_DOWN, IF_INDEX_2], id="no-sysUpTime"),
+        pytest.param([IF_INDEX_2, SYS_UP_TIME, TRAP_OID_LINK_DOWN], id="snmpTrapOID-last"),
+    ],
+)
+async def test_v2c_trap_with_its_varbinds_out_of_rfc3416_order_is_still_delivered(
+    harness: Harness, var_binds: list[tuple[str, str, object]]
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(_v2c_datagram("t-trap-community", var_binds), harness.receiver.address)
+    event = await harness.next_event()
+    assert (event.trap, event.if_index) == ("linkDown", 2)
