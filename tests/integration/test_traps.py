@@ -26,9 +26,11 @@ from pysnmp.proto import api
 
 from netmon.config import Config, SnmpProfile, TrapConfig
 from netmon.errors import PollError
+from netmon.monitor.trappolls import TrapPolls
 from netmon.pollers import traps, trapwire
 from netmon.pollers.ratelimit import TokenBuckets
 from netmon.pollers.traps import TrapEvent, TrapReceiver
+from netmon.runtime import Runtime
 
 HOST = "127.0.0.1"
 OTHER_HOST = "127.0.0.5"  # not in the inventory; snmptrap sends from it via clientaddr
@@ -437,3 +439,34 @@ async def test_v2c_trap_with_its_varbinds_out_of_rfc3416_order_is_still_delivere
         sock.sendto(_v2c_datagram("t-trap-community", var_binds), harness.receiver.address)
     event = await harness.next_event()
     assert (event.trap, event.if_index) == ("linkDown", 2)
+
+
+async def test_a_switch_reboot_queues_one_poll_of_the_switch_not_one_per_trap(harness: Harness) -> None:
+    log = structlog.wrap_logger(structlog.PrintLogger(harness.logs))
+    polls = TrapPolls(Runtime(Config.model_validate({}), log=log))
+    delivered: list[TrapEvent] = []
+    all_delivered = asyncio.Event()
+
+    def feed(event: TrapEvent) -> None:  # the daemon's wiring (the receiver feeds the trap polls), counted
+        polls.on_trap(event)
+        delivered.append(event)
+        if len(delivered) == len(traps_sent) + 1:  # and one linkDown from sw-other
+            all_delivered.set()
+
+    harness.receiver._on_trap = feed
+    harness.devices["127.0.0.6"] = ("sw-other", "v2c")
+    cold_start = (trapwire.SNMP_TRAP_OID, "oid", "1.3.6.1.6.3.1.1.5.1")
+    traps_sent = [_v2c_datagram("t-trap-community", [SYS_UP_TIME, cold_start])]
+    for if_index in range(1, 49):  # then a linkDown per port, as a 48-port switch sends while it boots
+        link = [("1.3.6.1.2.1.2.2.1.1." + str(if_index), "int", if_index)]
+        traps_sent.append(_v2c_datagram("t-trap-community", [SYS_UP_TIME, TRAP_OID_LINK_DOWN, *link]))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for datagram in traps_sent:
+            sock.sendto(datagram, harness.receiver.address)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.6", 0))
+        sock.sendto(traps_sent[1], harness.receiver.address)
+    async with asyncio.timeout(TIMEOUT):
+        await all_delivered.wait()
+    assert polls.queued == 2  # one poll per device, not one per trap
+    assert polls.pending() == {"sw-core": "linkDown", "sw-other": "linkDown"}  # the link trap's: it gets confirmed
