@@ -30,7 +30,8 @@ COUNTS = (
     "bad_community",  # v1/v2c with a community other than the device's profile's
     "bad_auth",  # v3 with another user, level or keys than the device's profile's
     "malformed",  # not an SNMP message, or a v1/v2c one pysnmp could not decode
-    "unsupported",  # v3 informs and engine discovery; authPriv without the cryptography package
+    "unsupported",  # authPriv without the cryptography package
+    "discovery",  # v3 engine discovery or time synchronisation, answered with a Report (RFC 3414 section 4)
     "error",  # pysnmp failed on it (logged)
     "rate_limited",  # over its source's rate (traps.rate_limit, traps.rate_burst): not even parsed
 )

@@ -10,8 +10,11 @@ SNMPv3 traps come from any engine ID: a trap's keys are localized to the sender'
 (RFC 3414), which pysnmp only knows for users registered with that engine ID. The receiver
 registers the device's user for the engine ID in the header the first time it sees it (from
 master keys computed once per profile), keeping at most `_MAX_ENGINES` such entries.
-v3 informs (where the receiver is the authoritative engine) are not supported yet: counted
-as `unsupported`. v1/v2c informs are answered. pysnmp decrypts (DES, AES) only with the
+For a v3 inform the receiver is the authoritative engine (RFC 3414, section 1.5.1): the
+device's user is registered for the receiver's own engine ID (`traps.engine_id`, stable across
+restarts), and a discovery probe (empty engine ID, RFC 3414 section 4) or a message outside the
+time window (3.2.7) from a device with a v3 profile is answered by pysnmp with a Report and
+counted as `discovery`. v1/v2c informs are answered. pysnmp decrypts (DES, AES) only with the
 `cryptography` package, which it does not require: without it authPriv traps are counted as
 `unsupported` and a warning at start names the package.
 
@@ -24,6 +27,7 @@ import asyncio
 import hmac
 import importlib.util
 import socket
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -54,7 +58,7 @@ from netmon.pollers.trapwire import (
     read_header,
 )
 
-__all__ = ["COUNTS", "TRAP_NAMES", "TrapEvent", "TrapReceiver"]
+__all__ = ["COUNTS", "TRAP_NAMES", "TrapEvent", "TrapReceiver", "engine_id_of"]
 
 _MAX_TEXT = 128
 _RECV_BUFFER = 1 << 20
@@ -62,6 +66,38 @@ _MAX_ENGINES = 4096  # (engine ID, user) pairs registered with pysnmp; least rec
 _WARN_EVERY = 300.0  # seconds between two warnings for one source and reason
 _MAX_WARNED = 1024
 _CAN_DECRYPT = importlib.util.find_spec("cryptography") is not None  # pysnmp's privacy needs it
+_REPORTED = ("usmStatsUnknownEngineIDs", "usmStatsNotInTimeWindows")  # answered with a Report: not an error
+_BOOTS_EPOCH = 1577836800  # 2020-01-01T00:00:00Z: engine boots are seconds since then
+_MAX_BOOTS = 2147483646  # RFC 3414 section 2.2.2: at 2147483647 the engine needs new keys
+_PYSNMP_ENTERPRISE = b"\x80\x00\x4f\xb8"  # RFC 3411 SnmpEngineID: 1 bit, then pysnmp's enterprise 20408
+
+
+def _identify(engine: Any, engine_id: bytes, now: float) -> None:
+    """Give *engine* its engine ID, and engine boots that grew since the last start (RFC 3414 section 2.2.2).
+
+    A sender that keeps the receiver's engine ID also keeps its boots and time, and refuses a Report
+    whose boots did not grow and whose time went back (RFC 3414 section 3.2.7 b): restarted with
+    boots 1 and time 0, the receiver would get no inform until the sender forgot it. Boots here are
+    seconds since 2020 (no state to keep). pysnmp's own way (`SnmpEngine(snmpEngineID=...)`) keeps
+    them in a file under /tmp, which it leaves open.
+    """
+    mib = engine.get_mib_builder()
+    (snmp_engine_id,) = mib.import_symbols("__SNMP-FRAMEWORK-MIB", "snmpEngineID")
+    snmp_engine_id.syntax = snmp_engine_id.syntax.clone(engine_id)
+    engine.snmpEngineID = snmp_engine_id.syntax
+    (boots,) = mib.import_symbols("__SNMP-FRAMEWORK-MIB", "snmpEngineBoots")
+    boots.syntax = boots.syntax.clone(min(max(int(now) - _BOOTS_EPOCH, 1), _MAX_BOOTS))
+
+
+def engine_id_of(config: TrapConfig) -> bytes:
+    """Return the receiver's engine ID: the configured one, else RFC 3411 format 4 (text) from the host name.
+
+    A device that sends v3 informs keeps the receiver's engine ID (Cisco IOS has it configured), so it
+    must be the same after a restart; pysnmp's default is new at every start.
+    """
+    if config.engine_id is not None:
+        return bytes.fromhex(config.engine_id)
+    return _PYSNMP_ENTERPRISE + b"\x04" + f"netmon@{socket.gethostname()}".encode()[:27]
 
 
 @dataclass
@@ -80,7 +116,8 @@ class TrapReceiver:
 
     *devices* returns address -> (device name, profile name) for the inventory's devices; it is
     called per datagram, so a reload takes effect at once. *profiles* are the config's
-    snmp_profiles. *on_trap* runs on the event loop and must not block.
+    snmp_profiles. *on_trap* runs on the event loop and must not block. *clock* (Unix seconds) sets
+    the v3 engine boots at start.
     """
 
     def __init__(
@@ -91,6 +128,7 @@ class TrapReceiver:
         on_trap: Callable[[TrapEvent], None],
         *,
         log: Any,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.counts: Counter[str] = Counter()
@@ -98,6 +136,7 @@ class TrapReceiver:
         self._devices = devices
         self._on_trap = on_trap
         self._log = log
+        self._clock = clock
         self._engine: Any = None
         self._receiver: Any = None
         self._sock: socket.socket | None = None
@@ -107,6 +146,21 @@ class TrapReceiver:
         self._current: _Current | None = None  # the datagram pysnmp is processing now
         #: Per-source token buckets: a flood from one address cannot starve polling (issue 14).
         self.limiter = TokenBuckets(config.rate_limit, config.rate_burst)
+
+    @property
+    def engine_id(self) -> bytes:
+        """Return the receiver's SNMPv3 engine ID, where v3 informs are sent (RFC 3414)."""
+        if self._engine is None:
+            raise PollError("the trap receiver is not listening")
+        return bytes(self._engine.snmpEngineID)
+
+    @property
+    def engine_boots(self) -> int:
+        """Return the receiver's SNMPv3 engine boots (RFC 3414 section 2.2.2)."""
+        if self._engine is None:
+            raise PollError("the trap receiver is not listening")
+        mib = self._engine.get_mib_builder()
+        return int(mib.import_symbols("__SNMP-FRAMEWORK-MIB", "snmpEngineBoots")[0].syntax)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -153,6 +207,7 @@ class TrapReceiver:
     def _open(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
         with pysnmp_errors("starting"):
             self._engine = engine = SnmpEngine()
+            _identify(engine, engine_id_of(self.config), self._clock())
             dispatcher = AsyncioDispatcher(loop=loop)
             dispatcher.set_timer_resolution(1.0)  # USM housekeeping; the default ticks every 0.1 s
             # The engine's own receive callback is never routed to: ours (the default) checks first.
@@ -210,6 +265,7 @@ class TrapReceiver:
             self._drop(reason, source, header.version, device=device)
             return
         current = self._current = _Current(source, device, header.version)
+        reported = self._reported()
         try:
             with pysnmp_errors("processing a trap", network=True):
                 self._engine.message_dispatcher.receive_message(self._engine, domain, address, datagram)
@@ -220,19 +276,27 @@ class TrapReceiver:
             self._log.warning("SNMP trap processing failed", source=source, device=device, error=str(exc))
         finally:
             self._current = None
+        if current.outcome is None and header.version == "3" and self._reported() != reported:
+            current.outcome = "discovery"  # pysnmp answered with a Report: the sender learns the engine, or time
+        self._conclude(current)
+
+    def _conclude(self, current: _Current) -> None:
+        """Count what became of a datagram pysnmp processed, and hand over its event."""
         # pysnmp calls _notified only for an authentic, decodable notification
-        outcome = current.outcome or ("bad_auth" if header.version == "3" else "malformed")
+        outcome = current.outcome or ("bad_auth" if current.version == "3" else "malformed")
         event = current.event
-        if outcome in ("accepted", "ignored", "error"):
+        if outcome in ("accepted", "ignored", "error", "discovery"):
             self.counts[outcome] += 1
         else:
-            self._drop(outcome, source, header.version, device=device)
+            self._drop(outcome, current.source, current.version, device=current.device)
         if event is not None:
-            self._log.info("SNMP trap", device=device, source=source, trap=event.trap, if_index=event.if_index)
+            self._log.info(
+                "SNMP trap", device=current.device, source=current.source, trap=event.trap, if_index=event.if_index
+            )
             try:
                 self._on_trap(event)
             except Exception:  # noqa: BLE001 (a failing consumer must not stop the receiver)
-                self._log.exception("on_trap failed", device=device, trap=event.trap)
+                self._log.exception("on_trap failed", device=current.device, trap=event.trap)
 
     def _check(self, header: Header, profile_name: str | None) -> str | None:
         """Return why the header does not match the device's profile, or None."""
@@ -241,16 +305,21 @@ class TrapReceiver:
             community = profile.community.reveal().encode() if profile and profile.community else None
             ok = community is not None and hmac.compare_digest(community, header.community)
             return None if ok else "bad_community"
-        if not header.engine_id or header.engine_id == bytes(self._engine.snmpEngineID):
-            return "unsupported"
-        if profile is None or profile_name not in self._master or header.user != profile.user:
+        if profile is None or profile_name not in self._master:
             return "bad_auth"
-        if header.level != LEVELS[profile.security_level]:
-            return "bad_auth"  # pysnmp does not hold a non-authoritative sender to the user's level
+        if not header.engine_id:
+            return None  # a discovery probe (RFC 3414 section 4): no user, pysnmp answers with its engine ID
+        if header.user != profile.user or header.level != LEVELS[profile.security_level]:
+            return "bad_auth"  # the level too: pysnmp does not hold a non-authoritative sender to the user's
         if header.level == LEVELS["authPriv"] and not _CAN_DECRYPT:
             return "unsupported"
         self._register(header.engine_id, profile_name)
         return None
+
+    def _reported(self) -> tuple[int, ...]:
+        """Return pysnmp's counts of messages it answered with a discovery or time-window Report."""
+        mib = self._engine.get_mib_builder()
+        return tuple(int(mib.import_symbols("__SNMP-USER-BASED-SM-MIB", name)[0].syntax) for name in _REPORTED)
 
     def _register(self, engine_id: bytes, profile_name: str) -> None:
         """Make pysnmp know the profile's user for *engine_id*, keys localized to it."""

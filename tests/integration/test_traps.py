@@ -7,6 +7,7 @@ reaches the one socket after it, so when the good one is delivered the bad one i
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import json
 import logging
@@ -470,3 +471,74 @@ async def test_a_switch_reboot_queues_one_poll_of_the_switch_not_one_per_trap(ha
         await all_delivered.wait()
     assert polls.queued == 2  # one poll per device, not one per trap
     assert polls.pending() == {"sw-core": "linkDown", "sw-other": "linkDown"}  # the link trap's: it gets confirmed
+
+
+V3_INFORM_CASES = [
+    pytest.param("v3-authpriv", id="authPriv-sha256-aes128", marks=needs_crypto),
+    pytest.param("v3-authnopriv", id="authNoPriv-sha"),
+    pytest.param("v3-noauth", id="noAuthNoPriv"),
+]
+
+
+@pytest.mark.parametrize("profile", V3_INFORM_CASES)
+async def test_v3_inform_discovers_the_receivers_engine_and_is_answered_and_delivered(
+    harness: Harness, profile: str
+) -> None:
+    harness.devices[HOST] = ("rt-1", profile)
+    code = await harness.send(["-v", "3", *V3_ARGS[profile]], LINK_DOWN, tool="snmpinform")
+    event = await harness.next_event()
+    assert (event.device, event.trap, event.version, event.if_index) == ("rt-1", "linkDown", "3", 2)
+    assert code == 0  # snmpinform discovered the engine (RFC 3414 4) and got the receiver's response
+    assert harness.receiver.counts["accepted"] == 1
+    assert harness.receiver.counts.keys() <= {"accepted", "discovery"}
+
+
+async def test_v3_inform_to_the_receivers_engine_id_given_in_advance_is_answered(harness: Harness) -> None:
+    """Cisco IOS does not discover an inform's receiver: `snmp-server engineID remote` names it."""
+    harness.devices[HOST] = ("rt-1", "v3-authnopriv")
+    engine_id = ["-e", "0x" + harness.receiver.engine_id.hex()]
+    code = await harness.send(["-v", "3", *engine_id, *V3_ARGS["v3-authnopriv"]], LINK_UP, tool="snmpinform")
+    assert (await harness.next_event()).trap == "linkUp"
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("profile", "override"),
+    [
+        pytest.param("v3-authnopriv", ["-A", "wrong-auth-key"], id="wrong-auth-key"),
+        pytest.param("v3-authnopriv", ["-u", "someone-else"], id="unknown-user"),
+        pytest.param("v3-authpriv", ["-X", "wrong-priv-key"], id="wrong-priv-key", marks=needs_crypto),
+        pytest.param("v2c", [], id="v3-inform-to-a-v2c-device"),
+    ],
+)
+async def test_v3_inform_with_wrong_user_or_keys_is_not_answered_and_counted(
+    harness: Harness, profile: str, override: list[str]
+) -> None:
+    harness.devices[HOST] = ("rt-1", profile)
+    args = V3_ARGS.get(profile, V3_ARGS["v3-authnopriv"])
+    code = await harness.send(["-v", "3", *args, *override], LINK_UP, tool="snmpinform")
+    await harness.barrier()
+    assert code != 0
+    assert harness.receiver.counts["bad_auth"] >= 1
+    assert harness.receiver.counts.keys() <= {"bad_auth", "discovery", "accepted"}
+    assert harness.receiver.counts["accepted"] == 1  # the barrier's
+
+
+async def test_a_restarted_receiver_keeps_its_engine_id_and_its_engine_boots_grow() -> None:
+    """RFC 3414 2.2.2: a sender that holds the old boots and time refuses a Report whose boots did not grow."""
+    config = TrapConfig(listen=f"{HOST}:0", engine_id="80004fb8046e65746d6f6e2d74657374")
+    seen = []
+    for now in (1_800_000_000.0, 1_800_000_002.0):  # a restart two seconds later
+        clock = functools.partial(float, now)
+        receiver = TrapReceiver(config, PROFILES, dict, lambda _e: None, log=structlog.get_logger(), clock=clock)
+        async with receiver:
+            seen.append((receiver.engine_id, receiver.engine_boots))
+    assert seen[0][0] == seen[1][0] == bytes.fromhex("80004fb8046e65746d6f6e2d74657374")
+    assert seen[1][1] > seen[0][1] > 1
+
+
+def test_the_default_engine_id_is_the_same_at_every_start_and_rfc3411_sized() -> None:
+    engine_id = traps.engine_id_of(TrapConfig())
+    assert engine_id == traps.engine_id_of(TrapConfig())
+    assert 5 <= len(engine_id) <= 32
+    assert engine_id[0] & 0x80  # RFC 3411: the enterprise-number format

@@ -46,6 +46,8 @@ def test_traps_section_from_file_and_environment(tmp_path: Path) -> None:
     assert (config.traps.enabled, config.traps.host, config.traps.port) == (True, "127.0.0.1", 10162)
     config = load_config(path, environ={"NETMON_TRAPS__LISTEN": "0.0.0.0:1162", "NETMON_TRAPS__ENABLED": "false"})
     assert (config.traps.enabled, config.traps.listen) == (False, "0.0.0.0:1162")
+    path = _write(tmp_path, "traps:\n  engine_id: '0x80:00:4F:B8:05:01:02:03'\n")  # as devices print it
+    assert load_config(path, environ={}).traps.engine_id == "80004fb805010203"
 
 
 def test_a_poll_class_may_set_only_some_keys(tmp_path: Path) -> None:
@@ -166,6 +168,16 @@ CONFIG_ERRORS = [
         "traps:\n  listen: localhost:162\n",
         ["{f}:2: traps.listen: the trap receiver listens on an IPv4 address, e.g. 0.0.0.0:162"],
         id="traps-listen-hostname",
+    ),
+    pytest.param(
+        "traps:\n  engine_id: 80004fb8\n",
+        ["{f}:2: traps.engine_id: an SNMP engine ID has 5 to 32 octets (RFC 3411), not 4"],
+        id="traps-engine-id-too-short",
+    ),
+    pytest.param(
+        "traps:\n  engine_id: netmon\n",
+        ["{f}:2: traps.engine_id: expected hex digits, e.g. 80004fb8046e65746d6f6e"],
+        id="traps-engine-id-not-hex",
     ),
     pytest.param(
         "traps:\n  enabled: true\n  port: 162\n",
