@@ -134,12 +134,17 @@ class Harness:
         self.arrived.clear()
         return self.events.pop(0)
 
-    async def barrier(self) -> None:
-        """Send a good v2c trap from HOST and wait for it: everything sent before is counted."""
+    async def barrier(self, *, skip: bool = False) -> None:
+        """Send a good v2c trap from HOST and wait for it: everything sent before is counted.
+
+        With *skip*, events delivered before it are dropped; else there must be none.
+        """
         saved = self.devices.get(HOST)
         self.devices[HOST] = ("barrier", "v2c")
         await self.send(["-v", "2c", "-c", "t-trap-community"], COLD_START)
         event = await self.next_event()
+        while skip and event.device != "barrier":
+            event = self.events.pop(0) if self.events else await self.next_event()
         assert event.device == "barrier"
         if saved is None:
             del self.devices[HOST]
@@ -542,3 +547,74 @@ def test_the_default_engine_id_is_the_same_at_every_start_and_rfc3411_sized() ->
     assert engine_id == traps.engine_id_of(TrapConfig())
     assert 5 <= len(engine_id) <= 32
     assert engine_id[0] & 0x80  # RFC 3411: the enterprise-number format
+
+
+@pytest.mark.parametrize(
+    "after_reboot",
+    [
+        pytest.param("5,10", id="same-boots-time-went-back"),  # boots not persisted, or not counted
+        pytest.param("1,10", id="boots-went-back"),  # boots reset by a firmware upgrade or a factory reset
+    ],
+)
+async def test_v3_cold_start_from_an_engine_whose_boots_or_time_went_back_is_delivered(
+    harness: Harness, after_reboot: str
+) -> None:
+    harness.devices[HOST] = ("ups-1", "v3-authnopriv")
+    engine = ["-e", "0x8000000001020304", *V3_ARGS["v3-authnopriv"]]
+    await harness.send(["-v", "3", *engine, "-Z", "5,100000"], LINK_UP)
+    assert (await harness.next_event()).trap == "linkUp"
+    await harness.send(["-v", "3", *engine, "-Z", after_reboot], COLD_START)
+    assert (await harness.next_event()).trap == "coldStart"
+
+
+def _v1_datagram(community: str) -> bytes:
+    """Encode a Cisco-like v1 linkDown (generic 2, agent-addr another interface's) with pysnmp's protocol API."""
+    proto = api.PROTOCOL_MODULES[api.SNMP_VERSION_1]
+    pdu = proto.TrapPDU()
+    proto.apiTrapPDU.set_defaults(pdu)
+    proto.apiTrapPDU.set_enterprise(pdu, (1, 3, 6, 1, 4, 1, 9, 1, 1208))
+    proto.apiTrapPDU.set_agent_address(pdu, "10.9.9.9")
+    proto.apiTrapPDU.set_generic_trap(pdu, 2)
+    if_descr = proto.OctetString("GigabitEthernet0/2")
+    var_binds = [((1, 3, 6, 1, 2, 1, 2, 2, 1, 1, 2), proto.Integer(2)), ((1, 3, 6, 1, 2, 1, 2, 2, 1, 2, 2), if_descr)]
+    proto.apiTrapPDU.set_varbinds(pdu, var_binds)
+    message = proto.Message()
+    proto.apiMessage.set_defaults(message)
+    proto.apiMessage.set_community(message, community)
+    proto.apiMessage.set_pdu(message, pdu)
+    return bytes(encoder.encode(message))
+
+
+def _mutants(seed: bytes) -> list[bytes]:
+    """Every truncation of *seed*, and every octet of it set to 0x00, 0x7f, 0x80 and 0xff."""
+    out = [seed[:i] for i in range(len(seed))]
+    out += [seed[:i] + bytes([b]) + seed[i + 1 :] for i in range(len(seed)) for b in (0x00, 0x7F, 0x80, 0xFF)]
+    return [m for m in out if m != seed]
+
+
+async def test_truncated_and_corrupted_datagrams_with_the_right_credentials_never_raise(harness: Harness) -> None:
+    """Past the header check, pysnmp decodes and translates (RFC 3584) what a broken sender sends."""
+    loop = asyncio.get_running_loop()
+    raised: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: raised.append(context))
+    harness.receiver.limiter = TokenBuckets(rate=1e6, burst=100000)
+    v2c, v1, v3 = "127.0.0.6", "127.0.0.7", "127.0.0.8"  # not HOST: the barrier renames HOST's device
+    harness.devices.update({v2c: ("sw-core", "v2c"), v1: ("ups-1", "v1"), v3: ("rt-1", "v3-authnopriv")})
+    link_down = [SYS_UP_TIME, TRAP_OID_LINK_DOWN, IF_INDEX_2]
+    corpus = [(v2c, m) for m in _mutants(_v2c_datagram("t-trap-community", link_down))]
+    corpus += [(v2c, m) for m in _mutants(_v2c_datagram("t-trap-community", link_down, inform=True))]
+    corpus += [(v1, m) for m in _mutants(_v1_datagram("t-trap-v1comm"))]
+    corpus += [(v3, m) for m in _mutants(_SEEDS[0])]
+    try:
+        for start in range(0, len(corpus), 100):  # a batch at a time: the socket's buffer holds it
+            for source, datagram in corpus[start : start + 100]:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                    sock.bind((source, 0))
+                    sock.sendto(datagram, harness.receiver.address)
+            await harness.barrier(skip=True)
+    finally:
+        loop.set_exception_handler(None)
+    counts = harness.receiver.counts
+    assert raised == []
+    assert counts["error"] == 0
+    assert sum(counts.values()) == len(corpus) + len(range(0, len(corpus), 100))  # each counted once
