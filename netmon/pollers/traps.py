@@ -65,6 +65,7 @@ _RECV_BUFFER = 1 << 20
 _MAX_ENGINES = 4096  # (engine ID, user) pairs registered with pysnmp; least recently used go first
 _WARN_EVERY = 300.0  # seconds between two warnings for one source and reason
 _MAX_WARNED = 1024
+_WARN_BUDGET = 20  # warnings per reason per _WARN_EVERY, however many sources (more than _MAX_WARNED too)
 _CAN_DECRYPT = importlib.util.find_spec("cryptography") is not None  # pysnmp's privacy needs it
 _REPORTED = ("usmStatsUnknownEngineIDs", "usmStatsNotInTimeWindows")  # answered with a Report: not an error
 _BOOTS_EPOCH = 1577836800  # 2020-01-01T00:00:00Z: engine boots are seconds since then
@@ -143,6 +144,8 @@ class TrapReceiver:
         self._master: dict[str, MasterKeys] = {}
         self._engines: OrderedDict[tuple[bytes, str], str] = OrderedDict()
         self._warned: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._warn_budget = TokenBuckets(_WARN_BUDGET / _WARN_EVERY, _WARN_BUDGET)
+        self._suppressed: Counter[str] = Counter()  # warnings not logged since the reason's last one
         self._current: _Current | None = None  # the datagram pysnmp is processing now
         #: Per-source token buckets: a flood from one address cannot starve polling (issue 14).
         self.limiter = TokenBuckets(config.rate_limit, config.rate_burst)
@@ -372,15 +375,29 @@ class TrapReceiver:
         )
 
     def _drop(self, reason: str, source: str, version: str | None, *, device: str | None = None) -> None:
-        """Count a dropped datagram; warn at most every `_WARN_EVERY` seconds per source and reason."""
+        """Count a dropped datagram; warn at most every `_WARN_EVERY` seconds per source and reason.
+
+        Per reason, at most `_WARN_BUDGET` sources warn in `_WARN_EVERY` seconds (a token bucket), then
+        one line says that warnings are suppressed; the next warning gives how many were.
+        """
         self.counts[reason] += 1
         now = asyncio.get_running_loop().time()
         key = (source, reason)
         last = self._warned.get(key)
         if last is not None and now - last < _WARN_EVERY:
             return
+        if not self._warn_budget.allow(reason, now):  # many sources: the per-source limit alone lets each warn
+            if not self._suppressed[reason]:
+                self._log.warning(
+                    f"SNMP traps dropped from more than {_WARN_BUDGET} sources; further warnings are suppressed "
+                    "for a while (netmon_traps_total counts every one)",
+                    reason=reason,
+                )
+            self._suppressed[reason] += 1
+            return
         self._warned[key] = now
         self._warned.move_to_end(key)
         while len(self._warned) > _MAX_WARNED:
             self._warned.popitem(last=False)
-        self._log.warning("SNMP trap dropped", reason=reason, source=source, device=device, version=version)
+        more = {"suppressed": n} if (n := self._suppressed.pop(reason, 0)) else {}
+        self._log.warning("SNMP trap dropped", reason=reason, source=source, device=device, version=version, **more)

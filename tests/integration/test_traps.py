@@ -618,3 +618,21 @@ async def test_truncated_and_corrupted_datagrams_with_the_right_credentials_neve
     assert raised == []
     assert counts["error"] == 0
     assert sum(counts.values()) == len(corpus) + len(range(0, len(corpus), 100))  # each counted once
+
+
+async def test_traps_from_many_unknown_sources_give_a_bounded_number_of_warnings(harness: Harness) -> None:
+    """A campus whose 1,200 access points, none in the inventory, all send traps to netmon."""
+    datagram = _v2c_datagram("t-trap-community", [SYS_UP_TIME, TRAP_OID_LINK_DOWN, IF_INDEX_2])
+    sources = [f"127.1.{n // 200}.{n % 200 + 1}" for n in range(1200)]
+    for _ in range(2):  # every source twice: more sources than the receiver remembers warning about
+        for start in range(0, len(sources), 100):
+            for source in sources[start : start + 100]:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                    sock.bind((source, 0))
+                    sock.sendto(datagram, harness.receiver.address)
+            await harness.barrier()
+    assert harness.receiver.counts["unknown_source"] == 2400
+    warnings = [line for line in harness.logs.getvalue().splitlines() if '"unknown_source"' in line]
+    # traps.py's _WARN_BUDGET (20) and a line that says there are more; a slow run may refill a token or two
+    assert 21 <= len(warnings) <= 30
+    assert "further warnings are suppressed" in warnings[20]
