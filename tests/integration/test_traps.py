@@ -423,11 +423,7 @@ def _v2c_datagram(community: str, var_binds: list[tuple[str, str, object]], *, i
     proto.apiPDU.set_defaults(pdu)
     encoded = [(proto.ObjectIdentifier(oid), kinds[kind](value)) for oid, kind, value in var_binds]
     proto.apiPDU.set_varbinds(pdu, encoded)
-    message = proto.Message()
-    proto.apiMessage.set_defaults(message)
-    proto.apiMessage.set_community(message, community)
-    proto.apiMessage.set_pdu(message, pdu)
-    return bytes(encoder.encode(message))
+    return _encoded(proto, community, pdu)
 
 
 @pytest.mark.parametrize(
@@ -578,6 +574,11 @@ def _v1_datagram(community: str) -> bytes:
     if_descr = proto.OctetString("GigabitEthernet0/2")
     var_binds = [((1, 3, 6, 1, 2, 1, 2, 2, 1, 1, 2), proto.Integer(2)), ((1, 3, 6, 1, 2, 1, 2, 2, 1, 2, 2), if_descr)]
     proto.apiTrapPDU.set_varbinds(pdu, var_binds)
+    return _encoded(proto, community, pdu)
+
+
+def _encoded(proto: Any, community: str, pdu: Any) -> bytes:
+    """Wrap *pdu* in a community message of *proto*'s version, BER-encoded."""
     message = proto.Message()
     proto.apiMessage.set_defaults(message)
     proto.apiMessage.set_community(message, community)
