@@ -81,9 +81,10 @@ class SecretUrl(Secret):
             url = make_url(value)
         except (ArgumentError, ValueError):  # ValueError: a port that is not a number, never echoed
             raise ValueError("not a database URL (expected e.g. sqlite:///var/netmon.db)") from None
-        if url.host is not None and "@" in url.host:
-            # "user:P@ss@host": SQLAlchemy and libpq split at the first "@", so the rest of the password
-            # would be shown (check-config) and sent to DNS (connection errors) as the host name
+        if value.partition("://")[2].count("@") > 1:
+            # "user:P@ss@host", "user:P@ss/w0rd@host/db": SQLAlchemy and libpq split at the first "@", so
+            # the rest of the password would be shown (check-config) as the host, the database or the
+            # query, and sent to DNS (connection errors) as the host name
             raise ValueError("the user name or password holds '@': percent-encode it as %40")
         if url.drivername.split("+", 1)[0] == "postgres":
             # libpq, psql and many hosting panels write postgres://; SQLAlchemy dropped that name in 1.4

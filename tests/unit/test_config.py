@@ -272,6 +272,16 @@ def test_secrets_never_print(tmp_path: Path) -> None:
             id="at-sign",
         ),
         pytest.param(
+            "postgresql://netmon:P@ssw0rd/x@127.0.0.1/netmon",
+            "the user name or password holds '@': percent-encode it as %40",
+            id="at-sign-then-slash",  # the tail became the database name: accepted and shown
+        ),
+        pytest.param(
+            "postgresql://netmon:P@ssw0rd?x@127.0.0.1/netmon",
+            "the user name or password holds '@': percent-encode it as %40",
+            id="at-sign-then-question-mark",  # the tail became the query, and the host "ssw0rd"
+        ),
+        pytest.param(
             "postgresql://netmon:abc@ssw0rd:x@127.0.0.1/netmon",
             "not a database URL (expected e.g. sqlite:///var/netmon.db)",
             id="port-from-the-password",
