@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,23 @@ __all__ = ["DocPath", "Located", "YamlSyntaxError", "dotted", "load_yaml"]
 
 #: libyaml's loader is about ten times faster and keeps the node marks we need for lines.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _GroupedLoader(_Loader):  # type: ignore[misc,valid-type]
+    """The loader of inventory files: a float written like a thousands grouping stays its text."""
+
+
+#: 1.000, 12.500, 1.000.000: digits grouped by threes after dots, which a vi-VN spreadsheet writes
+#: for 1000 and YAML reads as 1.0. Left as text, the inventory refuses it by name (`spec.Count`).
+_GROUPED = re.compile(r"[-+]?[0-9]{1,3}(?:\.[0-9]{3})+")
+
+
+def _float_or_grouped(loader: Any, node: yaml.ScalarNode) -> float | str:
+    text = str(node.value)
+    return text if _GROUPED.fullmatch(text) else float(loader.construct_yaml_float(node))
+
+
+_GroupedLoader.add_constructor("tag:yaml.org,2002:float", _float_or_grouped)
 
 #: A position inside a document: mapping keys and list indexes from the root.
 DocPath = tuple[str | int, ...]
@@ -44,13 +62,17 @@ class Located:
         return None
 
 
-def load_yaml(text: str, source: str | Path) -> Located:
-    """Parse one YAML document safely; duplicate keys and syntax errors raise YamlSyntaxError."""
+def load_yaml(text: str, source: str | Path, *, grouped_as_text: bool = False) -> Located:
+    """Parse one YAML document safely; duplicate keys and syntax errors raise YamlSyntaxError.
+
+    With *grouped_as_text* (inventory files), a plain float written like a thousands grouping
+    (``staff: 1.000``) is kept as its text instead of 1.0, so that a count can refuse it.
+    """
     name = str(source)
     loader = None
     root: yaml.Node | None = None
     try:
-        loader = _Loader(text)
+        loader = (_GroupedLoader if grouped_as_text else _Loader)(text)
         node = loader.get_single_node()
         if node is None:
             return Located(name, None, {})

@@ -177,7 +177,7 @@ def _read_yaml(path: Path, parsed: Parsed) -> None:
     if text is None:
         return
     try:
-        doc = load_yaml(text, path)
+        doc = load_yaml(text, path, grouped_as_text=True)
     except YamlSyntaxError as exc:
         parsed.issues.append(exc.issue)
         return

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from netmon.errors import InventoryError
 from netmon.inventory.files import read_files, render_yaml, write_csv, write_yaml
 from netmon.inventory.plan import Plan, make_plan
-from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec
+from netmon.inventory.spec import DeviceSpec, Inventory, LinkSpec, UnitSpec
 from tests.conftest import EXAMPLE_INVENTORY
 
 EMPTY = Inventory(units={}, devices={}, links={})
@@ -628,3 +628,20 @@ def test_input_mistakes_are_said_in_the_operators_words(tmp_path: Path, change: 
     path = tmp_path / "inv.yaml"
     path.write_text(BASE.replace(*change, 1), encoding="utf-8")
     assert [str(issue).replace(str(tmp_path) + "/", "") for issue in read_files([path]).issues] == [expected]
+
+
+@pytest.mark.parametrize(("written", "staff"), [("1.000", None), ("12.500", None), ("12.0", 12), ("12.5", None)])
+def test_a_yaml_count_written_with_a_thousands_dot_is_refused(tmp_path: Path, written: str, staff: int | None) -> None:
+    """YAML reads a plain `staff: 1.000` as the float 1.0, which a count took as 1: now refused by name."""
+    path = tmp_path / "inv.yaml"
+    path.write_text(
+        f"units:\n  - code: P\n    name: Tỉnh\n    level: province\n    staff: {written}\n", encoding="utf-8"
+    )
+    found = read_files([path])
+    if staff is None:
+        assert [(issue.line, issue.where) for issue in found.issues] == [(5, "unit 'P': staff")]
+        grouped = written.count(".") == 1 and len(written.partition(".")[2]) == 3
+        assert ("without separators" in found.issues[0].message) is grouped
+    else:
+        assert found.issues == []
+        assert [record.spec.staff for record in found.records[UnitSpec]] == [staff]  # type: ignore[attr-defined]
