@@ -20,7 +20,7 @@ Pure functions, no I/O; `snmp.py` walks, this assembles. The rules (issue 13):
 - **HC counters that never count.** Some agents serve ifHCInOctets/ifHCOutOctets but leave them
   at 0. RFC 2863 defines ifInOctets as the low-order 32 bits of the same count ("a 64-bit version
   of ifInOctets"), so an HC counter at 0 beside a non-zero 32-bit one is not maintained: that
-  interface is read with its 32-bit pair (`_hc_broken`). The 32-bit columns are walked when some
+  interface is read with its 32-bit pair (`interface_rows`). The 32-bit columns are walked when some
   interface lacks HC counters, or when every HC counter read is 0 (an agent that maintains none).
 """
 
@@ -99,21 +99,12 @@ def needs_octets_32(columns: Columns) -> bool:
     """Tell whether the 32-bit octet counters must be walked.
 
     They must when some interface lacks a 64-bit one, or when every 64-bit one is 0 (an agent that
-    does not maintain them: RFC 2863's ifInOctets is the low 32 bits of ifHCInOctets, see `_hc_broken`).
+    does not maintain them: RFC 2863's ifInOctets is the low 32 bits of ifHCInOctets, see `interface_rows`).
     """
     hc_in, hc_out = columns.get("hc_in_octets", {}), columns.get("hc_out_octets", {})
     if any(as_int(hc_in.get(i)) is None or as_int(hc_out.get(i)) is None for i in _indexes(columns)):
         return True
     return not any(as_int(value) for column in (hc_in, hc_out) for value in column.values())
-
-
-def _hc_broken(hc: tuple[int | None, int | None], narrow: tuple[int | None, int | None]) -> bool:
-    """Tell whether an interface's HC counters are not maintained: one is 0 where its 32-bit counterpart is not.
-
-    RFC 2863: ifHCInOctets is "a 64-bit version of ifInOctets", which is therefore its low-order 32
-    bits; a count that the 32-bit counter has and the 64-bit one lacks was never counted there.
-    """
-    return any(wide == 0 and low for wide, low in zip(hc, narrow, strict=True))
 
 
 def speed_bps(if_speed: ValueType, if_high_speed: ValueType) -> int | None:
@@ -152,11 +143,17 @@ def interface_rows(columns: Columns, *, fallback: str) -> tuple[InterfaceRow, ..
     speeds, high_speeds = columns.get("speed", empty), columns.get("high_speed", empty)
     in_errors, out_errors = columns.get("in_errors", empty), columns.get("out_errors", empty)
     in_discards, out_discards = columns.get("in_discards", empty), columns.get("out_discards", empty)
+    narrow_walked = bool(in_32 or out_32)
     rows = []
     for index in sorted(_indexes(columns)):
         in_64, out_64 = as_int(hc_in.get(index)), as_int(hc_out.get(index))
-        narrow = as_int(in_32.get(index)), as_int(out_32.get(index))
-        wide = in_64 is not None and out_64 is not None and not _hc_broken((in_64, out_64), narrow)
+        wide = in_64 is not None and out_64 is not None
+        in_narrow = out_narrow = None
+        if narrow_walked:  # the common case is not: no 32-bit work per row then (1.7 million rows a round)
+            in_narrow, out_narrow = as_int(in_32.get(index)), as_int(out_32.get(index))
+            # RFC 2863: ifHCInOctets is "a 64-bit version of ifInOctets", so ifInOctets is its low 32
+            # bits; an HC counter at 0 beside a counting 32-bit one is not maintained: read the pair
+            wide = wide and not ((in_64 == 0 and in_narrow) or (out_64 == 0 and out_narrow))
         name = decode_text(names.get(index), fallback) or decode_text(descrs.get(index), fallback)
         speed = speed_bps(speeds.get(index), high_speeds.get(index))
         rows.append(
@@ -170,8 +167,8 @@ def interface_rows(columns: Columns, *, fallback: str) -> tuple[InterfaceRow, ..
                 admin_status=as_enum(admin.get(index), 1, 3),
                 speed_bps=_SPEEDS.setdefault(speed, speed) if len(_SPEEDS) < _SPEEDS_KEPT else speed,
                 counter_bits=64 if wide else 32,
-                in_octets=in_64 if wide else narrow[0],
-                out_octets=out_64 if wide else narrow[1],
+                in_octets=in_64 if wide else in_narrow,
+                out_octets=out_64 if wide else out_narrow,
                 in_errors=as_int(in_errors.get(index)),
                 out_errors=as_int(out_errors.get(index)),
                 in_discards=as_int(in_discards.get(index)),
