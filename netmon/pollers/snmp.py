@@ -119,6 +119,8 @@ class SnmpPoller:
         self.defaults = defaults
         self._contexts: ContextEngines | None = None  # pysnmp, for v3 profiles with a context only
         self._plans: dict[str, IndexPlan] = {}  # by device: the cells its last complete walk found
+        #: By device, then column: a smaller GETBULK its agent took after refusing a larger one (`Exchange`)
+        self._bulk_caps: dict[str, dict[str, int]] = {}
 
     async def aclose(self) -> None:
         """Close the pysnmp engines of context profiles, if any were opened (gufo sessions hold nothing)."""
@@ -164,9 +166,14 @@ class SnmpPoller:
             version=profile.version,
             text=profile.text_encoding,
             context=profile.context if profile.version == "3" else "",
+            bulk_caps=self._bulk_caps.get(target.device),
         )
-        await exchange.call(exchange.start)
-        yield exchange
+        try:
+            await exchange.call(exchange.start)
+            yield exchange
+        finally:
+            if exchange.bulk_caps:
+                self._bulk_caps[target.device] = exchange.bulk_caps
 
     async def _run(
         self, target: Target, make: type[_S], body: Callable[[Exchange], Awaitable[dict[str, object]]]

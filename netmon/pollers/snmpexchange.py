@@ -73,9 +73,20 @@ class Exchange:
     """Requests to one device over one session, retried on timeout with a fresh socket."""
 
     def __init__(
-        self, factory: Callable[[], Session], retries: int, *, version: str, text: str, context: str = ""
+        self,
+        factory: Callable[[], Session],
+        retries: int,
+        *,
+        version: str,
+        text: str,
+        context: str = "",
+        bulk_caps: dict[str, int] | None = None,
     ) -> None:
         self._factory = factory
+        #: By column: the max-repetitions this device's agent last answered with after refusing or
+        #: cutting a larger GETBULK (tooBig, genErr, a datagram cut at the buffer). Walks start there,
+        #: so the halving is not paid again at every poll. The caller keeps the dict between polls.
+        self.bulk_caps = bulk_caps if bulk_caps is not None else {}
         self._retries = retries
         self._session: Session | None = None
         self._context = context
@@ -165,8 +176,11 @@ class Exchange:
 
         A walk cut short (OID not increasing, a limit) keeps its rows and adds a line to `notes`.
         """
-        repetitions = 0 if self.v1 else _repetitions(column, v3=self.v3)
+        wanted = 0 if self.v1 else _repetitions(column, v3=self.v3)
+        repetitions = min(wanted, self.bulk_caps.get(column, wanted))
         walk = await self.call(lambda s: walk_column(s, column, repetitions=repetitions, bulk=not self.v1), column)
+        if walk.repetitions < repetitions:
+            self.bulk_caps[column] = walk.repetitions
         if walk.stop in _STOPS:
             self.notes.append(f"{column}: {_STOPS[walk.stop]} after {len(walk.rows)} rows, {walk.requests} requests")
         return walk.rows

@@ -20,6 +20,7 @@ from netmon.monitor.rates import LinkRates
 from netmon.pollers.base import Status, Target
 from netmon.pollers.counters import RateMemory, interface_counters
 from netmon.pollers.snmp import SnmpPoller
+from netmon.pollers.snmpexchange import Exchange
 from netmon.pollers.snmpwalk import WalkLimits, idle_deadline, note_progress, walk_column
 from tests.oddagent import IF_ALIAS, IF_NAME, OPER_STATUS, OddAgent, Typed, interface_table
 
@@ -268,3 +269,28 @@ async def test_rates_across_a_wrap_and_a_counter_started_again() -> None:
     assert (tunnel.in_bps, tunnel.out_bps) == (None, 80_000.0)
     assert eth.in_bps == (2**32 - 4_294_000_000 + 1_000_000) / 300 * 8
     assert errors["tunnel0"]["in_errors"] == 11 / 300
+
+
+async def test_a_refused_getbulk_size_is_remembered_for_the_next_poll() -> None:
+    """An agent that refuses GETBULKs above 8 rows: the halving (and its refused requests) is paid once.
+
+    Without the memory every poll started again at the column's full size, refused, halved and
+    confirmed each time: the same wasted requests at every poll of such a device. The poller keeps
+    the dict between a device's polls (`SnmpPoller._open`); here two polls' exchanges share it.
+    """
+    caps: dict[str, int] = {}
+    counts, walked = [], []
+    with OddAgent(ADDRESS, table=interface_table(48), max_bulk=8, bulk_error=5) as agent:
+        for _ in range(3):
+
+            def session() -> SnmpSession:
+                return SnmpSession(addr=agent.address, port=agent.port, community="odd", version=SnmpVersion.v2c)
+
+            exchange = Exchange(session, 0, version="2c", text="cp1258", bulk_caps=caps)
+            before = agent.requests
+            walked.append(len(await exchange.walk(NAME)))
+            counts.append(agent.requests - before)
+    assert walked == [48, 48, 48]
+    assert 0 < caps[NAME] <= 8
+    assert counts[1] < counts[0]  # the first poll found the size the agent takes
+    assert counts[2] == counts[1]  # later polls start there
