@@ -268,7 +268,7 @@ class TrapReceiver:
             self._drop(reason, source, header.version, device=device)
             return
         current = self._current = _Current(source, device, header.version)
-        reported = self._reported()
+        reported = self._reported() if header.version == "3" else ()  # only v3 is answered with a Report
         try:
             with pysnmp_errors("processing a trap", network=True):
                 self._engine.message_dispatcher.receive_message(self._engine, domain, address, datagram)
