@@ -91,7 +91,9 @@ def _summary(sample: Sample) -> str:
     if isinstance(sample, PingSample):
         return f"ok {sample.received}/{sample.sent} replies, avg {(sample.rtt_avg or 0) * 1000:.3f} ms"
     if isinstance(sample, SystemSample):
-        return f"ok {sample.sys_name}, up {(sample.sys_uptime or 0) / 100:.0f} s"
+        name = repr(sample.sys_name) if sample.sys_name is not None else "no sysName"  # "" is an empty one
+        uptime = f"up {sample.sys_uptime / 100:.0f} s" if sample.sys_uptime is not None else "no sysUpTime"
+        return f"ok {name}, {uptime}"
     if isinstance(sample, InterfacesSample):
         up = sum(1 for row in sample.interfaces if row.oper_status == 1)
         bits = {row.counter_bits for row in sample.interfaces}
