@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from pathlib import Path
 
 __all__ = ["EXCEL_CSV_UTF8", "other_format"]
@@ -19,7 +20,11 @@ EXCEL_CSV_UTF8 = "in Excel, use Save As with the type 'CSV UTF-8 (Comma delimite
 
 #: First bytes → (what the file is, what to do). "{xlsx}" is the file's name with .xlsx.
 _MAGIC: tuple[tuple[bytes, str, str], ...] = (
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel workbook (.xls)", "save it as .xlsx in Excel or LibreOffice"),
+    (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        "an old Excel workbook (.xls) or a password-protected one",
+        "save it as .xlsx in Excel or LibreOffice, without a password",
+    ),
     (b"%PDF", "a PDF document", "netmon reads no PDF; import the spreadsheet the list is kept in"),
     (b"\x89PNG\r\n\x1a\n", "a PNG image", "netmon reads no image; import the spreadsheet the list is kept in"),
     (b"\xff\xd8\xff", "a JPEG image", "netmon reads no image; import the spreadsheet the list is kept in"),
@@ -63,7 +68,8 @@ def _zip(path: Path, data: bytes) -> tuple[str, str]:
             names = set(archive.namelist())
             small = "mimetype" in names and archive.getinfo("mimetype").file_size <= _MIMETYPE_SIZE
             kind = archive.read("mimetype").decode("ascii", "replace") if small else ""
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError):
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError, RuntimeError, NotImplementedError, zlib.error):
+        # RuntimeError: an encrypted entry; NotImplementedError: a method zipfile lacks (AES, 99)
         names, kind = set(), ""
     if "xl/workbook.xml" in names:
         return "an XLSX workbook", f"name it {path.with_suffix('.xlsx').name} (netmon reads .xlsx workbooks)"

@@ -396,6 +396,15 @@ def _zip_bytes(**members: str) -> bytes:
     return out.getvalue()
 
 
+def _encrypted_zip() -> bytes:
+    """An OpenDocument-like ZIP whose entries carry the encrypted flag (a password-protected archive)."""
+    data = bytearray(_zip_bytes(mimetype="application/vnd.oasis.opendocument.spreadsheet"))
+    data[6] |= 1  # the local file header's general-purpose flag: encrypted
+    central = data.find(b"PK\x01\x02")
+    data[central + 8] |= 1  # and the central directory's, which zipfile reads
+    return bytes(data)
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
@@ -426,8 +435,15 @@ def _zip_bytes(**members: str) -> bytes:
         pytest.param(
             "units.csv",
             b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
-            "this looks like an old Excel workbook (.xls), not a CSV file: save it as .xlsx in Excel or LibreOffice",
+            "this looks like an old Excel workbook (.xls) or a password-protected one, not a CSV file: save it as"
+            " .xlsx in Excel or LibreOffice, without a password",
             id="xls-as-csv",
+        ),
+        pytest.param(
+            "inv.yaml",
+            _encrypted_zip(),
+            "this looks like a ZIP archive, not a YAML file: unpack it, then import the files it holds",
+            id="encrypted-zip-as-yaml",  # zipfile raised RuntimeError reading its entry: a traceback
         ),
         pytest.param(
             "inv.yaml",

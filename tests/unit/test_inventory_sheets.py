@@ -156,8 +156,8 @@ def test_a_file_that_is_not_a_workbook_is_one_clear_error(tmp_path: Path) -> Non
     [
         pytest.param(
             b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
-            "this looks like an old Excel workbook (.xls), not an XLSX workbook: save it as .xlsx in Excel or"
-            " LibreOffice",
+            "this looks like an old Excel workbook (.xls) or a password-protected one, not an XLSX workbook: save"
+            " it as .xlsx in Excel or LibreOffice, without a password",
             id="xls",
         ),
         pytest.param(
