@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from netmon.inventory.models import CommuneType, Level, LinkKind, Role, ServiceCheck
-from netmon.inventory.targets import parse_expect_status, parse_host_port, parse_url
+from netmon.inventory.targets import check_one_host, parse_expect_status, parse_host_port, parse_url
 
 __all__ = [
     "KINDS",
@@ -162,9 +162,6 @@ class UnitSpec(Spec):
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day < self.valid_to)
 
 
-_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
-
-
 class DeviceSpec(Spec):
     """A device to monitor, in a unit, behind an optional parent device; `poller_group` absent: its unit's."""
 
@@ -196,18 +193,10 @@ class DeviceSpec(Spec):
             raise ValueError(f"{text!r} is not an IPv4 or IPv6 address") from None
         # ::ffff:a.b.c.d is the IPv4 host a.b.c.d (RFC 4291 2.5.5.2): stored as IPv4, so the
         # duplicate-address check sees it and ping/SNMP reach it (issue 13)
+        # a placeholder such as 0.0.0.0, a group address, or a zone the ping socket refuses
+        check_one_host(address, text, noun="device", advice="give its own address, or leave it out until it has one")
         mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
-        address = mapped or address
-        if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
-            # the ping socket refuses it: every round was a "poller error: ValueError"
-            raise ValueError(f"{text!r}: an address with a zone (%{address.scope_id}) cannot be polled; leave it out")
-        if address.is_unspecified or address.is_multicast or address == _BROADCAST:
-            # a placeholder such as 0.0.0.0 or a group address: no one device answers it
-            raise ValueError(
-                f"{text!r} is not the address of one device (unspecified, multicast or broadcast):"
-                " give the device's own address, or leave the device out until it has one"
-            )
-        return str(address)
+        return str(mapped or address)
 
     @field_validator("tags", mode="before")
     @classmethod

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["ExpectStatus", "parse_expect_status", "parse_host", "parse_host_port", "parse_url"]
+__all__ = ["ExpectStatus", "check_one_host", "parse_expect_status", "parse_host", "parse_host_port", "parse_url"]
 
 _MAX_URL = 1024
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -32,13 +32,43 @@ _CREDENTIAL = frozenset({"auth", "authorization", "credential", "jwt", "key", "p
 _CREDENTIAL_ENDS = ("apikey", "password", "secret", "signature", "token")
 
 
-def parse_host(text: str) -> str:
-    """Return *text* as a canonical IP address or a lower-case DNS name; ValueError otherwise."""
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+
+
+def check_one_host(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address, text: str, *, noun: str, advice: str
+) -> None:
+    """Refuse an address that is no single host's, for which a probe's answer would mean nothing.
+
+    The unspecified address (0.0.0.0, ::, RFC 4291 2.5.2: on Linux it reaches the station itself),
+    multicast (RFC 4291 2.7, RFC 5771), the limited broadcast 255.255.255.255 (RFC 919), also as
+    IPv4-mapped IPv6, and an IPv6 zone (``%eth0``: the ping socket refuses a scoped address).
+
+    Raises:
+        ValueError: naming *text*, what it is not (one *noun*'s address) and *advice*.
+    """
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        raise ValueError(f"{text!r}: an address with a zone (%{address.scope_id}) cannot be polled; leave it out")
+    plain = (address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None) or address
+    if plain.is_unspecified or plain.is_multicast or plain == _BROADCAST:
+        raise ValueError(f"{text!r} is not the address of one {noun} (unspecified, multicast or broadcast): {advice}")
+
+
+def parse_host(text: str, *, one_host: bool = True) -> str:
+    """Return *text* as a canonical IP address or a lower-case DNS name; ValueError otherwise.
+
+    An IP address that is no single host's is refused (`check_one_host`), unless not *one_host*
+    (a stored record, validated when it was imported).
+    """
     bare = text[1:-1] if text.startswith("[") and text.endswith("]") else text
     try:
-        return str(ipaddress.ip_address(bare))
+        address = ipaddress.ip_address(bare)
     except ValueError:
         pass
+    else:
+        if one_host:
+            check_one_host(address, text, noun="host", advice="give the service's own address or host name")
+        return str(address)
     name = text.rstrip(".").lower()
     if not name.isascii():  # an internationalised name (e.g. Vietnamese): its IDNA (punycode) form
         try:
@@ -58,8 +88,8 @@ def _port(text: str) -> int:
     return int(text)
 
 
-def parse_host_port(value: object) -> tuple[str, int]:
-    """Parse "HOST:PORT" or "[IPv6]:PORT"; return (host without brackets, port)."""
+def parse_host_port(value: object, *, one_host: bool = True) -> tuple[str, int]:
+    """Parse "HOST:PORT" or "[IPv6]:PORT"; return (host without brackets, port). *one_host*: see `parse_host`."""
     if not isinstance(value, str):
         raise ValueError("must be HOST:PORT, e.g. 198.18.0.10:443")  # noqa: TRY004 (pydantic reports ValueError)
     text = value.strip()
@@ -68,16 +98,16 @@ def parse_host_port(value: object) -> tuple[str, int]:
         if not sep:
             raise ValueError(f"{text!r} is not [IPv6]:PORT")
         try:
-            host = str(ipaddress.IPv6Address(host))
+            ipaddress.IPv6Address(host)
         except ValueError:
             raise ValueError(f"{host!r} is not an IPv6 address") from None
-        return host, _port(port)
+        return parse_host(host, one_host=one_host), _port(port)
     host, sep, port = text.rpartition(":")
     if not sep or not host:
         raise ValueError(f"{text!r} is not HOST:PORT, e.g. 198.18.0.10:443")
     if ":" in host:
         raise ValueError(f"{text!r}: write an IPv6 address in brackets, e.g. [2001:db8::1]:443")
-    return parse_host(host), _port(port)
+    return parse_host(host, one_host=one_host), _port(port)
 
 
 def parse_url(value: object) -> str:

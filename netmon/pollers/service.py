@@ -63,7 +63,8 @@ class ServiceTarget(Target):
     @classmethod
     def of(cls, spec: ServiceSpec) -> ServiceTarget:
         """Build the target of inventory service *spec* (already validated by the import)."""
-        host, port = parse_host_port(spec.address) if spec.address is not None else (None, None)
+        # not checked again: a database imported before a rule was added still loads (the import checks it)
+        host, port = parse_host_port(spec.address, one_host=False) if spec.address is not None else (None, None)
         return cls(
             name=spec.name,
             unit=spec.unit,

@@ -224,8 +224,14 @@ def test_views_and_targets(tmp_path: Path) -> None:
 
 # ---- the parsers -------------------------------------------------------------------------
 
+
+def _one_host(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    plain = (address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None) or address
+    return not (plain.is_unspecified or plain.is_multicast or plain == ipaddress.IPv4Address("255.255.255.255"))
+
+
 _hosts = st.one_of(
-    st.ip_addresses(v=4).map(str),
+    st.ip_addresses(v=4).filter(_one_host).map(str),
     st.from_regex(r"[a-z][a-z0-9-]{0,20}[a-z0-9](\.[a-z][a-z0-9]{0,10}){0,3}", fullmatch=True),
 )
 
@@ -237,7 +243,7 @@ def test_host_port_round_trips(host: str, port: int) -> None:
 
 
 @settings(deadline=None)  # a loaded shared machine is not a bug
-@given(address=st.ip_addresses(v=6), port=st.integers(1, 65535))
+@given(address=st.ip_addresses(v=6).filter(_one_host), port=st.integers(1, 65535))
 def test_bracketed_ipv6_round_trips(address: ipaddress.IPv6Address, port: int) -> None:
     assert parse_host_port(f"[{address}]:{port}") == (str(address), port)
 
@@ -364,3 +370,31 @@ def test_a_csv_export_without_services_removes_an_earlier_exports_services_csv(t
     assert not (folder / "services.csv").exists()
     again = make_plan(EMPTY, read_files([folder]), profiles=PROFILES, prune=False).desired
     assert again == without
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "0.0.0.0:80",
+        "255.255.255.255:80",
+        "224.0.0.1:80",
+        "[::]:443",
+        "[ff02::1]:443",
+        "[::ffff:0.0.0.0]:80",
+        "http://0.0.0.0/",
+        "https://[::]/",
+        "http://224.0.0.1:8080/health",
+    ],
+)
+def test_a_service_at_an_address_that_is_no_one_host_s_is_refused(where: str) -> None:
+    """A connection to 0.0.0.0:PORT reaches the station itself: the check tested netmon's own machine, "up".
+
+    The same rule as a device's address (`check_one_host`).
+    """
+    with pytest.raises(ValueError, match="is not the address of one host"):
+        parse_url(where) if "://" in where else parse_host_port(where)
+
+
+def test_a_service_address_with_a_zone_is_refused() -> None:
+    with pytest.raises(ValueError, match="an address with a zone"):
+        parse_host_port("[fe80::1%eth0]:22")
