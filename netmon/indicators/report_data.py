@@ -182,7 +182,8 @@ def collect(
     outages = tuple(
         o
         for o in OutageLedger(engine).outages(since=period.start)
-        if (period.live or o.started_at < period.end) and (level is None or _level_of(o, inventory, zone) is level)
+        if (period.live or o.started_at < period.end)
+        and (level is None or _level_of(o, inventory, zone, since=period.start) is level)
     )
     # the province in force on the period's last day: a merged province (valid_to, successor) is not named
     last = (
@@ -204,14 +205,17 @@ def collect(
     )
 
 
-def _level_of(outage: OutageRecord, inventory: Inventory, zone: ZoneInfo) -> Level | None:
-    """Return the level of the unit the outage's object belonged to when it began; None if it is not in the inventory.
+def _level_of(outage: OutageRecord, inventory: Inventory, zone: ZoneInfo, *, since: datetime) -> Level | None:
+    """Return the level of the unit the outage's object belonged to in the period; None if it is not in the inventory.
 
-    A device or link that moved belongs to its previous_unit before moved_on (`unit_on`), as in the indicators.
+    The day that counts is the outage's start, or the period's (*since*) for an outage that began
+    before it. A device or link that moved belongs to its previous_unit before moved_on (`unit_on`),
+    as in the indicators: a router moved from a district to a commune on 2025-07-01 and down across
+    that day is the commune's in a report of 2025-Q3.
     """
     from netmon.inventory.spec import unit_on  # noqa: PLC0415 (spec loads pydantic models)
 
-    day = outage.started_at.astimezone(zone).date()
+    day = max(outage.started_at, since).astimezone(zone).date()
     if outage.kind == "service":
         service = inventory.services.get(outage.name)
         code = service.unit if service is not None else None
