@@ -127,9 +127,15 @@ def _edge(key: tuple[str, str], listed: list[tuple[str, Neighbour]], found: Mapp
     """Build the edge of one pair from every entry either side lists about the other."""
     near, first = listed[0]
     far = key[1] if near == key[0] else key[0]
+    near_view = found[near].view
     far_entries = [n for lister, n in listed if lister == far]
-    same_link = [n for n in far_entries if far_port(n, found[near].view) == first.local_port]
-    chosen = same_link[0] if same_link else far_entries[0] if len(far_entries) == 1 else None
+    same_link = [n for n in far_entries if far_port(n, near_view) == first.local_port]
+    # the only far entry is this link's unless it names another known port of the near side:
+    # then it is a second link, whose own near entry is stale (LLDP keeps it until its TTL)
+    lone = far_entries[0] if len(far_entries) == 1 else None
+    if lone is not None and near_view is not None and far_port(lone, near_view) in near_view.ports:
+        lone = None
+    chosen = same_link[0] if same_link else lone
     port = chosen.local_port if chosen is not None else far_port(first, found[far].view)
     return Edge(a=near, a_port=first.local_port, b=far, b_port=port, protocol=first.protocol)
 

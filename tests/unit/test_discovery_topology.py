@@ -229,3 +229,15 @@ def test_an_edge_only_one_side_still_lists_is_stale(tree):
         ("198.18.9.2", "198.18.9.4"),
     }
     assert uplinks(tree, edges, "198.18.9.1")["198.18.9.4"].parent == "198.18.9.2"
+
+
+def test_two_links_one_pair_and_the_far_side_lists_only_the_second() -> None:
+    """A: ge1-ge1 and ge2-ge2 to B; B lists only ge2 (A's ge1 entry is stale within its TTL).
+
+    The edge paired A's ge1 with B's ge2 (the only entry B gave): two links' ports in one edge.
+    A's ge1 is B's ge1 as A reads it, the far port of A's own entry.
+    """
+    a = _host("198.18.9.11", "a", [_n("ge1", "b", "ge1", "198.18.9.12"), _n("ge2", "b", "ge2", "198.18.9.12")])
+    b = _host("198.18.9.12", "b", [_n("ge2", "a", "ge2", "198.18.9.11")])
+    (edge,) = adjacency({a.address: a, b.address: b})
+    assert (edge.a, edge.a_port, edge.b, edge.b_port) == ("198.18.9.11", "ge1", "198.18.9.12", "ge1")
