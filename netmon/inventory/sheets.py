@@ -69,8 +69,8 @@ def _other_format(path: Path) -> str | None:
 def _read_sheet(path: Path, sheet: Worksheet, kind: type[Spec], parsed: Parsed) -> None:
     rows = sheet.iter_rows(values_only=True)
     header_cells = next(rows, None)
-    if header_cells is None:  # an empty sheet gives no list, not even an empty one
-        return
+    if header_cells is None or not any(_filled(cell) for cell in header_cells):
+        return  # an empty sheet gives no list, not even an empty one (a cleared one keeps formatted blank cells)
     parsed.provide(kind, f"{path}:{sheet.title}", None)
     known = set(kind.model_fields)
     header: list[str | None] = []

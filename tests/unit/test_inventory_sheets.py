@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
 
 from netmon.errors import InventoryError
 from netmon.inventory.files import csv_safe, read_files, unquote_cell, write_csv
@@ -408,11 +409,17 @@ def test_a_commune_type_against_the_reform_is_placed_at_its_cell(tmp_path: Path)
 
 
 @pytest.mark.parametrize(
-    ("header", "provided"),
-    [pytest.param([], [], id="empty-sheet"), pytest.param(["code", "name", "level"], ["units"], id="header-only")],
+    ("header", "formatted", "provided"),
+    [
+        pytest.param([], False, [], id="empty-sheet"),
+        # cleared, its cells still formatted: openpyxl gives rows of None, which gave an empty list,
+        # and --prune then asked to delete every stored record of it
+        pytest.param([], True, [], id="cleared-sheet"),
+        pytest.param(["code", "name", "level"], False, ["units"], id="header-only"),
+    ],
 )
 def test_a_workbook_without_records_is_named_in_a_warning(
-    tmp_path: Path, header: list[str], provided: list[str]
+    tmp_path: Path, header: list[str], formatted: bool, provided: list[str]
 ) -> None:
     book = Workbook()
     sheet = book.active
@@ -420,6 +427,9 @@ def test_a_workbook_without_records_is_named_in_a_warning(
     sheet.title = "units"
     if header:
         sheet.append(header)
+    if formatted:
+        for cell in ("A1", "B1", "C3"):
+            sheet[cell].font = Font(bold=True)
     path = tmp_path / "inv.xlsx"
     book.save(path)
     parsed = read_files([path])
