@@ -101,8 +101,9 @@ def read_files(paths: Iterable[Path]) -> Parsed:
     return parsed
 
 
-#: The warning for a file that holds no records: nothing is imported from it.
-_NO_RECORDS = "{path}: holds no records (no row in any list): nothing imported from it"
+#: The warning for a file that holds no records. Nothing is imported from it, but a list it gives
+#: empty is emptied by `--prune --allow-empty`: the warning says neither, to be true in both cases.
+_NO_RECORDS = "{path}: holds no records (no row in any list)"
 
 
 def _read_one(path: Path, parsed: Parsed) -> None:

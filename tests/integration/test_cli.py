@@ -194,7 +194,7 @@ def test_an_empty_file_is_said_and_prune_will_not_empty_a_list_unasked(loaded: P
     empty.write_text("# nothing yet\n", encoding="utf-8")
     result = run("inventory", "import", empty, "--prune", "--config", loaded)
     assert result.exit_code == 0  # nothing to import is no change, as re-importing is
-    assert f"warning: {empty}: holds no records (no row in any list): nothing imported from it" in result.stderr
+    assert f"warning: {empty}: holds no records (no row in any list)" in result.stderr
     assert "0 to delete" in result.stdout
     links = tmp_path / "links.csv"
     links.write_text("\ufeffname,kind,unit,device,interface\n", encoding="utf-8")

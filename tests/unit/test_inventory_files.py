@@ -340,7 +340,7 @@ def test_a_file_without_records_is_named_in_a_warning(
     path.write_bytes(content)
     parsed = read_files([path])
     assert (parsed.issues, len(parsed)) == ([], 0)
-    assert parsed.warnings == [f"{path}: holds no records (no row in any list): nothing imported from it"]
+    assert parsed.warnings == [f"{path}: holds no records (no row in any list)"]
     assert [kind.plural for kind in parsed.provided] == provided
 
 
@@ -350,7 +350,7 @@ def test_only_the_file_without_records_is_warned_about(tmp_path: Path) -> None:
     (tmp_path / "broken.yaml").write_text("units: [", encoding="utf-8")
     parsed = read_files([tmp_path, tmp_path / "broken.yaml"])
     assert parsed.warnings == [
-        f"{tmp_path / 'links.csv'}: holds no records (no row in any list): nothing imported from it"
+        f"{tmp_path / 'links.csv'}: holds no records (no row in any list)"
     ]
     assert len(parsed.issues) == 1  # the broken file is an error, not a file without records
 

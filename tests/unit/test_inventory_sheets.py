@@ -434,7 +434,7 @@ def test_a_workbook_without_records_is_named_in_a_warning(
     book.save(path)
     parsed = read_files([path])
     assert (parsed.issues, len(parsed)) == ([], 0)
-    assert parsed.warnings == [f"{path}: holds no records (no row in any list): nothing imported from it"]
+    assert parsed.warnings == [f"{path}: holds no records (no row in any list)"]
     assert [kind.plural for kind in parsed.provided] == provided
     assert list(parsed.provided.values()) == [(f"{path}:units", None)] * len(provided)
 
