@@ -349,9 +349,7 @@ def test_only_the_file_without_records_is_warned_about(tmp_path: Path) -> None:
     (tmp_path / "links.csv").write_text("name,kind,unit\n", encoding="utf-8")
     (tmp_path / "broken.yaml").write_text("units: [", encoding="utf-8")
     parsed = read_files([tmp_path, tmp_path / "broken.yaml"])
-    assert parsed.warnings == [
-        f"{tmp_path / 'links.csv'}: holds no records (no row in any list)"
-    ]
+    assert parsed.warnings == [f"{tmp_path / 'links.csv'}: holds no records (no row in any list)"]
     assert len(parsed.issues) == 1  # the broken file is an error, not a file without records
 
 
