@@ -504,7 +504,7 @@ def _run_daemon(args: argparse.Namespace, world: BenchWorld, url: str, workdir: 
         _clear_retained(prefix)
     if args.loopwatch:
         result["loopwatch"] = loopwatch.summary(workdir / "loopwatch.log")
-    result["db"] = false_transitions(url)
+    result["db"] = false_transitions(url, host_interfaces=world.lab == "loopback")
     return result
 
 
