@@ -34,6 +34,8 @@ from netmon.pollers.traps import TrapEvent, TrapReceiver
 from netmon.runtime import Runtime
 
 HOST = "127.0.0.1"
+#: A v1 agent-addr naming another of the sender's interfaces: written into PDUs, never sent to (loopback).
+OTHER_INTERFACE = "127.77.9.9"
 OTHER_HOST = "127.0.0.5"  # not in the inventory; snmptrap sends from it via clientaddr
 SECRETS = ("t-trap-community", "t-trap-v1comm", "t-trap-auth-1", "t-trap-auth-2", "t-trap-priv-2", "t-trap-auth-3")
 WRONG = ("wrong-community", "wrong-auth-key", "wrong-priv-key")
@@ -368,12 +370,12 @@ CISCO_V1_LINK_DOWN = [  # after the enterprise: agent-addr, generic (linkDown), 
     "agent_addr",
     [
         pytest.param("0.0.0.0", id="agent-addr-0.0.0.0"),  # noqa: S104 (a v1 agent-addr, not a bind)
-        pytest.param("10.9.9.9", id="agent-addr-another-interface"),
+        pytest.param(OTHER_INTERFACE, id="agent-addr-another-interface"),
     ],
 )
 async def test_v1_trap_is_the_udp_sources_device_whatever_its_agent_addr(harness: Harness, agent_addr: str) -> None:
     harness.devices[HOST] = ("ups-1", "v1")
-    harness.devices["10.9.9.9"] = ("elsewhere", "v1")
+    harness.devices[OTHER_INTERFACE] = ("elsewhere", "v1")
     await harness.send(["-v", "1", "-c", "t-trap-v1comm"], [agent_addr, "3", "0", "", *LINK_UP[1:]])
     event = await harness.next_event()
     assert (event.device, event.source, event.trap, event.version, event.if_index) == ("ups-1", HOST, "linkUp", "1", 3)
@@ -569,7 +571,7 @@ def _v1_datagram(community: str) -> bytes:
     pdu = proto.TrapPDU()
     proto.apiTrapPDU.set_defaults(pdu)
     proto.apiTrapPDU.set_enterprise(pdu, (1, 3, 6, 1, 4, 1, 9, 1, 1208))
-    proto.apiTrapPDU.set_agent_address(pdu, "10.9.9.9")
+    proto.apiTrapPDU.set_agent_address(pdu, OTHER_INTERFACE)
     proto.apiTrapPDU.set_generic_trap(pdu, 2)
     if_descr = proto.OctetString("GigabitEthernet0/2")
     var_binds = [((1, 3, 6, 1, 2, 1, 2, 2, 1, 1, 2), proto.Integer(2)), ((1, 3, 6, 1, 2, 1, 2, 2, 1, 2, 2), if_descr)]
