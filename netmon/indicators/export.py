@@ -5,10 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +16,8 @@ from netmon.indicators.definitions import Catalog
 from netmon.indicators.formats import Format
 from netmon.indicators.period import Period
 from netmon.indicators.row import IndicatorRow
-from netmon.inventory.files import csv_safe, output_error, require_output_file
+from netmon.inventory import files
+from netmon.inventory.files import csv_safe
 from netmon.monitor.maintenance import Window
 
 __all__ = ["COLUMNS", "SCHEMA_VERSION", "Format", "atomic_path", "render_csv", "render_json", "write_export"]
@@ -72,30 +71,12 @@ def render_json(rows: Sequence[IndicatorRow], *, period: Period, level: str | No
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
 
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside *path*; on success rename it over *path* (mode 0644), else remove it.
+def atomic_path(path: Path) -> AbstractContextManager[Path]:
+    """Yield a temporary path beside *path*; on success rename it over *path*, mode 0644 (a report is shared).
 
-    Raises InputError when *path*'s directory does not exist, when *path* is a directory
-    (`require_output_file`) or when it cannot be written (`output_error`).
+    `netmon.inventory.files.atomic_path`, with its errors (InputError, NetmonError).
     """
-    require_output_file(path)
-    try:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise output_error(path, exc) from exc
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        tmp.chmod(0o644)  # mkstemp makes it private; a report is meant to be shared
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise output_error(path, exc) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    return files.atomic_path(path, mode=0o644)
 
 
 def write_export(

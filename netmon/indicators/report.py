@@ -10,11 +10,8 @@ file renamed into place).
 
 from __future__ import annotations
 
-import os
-import tempfile
 import textwrap
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +21,7 @@ from matplotlib.figure import Figure
 
 from netmon.indicators.report_data import COVERAGE, ReportData, evidence_lines
 from netmon.indicators.row import IndicatorRow
-from netmon.inventory.files import output_error, require_output_file
+from netmon.inventory.files import atomic_path
 
 __all__ = ["A4_INCHES", "write_report"]
 
@@ -44,7 +41,7 @@ def write_report(data: ReportData, path: Path) -> int:
         NetmonError: the disk is full or failing (`output_error`).
 
     """
-    with mpl.rc_context(_STYLE), _atomic(path) as tmp, PdfPages(tmp, metadata=_metadata(data)) as pdf:
+    with mpl.rc_context(_STYLE), atomic_path(path) as tmp, PdfPages(tmp, metadata=_metadata(data)) as pdf:
         for figure in _pages(data):
             pdf.savefig(figure)
         return int(pdf.get_pagecount())
@@ -56,24 +53,6 @@ def _metadata(data: ReportData) -> dict[str, Any]:
         "Subject": "netmon indicator report",
         "CreationDate": data.generated_at,
     }
-
-
-@contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    require_output_file(path)
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path())
-    except OSError as exc:  # a read-only or virtual folder
-        raise output_error(path, exc) from exc
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        tmp.replace(path)
-    except OSError as exc:
-        raise output_error(path, exc) from exc
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _pages(data: ReportData) -> Iterator[Figure]:

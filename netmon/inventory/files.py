@@ -14,7 +14,8 @@ import io
 import os
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from netmon.yamlsrc import YamlSyntaxError, load_yaml
 __all__ = [
     "FORMULA_START",
     "Parsed",
+    "atomic_path",
     "atomic_write",
     "csv_safe",
     "output_error",
@@ -367,28 +369,37 @@ def output_error(path: Path, exc: OSError) -> NetmonError:
     return NetmonError(message) if exc.errno in _NOT_THE_PATH else InputError(message)
 
 
-def atomic_write(path: Path, text: str | bytes) -> None:
-    """Write *text* to *path* through a temporary file and rename: never half a file.
+@contextmanager
+def atomic_path(path: Path, *, mode: int | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside *path*; on success rename it over *path* (chmod *mode* first), else remove it.
 
-    Raises InputError when *path*'s directory does not exist (`require_directory`), when *path* is a
-    directory, or when the folder cannot be written (`output_error`).
+    The one way netmon writes an output file: never half a file, and the errors of an output path
+    said as such. Raises InputError when *path*'s directory does not exist (`require_directory`),
+    when *path* is a directory, or when the folder cannot be written (`output_error`; NetmonError
+    for a full or failing disk).
     """
     require_output_file(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:  # a read-only or virtual folder
         raise output_error(path, exc) from exc
+    os.close(fd)
+    tmp = Path(name)
     try:
-        data = text.encode("utf-8") if isinstance(text, str) else text
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        Path(tmp).replace(path)
+        yield tmp
+        if mode is not None:
+            tmp.chmod(mode)
+        tmp.replace(path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise output_error(path, exc) from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write(path: Path, text: str | bytes) -> None:
+    """Write *text* (UTF-8) or bytes to *path* through `atomic_path`: never half a file; its errors."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
 
 
 def render_yaml(inventory: Inventory) -> str:
