@@ -38,6 +38,7 @@ __all__ = [
     "err",
     "existing_files",
     "handled",
+    "level_option",
     "load",
     "out",
     "parse_level",
@@ -124,6 +125,11 @@ def parse_level(text: str) -> Level:
     except ValueError:
         choices = ", ".join(level.value for level in Level)
         raise typer.BadParameter(f"expected one of {choices} (ward is read as commune), not {text!r}") from None
+
+
+def level_option(help_text: str) -> Any:
+    """Return the `--level` option: read by `parse_level` (`ward` is commune), its choices as metavar."""
+    return typer.Option(parser=parse_level, metavar=LEVEL_METAVAR, help=help_text)
 
 
 def remember_global_config(path: Path | None) -> None:

@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from netmon.cli.common import (
-    LEVEL_METAVAR,
     Command,
     ConfigOpt,
     err,
     existing_files,
     handled,
+    level_option,
     load,
-    parse_level,
     plural,
     say_replaced,
     store_of,
@@ -61,7 +60,7 @@ def export_indicators(
     ],
     level: Annotated[
         Level | None,
-        typer.Option(parser=parse_level, metavar=LEVEL_METAVAR, help="Only units at this level and its roll-up."),
+        level_option("Only units at this level and its roll-up."),
     ] = None,
     fmt: Annotated[
         Format | None, typer.Option("--format", "-f", help="csv, xlsx or json; default: the output's suffix.")

@@ -12,16 +12,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from netmon.cli.common import (
-    LEVEL_METAVAR,
     Command,
     ConfigOpt,
     JsonOpt,
     err,
     existing_files,
     handled,
+    level_option,
     load,
     out,
-    parse_level,
     plural,
     print_json,
     say_replaced,
@@ -200,7 +199,7 @@ def inventory_list(  # noqa: PLR0917 (typer: one parameter per option)
     ] = None,
     level: Annotated[
         Level | None,
-        typer.Option(parser=parse_level, metavar=LEVEL_METAVAR, help="Only devices of units at this level."),
+        level_option("Only devices of units at this level."),
     ] = None,
     role: Annotated[Role | None, typer.Option(help="Only devices with this role.")] = None,
     services: Annotated[bool, typer.Option("--services", help="List services (http/tcp checks), not devices.")] = False,

@@ -9,14 +9,13 @@ from typing import Annotated
 import typer
 
 from netmon.cli.common import (
-    LEVEL_METAVAR,
     Command,
     ConfigOpt,
     err,
     existing_files,
     handled,
+    level_option,
     load,
-    parse_level,
     say_replaced,
     store_of,
 )
@@ -40,7 +39,7 @@ def report(
     ),
     level: Annotated[
         Level | None,
-        typer.Option(parser=parse_level, metavar=LEVEL_METAVAR, help="Only units at this level and its roll-up."),
+        level_option("Only units at this level and its roll-up."),
     ] = None,
     config: ConfigOpt = None,
 ) -> None:
